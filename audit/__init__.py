@@ -1,0 +1,1 @@
+"""audit (see DESIGN.md §2); built by its own issue."""

@@ -1,0 +1,1 @@
+"""bastion (see DESIGN.md §2); built by its own issue."""

@@ -1,0 +1,155 @@
+"""The one configuration file, ``netguard.yaml``.
+
+Found by ``--config``, else ``NETGUARD_CONFIG``, else the first of
+:func:`netguard.paths.config_candidates` that exists; with none, built-in
+defaults apply (embedded SQLite stores under the data directory, the example
+county as inventory when run from a checkout). Relative paths in the file are
+relative to the file. Secrets appear only as references (see
+:mod:`netguard.secrets`); this module never resolves them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from netguard.errors import ConfigError, SecretError
+from netguard.paths import config_candidates, data_dir
+from netguard.secrets import SecretRef, SecretResolver, parse_ref
+
+BACKENDS = ("sqlite", "elasticsearch")
+
+
+@dataclass(frozen=True)
+class ElasticsearchConfig:
+    hosts: tuple[str, ...] = ("http://127.0.0.1:9200",)
+    api_key: SecretRef | None = None
+    username: str | None = None
+    password: SecretRef | None = None
+    ca_certs: Path | None = None
+    verify_certs: bool = True
+    index_prefix: str = "netguard"
+    request_timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None = None
+    inventory: Path | None = None
+    secrets_file: Path | None = None
+    state_path: Path = field(default_factory=lambda: data_dir() / "state.db")
+    events_backend: str = "sqlite"
+    events_sqlite_path: Path = field(default_factory=lambda: data_dir() / "events.db")
+    elasticsearch: ElasticsearchConfig = field(default_factory=ElasticsearchConfig)
+
+    def resolver(self) -> SecretResolver:
+        return SecretResolver(secrets_file=self.secrets_file)
+
+
+_TOP_KEYS = {"inventory", "secrets_file", "state", "events"}
+_ES_KEYS = {
+    "hosts", "api_key", "username", "password", "ca_certs", "verify_certs",
+    "index_prefix", "request_timeout",
+}
+
+
+def find_config(explicit: str | Path | None) -> Path | None:
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("NETGUARD_CONFIG")
+    if env:
+        return Path(env)
+    for candidate in config_candidates():
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(explicit: str | Path | None = None) -> Config:
+    path = find_config(explicit)
+    if path is None:
+        return Config()
+    if not path.is_file():
+        raise ConfigError(f"configuration file {path} does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping")
+    return parse_config(raw, path)
+
+
+def _mapping(value: Any, where: str, path: Path) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: '{where}' must be a mapping")
+    return value
+
+
+def _unknown(keys: set[str], allowed: set[str], where: str, path: Path) -> None:
+    extra = sorted(set(keys) - allowed)
+    if extra:
+        raise ConfigError(f"{path}: unknown key '{extra[0]}' in {where} (allowed: {', '.join(sorted(allowed))})")
+
+
+def _ref(value: Any, where: str, path: Path) -> SecretRef | None:
+    if value is None:
+        return None
+    try:
+        return parse_ref(str(value))
+    except SecretError as exc:
+        raise ConfigError(f"{path}: {where}: {exc}") from None
+
+
+def parse_config(raw: dict[str, Any], path: Path) -> Config:
+    _unknown(set(raw), _TOP_KEYS, "the top level", path)
+    base = path.parent
+
+    def rel(value: Any) -> Path:
+        p = Path(str(value)).expanduser()
+        return p if p.is_absolute() else base / p
+
+    state = _mapping(raw.get("state"), "state", path)
+    _unknown(set(state), {"path"}, "state", path)
+    events = _mapping(raw.get("events"), "events", path)
+    _unknown(set(events), {"backend", "sqlite", "elasticsearch"}, "events", path)
+    backend = str(events.get("backend", "sqlite"))
+    if backend not in BACKENDS:
+        raise ConfigError(f"{path}: events.backend must be one of {', '.join(BACKENDS)}, not '{backend}'")
+    sqlite = _mapping(events.get("sqlite"), "events.sqlite", path)
+    _unknown(set(sqlite), {"path"}, "events.sqlite", path)
+    es = _mapping(events.get("elasticsearch"), "events.elasticsearch", path)
+    _unknown(set(es), _ES_KEYS, "events.elasticsearch", path)
+    hosts = es.get("hosts", ElasticsearchConfig.hosts)
+    if isinstance(hosts, str):
+        hosts = [hosts]
+    try:
+        timeout = float(es.get("request_timeout", ElasticsearchConfig.request_timeout))
+    except (TypeError, ValueError):
+        raise ConfigError(f"{path}: events.elasticsearch.request_timeout must be a number") from None
+    es_config = ElasticsearchConfig(
+        hosts=tuple(str(h) for h in hosts),
+        api_key=_ref(es.get("api_key"), "events.elasticsearch.api_key", path),
+        username=str(es["username"]) if es.get("username") is not None else None,
+        password=_ref(es.get("password"), "events.elasticsearch.password", path),
+        ca_certs=rel(es["ca_certs"]) if es.get("ca_certs") else None,
+        verify_certs=bool(es.get("verify_certs", True)),
+        index_prefix=str(es.get("index_prefix", "netguard")),
+        request_timeout=timeout,
+    )
+    defaults = Config()
+    return Config(
+        path=path,
+        inventory=rel(raw["inventory"]) if raw.get("inventory") else None,
+        secrets_file=rel(raw["secrets_file"]) if raw.get("secrets_file") else None,
+        state_path=rel(state["path"]) if state.get("path") else defaults.state_path,
+        events_backend=backend,
+        events_sqlite_path=rel(sqlite["path"]) if sqlite.get("path") else defaults.events_sqlite_path,
+        elasticsearch=es_config,
+    )
