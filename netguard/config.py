@@ -34,6 +34,8 @@ class ElasticsearchConfig:
     verify_certs: bool = True
     index_prefix: str = "netguard"
     request_timeout: float = 30.0
+    # One replica suits a real cluster; a single-node cluster needs 0 to be green.
+    replicas: int = 1
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class Config:
 _TOP_KEYS = {"inventory", "secrets_file", "state", "events"}
 _ES_KEYS = {
     "hosts", "api_key", "username", "password", "ca_certs", "verify_certs",
-    "index_prefix", "request_timeout",
+    "index_prefix", "request_timeout", "replicas",
 }
 
 
@@ -142,6 +144,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         verify_certs=bool(es.get("verify_certs", True)),
         index_prefix=str(es.get("index_prefix", "netguard")),
         request_timeout=timeout,
+        replicas=int(es.get("replicas", ElasticsearchConfig.replicas)),
     )
     defaults = Config()
     return Config(

@@ -1,0 +1,288 @@
+"""The Elasticsearch event store, for a county that outgrows one machine.
+
+Writes are ``create`` operations with the event's deterministic id into
+``<prefix>-<kind>-YYYY.MM``: a batch sent twice (a retry after a timeout, a log
+re-read after a crash) is answered 409 for every event already there, which we
+count as a duplicate, so delivery is at-least-once and storage exactly-once.
+Batches are bounded in count and bytes and at most ``in_flight`` are pending,
+so memory stays flat however long the stream; 429 rejections are retried with
+back-off; every other per-event failure is counted and its reason kept.
+
+The 8.x Python client is used on purpose: it talks to 8.x servers natively and
+to 9.x servers through REST API compatibility (``compatible-with=8``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from elasticsearch import ApiError, Elasticsearch, TransportError
+
+from netguard.config import ElasticsearchConfig
+from netguard.errors import StoreError
+from netguard.events.mappings import TEMPLATE_VERSION, all_templates, index_name, index_pattern
+from netguard.events.model import Event, event_from_doc
+from netguard.events.query import plan as p
+from netguard.events.query.to_es import to_es
+from netguard.events.store import SearchResult, WriteResult, build_plan, check_kinds
+from netguard.secrets import SecretResolver
+
+MAX_PAGE = 10_000
+_SORT = [{"@timestamp": {"order": "desc"}}, {"event.id": {"order": "asc"}}]
+
+
+def redact_url(url: str) -> str:
+    """A host URL with any user:password@ removed, for messages."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def make_client(cfg: ElasticsearchConfig, resolver: SecretResolver) -> Elasticsearch:
+    kwargs: dict[str, Any] = {
+        "request_timeout": cfg.request_timeout,
+        "retry_on_timeout": True,
+        "max_retries": 3,
+        "verify_certs": cfg.verify_certs,
+    }
+    if cfg.api_key is not None:
+        kwargs["api_key"] = resolver.resolve(cfg.api_key).reveal()
+    elif cfg.username is not None:
+        if cfg.password is None:
+            raise StoreError("events.elasticsearch.username is set but password is not")
+        kwargs["basic_auth"] = (cfg.username, resolver.resolve(cfg.password).reveal())
+    if cfg.ca_certs is not None:
+        kwargs["ca_certs"] = str(cfg.ca_certs)
+    return Elasticsearch(list(cfg.hosts), **kwargs)
+
+
+class ElasticsearchEventStore:
+    backend = "elasticsearch"
+
+    def __init__(
+        self,
+        client: Elasticsearch,
+        *,
+        prefix: str = "netguard",
+        replicas: int = 1,
+        batch_size: int = 2000,
+        batch_bytes: int = 8 * 1024 * 1024,
+        in_flight: int = 2,
+        hosts: Sequence[str] = (),
+    ) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.replicas = replicas
+        self.batch_size = batch_size
+        self.batch_bytes = batch_bytes
+        self.in_flight = max(1, in_flight)
+        self.where = ", ".join(redact_url(h) for h in hosts) or "Elasticsearch"
+        self._guard(self.ensure_templates)
+
+    @classmethod
+    def from_config(cls, cfg: ElasticsearchConfig, resolver: SecretResolver) -> ElasticsearchEventStore:
+        return cls(make_client(cfg, resolver), prefix=cfg.index_prefix, replicas=cfg.replicas, hosts=cfg.hosts)
+
+    def _guard(self, call: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run a client call; turn transport and API errors into one clear StoreError."""
+        try:
+            return call(*args, **kwargs)
+        except ApiError as exc:
+            reason = _api_reason(exc)
+            raise StoreError(f"Elasticsearch at {self.where} refused the request: {reason}") from None
+        except TransportError as exc:
+            detail = f"{type(exc).__name__}: {exc.message}"
+            raise StoreError(f"cannot reach Elasticsearch at {self.where}: {detail}") from None
+
+    def ensure_templates(self) -> None:
+        """Install or upgrade the index templates (idempotent, one round trip when current)."""
+        wanted = all_templates(self.prefix, self.replicas)
+        existing: dict[str, int] = {}
+        resp = self.client.options(ignore_status=404).indices.get_index_template(name=f"{self.prefix}-*")
+        for item in resp.body.get("index_templates", []) if resp.meta.status == 200 else []:
+            existing[item["name"]] = int(item["index_template"].get("version") or 0)
+        for name, body in wanted.items():
+            if existing.get(name, -1) < TEMPLATE_VERSION:
+                self.client.indices.put_index_template(name=name, **body)
+
+    # --- writing
+    def write(self, events: Iterable[Event]) -> WriteResult:
+        result = WriteResult()
+        pending: list[Future[WriteResult]] = []
+        with ThreadPoolExecutor(max_workers=self.in_flight, thread_name_prefix="netguard-bulk") as pool:
+            for lines, ids in self._batches(events):
+                if len(pending) >= self.in_flight:
+                    result.merge(pending.pop(0).result())
+                pending.append(pool.submit(self._send, lines, ids))
+            for fut in pending:
+                result.merge(fut.result())
+        return result
+
+    def _batches(self, events: Iterable[Event]) -> Iterator[tuple[list[str], list[str]]]:
+        lines: list[str] = []
+        ids: list[str] = []
+        size = 0
+        for event in events:
+            index = index_name(self.prefix, event.kind, event.timestamp_ms)
+            action = f'{{"create":{{"_index":"{index}","_id":"{event.id}"}}}}\n'
+            source = json.dumps(event.fields, ensure_ascii=False, separators=(",", ":")) + "\n"
+            lines += (action, source)
+            ids.append(event.id)
+            size += len(action) + len(source)
+            if len(ids) >= self.batch_size or size >= self.batch_bytes:
+                yield lines, ids
+                lines, ids, size = [], [], 0
+        if ids:
+            yield lines, ids
+
+    def _send(self, lines: list[str], ids: list[str]) -> WriteResult:
+        result = WriteResult()
+        delay = 0.5
+        for attempt in range(6):
+            resp = self._guard(
+                self.client.bulk, operations=lines, filter_path="errors,items.*.status,items.*.error"
+            )
+            body = resp.body
+            if not body.get("errors"):
+                result.written += len(ids)
+                return result
+            retry_lines: list[str] = []
+            retry_ids: list[str] = []
+            for i, item in enumerate(body["items"]):
+                op = next(iter(item.values()))
+                status = op.get("status", 0)
+                if status in (200, 201):
+                    result.written += 1
+                elif status == 409:
+                    result.duplicates += 1
+                elif status == 429 and attempt < 5:
+                    retry_lines += lines[2 * i : 2 * i + 2]
+                    retry_ids.append(ids[i])
+                else:
+                    err = op.get("error") or {}
+                    result.add_error(f"event {ids[i]}: {err.get('type', status)}: {err.get('reason', '')}")
+            if not retry_ids:
+                return result
+            lines, ids = retry_lines, retry_ids
+            time.sleep(delay)  # the cluster asked us to slow down (429)
+            delay *= 2
+        return result
+
+    # --- reading
+    def _indices(self, kinds: Sequence[str]) -> str:
+        if kinds:
+            return ",".join(index_pattern(self.prefix, k) for k in kinds)
+        return f"{self.prefix}-*"
+
+    def _search_page(self, query: dict[str, Any], kinds: Sequence[str], size: int,
+                     after: list[Any] | None, total: bool) -> dict[str, Any]:  # fmt: skip
+        extra: dict[str, Any] = {"search_after": after} if after else {}
+        resp = self._guard(
+            self.client.search,
+            index=self._indices(kinds),
+            query=query,
+            sort=_SORT,
+            size=size,
+            track_total_hits=total,
+            ignore_unavailable=True,
+            allow_no_indices=True,
+            **extra,
+        )
+        return dict(resp.body)
+
+    def search(
+        self,
+        query: str | p.Plan = "",
+        *,
+        kinds: Sequence[str] = (),
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 100,
+        now: int | None = None,
+    ) -> SearchResult:
+        check_kinds(kinds)
+        dsl = to_es(build_plan(query, kinds, since, until, now))
+        body = self._search_page(dsl, kinds, min(limit, MAX_PAGE), None, True)
+        hits = [event_from_doc(h["_source"]) for h in body["hits"]["hits"]]
+        if limit > MAX_PAGE and len(hits) == MAX_PAGE:
+            hits += list(self._iterate(dsl, kinds, limit - MAX_PAGE, body["hits"]["hits"][-1]["sort"]))
+        return SearchResult(total=int(body["hits"]["total"]["value"]), hits=hits)
+
+    def _iterate(self, dsl: dict[str, Any], kinds: Sequence[str], limit: int | None,
+                 after: list[Any] | None, page_size: int = 1000) -> Iterator[Event]:  # fmt: skip
+        left = limit
+        while left is None or left > 0:
+            size = page_size if left is None else min(page_size, left)
+            page = self._search_page(dsl, kinds, size, after, False)["hits"]["hits"]
+            for h in page:
+                yield event_from_doc(h["_source"])
+            if left is not None:
+                left -= len(page)
+            if len(page) < size:
+                return
+            after = page[-1]["sort"]
+
+    def iter_search(
+        self,
+        query: str | p.Plan = "",
+        *,
+        kinds: Sequence[str] = (),
+        since: str | None = None,
+        until: str | None = None,
+        now: int | None = None,
+        page_size: int = 1000,
+    ) -> Iterator[Event]:
+        check_kinds(kinds)
+        dsl = to_es(build_plan(query, kinds, since, until, now))
+        return self._iterate(dsl, kinds, None, None, page_size)
+
+    def count(self, query: str | p.Plan = "", *, kinds: Sequence[str] = (), since: str | None = None,
+              until: str | None = None, now: int | None = None) -> int:  # fmt: skip
+        check_kinds(kinds)
+        dsl = to_es(build_plan(query, kinds, since, until, now))
+        resp = self._guard(
+            self.client.count, index=self._indices(kinds), query=dsl, ignore_unavailable=True, allow_no_indices=True
+        )
+        return int(resp.body["count"])
+
+    def purge(self, before_ms: int) -> int:
+        """Drop monthly indices that end before ``before_ms``; returns how many indices."""
+        resp = self._guard(self.client.indices.get, index=f"{self.prefix}-*", allow_no_indices=True)
+        dropped = 0
+        for name in resp.body:
+            m = re.fullmatch(re.escape(self.prefix) + r"-[a-z-]+-(\d{4})\.(\d{2})", name)
+            if not m:
+                continue
+            year, month = int(m.group(1)), int(m.group(2))
+            end = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=dt.UTC)
+            if end.timestamp() * 1000 <= before_ms:
+                self._guard(self.client.indices.delete, index=name)
+                dropped += 1
+        return dropped
+
+    def refresh(self) -> None:
+        self._guard(
+            self.client.indices.refresh, index=f"{self.prefix}-*", ignore_unavailable=True, allow_no_indices=True
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _api_reason(exc: ApiError) -> str:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    err = body.get("error")
+    if isinstance(err, dict):
+        return f"{exc.meta.status} {err.get('type', '')}: {err.get('reason', '')}".strip()
+    return f"{exc.meta.status} {exc.message}"

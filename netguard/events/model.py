@@ -1,0 +1,212 @@
+"""Building events: typed, normalised, with a deterministic id.
+
+:func:`make_event` is the only way in. It checks every field against the kind
+(a typo is an error, not a silently unmapped field), coerces values to their
+declared type (so both backends compare like with like: IPs canonical, MACs
+lowercase, numbers numbers), fills the ECS ``event.kind/category/type`` the
+kind implies and ``related.*`` from the fields present, drops empty values, and
+derives ``event.id`` from the content: the same event produced twice (a log
+re-read after a crash, a bulk request retried) gets the same id and is stored
+once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import ipaddress
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from netguard.errors import NetGuardError
+from netguard.events.schema import FIELDS, KINDS, MAX_STRING, Field, FieldType, closest_field
+
+
+class EventError(NetGuardError):
+    """An event that does not fit its kind's schema (a producer bug or bad input)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One event: flat ECS-style dotted field names to values."""
+
+    kind: str
+    id: str
+    timestamp_ms: int
+    fields: Mapping[str, Any]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.fields.get(name, default)
+
+    @property
+    def action(self) -> str:
+        return str(self.fields.get("event.action", ""))
+
+    @property
+    def message(self) -> str:
+        return str(self.fields.get("message", ""))
+
+
+def format_timestamp(ms: int) -> str:
+    """Epoch milliseconds to the ISO 8601 UTC form stored in ``@timestamp``."""
+    t = dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def to_epoch_ms(value: Any) -> int:
+    """Accepts a datetime (naive = local time), epoch seconds, or an ISO 8601 string."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a time")
+    if isinstance(value, int | float):
+        return round(value * 1000)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        value = dt.datetime.fromisoformat(text)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.astimezone()
+        return _dt_ms(value)
+    if isinstance(value, dt.date):
+        return _dt_ms(dt.datetime(value.year, value.month, value.day).astimezone())
+    raise ValueError(f"cannot read {value!r} as a time")
+
+
+def _dt_ms(value: dt.datetime) -> int:
+    delta = value - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    return delta.days * 86_400_000 + delta.seconds * 1000 + delta.microseconds // 1000
+
+
+def _coerce_one(f: Field, value: Any, truncated: list[str]) -> Any:
+    t = f.type
+    if t is FieldType.KEYWORD or t is FieldType.TEXT:
+        text = value if isinstance(value, str) else str(value)
+        if len(text) > MAX_STRING:
+            truncated.append(f.name)
+            text = text[:MAX_STRING]
+        return text
+    if t is FieldType.LONG:
+        if isinstance(value, bool):
+            raise ValueError("a boolean is not a number")
+        return int(value)
+    if t is FieldType.DOUBLE:
+        if isinstance(value, bool):
+            raise ValueError("a boolean is not a number")
+        return float(value)
+    if t is FieldType.BOOLEAN:
+        if isinstance(value, bool):
+            return value
+        if value in ("true", "false"):
+            return value == "true"
+        raise ValueError("expected true or false")
+    if t is FieldType.IP:
+        addr = ipaddress.ip_address(str(value))
+        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+            addr = addr.ipv4_mapped  # Elasticsearch folds these to IPv4; so do we
+        return str(addr)
+    if t is FieldType.ORDINAL:
+        text = str(value)
+        if text not in f.levels:
+            raise ValueError(f"expected one of {', '.join(f.levels)}")
+        return text
+    if t is FieldType.DATE:
+        return format_timestamp(to_epoch_ms(value))
+    raise ValueError(f"unknown field type {t}")  # pragma: no cover - exhaustive
+
+
+def _coerce(f: Field, value: Any, truncated: list[str]) -> Any:
+    if f.array:
+        items = value if isinstance(value, list | tuple | set | frozenset) else [value]
+        out: list[Any] = []
+        for item in items:
+            if item is None or item == "":
+                continue
+            v = _coerce_one(f, item, truncated)
+            if v not in out:
+                out.append(v)
+        return out
+    return _coerce_one(f, value, truncated)
+
+
+_RELATED = {
+    "related.ip": ("source.ip", "destination.ip", "host.ip"),
+    "related.user": ("user.name",),
+    "related.hosts": ("host.name", "destination.address", "observer.name"),
+}
+
+
+def make_event(kind: str, fields: Mapping[str, Any], *, timestamp: Any = None) -> Event:
+    """Validate and normalise ``fields`` as an event of ``kind``.
+
+    ``timestamp`` (or ``fields['@timestamp']``) defaults to now. Raises
+    :class:`EventError` naming the field for an unknown field or a bad value.
+    """
+    spec = KINDS.get(kind)
+    if spec is None:
+        raise EventError(f"unknown event kind '{kind}' (known: {', '.join(KINDS)})")
+    when = timestamp if timestamp is not None else fields.get("@timestamp")
+    try:
+        ts_ms = to_epoch_ms(when) if when is not None else _dt_ms(dt.datetime.now(dt.UTC))
+    except (ValueError, TypeError) as exc:
+        raise EventError(f"{kind} event: @timestamp: {exc}") from None
+    doc: dict[str, Any] = {}
+    truncated: list[str] = []
+    for name, value in fields.items():
+        if name in ("@timestamp", "event.id") or value is None:
+            continue
+        if name not in spec.allowed:
+            hint = closest_field(name)
+            known = f"; did you mean {hint}?" if hint else ""
+            where = "is not a field of" if name not in FIELDS else "does not belong to"
+            raise EventError(f"{kind} event: '{name}' {where} this kind{known}")
+        try:
+            coerced = _coerce(FIELDS[name], value, truncated)
+        except (ValueError, TypeError) as exc:
+            raise EventError(f"{kind} event: {name}: {exc}") from None
+        if coerced in ([], ""):
+            continue
+        doc[name] = coerced
+    action = doc.get("event.action")
+    if action is None:
+        raise EventError(f"{kind} event: event.action is required (one of {', '.join(spec.actions)})")
+    if action not in spec.actions:
+        raise EventError(f"{kind} event: event.action '{action}' is not one of {', '.join(spec.actions)}")
+    doc.setdefault("event.kind", spec.ecs_kind)
+    doc.setdefault("event.category", spec.category)
+    doc.setdefault("event.type", spec.actions[action])
+    doc["netguard.kind"] = kind
+    for target, sources in _RELATED.items():
+        if target in spec.allowed:
+            values = list(doc.get(target, []))
+            for src in sources:
+                v = doc.get(src)
+                if v is not None and v not in values:
+                    values.append(v)
+            if values:
+                doc[target] = values
+    if truncated:
+        doc["netguard.truncated"] = sorted(set(truncated) | set(doc.get("netguard.truncated", [])))
+    doc["@timestamp"] = format_timestamp(ts_ms)
+    event_id = fields.get("event.id") or content_id(doc)
+    doc["event.id"] = str(event_id)
+    return Event(kind=kind, id=str(event_id), timestamp_ms=ts_ms, fields=doc)
+
+
+def content_id(doc: Mapping[str, Any]) -> str:
+    canonical = json.dumps(
+        {k: v for k, v in doc.items() if k != "event.id"}, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+    return hashlib.blake2b(canonical.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def event_from_doc(doc: Mapping[str, Any]) -> Event:
+    """Rebuild an event read back from a store (already normalised)."""
+    return Event(
+        kind=str(doc["netguard.kind"]),
+        id=str(doc["event.id"]),
+        timestamp_ms=to_epoch_ms(doc["@timestamp"]),
+        fields=dict(doc),
+    )

@@ -1,0 +1,161 @@
+"""The plan as an SQLite WHERE clause over the embedded event store.
+
+Events live in ``events(rowid, id, ts, kind, doc)`` with ``doc`` the JSON of
+all fields; text fields are also indexed in a contentless FTS5 table with the
+trigram tokenizer. A text match works like Elasticsearch's wildcard field: the
+trigram index finds candidates from every literal run of three or more
+characters, then :func:`contains_match` (a Python function registered on the
+connection) checks the exact pattern. Every leaf is made two-valued (NULL →
+0) so that ``NOT`` keeps events that lack the field, as Elasticsearch does.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import re
+import sqlite3
+from typing import Any
+
+from netguard.events.query import plan as p
+from netguard.events.query.syntax import Pattern, Wild
+from netguard.events.schema import DEFAULT_TEXT_FIELDS, Field, FieldType
+
+# Columns of the events table that mirror a field, for speed.
+COLUMNS = {"@timestamp": "e.ts", "event.id": "e.id", "netguard.kind": "e.kind"}
+
+
+def fts_column(name: str) -> str:
+    return "t_" + re.sub(r"[^A-Za-z0-9]", "_", name)
+
+
+FTS_COLUMNS = tuple(fts_column(n) for n in DEFAULT_TEXT_FIELDS)
+
+
+@functools.lru_cache(maxsize=256)
+def _regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.DOTALL)
+
+
+def contains_match(value: Any, regex: str) -> int:
+    if value is None:
+        return 0
+    return 1 if _regex(regex).search(str(value).lower()) else 0
+
+
+@functools.lru_cache(maxsize=256)
+def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return ipaddress.ip_network(text, strict=False)
+
+
+def ip_in(value: Any, network: str) -> int:
+    if value is None:
+        return 0
+    try:
+        return 1 if ipaddress.ip_address(str(value)) in _network(network) else 0
+    except ValueError:
+        return 0
+
+
+def register_functions(conn: sqlite3.Connection) -> None:
+    conn.create_function("ng_contains", 2, contains_match, deterministic=True)
+    conn.create_function("ng_ip_in", 2, ip_in, deterministic=True)
+
+
+def contains_regex(pattern: Pattern) -> str:
+    out = []
+    for seg in pattern:
+        if seg is Wild.STAR:
+            out.append(".*")
+        elif seg is Wild.ONE:
+            out.append(".")
+        else:
+            out.append(re.escape(str(seg).lower()))
+    return "".join(out)
+
+
+def glob_pattern(pattern: Pattern) -> str:
+    out = []
+    for seg in pattern:
+        if isinstance(seg, Wild):
+            out.append(seg.value)
+        else:
+            out.append(re.sub(r"([*?\[])", r"[\1]", seg))
+    return "".join(out)
+
+
+def _json_path(name: str) -> str:
+    return "'$.\"" + name.replace('"', '\\"') + "\"'"
+
+
+class SQLiteCompiler:
+    def __init__(self) -> None:
+        self.params: list[Any] = []
+
+    def compile(self, plan: p.Plan) -> tuple[str, list[Any]]:
+        self.params = []
+        return self.node(plan), self.params
+
+    def bind(self, value: Any) -> str:
+        self.params.append(value)
+        return "?"
+
+    def node(self, plan: p.Plan) -> str:
+        if isinstance(plan, p.MatchAll):
+            return "1"
+        if isinstance(plan, p.All):
+            return "(" + " AND ".join(self.node(i) for i in plan.items) + ")"
+        if isinstance(plan, p.Any_):
+            return "(" + " OR ".join(self.node(i) for i in plan.items) + ")"
+        if isinstance(plan, p.Not):
+            return f"(NOT {self.node(plan.item)})"
+        if isinstance(plan, p.Contains):
+            return self.contains(plan)
+        if isinstance(plan, p.Exists):
+            return f"({self.expr(plan.field)} IS NOT NULL)"
+        return self.leaf(plan.field, lambda v: self.predicate(plan, v))
+
+    def expr(self, f: Field) -> str:
+        return COLUMNS.get(f.name) or f"json_extract(e.doc, {_json_path(f.name)})"
+
+    def leaf(self, f: Field, pred: Any) -> str:
+        if f.array:
+            return f"EXISTS (SELECT 1 FROM json_each(e.doc, {_json_path(f.name)}) j WHERE {pred('j.value')})"
+        return f"IFNULL({pred(self.expr(f))}, 0)"
+
+    def predicate(self, plan: p.Plan, v: str) -> str:
+        if isinstance(plan, p.Eq):
+            value = int(plan.value) if plan.field.type is FieldType.BOOLEAN else plan.value
+            return f"{v} = {self.bind(value)}"
+        if isinstance(plan, p.OneOf):
+            if not plan.values:
+                return "0"
+            return f"{v} IN ({', '.join(self.bind(x) for x in plan.values)})"
+        if isinstance(plan, p.Wildcard):
+            return f"{v} GLOB {self.bind(glob_pattern(plan.pattern))}"
+        if isinstance(plan, p.IpIn):
+            return f"ng_ip_in({v}, {self.bind(str(plan.network))})"
+        if isinstance(plan, p.Range):
+            parts = [
+                f"{v} {op} {self.bind(bound)}"
+                for op, bound in ((">", plan.gt), (">=", plan.gte), ("<", plan.lt), ("<=", plan.lte))
+                if bound is not None
+            ]
+            return "(" + " AND ".join(parts) + ")" if parts else f"{v} IS NOT NULL"
+        raise TypeError(f"no SQLite form for {plan!r}")  # pragma: no cover
+
+    def contains(self, plan: p.Contains) -> str:
+        runs = [seg for seg in plan.pattern if isinstance(seg, str) and len(seg) >= 3]
+        prefilter = ""
+        if runs:
+            columns = " ".join(fts_column(f.name) for f in plan.fields)
+            phrases = " AND ".join('"' + r.replace('"', '""') + '"' for r in runs)
+            match = self.bind(f"{{{columns}}} : ({phrases})")
+            prefilter = f"e.rowid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {match}) AND "
+        regex = contains_regex(plan.pattern)
+        checks = " OR ".join(f"ng_contains({self.expr(f)}, {self.bind(regex)})" for f in plan.fields)
+        return f"({prefilter}({checks}))"
+
+
+def to_sqlite(plan: p.Plan) -> tuple[str, list[Any]]:
+    return SQLiteCompiler().compile(plan)

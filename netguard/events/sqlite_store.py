@@ -1,0 +1,203 @@
+"""The embedded event store: one SQLite file, WAL, FTS5 for text.
+
+``events`` keeps each event's JSON once, with the columns every search uses
+(time, kind, id) pulled out and indexed. ``events_fts`` is a contentless FTS5
+table (trigram tokenizer) over the text fields, kept in step by triggers, so
+the text is stored once and an ``INSERT OR IGNORE`` of a duplicate event
+touches neither table. Writes go in bounded batches, one transaction each, so
+memory stays flat however many events stream through.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from netguard.errors import StoreError
+from netguard.events.model import Event, event_from_doc
+from netguard.events.query import plan as p
+from netguard.events.query.to_sqlite import FTS_COLUMNS, register_functions, to_sqlite
+from netguard.events.schema import DEFAULT_TEXT_FIELDS
+from netguard.events.store import SearchResult, WriteResult, build_plan, check_kinds
+
+SCHEMA_VERSION = 1
+
+
+def _schema_sql() -> str:
+    extracts = ", ".join(f"json_extract(new.doc, '$.\"{n}\"')" for n in DEFAULT_TEXT_FIELDS)
+    old_extracts = ", ".join(f"json_extract(old.doc, '$.\"{n}\"')" for n in DEFAULT_TEXT_FIELDS)
+    cols = ", ".join(FTS_COLUMNS)
+    return f"""
+    CREATE TABLE events (
+        rowid INTEGER PRIMARY KEY,
+        id    TEXT NOT NULL UNIQUE,
+        ts    INTEGER NOT NULL,
+        kind  TEXT NOT NULL,
+        doc   TEXT NOT NULL
+    );
+    CREATE INDEX events_ts ON events(ts);
+    CREATE INDEX events_kind_ts ON events(kind, ts);
+    CREATE VIRTUAL TABLE events_fts USING fts5({cols}, content='', tokenize='trigram');
+    CREATE TRIGGER events_ai AFTER INSERT ON events BEGIN
+        INSERT INTO events_fts(rowid, {cols}) VALUES (new.rowid, {extracts});
+    END;
+    CREATE TRIGGER events_ad AFTER DELETE ON events BEGIN
+        INSERT INTO events_fts(events_fts, rowid, {cols}) VALUES ('delete', old.rowid, {old_extracts});
+    END;
+    """
+
+
+class SQLiteEventStore:
+    backend = "sqlite"
+
+    def __init__(self, path: Path | str, *, batch_size: int = 5000) -> None:
+        self.path = Path(path)
+        self.batch_size = batch_size
+        try:
+            if str(path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA busy_timeout=10000")
+            register_functions(self.conn)
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open event store {path}: {exc}") from None
+
+    def _migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"event store {self.path} has schema version {version}, newer than this NetGuard ({SCHEMA_VERSION})"
+            )
+        if version == SCHEMA_VERSION:
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            if self.conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+                for statement in _statements(_schema_sql()):
+                    self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    # --- writing
+    def write(self, events: Iterable[Event]) -> WriteResult:
+        result = WriteResult()
+        batch: list[tuple[str, int, str, str]] = []
+        for event in events:
+            batch.append((event.id, event.timestamp_ms, event.kind, _dumps(event.fields)))
+            if len(batch) >= self.batch_size:
+                self._flush(batch, result)
+                batch = []
+        if batch:
+            self._flush(batch, result)
+        return result
+
+    def _flush(self, batch: list[tuple[str, int, str, str]], result: WriteResult) -> None:
+        try:
+            self.conn.execute("BEGIN")
+            cur = self.conn.executemany("INSERT OR IGNORE INTO events(id, ts, kind, doc) VALUES (?, ?, ?, ?)", batch)
+            inserted = cur.rowcount  # rows inserted, not counting the trigger's FTS rows
+            self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise StoreError(f"cannot write to event store {self.path}: {exc}") from None
+        result.written += inserted
+        result.duplicates += len(batch) - inserted
+
+    # --- reading
+    def _where(self, plan: p.Plan) -> tuple[str, list[Any]]:
+        return to_sqlite(plan)
+
+    def search(
+        self,
+        query: str | p.Plan = "",
+        *,
+        kinds: Sequence[str] = (),
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 100,
+        now: int | None = None,
+    ) -> SearchResult:
+        check_kinds(kinds)
+        where, params = self._where(build_plan(query, kinds, since, until, now))
+        total = self.conn.execute(f"SELECT count(*) FROM events e WHERE {where}", params).fetchone()[0]
+        rows = self.conn.execute(
+            f"SELECT e.doc FROM events e WHERE {where} ORDER BY e.ts DESC, e.id ASC LIMIT ?", [*params, limit]
+        )
+        return SearchResult(total=total, hits=[_load(r[0]) for r in rows])
+
+    def iter_search(
+        self,
+        query: str | p.Plan = "",
+        *,
+        kinds: Sequence[str] = (),
+        since: str | None = None,
+        until: str | None = None,
+        now: int | None = None,
+        page_size: int = 1000,
+    ) -> Iterator[Event]:
+        """Every match, newest first, in pages (keyset pagination keeps memory flat)."""
+        check_kinds(kinds)
+        where, params = self._where(build_plan(query, kinds, since, until, now))
+        after: tuple[int, str] | None = None
+        while True:
+            cond, extra = "", []
+            if after is not None:
+                cond = " AND (e.ts < ? OR (e.ts = ? AND e.id > ?))"
+                extra = [after[0], after[0], after[1]]
+            rows = self.conn.execute(
+                f"SELECT e.ts, e.id, e.doc FROM events e WHERE {where}{cond} ORDER BY e.ts DESC, e.id ASC LIMIT ?",
+                [*params, *extra, page_size],
+            ).fetchall()
+            for _, _, doc in rows:
+                yield _load(doc)
+            if len(rows) < page_size:
+                return
+            after = (rows[-1][0], rows[-1][1])
+
+    def count(self, query: str | p.Plan = "", *, kinds: Sequence[str] = (), since: str | None = None,
+              until: str | None = None, now: int | None = None) -> int:  # fmt: skip
+        check_kinds(kinds)
+        where, params = self._where(build_plan(query, kinds, since, until, now))
+        return int(self.conn.execute(f"SELECT count(*) FROM events e WHERE {where}", params).fetchone()[0])
+
+    def purge(self, before_ms: int) -> int:
+        """Delete events older than ``before_ms`` (retention); returns how many."""
+        with self.conn:
+            cur = self.conn.execute("DELETE FROM events WHERE ts < ?", (before_ms,))
+        return cur.rowcount
+
+    def refresh(self) -> None:
+        """Writes are visible on commit; nothing to do."""
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _dumps(fields: Any) -> str:
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+
+
+def _load(doc: str) -> Event:
+    return event_from_doc(json.loads(doc))
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a script into statements (triggers contain semicolons), for use inside one transaction."""
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            yield buf.strip()
+            buf = ""
+    if buf.strip():
+        yield buf.strip()

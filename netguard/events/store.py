@@ -1,0 +1,111 @@
+"""The event store interface, shared by the SQLite and Elasticsearch backends.
+
+Producers (discovery, enforcement, links, compliance, audit, bastion) call
+:meth:`EventStore.write` with events from :func:`netguard.events.make_event`;
+views call :meth:`EventStore.search`. Both backends take the same query text
+and, by construction (one parser, one binder, see :mod:`netguard.events.query`),
+return the same events in the same order: newest first, ties by event id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from netguard.errors import QueryError
+from netguard.events.model import Event
+from netguard.events.query import plan as p
+from netguard.events.schema import FIELDS, KINDS
+
+
+@dataclass
+class WriteResult:
+    """What a write did. Failures are counted and their reasons kept, never dropped silently."""
+
+    written: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def merge(self, other: WriteResult, keep: int = 20) -> None:
+        self.written += other.written
+        self.duplicates += other.duplicates
+        self.failed += other.failed
+        self.errors.extend(other.errors[: max(0, keep - len(self.errors))])
+
+    def add_error(self, reason: str, keep: int = 20) -> None:
+        self.failed += 1
+        if len(self.errors) < keep:
+            self.errors.append(reason)
+
+
+@dataclass
+class SearchResult:
+    total: int
+    hits: list[Event]
+
+
+def check_kinds(kinds: Sequence[str]) -> None:
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        raise QueryError(f"unknown event kind '{unknown[0]}' (known: {', '.join(KINDS)})")
+
+
+def build_plan(
+    query: str | p.Plan, kinds: Sequence[str], since: str | None, until: str | None, now: int | None
+) -> p.Plan:
+    """The query, restricted to the kinds and the time window."""
+    n = now if now is not None else p.now_ms()
+    parts: list[p.Plan] = [p.compile_query(query, now=n) if isinstance(query, str) else query]
+    if kinds:
+        parts.append(p.OneOf(FIELDS["netguard.kind"], tuple(kinds)))
+    window = p.time_window(since, until, now=n)
+    if not isinstance(window, p.MatchAll):
+        parts.append(window)
+    parts = [x for x in parts if not isinstance(x, p.MatchAll)]
+    if not parts:
+        return p.MatchAll()
+    return parts[0] if len(parts) == 1 else p.All(tuple(parts))
+
+
+class EventStore(Protocol):
+    backend: str
+
+    def write(self, events: Iterable[Event]) -> WriteResult: ...
+
+    def search(
+        self,
+        query: str | p.Plan = "",
+        *,
+        kinds: Sequence[str] = (),
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 100,
+        now: int | None = None,
+    ) -> SearchResult: ...
+
+    def iter_search(
+        self,
+        query: str | p.Plan = "",
+        *,
+        kinds: Sequence[str] = (),
+        since: str | None = None,
+        until: str | None = None,
+        now: int | None = None,
+        page_size: int = 1000,
+    ) -> Iterator[Event]: ...
+
+    def count(
+        self,
+        query: str | p.Plan = "",
+        *,
+        kinds: Sequence[str] = (),
+        since: str | None = None,
+        until: str | None = None,
+        now: int | None = None,
+    ) -> int: ...
+
+    def refresh(self) -> None: ...
+
+    def close(self) -> None: ...
