@@ -25,9 +25,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def json_option(func: F) -> F:
     """The ``--json`` flag, the same on every command that lists or reports."""
-    return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of tables.")(
-        func
-    )
+    return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of tables.")(func)
 
 
 def _default(obj: Any) -> Any:

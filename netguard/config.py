@@ -54,8 +54,15 @@ class Config:
 
 _TOP_KEYS = {"inventory", "secrets_file", "state", "events"}
 _ES_KEYS = {
-    "hosts", "api_key", "username", "password", "ca_certs", "verify_certs",
-    "index_prefix", "request_timeout", "replicas",
+    "hosts",
+    "api_key",
+    "username",
+    "password",
+    "ca_certs",
+    "verify_certs",
+    "index_prefix",
+    "request_timeout",
+    "replicas",
 }
 
 

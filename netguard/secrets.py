@@ -92,8 +92,7 @@ def check_private(path: Path) -> None:
         raise SecretError(f"secrets file {path} does not exist") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise SecretError(
-            f"secrets file {path} is readable by others (mode {stat.S_IMODE(mode):04o}); "
-            f"run: chmod 600 {path}"
+            f"secrets file {path} is readable by others (mode {stat.S_IMODE(mode):04o}); run: chmod 600 {path}"
         )
 
 

@@ -150,9 +150,7 @@ class ElasticsearchEventStore:
         result = WriteResult()
         delay = 0.5
         for attempt in range(6):
-            resp = self._guard(
-                self.client.bulk, operations=lines, filter_path="errors,items.*.status,items.*.error"
-            )
+            resp = self._guard(self.client.bulk, operations=lines, filter_path="errors,items.*.status,items.*.error")
             body = resp.body
             if not body.get("errors"):
                 result.written += len(ids)
@@ -185,8 +183,9 @@ class ElasticsearchEventStore:
             return ",".join(index_pattern(self.prefix, k) for k in kinds)
         return f"{self.prefix}-*"
 
-    def _search_page(self, query: dict[str, Any], kinds: Sequence[str], size: int,
-                     after: list[Any] | None, total: bool) -> dict[str, Any]:  # fmt: skip
+    def _search_page(
+        self, query: dict[str, Any], kinds: Sequence[str], size: int, after: list[Any] | None, total: bool
+    ) -> dict[str, Any]:
         extra: dict[str, Any] = {"search_after": after} if after else {}
         resp = self._guard(
             self.client.search,
@@ -219,8 +218,14 @@ class ElasticsearchEventStore:
             hits += list(self._iterate(dsl, kinds, limit - MAX_PAGE, body["hits"]["hits"][-1]["sort"]))
         return SearchResult(total=int(body["hits"]["total"]["value"]), hits=hits)
 
-    def _iterate(self, dsl: dict[str, Any], kinds: Sequence[str], limit: int | None,
-                 after: list[Any] | None, page_size: int = 1000) -> Iterator[Event]:  # fmt: skip
+    def _iterate(
+        self,
+        dsl: dict[str, Any],
+        kinds: Sequence[str],
+        limit: int | None,
+        after: list[Any] | None,
+        page_size: int = 1000,
+    ) -> Iterator[Event]:
         left = limit
         while left is None or left > 0:
             size = page_size if left is None else min(page_size, left)
@@ -247,8 +252,15 @@ class ElasticsearchEventStore:
         dsl = to_es(build_plan(query, kinds, since, until, now))
         return self._iterate(dsl, kinds, None, None, page_size)
 
-    def count(self, query: str | p.Plan = "", *, kinds: Sequence[str] = (), since: str | None = None,
-              until: str | None = None, now: int | None = None) -> int:  # fmt: skip
+    def count(
+        self,
+        query: str | p.Plan = "",
+        *,
+        kinds: Sequence[str] = (),
+        since: str | None = None,
+        until: str | None = None,
+        now: int | None = None,
+    ) -> int:
         check_kinds(kinds)
         dsl = to_es(build_plan(query, kinds, since, until, now))
         resp = self._guard(

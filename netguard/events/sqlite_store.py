@@ -164,8 +164,15 @@ class SQLiteEventStore:
                 return
             after = (rows[-1][0], rows[-1][1])
 
-    def count(self, query: str | p.Plan = "", *, kinds: Sequence[str] = (), since: str | None = None,
-              until: str | None = None, now: int | None = None) -> int:  # fmt: skip
+    def count(
+        self,
+        query: str | p.Plan = "",
+        *,
+        kinds: Sequence[str] = (),
+        since: str | None = None,
+        until: str | None = None,
+        now: int | None = None,
+    ) -> int:
         check_kinds(kinds)
         where, params = self._where(build_plan(query, kinds, since, until, now))
         return int(self.conn.execute(f"SELECT count(*) FROM events e WHERE {where}", params).fetchone()[0])

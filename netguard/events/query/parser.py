@@ -35,7 +35,7 @@ from netguard.events.query.syntax import (
     Wild,
 )
 
-_STOP = set(" \t\r\n()[]{}\"")
+_STOP = set(' \t\r\n()[]{}"')
 _OPERATORS = ("AND", "OR", "NOT", "TO")
 
 
@@ -113,7 +113,7 @@ class _Parser:
         buf: list[str] = []
         while self.pos < len(self.text):
             ch = self.text[self.pos]
-            if ch == "\\" and self.pos + 1 < len(self.text) and self.text[self.pos + 1] in "\"\\":
+            if ch == "\\" and self.pos + 1 < len(self.text) and self.text[self.pos + 1] in '"\\':
                 buf.append(self.text[self.pos + 1])
                 self.pos += 2
                 continue

@@ -213,8 +213,9 @@ class _Binder:
         if t is FieldType.KEYWORD:
             return Wildcard(f, node.value) if wild else Eq(f, text)
         if wild:
-            raise self.error(f"wildcards apply to keyword and text fields, not to {t.value} field '{f.name}'",
-                             node.value_pos)  # fmt: skip
+            raise self.error(
+                f"wildcards apply to keyword and text fields, not to {t.value} field '{f.name}'", node.value_pos
+            )
         if t is FieldType.IP:
             return self.ip(f, text, node.value_pos)
         if t is FieldType.BOOLEAN:

@@ -41,9 +41,7 @@ def to_es(plan: p.Plan) -> dict[str, Any]:
         return {"exists": {"field": plan.field.name}}
     if isinstance(plan, p.Contains):
         value = "*" + wildcard_value(plan.pattern) + "*"
-        clauses = [
-            {"wildcard": {f.name: {"value": value, "case_insensitive": True}}} for f in plan.fields
-        ]
+        clauses = [{"wildcard": {f.name: {"value": value, "case_insensitive": True}}} for f in plan.fields]
         return clauses[0] if len(clauses) == 1 else {"bool": {"should": clauses, "minimum_should_match": 1}}
     name = plan.field.name
     if isinstance(plan, p.Eq):
