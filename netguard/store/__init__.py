@@ -1,0 +1,98 @@
+"""The state store: one SQLite file with sightings, the action journal, isolation state and check results.
+
+Open it with :class:`StateStore` (or :func:`netguard.store.db.connect` and the
+repositories for finer control)::
+
+    with StateStore.open(config.state_path) as store:
+        entry = store.journal.record_intent(...)
+
+Modules, one job each: ``db`` (connect, pragmas, migrations, transactions),
+``migrations`` (the schema), ``codec`` (time, JSON, MAC/IP normalisation),
+``sightings`` (reconciliation), ``journal`` (the hash-chained action journal),
+``isolation`` (current per-port state), ``checks`` (scan results and diffs).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from netguard.config import Config
+from netguard.store.checks import CheckResult, CheckResultRepository, ResultChange, ScanDiff, ScanInfo
+from netguard.store.db import connect, migrate, schema_version, transaction
+from netguard.store.isolation import IsolationRepository, IsolationState
+from netguard.store.journal import ActionJournal, ChainReport, JournalEntry, JournalOutcome, Target
+from netguard.store.sightings import (
+    DEFAULT_GRACE_RUNS,
+    Move,
+    ReconcileResult,
+    Sighting,
+    SightingRecord,
+    SightingRepository,
+)
+
+
+@dataclass
+class StateStore:
+    """A connection to the state database and its repositories; close it (or use ``with``) when done."""
+
+    conn: sqlite3.Connection
+    sightings: SightingRepository
+    journal: ActionJournal
+    isolation: IsolationRepository
+    checks: CheckResultRepository
+
+    @classmethod
+    def open(cls, path: Path | str, *, grace_runs: int = DEFAULT_GRACE_RUNS) -> StateStore:
+        conn = connect(path)
+        return cls(
+            conn=conn,
+            sightings=SightingRepository(conn, grace_runs=grace_runs),
+            journal=ActionJournal(conn),
+            isolation=IsolationRepository(conn),
+            checks=CheckResultRepository(conn),
+        )
+
+    @classmethod
+    def from_config(cls, config: Config, *, grace_runs: int = DEFAULT_GRACE_RUNS) -> StateStore:
+        return cls.open(config.state_path, grace_runs=grace_runs)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+__all__ = [
+    "DEFAULT_GRACE_RUNS",
+    "ActionJournal",
+    "ChainReport",
+    "CheckResult",
+    "CheckResultRepository",
+    "IsolationRepository",
+    "IsolationState",
+    "JournalEntry",
+    "JournalOutcome",
+    "Move",
+    "ReconcileResult",
+    "ResultChange",
+    "ScanDiff",
+    "ScanInfo",
+    "Sighting",
+    "SightingRecord",
+    "SightingRepository",
+    "StateStore",
+    "Target",
+    "connect",
+    "migrate",
+    "schema_version",
+    "transaction",
+]

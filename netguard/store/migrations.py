@@ -1,0 +1,140 @@
+"""The state database schema, as an ordered list of migrations.
+
+Each migration is ``(version, SQL)``; :func:`netguard.store.db.migrate` applies
+the ones above the database's ``PRAGMA user_version`` in one transaction and
+sets ``user_version`` to the last one. Never edit a migration that has shipped:
+append a new one. Versions are consecutive integers starting at 1.
+
+The journal tables are append-only at the SQL level: triggers refuse deletes
+and changes to the hashed columns, so a bug cannot rewrite history. Someone
+with the file can still drop the triggers; the hash chain
+(:mod:`netguard.store.journal`) is what detects that.
+"""
+
+from __future__ import annotations
+
+_V1 = """
+CREATE TABLE sightings (
+    id              INTEGER PRIMARY KEY,
+    scope           TEXT    NOT NULL,
+    how             TEXT    NOT NULL CHECK (how IN ('arp', 'fdb', 'arp-table', 'lldp')),
+    mac             TEXT    NOT NULL,
+    ip              TEXT,
+    institution_id  TEXT,
+    switch          TEXT,
+    port            TEXT,
+    vlan            INTEGER,
+    first_seen      TEXT    NOT NULL,
+    last_seen       TEXT    NOT NULL,
+    missed_runs     INTEGER NOT NULL DEFAULT 0,
+    ended           TEXT,
+    end_reason      TEXT    CHECK (end_reason IN ('gone', 'moved')),
+    moved_from      INTEGER REFERENCES sightings(id),
+    CHECK ((ended IS NULL) = (end_reason IS NULL))
+);
+CREATE UNIQUE INDEX sightings_open_key ON sightings (
+    scope, how, mac, ifnull(ip, ''), ifnull(switch, ''), ifnull(port, ''), ifnull(vlan, -1)
+) WHERE ended IS NULL;
+CREATE INDEX sightings_scope_open ON sightings (scope) WHERE ended IS NULL;
+CREATE INDEX sightings_mac ON sightings (mac);
+CREATE INDEX sightings_ip ON sightings (ip);
+
+CREATE TABLE collection_runs (
+    scope       TEXT    PRIMARY KEY,
+    last_run    TEXT    NOT NULL,
+    last_complete_run TEXT,
+    runs        INTEGER NOT NULL DEFAULT 0,
+    complete_runs INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE journal (
+    id              INTEGER PRIMARY KEY,
+    created         TEXT    NOT NULL,
+    operator        TEXT    NOT NULL,
+    action          TEXT    NOT NULL,
+    target_mac      TEXT,
+    target_ip       TEXT,
+    target_switch   TEXT,
+    target_port     TEXT,
+    state_before    TEXT    NOT NULL,
+    state_after     TEXT    NOT NULL,
+    reason          TEXT    NOT NULL,
+    undoes          INTEGER REFERENCES journal(id),
+    status          TEXT    NOT NULL DEFAULT 'intent'
+                            CHECK (status IN ('intent', 'applied', 'failed', 'undone')),
+    outcome         TEXT,
+    finished        TEXT,
+    prev_hash       TEXT    NOT NULL,
+    hash            TEXT    NOT NULL UNIQUE
+);
+CREATE INDEX journal_status ON journal (status);
+CREATE INDEX journal_mac ON journal (target_mac);
+CREATE INDEX journal_undoes ON journal (undoes);
+
+CREATE TABLE journal_outcomes (
+    seq         INTEGER PRIMARY KEY,
+    entry_id    INTEGER NOT NULL REFERENCES journal(id),
+    status      TEXT    NOT NULL CHECK (status IN ('applied', 'failed', 'undone')),
+    detail      TEXT,
+    at          TEXT    NOT NULL,
+    undone_by   INTEGER REFERENCES journal(id),
+    prev_hash   TEXT    NOT NULL,
+    hash        TEXT    NOT NULL UNIQUE
+);
+CREATE INDEX journal_outcomes_entry ON journal_outcomes (entry_id);
+
+CREATE TRIGGER journal_no_delete BEFORE DELETE ON journal
+BEGIN
+    SELECT RAISE(ABORT, 'the action journal is append-only');
+END;
+CREATE TRIGGER journal_immutable BEFORE UPDATE OF
+    id, created, operator, action, target_mac, target_ip, target_switch, target_port,
+    state_before, state_after, reason, undoes, prev_hash, hash ON journal
+BEGIN
+    SELECT RAISE(ABORT, 'journal entries cannot be changed, only given an outcome');
+END;
+CREATE TRIGGER journal_outcomes_no_delete BEFORE DELETE ON journal_outcomes
+BEGIN
+    SELECT RAISE(ABORT, 'the action journal is append-only');
+END;
+CREATE TRIGGER journal_outcomes_no_update BEFORE UPDATE ON journal_outcomes
+BEGIN
+    SELECT RAISE(ABORT, 'the action journal is append-only');
+END;
+
+CREATE TABLE isolation_state (
+    mac             TEXT    NOT NULL,
+    switch          TEXT    NOT NULL,
+    port            TEXT    NOT NULL,
+    status          TEXT    NOT NULL CHECK (status IN ('enabled', 'disabled', 'quarantined', 'isolated')),
+    original_vlan   INTEGER,
+    current_vlan    INTEGER,
+    journal_id      INTEGER REFERENCES journal(id),
+    updated         TEXT    NOT NULL,
+    PRIMARY KEY (mac, switch, port)
+);
+CREATE INDEX isolation_state_status ON isolation_state (status);
+
+CREATE TABLE check_scans (
+    scan_id     TEXT    PRIMARY KEY,
+    started     TEXT    NOT NULL,
+    stored      TEXT    NOT NULL,
+    label       TEXT
+);
+CREATE TABLE check_results (
+    scan_id     TEXT    NOT NULL REFERENCES check_scans(scan_id) ON DELETE CASCADE,
+    check_id    TEXT    NOT NULL,
+    target      TEXT    NOT NULL,
+    result      TEXT    NOT NULL CHECK (result IN ('pass', 'fail', 'na', 'error')),
+    evidence    TEXT    NOT NULL,
+    at          TEXT    NOT NULL,
+    PRIMARY KEY (scan_id, check_id, target)
+);
+CREATE INDEX check_results_check ON check_results (check_id, target);
+"""
+
+MIGRATIONS: list[tuple[int, str]] = [
+    (1, _V1),
+]
+
+LATEST_VERSION = MIGRATIONS[-1][0]
