@@ -1,0 +1,75 @@
+"""The county inventory: institutions in three tiers, their subnets, switches,
+servers and authorised devices, and the assets never to be evicted.
+
+Load it with :func:`load_inventory` (valid or raises), check a file with
+:func:`check_inventory` (every error with its line), narrow it with
+:class:`F` filters. The YAML format is described in docs/inventory.md.
+"""
+
+from netguard.inventory.csvimport import ImportResult, import_csv
+from netguard.inventory.filter import F, Filter, Predicate
+from netguard.inventory.inventory import Inventory
+from netguard.inventory.issues import Issue, Location, Report, Severity, Source
+from netguard.inventory.loader import Checked, InventoryInvalid, check_inventory, check_text, load_inventory
+from netguard.inventory.model import (
+    DEVICE_KINDS,
+    INSTITUTION_KINDS,
+    SERVICE_PROTOCOLS,
+    Defaults,
+    Device,
+    Institution,
+    IPAddress,
+    IPNetwork,
+    ProtectedAsset,
+    Server,
+    Service,
+    Settings,
+    SnmpCredentials,
+    Subnet,
+    Switch,
+    Tier,
+    mac_vendor,
+    normalize_mac,
+)
+from netguard.inventory.summary import SummaryRow, by_tier, by_township, totals
+
+__all__ = [
+    "DEVICE_KINDS",
+    "INSTITUTION_KINDS",
+    "SERVICE_PROTOCOLS",
+    "Checked",
+    "Defaults",
+    "Device",
+    "F",
+    "Filter",
+    "IPAddress",
+    "IPNetwork",
+    "ImportResult",
+    "Institution",
+    "Inventory",
+    "InventoryInvalid",
+    "Issue",
+    "Location",
+    "Predicate",
+    "ProtectedAsset",
+    "Report",
+    "Server",
+    "Service",
+    "Settings",
+    "Severity",
+    "SnmpCredentials",
+    "Source",
+    "Subnet",
+    "SummaryRow",
+    "Switch",
+    "Tier",
+    "by_tier",
+    "by_township",
+    "check_inventory",
+    "check_text",
+    "import_csv",
+    "load_inventory",
+    "mac_vendor",
+    "normalize_mac",
+    "totals",
+]
