@@ -15,7 +15,6 @@ to 9.x servers through REST API compatibility (``compatible-with=8``).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -136,7 +135,7 @@ class ElasticsearchEventStore:
         for event in events:
             index = index_name(self.prefix, event.kind, event.timestamp_ms)
             action = f'{{"create":{{"_index":"{index}","_id":"{event.id}"}}}}\n'
-            source = json.dumps(event.fields, ensure_ascii=False, separators=(",", ":")) + "\n"
+            source = event.json + "\n"
             lines += (action, source)
             ids.append(event.id)
             size += len(action) + len(source)

@@ -36,6 +36,7 @@ class Event:
     id: str
     timestamp_ms: int
     fields: Mapping[str, Any]
+    json: str  # the serialised document, made once and shared by every backend
 
     def get(self, name: str, default: Any = None) -> Any:
         return self.fields.get(name, default)
@@ -190,23 +191,40 @@ def make_event(kind: str, fields: Mapping[str, Any], *, timestamp: Any = None) -
     if truncated:
         doc["netguard.truncated"] = sorted(set(truncated) | set(doc.get("netguard.truncated", [])))
     doc["@timestamp"] = format_timestamp(ts_ms)
-    event_id = fields.get("event.id") or content_id(doc)
-    doc["event.id"] = str(event_id)
-    return Event(kind=kind, id=str(event_id), timestamp_ms=ts_ms, fields=doc)
+    return _finish(kind, ts_ms, doc, fields.get("event.id"))
 
 
-def content_id(doc: Mapping[str, Any]) -> str:
-    canonical = json.dumps(
+def _finish(kind: str, ts_ms: int, doc: dict[str, Any], given_id: Any) -> Event:
+    # The canonical serialisation both names the event (its hash is the id) and,
+    # with the id spliced in front, is the stored document: serialised once.
+    canonical = _canonical(doc)
+    event_id = str(given_id) if given_id else _digest(canonical)
+    doc["event.id"] = event_id
+    text = '{"event.id":' + json.dumps(event_id) + ("," + canonical[1:] if len(canonical) > 2 else "}")
+    return Event(kind=kind, id=event_id, timestamp_ms=ts_ms, fields=doc, json=text)
+
+
+def _canonical(doc: Mapping[str, Any]) -> str:
+    return json.dumps(
         {k: v for k, v in doc.items() if k != "event.id"}, sort_keys=True, ensure_ascii=False, separators=(",", ":")
     )
+
+
+def _digest(canonical: str) -> str:
     return hashlib.blake2b(canonical.encode("utf-8"), digest_size=16).hexdigest()
 
 
-def event_from_doc(doc: Mapping[str, Any]) -> Event:
+def content_id(doc: Mapping[str, Any]) -> str:
+    """The id an event with these fields gets: a hash of its canonical JSON."""
+    return _digest(_canonical(doc))
+
+
+def event_from_doc(doc: Mapping[str, Any], text: str | None = None) -> Event:
     """Rebuild an event read back from a store (already normalised)."""
     return Event(
         kind=str(doc["netguard.kind"]),
         id=str(doc["event.id"]),
         timestamp_ms=to_epoch_ms(doc["@timestamp"]),
         fields=dict(doc),
+        json=text if text is not None else json.dumps(doc, ensure_ascii=False, separators=(",", ":")),
     )

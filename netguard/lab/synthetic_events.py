@@ -1,0 +1,281 @@
+"""Synthetic events of every kind, deterministic for a seed.
+
+For the benchmarks (a million events without a million real log lines), the
+backend parity tests (a varied corpus: Chinese names, IPv6, arrays, missing
+fields, every field type) and the demo. Values are plausible for a county
+health network, not random noise, so that queries in tests mean something.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Iterator
+from typing import Any
+
+from netguard.events.model import Event, make_event
+from netguard.events.schema import KINDS, RISK_LEVELS
+
+USERS = ("alice", "bob", "zhang.wei", "li.na", "wang.fang", "admin", "his_app", "emr_ro", "pacs", "root")
+ORGS = (
+    ("c01", "会泽县人民医院", "county", "古城街道"),
+    ("c02", "会泽县中医医院", "county", "古城街道"),
+    ("t05", "娜姑镇卫生院", "township", "娜姑镇"),
+    ("t07", "迤车镇卫生院", "township", "迤车镇"),
+    ("v101", "娜姑镇白雾村卫生室", "village", "娜姑镇"),
+    ("v202", "迤车镇迤车村卫生室", "village", "迤车镇"),
+)
+TABLES = ("patients", "visits", "prescriptions", "lab_results", "users", "billing", "orders")
+STATEMENTS = (
+    ("SELECT", "SELECT name, id_card FROM {t} WHERE id = ?", False),
+    ("SELECT", "SELECT * FROM {t}", False),
+    ("UPDATE", "UPDATE {t} SET status = ? WHERE id = ?", False),
+    ("DELETE", "DELETE FROM {t}", True),
+    ("DROP", "DROP TABLE {t}", False),
+    ("INSERT", "INSERT INTO {t} (a, b) VALUES (?, ?)", False),
+    ("GRANT", "GRANT ALL ON {t} TO 'x'@'%'", False),
+)
+COMMANDS = (
+    "ls -la /var/log",
+    "sudo systemctl restart his",
+    "rm -rf /tmp/cache",
+    "cat /etc/shadow",
+    "tail -f /var/log/mysql/general.log",
+    "mysqldump emr > /tmp/emr.sql",
+    "df -h",
+    "vi /etc/hosts",
+)
+PORTS = ("GigabitEthernet0/0/1", "GigabitEthernet0/0/7", "Ethernet1/0/12", "GE1/0/24")
+SERVERS = ("his-db01", "emr-db01", "pacs01", "rhp-app01")
+RISK = RISK_LEVELS
+
+
+def _ip(rng: random.Random, v6: bool = False) -> str:
+    if v6:
+        return f"fd00:10:{rng.randrange(1, 99):x}::{rng.randrange(1, 65535):x}"
+    return f"10.{rng.randrange(1, 40)}.{rng.randrange(0, 255)}.{rng.randrange(1, 254)}"
+
+
+def _mac(rng: random.Random) -> str:
+    return ":".join(f"{rng.randrange(256):02x}" for _ in range(6))
+
+
+def _common(rng: random.Random) -> dict[str, Any]:
+    org_id, org, tier, township = rng.choice(ORGS)
+    fields: dict[str, Any] = {
+        "organization.id": org_id,
+        "organization.name": org,
+        "netguard.tier": tier,
+        "netguard.township": township,
+    }
+    if rng.random() < 0.7:
+        fields["netguard.risk"] = rng.choice(RISK)
+    if rng.random() < 0.3:
+        fields["tags"] = rng.sample(["night", "weekend", "bulk", "pii", "new-device"], k=rng.randrange(1, 3))
+    return fields
+
+
+def _sql(rng: random.Random, i: int) -> dict[str, Any]:
+    op, template, where_less = rng.choice(STATEMENTS)
+    table = rng.choice(TABLES)
+    user = rng.choice(USERS)
+    text = template.format(t=table)
+    return {
+        "event.action": "query",
+        "event.outcome": rng.choice(("success", "success", "failure")),
+        "user.name": user,
+        "source.ip": _ip(rng, v6=rng.random() < 0.1),
+        "db.system": rng.choice(("mariadb", "postgresql")),
+        "db.namespace": rng.choice(("his", "emr", "lis")),
+        "db.operation.name": op,
+        "db.collection.name": table,
+        "db.query.text": text,
+        "netguard.sql.fingerprint": text.lower(),
+        "netguard.sql.fingerprint_id": hashlib.md5(text.lower().encode(), usedforsecurity=False).hexdigest(),
+        "netguard.sql.tables": [table],
+        "netguard.sql.where_less": where_less,
+        "netguard.sql.rows_sent": rng.randrange(0, 5000),
+        "netguard.sql.connection_id": str(rng.randrange(1, 900)),
+        "event.duration": rng.randrange(10_000, 900_000_000),
+        "host.name": rng.choice(SERVERS),
+        "message": f"{user} ran {op} on {table}",
+    }
+
+
+def _login(rng: random.Random, i: int) -> dict[str, Any]:
+    user = rng.choice(USERS)
+    ok = rng.random() < 0.8
+    f: dict[str, Any] = {
+        "event.action": "login",
+        "event.outcome": "success" if ok else "failure",
+        "user.name": user,
+        "source.ip": _ip(rng),
+        "netguard.auth.method": rng.choice(("publickey", "password")),
+        "netguard.auth.factors": ["publickey", "totp"] if ok else ["password"],
+        "message": f"bastion login {'accepted' if ok else 'refused'} for {user}",
+    }
+    if not ok:
+        f["netguard.auth.failure_reason"] = rng.choice(("bad-password", "bad-totp", "locked-out"))
+    return f
+
+
+def _session(rng: random.Random, i: int) -> dict[str, Any]:
+    user = rng.choice(USERS)
+    server = rng.choice(SERVERS)
+    return {
+        "event.action": rng.choice(("start", "end")),
+        "event.outcome": "success",
+        "user.name": user,
+        "source.ip": _ip(rng),
+        "destination.address": server,
+        "destination.ip": _ip(rng),
+        "destination.port": 22,
+        "netguard.bastion.account": rng.choice(("root", "ops", "dba")),
+        "netguard.bastion.session_id": f"s-{i:08d}",
+        "netguard.bastion.channel": "shell",
+        "netguard.bastion.recording": f"/var/lib/netguard/recordings/s-{i:08d}.cast",
+        "source.bytes": rng.randrange(100, 10**6),
+        "destination.bytes": rng.randrange(100, 10**7),
+        "message": f"{user} session to {server}",
+    }
+
+
+def _command(rng: random.Random, i: int) -> dict[str, Any]:
+    user = rng.choice(USERS)
+    cmd = rng.choice(COMMANDS)
+    verdict = "denied" if "shadow" in cmd or "rm -rf" in cmd else "allowed"
+    return {
+        "event.action": rng.choice(("exec", "line")),
+        "event.outcome": "failure" if verdict == "denied" else "success",
+        "user.name": user,
+        "source.ip": _ip(rng),
+        "destination.address": rng.choice(SERVERS),
+        "netguard.bastion.session_id": f"s-{i // 3:08d}",
+        "netguard.bastion.account": "ops",
+        "process.command_line": cmd,
+        "netguard.bastion.verdict": verdict,
+        "message": f"{user}@{verdict}: {cmd}",
+    }
+
+
+def _file(rng: random.Random, i: int) -> dict[str, Any]:
+    user = rng.choice(USERS)
+    direction = rng.choice(("upload", "download"))
+    path = rng.choice(
+        ("/tmp/emr.sql", "/home/ops/患者名单.xlsx", "/etc/his/app.conf", "/var/backup/his-2026-11.tar.gz")
+    )
+    return {
+        "event.action": direction,
+        "event.outcome": "success",
+        "user.name": user,
+        "source.ip": _ip(rng),
+        "destination.address": rng.choice(SERVERS),
+        "netguard.bastion.session_id": f"s-{i:08d}",
+        "file.path": path,
+        "file.size": rng.randrange(0, 50_000_000),
+        "netguard.file.direction": direction,
+        "network.protocol": rng.choice(("scp", "sftp")),
+        "message": f"{user} {direction}ed {path}",
+    }
+
+
+def _device(rng: random.Random, i: int) -> dict[str, Any]:
+    action = rng.choice(("seen", "seen", "new", "moved", "conflict"))
+    mac = _mac(rng)
+    f: dict[str, Any] = {
+        "event.action": action,
+        "host.mac": mac,
+        "host.ip": _ip(rng),
+        "observer.name": f"sw-{rng.randrange(1, 60):02d}",
+        "observer.ingress.interface.name": rng.choice(PORTS),
+        "network.vlan.id": str(rng.choice((10, 20, 30, 999))),
+        "netguard.device.vendor": rng.choice(("Dell", "Lenovo", "Huawei", "H3C", "Mindray", "HP")),
+        "netguard.device.authorised": rng.random() < 0.8,
+        "netguard.device.seen_by": rng.sample(["arp", "fdb", "arp-table"], k=rng.randrange(1, 4)),
+        "message": f"device {mac} {action}",
+    }
+    if action == "moved":
+        f["netguard.device.previous_port"] = rng.choice(PORTS)
+    return f
+
+
+def _enforce(rng: random.Random, i: int) -> dict[str, Any]:
+    action = rng.choice(("port-shutdown", "quarantine-vlan", "arp-isolate", "restore"))
+    return {
+        "event.action": action,
+        "event.outcome": rng.choice(("success", "failure")),
+        "user.name": rng.choice(("admin", "li.na")),
+        "host.mac": _mac(rng),
+        "observer.name": f"sw-{rng.randrange(1, 60):02d}",
+        "observer.ingress.interface.name": rng.choice(PORTS),
+        "netguard.enforce.journal_id": str(i),
+        "netguard.enforce.state_before": "admin-up",
+        "netguard.enforce.state_after": "admin-down" if action == "port-shutdown" else "vlan 999",
+        "netguard.enforce.reason": "未授权终端接入 unauthorised device",
+        "netguard.enforce.dry_run": rng.random() < 0.3,
+        "message": f"{action} by operator",
+    }
+
+
+def _link(rng: random.Random, i: int) -> dict[str, Any]:
+    loss = rng.choice((0.0, 0.0, 0.0, 10.0, 33.3, 100.0))
+    state = "up" if loss < 20 else ("down" if loss == 100 else "degraded")
+    return {
+        "event.action": rng.choice(("sample", "sample", "state-change")),
+        "event.outcome": "success" if state == "up" else "failure",
+        "destination.address": "10.0.0.10",
+        "destination.ip": "10.0.0.10",
+        "netguard.link.target": "county-dc",
+        "netguard.link.probe": rng.choice(("icmp", "tcp")),
+        "netguard.link.loss": loss,
+        "netguard.link.rtt_avg_ms": round(rng.uniform(0.3, 80), 3),
+        "netguard.link.jitter_ms": round(rng.uniform(0, 10), 3),
+        "netguard.link.state": state,
+        "message": f"link to county-dc {state}, loss {loss}%",
+    }
+
+
+def _compliance(rng: random.Random, i: int) -> dict[str, Any]:
+    result = rng.choice(("pass", "pass", "fail", "na", "error"))
+    return {
+        "event.action": "check",
+        "event.outcome": "success" if result == "pass" else "failure",
+        "rule.id": f"NG-{rng.randrange(1, 40):03d}",
+        "rule.reference": rng.choice(("8.1.3.1 b)", "8.1.4.3 a)", "8.1.4.4 c)", "8.1.5.4 d)")),
+        "netguard.compliance.scan_id": f"scan-{i // 100:05d}",
+        "netguard.compliance.control_id": f"NG-{rng.randrange(1, 40):03d}",
+        "netguard.compliance.title": "SNMP community is not a default 默认团体名",
+        "netguard.compliance.result": result,
+        "netguard.compliance.target": f"sw-{rng.randrange(1, 60):02d}",
+        "netguard.compliance.evidence": "community 'public' accepted" if result == "fail" else "ok",
+        "message": f"check {result}",
+    }
+
+
+_BUILDERS = {
+    "sql": _sql,
+    "bastion-login": _login,
+    "bastion-session": _session,
+    "bastion-command": _command,
+    "file-transfer": _file,
+    "device": _device,
+    "enforcement": _enforce,
+    "link": _link,
+    "compliance": _compliance,
+}
+
+START_MS = 1_790_000_000_000  # 2026-09-21, so a month boundary falls inside a long series
+
+
+def synthetic_event(kind: str, i: int, rng: random.Random, *, start_ms: int = START_MS, step_ms: int = 997) -> Event:
+    fields = _common(rng) | _BUILDERS[kind](rng, i)
+    return make_event(kind, fields, timestamp=(start_ms + i * step_ms) / 1000)
+
+
+def synthetic_events(
+    count: int, *, seed: int = 7, kinds: tuple[str, ...] = tuple(KINDS), start_ms: int = START_MS, step_ms: int = 997
+) -> Iterator[Event]:
+    """``count`` events cycling through ``kinds``, one every ``step_ms`` from ``start_ms``."""
+    rng = random.Random(seed)
+    for i in range(count):
+        yield synthetic_event(kinds[i % len(kinds)], i, rng, start_ms=start_ms, step_ms=step_ms)
