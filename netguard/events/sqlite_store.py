@@ -70,7 +70,7 @@ class SQLiteEventStore:
             self.conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: keeps the id index hot during bulk loads
             register_functions(self.conn)
             self._migrate()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open event store {path}: {exc}") from None
 
     def _migrate(self) -> None:

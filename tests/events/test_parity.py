@@ -1,0 +1,132 @@
+"""Both backends, one language: the same query returns the same events, in the same order.
+
+Runs against the real Elasticsearch node the harness starts (8.x and 9.x).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from netguard.events import KINDS, Event, make_event
+from netguard.events.es_store import ElasticsearchEventStore
+from netguard.events.sqlite_store import SQLiteEventStore
+from netguard.lab.synthetic_events import START_MS, synthetic_event, synthetic_events
+
+NOW = START_MS + 2 * 3_600_000  # one fixed "now" for relative times, the same for both
+
+EDGE_CASES: list[tuple[str, dict[str, Any]]] = [
+    ("bastion-command", {"event.action": "exec", "user.name": "x[1]", "process.command_line": "echo 'a*b?' [x]",
+                         "message": "literal * and ? in text"}),
+    ("bastion-command", {"event.action": "line", "user.name": "Alice", "process.command_line": "DROP database HIS",
+                         "message": "UPPER case Text"}),
+    ("sql", {"event.action": "query", "user.name": "医生01", "source.ip": "fd00:10:1::5",
+             "db.query.text": "SELECT 姓名, 身份证号 FROM 患者 WHERE 编号 = ?", "message": "中文 SQL 查询"}),
+    ("device", {"event.action": "conflict", "host.mac": "00:11:22:33:44:55", "host.ip": "10.1.2.3",
+                "netguard.device.conflicting_mac": "00:11:22:33:44:66", "message": "IP conflict"}),
+    ("link", {"event.action": "state-change", "netguard.link.loss": 100.0, "netguard.link.state": "down",
+              "netguard.link.previous_state": "up", "message": "link down"}),
+]  # fmt: skip
+
+QUERIES = [
+    "", "user:alice", "user.name:alice", "user:Alice", "user:ali*", "user:*.*", "user:?ob", "user:x\\[1\\]",
+    "NOT user:alice", "-user:alice", "user:(alice OR bob)", "user:alice OR user:bob", "user:alice AND outcome:failure",
+    "user:alice outcome:failure", "kind:sql", "kind:sql AND db.operation.name:DELETE", "netguard.sql.where_less:true",
+    "netguard.sql.where_less:false", "NOT netguard.sql.where_less:true", "risk:>=high", "risk:<medium",
+    "risk:[low TO high]", "risk:{low TO high}", "risk:critical", "NOT risk:*", "netguard.sql.rows_sent:>=4000",
+    "netguard.sql.rows_sent:[100 TO 200]", "bytes:[1000 TO 5000000]", "file.size:<1000000", "netguard.link.loss:>0",
+    "netguard.link.loss:100", "netguard.link.rtt_avg_ms:<1.5", "netguard.link.rtt_avg_ms:[10 TO 20.5}",
+    "source.ip:10.1.0.0/16", "source.ip:10.0.0.0/8 AND NOT source.ip:10.1.0.0/16", "source.ip:fd00::/8",
+    "source.ip:fd00:10:1::5", "related.ip:10.0.0.10", "host.ip:10.2.0.0/15", "@timestamp:>=2026-09-21T14:30:00Z",
+    "@timestamp:[2026-09-21T14:00:00Z TO 2026-09-21T14:20:00Z]", "@timestamp:<now-1h", "@timestamp:2026-09-21",
+    "drop", "DROP", '"drop table"', 'sql:"delete from"', "sql:select*from", "sql:sel?ct", "患者", "sql:身份证",
+    "file.path:*.sql", 'command:"rm -rf"', "command:r?", "message:\\*", "message:\"literal *\"", "tags:pii", "tags:*",
+    "netguard.device.seen_by:fdb AND NOT netguard.device.seen_by:arp", "organization.name:娜姑镇卫生院",
+    "org:*卫生室", "township:娜姑镇 AND tier:village", "netguard.auth.failure_reason:*",
+    "NOT netguard.auth.failure_reason:*", "error.message:*", "host.mac:0*", "port:GigabitEthernet0/0/7", "vlan:999",
+    "(kind:sql OR kind:bastion-command) AND risk:high", 'rule.reference:"8.1.3.1 b)"', "clause:8.1.4*",
+    "netguard.device.authorised:false AND action:new", "db.system:mariadb AND NOT (user:root OR user:admin)",
+    "netguard.enforce.reason:未授权", "netguard.enforce.dry_run:true", "destination.port:22",
+    "event.duration:>500000000", "outcome:failure AND NOT kind:link", "session:s-0000001*",
+]  # fmt: skip
+
+
+def corpus() -> list[Event]:
+    events = list(synthetic_events(900, seed=11, step_ms=13_000))
+    rng = random.Random(5)
+    for i, (kind, fields) in enumerate(EDGE_CASES):
+        events.append(make_event(kind, fields, timestamp=(START_MS + i * 60_000) / 1000))
+    events.append(synthetic_event("sql", 10_000, rng))  # same timestamp as another: order by id
+    return events
+
+
+@pytest.fixture
+def both(sqlite_store: SQLiteEventStore, es_store: ElasticsearchEventStore) -> tuple[SQLiteEventStore, ElasticsearchEventStore]:
+    events = corpus()
+    assert sqlite_store.write(events).written == len(events)
+    result = es_store.write(events)
+    assert (result.written, result.failed) == (len(events), 0), result.errors
+    es_store.refresh()
+    return sqlite_store, es_store
+
+
+def test_same_queries_same_hits(both: tuple[SQLiteEventStore, ElasticsearchEventStore]) -> None:
+    lite, es = both
+    nonempty = 0
+    for q in QUERIES:
+        lite_ids = [e.id for e in lite.iter_search(q, now=NOW)]
+        es_ids = [e.id for e in es.iter_search(q, now=NOW, page_size=250)]
+        assert lite_ids == es_ids, f"backends disagree on {q!r}: sqlite {len(lite_ids)} vs es {len(es_ids)}"
+        assert lite.count(q, now=NOW) == es.count(q, now=NOW) == len(lite_ids)
+        nonempty += bool(lite_ids)
+    # The corpus must make the comparison mean something: most queries match some events, not all.
+    assert nonempty >= 0.85 * len(QUERIES)
+
+
+def test_same_results_with_kinds_and_windows(both: tuple[SQLiteEventStore, ElasticsearchEventStore]) -> None:
+    lite, es = both
+    for kinds, since, until in [(("sql",), None, None), (("device", "enforcement"), "90m", None),
+                                ((), "2026-09-21T14:10:00Z", "now-30m"), (("link",), None, "1h")]:  # fmt: skip
+        a = lite.search("outcome:failure OR risk:>=medium", kinds=kinds, since=since, until=until, now=NOW, limit=40)
+        b = es.search("outcome:failure OR risk:>=medium", kinds=kinds, since=since, until=until, now=NOW, limit=40)
+        assert a.total == b.total > 0
+        assert [e.id for e in a.hits] == [e.id for e in b.hits]
+        assert [e.fields for e in a.hits] == [e.fields for e in b.hits]
+
+
+def test_one_of_each_kind_is_found_again_in_both(sqlite_store: SQLiteEventStore,
+                                                 es_store: ElasticsearchEventStore) -> None:  # fmt: skip
+    rng = random.Random(3)
+    events = {kind: synthetic_event(kind, 42, rng) for kind in KINDS}
+    for store in (sqlite_store, es_store):
+        store.write(events.values())
+        store.refresh()
+        for kind, event in events.items():
+            found = store.search(f"event.id:{event.id}", kinds=[kind], now=NOW)
+            assert found.total == 1, (store.backend, kind)
+            assert dict(found.hits[0].fields) == dict(event.fields)
+
+
+def test_resending_a_batch_creates_no_duplicates(es_store: ElasticsearchEventStore) -> None:
+    events = list(synthetic_events(700, seed=2))
+    first = es_store.write(events)
+    again = es_store.write(events[:400] + list(synthetic_events(800, seed=2))[700:])
+    es_store.refresh()
+    assert (first.written, first.duplicates) == (700, 0)
+    assert (again.written, again.duplicates, again.failed) == (100, 400, 0)
+    assert es_store.count() == 800
+    # Time-based indices, one per kind and month.
+    names = set(es_store.client.indices.get(index=f"{es_store.prefix}-*").body)
+    assert f"{es_store.prefix}-sql-2026.09" in names and all(n.startswith(es_store.prefix + "-") for n in names)
+
+
+def test_templates_map_types_explicitly(es_store: ElasticsearchEventStore) -> None:
+    es_store.write(synthetic_events(20))
+    mapping = es_store.client.indices.get_mapping(index=f"{es_store.prefix}-sql-*").body
+    props = next(iter(mapping.values()))["mappings"]["properties"]
+    assert props["source"]["properties"]["ip"]["type"] == "ip"
+    assert props["db"]["properties"]["query"]["properties"]["text"]["type"] == "keyword"
+    assert props["@timestamp"]["type"] == "date"
+    assert next(iter(mapping.values()))["mappings"]["dynamic"] in ("false", False)
