@@ -59,7 +59,8 @@ class Location:
 
 @dataclass(frozen=True)
 class Issue:
-    """One finding. ``str(issue)`` is the one-line form ``file:line: path: message``."""
+    """One finding. ``str(issue)`` is the one-line form ``file:line: path: message``
+    (``file:line: path: warning: message`` for a warning)."""
 
     location: Location
     message: str
@@ -67,7 +68,8 @@ class Issue:
     related: tuple[Location, ...] = ()
 
     def __str__(self) -> str:
-        text = f"{self.location}: {self.message}"
+        label = "warning: " if self.severity is Severity.WARNING else ""
+        text = f"{self.location}: {label}{self.message}"
         if self.related:
             others = "; ".join(self._other(r) for r in self.related)
             text += f" (see {others})"
