@@ -18,39 +18,137 @@ from netguard.lab.synthetic_events import START_MS, synthetic_event, synthetic_e
 NOW = START_MS + 2 * 3_600_000  # one fixed "now" for relative times, the same for both
 
 EDGE_CASES: list[tuple[str, dict[str, Any]]] = [
-    ("bastion-command", {"event.action": "exec", "user.name": "x[1]", "process.command_line": "echo 'a*b?' [x]",
-                         "message": "literal * and ? in text"}),
-    ("bastion-command", {"event.action": "line", "user.name": "Alice", "process.command_line": "DROP database HIS",
-                         "message": "UPPER case Text"}),
-    ("sql", {"event.action": "query", "user.name": "医生01", "source.ip": "fd00:10:1::5",
-             "db.query.text": "SELECT 姓名, 身份证号 FROM 患者 WHERE 编号 = ?", "message": "中文 SQL 查询"}),
-    ("device", {"event.action": "conflict", "host.mac": "00:11:22:33:44:55", "host.ip": "10.1.2.3",
-                "netguard.device.conflicting_mac": "00:11:22:33:44:66", "message": "IP conflict"}),
-    ("link", {"event.action": "state-change", "netguard.link.loss": 100.0, "netguard.link.state": "down",
-              "netguard.link.previous_state": "up", "message": "link down"}),
-]  # fmt: skip
+    (
+        "bastion-command",
+        {
+            "event.action": "exec",
+            "user.name": "x[1]",
+            "process.command_line": "echo 'a*b?' [x]",
+            "message": "literal * and ? in text",
+        },
+    ),
+    (
+        "bastion-command",
+        {
+            "event.action": "line",
+            "user.name": "Alice",
+            "process.command_line": "DROP database HIS",
+            "message": "UPPER case Text",
+        },
+    ),
+    (
+        "sql",
+        {
+            "event.action": "query",
+            "user.name": "医生01",
+            "source.ip": "fd00:10:1::5",
+            "db.query.text": "SELECT 姓名, 身份证号 FROM 患者 WHERE 编号 = ?",
+            "message": "中文 SQL 查询",
+        },
+    ),
+    (
+        "device",
+        {
+            "event.action": "conflict",
+            "host.mac": "00:11:22:33:44:55",
+            "host.ip": "10.1.2.3",
+            "netguard.device.conflicting_mac": "00:11:22:33:44:66",
+            "message": "IP conflict",
+        },
+    ),
+    (
+        "link",
+        {
+            "event.action": "state-change",
+            "netguard.link.loss": 100.0,
+            "netguard.link.state": "down",
+            "netguard.link.previous_state": "up",
+            "message": "link down",
+        },
+    ),
+]
 
 QUERIES = [
-    "", "user:alice", "user.name:alice", "user:Alice", "user:ali*", "user:*.*", "user:?ob", "user:x\\[1\\]",
-    "NOT user:alice", "-user:alice", "user:(alice OR bob)", "user:alice OR user:bob", "user:alice AND outcome:failure",
-    "user:alice outcome:failure", "kind:sql", "kind:sql AND db.operation.name:DELETE", "netguard.sql.where_less:true",
-    "netguard.sql.where_less:false", "NOT netguard.sql.where_less:true", "risk:>=high", "risk:<medium",
-    "risk:[low TO high]", "risk:{low TO high}", "risk:critical", "NOT risk:*", "netguard.sql.rows_sent:>=4000",
-    "netguard.sql.rows_sent:[100 TO 200]", "bytes:[1000 TO 5000000]", "file.size:<1000000", "netguard.link.loss:>0",
-    "netguard.link.loss:100", "netguard.link.rtt_avg_ms:<1.5", "netguard.link.rtt_avg_ms:[10 TO 20.5}",
-    "source.ip:10.1.0.0/16", "source.ip:10.0.0.0/8 AND NOT source.ip:10.1.0.0/16", "source.ip:fd00::/8",
-    "source.ip:fd00:10:1::5", "related.ip:10.0.0.10", "host.ip:10.2.0.0/15", "@timestamp:>=2026-09-21T14:30:00Z",
-    "@timestamp:[2026-09-21T14:00:00Z TO 2026-09-21T14:20:00Z]", "@timestamp:<now-1h", "@timestamp:2026-09-21",
-    "drop", "DROP", '"drop table"', 'sql:"delete from"', "sql:select*from", "sql:sel?ct", "患者", "sql:身份证",
-    "file.path:*.sql", 'command:"rm -rf"', "command:r?", "message:\\*", "message:\"literal *\"", "tags:pii", "tags:*",
-    "netguard.device.seen_by:fdb AND NOT netguard.device.seen_by:arp", "organization.name:娜姑镇卫生院",
-    "org:*卫生室", "township:娜姑镇 AND tier:village", "netguard.auth.failure_reason:*",
-    "NOT netguard.auth.failure_reason:*", "error.message:*", "host.mac:0*", "port:GigabitEthernet0/0/7", "vlan:999",
-    "(kind:sql OR kind:bastion-command) AND risk:high", 'rule.reference:"8.1.3.1 b)"', "clause:8.1.4*",
-    "netguard.device.authorised:false AND action:new", "db.system:mariadb AND NOT (user:root OR user:admin)",
-    "netguard.enforce.reason:未授权", "netguard.enforce.dry_run:true", "destination.port:22",
-    "event.duration:>500000000", "outcome:failure AND NOT kind:link", "session:s-0000001*",
-]  # fmt: skip
+    "",
+    "user:alice",
+    "user.name:alice",
+    "user:Alice",
+    "user:ali*",
+    "user:*.*",
+    "user:?ob",
+    "user:x\\[1\\]",
+    "NOT user:alice",
+    "-user:alice",
+    "user:(alice OR bob)",
+    "user:alice OR user:bob",
+    "user:alice AND outcome:failure",
+    "user:alice outcome:failure",
+    "kind:sql",
+    "kind:sql AND db.operation.name:DELETE",
+    "netguard.sql.where_less:true",
+    "netguard.sql.where_less:false",
+    "NOT netguard.sql.where_less:true",
+    "risk:>=high",
+    "risk:<medium",
+    "risk:[low TO high]",
+    "risk:{low TO high}",
+    "risk:critical",
+    "NOT risk:*",
+    "netguard.sql.rows_sent:>=4000",
+    "netguard.sql.rows_sent:[100 TO 200]",
+    "bytes:[1000 TO 5000000]",
+    "file.size:<1000000",
+    "netguard.link.loss:>0",
+    "netguard.link.loss:100",
+    "netguard.link.rtt_avg_ms:<1.5",
+    "netguard.link.rtt_avg_ms:[10 TO 20.5}",
+    "source.ip:10.1.0.0/16",
+    "source.ip:10.0.0.0/8 AND NOT source.ip:10.1.0.0/16",
+    "source.ip:fd00::/8",
+    "source.ip:fd00:10:1::5",
+    "related.ip:10.0.0.10",
+    "host.ip:10.2.0.0/15",
+    "@timestamp:>=2026-09-21T14:30:00Z",
+    "@timestamp:[2026-09-21T14:00:00Z TO 2026-09-21T14:20:00Z]",
+    "@timestamp:<now-1h",
+    "@timestamp:2026-09-21",
+    "drop",
+    "DROP",
+    '"drop table"',
+    'sql:"delete from"',
+    "sql:select*from",
+    "sql:sel?ct",
+    "患者",
+    "sql:身份证",
+    "file.path:*.sql",
+    'command:"rm -rf"',
+    "command:r?",
+    "message:\\*",
+    'message:"literal *"',
+    "tags:pii",
+    "tags:*",
+    "netguard.device.seen_by:fdb AND NOT netguard.device.seen_by:arp",
+    "organization.name:娜姑镇卫生院",
+    "org:*卫生室",
+    "township:娜姑镇 AND tier:village",
+    "netguard.auth.failure_reason:*",
+    "NOT netguard.auth.failure_reason:*",
+    "error.message:*",
+    "host.mac:0*",
+    "port:GigabitEthernet0/0/7",
+    "vlan:999",
+    "(kind:sql OR kind:bastion-command) AND risk:high",
+    'rule.reference:"8.1.3.1 b)"',
+    "clause:8.1.4*",
+    "netguard.device.authorised:false AND action:new",
+    "db.system:mariadb AND NOT (user:root OR user:admin)",
+    "netguard.enforce.reason:未授权",
+    "netguard.enforce.dry_run:true",
+    "destination.port:22",
+    "event.duration:>500000000",
+    "outcome:failure AND NOT kind:link",
+    "session:s-0000001*",
+]
 
 
 def corpus() -> list[Event]:
@@ -63,7 +161,9 @@ def corpus() -> list[Event]:
 
 
 @pytest.fixture
-def both(sqlite_store: SQLiteEventStore, es_store: ElasticsearchEventStore) -> tuple[SQLiteEventStore, ElasticsearchEventStore]:
+def both(
+    sqlite_store: SQLiteEventStore, es_store: ElasticsearchEventStore
+) -> tuple[SQLiteEventStore, ElasticsearchEventStore]:
     events = corpus()
     assert sqlite_store.write(events).written == len(events)
     result = es_store.write(events)
@@ -87,8 +187,12 @@ def test_same_queries_same_hits(both: tuple[SQLiteEventStore, ElasticsearchEvent
 
 def test_same_results_with_kinds_and_windows(both: tuple[SQLiteEventStore, ElasticsearchEventStore]) -> None:
     lite, es = both
-    for kinds, since, until in [(("sql",), None, None), (("device", "enforcement"), "90m", None),
-                                ((), "2026-09-21T14:10:00Z", "now-30m"), (("link",), None, "1h")]:  # fmt: skip
+    for kinds, since, until in [
+        (("sql",), None, None),
+        (("device", "enforcement"), "90m", None),
+        ((), "2026-09-21T14:10:00Z", "now-30m"),
+        (("link",), None, "1h"),
+    ]:
         a = lite.search("outcome:failure OR risk:>=medium", kinds=kinds, since=since, until=until, now=NOW, limit=40)
         b = es.search("outcome:failure OR risk:>=medium", kinds=kinds, since=since, until=until, now=NOW, limit=40)
         assert a.total == b.total > 0
@@ -96,8 +200,9 @@ def test_same_results_with_kinds_and_windows(both: tuple[SQLiteEventStore, Elast
         assert [e.fields for e in a.hits] == [e.fields for e in b.hits]
 
 
-def test_one_of_each_kind_is_found_again_in_both(sqlite_store: SQLiteEventStore,
-                                                 es_store: ElasticsearchEventStore) -> None:  # fmt: skip
+def test_one_of_each_kind_is_found_again_in_both(
+    sqlite_store: SQLiteEventStore, es_store: ElasticsearchEventStore
+) -> None:
     rng = random.Random(3)
     events = {kind: synthetic_event(kind, 42, rng) for kind in KINDS}
     for store in (sqlite_store, es_store):

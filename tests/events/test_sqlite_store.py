@@ -74,12 +74,20 @@ def test_unwritable_location_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_text_match_is_substring_and_case_insensitive(sqlite_store: SQLiteEventStore) -> None:
-    sqlite_store.write([
-        make_event("bastion-command", {"event.action": "exec", "process.command_line": "sudo RM -rf /var/lib"},
-                   timestamp=START_MS / 1000),
-        make_event("bastion-command", {"event.action": "exec", "process.command_line": "ls 患者名单"},
-                   timestamp=START_MS / 1000),
-    ])  # fmt: skip
+    sqlite_store.write(
+        [
+            make_event(
+                "bastion-command",
+                {"event.action": "exec", "process.command_line": "sudo RM -rf /var/lib"},
+                timestamp=START_MS / 1000,
+            ),
+            make_event(
+                "bastion-command",
+                {"event.action": "exec", "process.command_line": "ls 患者名单"},
+                timestamp=START_MS / 1000,
+            ),
+        ]
+    )
     assert sqlite_store.count('command:"rm -rf"') == 1
     assert sqlite_store.count("command:名单") == 1  # two characters: below the trigram, still found
     assert sqlite_store.count("command:r?\\ -rf") == 1

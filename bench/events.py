@@ -1,0 +1,269 @@
+"""Event-store ingest benchmark: NetGuard's writers beside the plain ways to load the same events.
+
+    python bench/events.py [--events 1000000] [--runs 3] [--backends sqlite,elasticsearch]
+
+For each backend it streams N distinct events (a pool of synthetic events of
+every kind, each copy given a new time and id) through NetGuard's store and,
+on the same input in the same run, through the anchor:
+
+- SQLite: a bare ``executemany`` of the JSON into a table with only a primary
+  key: the floor any SQLite store pays, without NetGuard's id index, time
+  index and trigram text index.
+- Elasticsearch: ``elasticsearch.helpers.streaming_bulk``, the official
+  client's bulk helper, into an index with the same mapping.
+
+It prints the median events/s over the runs, the ratio NetGuard/anchor, and
+resident memory sampled at 10 %, 50 % and 100 % of the stream (flat = the
+writers stream in bounded batches). With no ``--es-url`` it starts the test
+harness's Elasticsearch node (as ``make test`` does) and stops it after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from elasticsearch import Elasticsearch, helpers
+
+from netguard.events.es_store import ElasticsearchEventStore
+from netguard.events.mappings import template
+from netguard.events.model import Event
+from netguard.events.schema import KINDS
+from netguard.events.sqlite_store import SQLiteEventStore
+from netguard.lab.synthetic_events import synthetic_events
+
+
+def rss_mib() -> float:
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Stream:
+    """N distinct events from a fixed pool, made on the fly (memory does not grow with N)."""
+
+    def __init__(self, count: int, pool: list[Event], start_ms: int) -> None:
+        self.count = count
+        self.pool = pool
+        self.start_ms = start_ms
+        self.samples: dict[int, float] = {}
+
+    def __iter__(self) -> Iterator[Event]:
+        marks = {self.count // 10: 10, self.count // 2: 50, self.count - 1: 100}
+        pool, size = self.pool, len(self.pool)
+        for i in range(self.count):
+            base = pool[i % size]
+            new_id = f"{i:032x}"
+            fields = dict(base.fields)
+            fields["event.id"] = new_id
+            if i in marks:
+                self.samples[marks[i]] = rss_mib()
+            # Copies keep their pool timestamp: only the id makes them distinct, which is all ingest needs.
+            yield Event(base.kind, new_id, base.timestamp_ms, fields, base.json.replace(base.id, new_id, 1))
+
+
+def timed(fn: Callable[[Iterable[Event]], int], stream: Stream) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    n = fn(stream)
+    return time.perf_counter() - t0, n
+
+
+def sqlite_netguard(stream: Stream, workdir: Path) -> tuple[float, int]:
+    path = workdir / f"ng-{uuid.uuid4().hex}.db"
+    store = SQLiteEventStore(path)
+    try:
+        return timed(lambda s: store.write(s).written, stream)
+    finally:
+        store.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def sqlite_anchor(stream: Stream, workdir: Path) -> tuple[float, int]:
+    path = workdir / f"plain-{uuid.uuid4().hex}.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("CREATE TABLE events (id TEXT PRIMARY KEY, doc TEXT NOT NULL)")
+
+    def load(events: Iterable[Event]) -> int:
+        n = 0
+        batch: list[tuple[str, str]] = []
+        for e in events:
+            batch.append((e.id, e.json))
+            if len(batch) == 5000:
+                conn.execute("BEGIN")
+                conn.executemany("INSERT INTO events VALUES (?, ?)", batch)
+                conn.execute("COMMIT")
+                n += len(batch)
+                batch = []
+        if batch:
+            conn.execute("BEGIN")
+            conn.executemany("INSERT INTO events VALUES (?, ?)", batch)
+            conn.execute("COMMIT")
+            n += len(batch)
+        return n
+
+    try:
+        return timed(load, stream)
+    finally:
+        conn.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def es_netguard(stream: Stream, client: Elasticsearch) -> tuple[float, int]:
+    prefix = "bench" + uuid.uuid4().hex[:8]
+    store = ElasticsearchEventStore(client, prefix=prefix, replicas=0)
+    try:
+        return timed(lambda s: store.write(s).written, stream)
+    finally:
+        client.indices.delete(index=f"{prefix}-*", allow_no_indices=True)
+        client.indices.delete_index_template(name=f"{prefix}-*")
+
+
+def es_anchor(stream: Stream, client: Elasticsearch) -> tuple[float, int]:
+    index = "benchplain" + uuid.uuid4().hex[:8]
+    body = template(index, KINDS["sql"], 0)["template"]
+    # One index with the union of every kind's fields, so the mapping work is comparable.
+    props: dict[str, Any] = {}
+    for kind in KINDS.values():
+        props.update(template(index, kind, 0)["template"]["mappings"]["properties"])
+    client.indices.create(index=index, settings=body["settings"], mappings={"dynamic": False, "properties": props})
+
+    def load(events: Iterable[Event]) -> int:
+        actions = ({"_op_type": "create", "_index": index, "_id": e.id, "_source": e.json} for e in events)
+        n = 0
+        for ok, _ in helpers.streaming_bulk(client, actions, chunk_size=2000, raise_on_error=False):
+            n += ok
+        return n
+
+    try:
+        return timed(load, stream)
+    finally:
+        client.indices.delete(index=index)
+
+
+def run_pair(
+    name: str,
+    count: int,
+    runs: int,
+    pool: list[Event],
+    ours: Callable[[Stream], tuple[float, int]],
+    anchor: Callable[[Stream], tuple[float, int]],
+) -> dict[str, Any]:
+    rates_ours, rates_anchor, mem = [], [], {}
+    for r in range(runs):
+        s1 = Stream(count, pool, 1_790_000_000_000 + r * 10 * count)
+        secs, n = ours(s1)
+        if n != count:
+            raise SystemExit(f"{name}: NetGuard stored {n} of {count} events")
+        rates_ours.append(count / secs)
+        mem = s1.samples
+        s2 = Stream(count, pool, 1_790_000_000_000 + r * 10 * count)
+        secs, n = anchor(s2)
+        if n != count:
+            raise SystemExit(f"{name}: the anchor stored {n} of {count} events")
+        rates_anchor.append(count / secs)
+        print(f"  {name} run {r + 1}: netguard {rates_ours[-1]:,.0f}/s, anchor {rates_anchor[-1]:,.0f}/s", flush=True)
+    med_ours, med_anchor = statistics.median(rates_ours), statistics.median(rates_anchor)
+    return {
+        "backend": name,
+        "events": count,
+        "runs": runs,
+        "netguard_events_per_s": round(med_ours),
+        "anchor_events_per_s": round(med_anchor),
+        "ratio": round(med_ours / med_anchor, 3),
+        "rss_mib_at_10_50_100_pct": [round(mem.get(k, 0.0), 1) for k in (10, 50, 100)],
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--backends", default="sqlite,elasticsearch")
+    ap.add_argument("--es-url", default=os.environ.get("NETGUARD_BENCH_ES_URL"))
+    ap.add_argument("--es-version", default="8.19.8", help="harness node to start when no --es-url")
+    ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = ap.parse_args()
+
+    pool = list(synthetic_events(10_000))
+    results = []
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    if "sqlite" in backends:
+        with tempfile.TemporaryDirectory(prefix="ng-bench-") as tmp:
+            work = Path(tmp)
+            print(f"sqlite: {args.events:,} events x {args.runs} runs", flush=True)
+            results.append(
+                run_pair(
+                    "sqlite",
+                    args.events,
+                    args.runs,
+                    pool,
+                    lambda s: sqlite_netguard(s, work),
+                    lambda s: sqlite_anchor(s, work),
+                )
+            )
+    if "elasticsearch" in backends:
+        nodes = None
+        if args.es_url:
+            client = Elasticsearch(args.es_url, request_timeout=120, basic_auth=_env_auth())
+        else:
+            from tests.harness.elasticsearch import ElasticsearchNodes
+
+            nodes = ElasticsearchNodes([args.es_version])
+            node = nodes.get(args.es_version)
+            client = Elasticsearch(**(node.client_kwargs() | {"request_timeout": 120}))
+        try:
+            print(f"elasticsearch: {args.events:,} events x {args.runs} runs", flush=True)
+            results.append(
+                run_pair(
+                    "elasticsearch",
+                    args.events,
+                    args.runs,
+                    pool,
+                    lambda s: es_netguard(s, client),
+                    lambda s: es_anchor(s, client),
+                )
+            )
+        finally:
+            client.close()
+            if nodes is not None:
+                nodes.stop_all()
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        print(f"\n{'backend':<14}{'netguard/s':>12}{'anchor/s':>12}{'ratio':>8}   RSS MiB at 10/50/100 %")
+        for r in results:
+            mem = "/".join(f"{m:.0f}" for m in r["rss_mib_at_10_50_100_pct"])
+            print(
+                f"{r['backend']:<14}{r['netguard_events_per_s']:>12,}{r['anchor_events_per_s']:>12,}"
+                f"{r['ratio']:>8.2f}   {mem}"
+            )
+    return 0
+
+
+def _env_auth() -> tuple[str, str] | None:
+    user, password = os.environ.get("NETGUARD_BENCH_ES_USER"), os.environ.get("NETGUARD_BENCH_ES_PASSWORD")
+    return (user, password) if user and password else None
+
+
+if __name__ == "__main__":
+    random.seed(0)
+    sys.exit(main())
