@@ -372,7 +372,8 @@ def import_(
     destination = target if in_place else Path(output) if output else None
     written = None
     if result.ok and destination is not None:
-        write_atomic(destination, result.text if result.text is not None else target.read_text(encoding="utf-8"))
+        assert result.text is not None  # a clean result always carries the text to write
+        write_atomic(destination, result.text)
         written = str(destination)
     if as_json:
         print_json(

@@ -22,6 +22,7 @@ Writing is the caller's decision.
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import ipaddress
 from dataclasses import dataclass, field
@@ -114,8 +115,12 @@ def import_csv(csv_path: str | Path, into: str | Path) -> ImportResult:
     result = ImportResult(str(csv_path), str(into))
     csv_text, result.encoding = decode(data)
     rows = _read_rows(csv_text, str(csv_path), base.inventory, result)
-    if not result.ok or not result.added:
+    if not result.added:
+        if result.ok:
+            result.text = text
         return result
+    # Merge the good rows even when others failed, so that the errors only the
+    # whole county reveals (IP outside the subnets, IP already bound) are reported too.
     by_institution: dict[str, list[NewDevice]] = {}
     for dev in result.added:
         by_institution.setdefault(dev.institution, []).append(dev)
@@ -123,6 +128,7 @@ def import_csv(csv_path: str | Path, into: str | Path) -> ImportResult:
     checked = check_text(merged, str(into))
     for issue in checked.report.errors:
         result.report.errors.append(_relocate(issue, origins, rows, str(csv_path)))
+    result.report.sort()
     if result.ok:
         result.text = merged
     return result
@@ -270,7 +276,9 @@ def _institution(
         where = columns.at(file, line, "institution_id")
         found = inventory.by_id(inst_id)
         if found is None:
-            report.error(where, f"unknown institution id '{inst_id}'")
+            close = difflib.get_close_matches(inst_id, [i.id for i in inventory], n=1, cutoff=0.7)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            report.error(where, f"unknown institution id '{inst_id}'{hint}")
             return None
         if inst_name is not None and inst_name != found.name:
             message = f"'{inst_name}' is not the name of {inst_id} ({found.name})"

@@ -134,7 +134,7 @@ class Reader:
         """Items of a list field as (path, node); an absent or empty field yields nothing."""
         node = fields.get(name)
         path = join(fields.path, name)
-        if node is None or _is_null(node):
+        if node is None or is_null(node):
             return
         if not isinstance(node, yaml.SequenceNode):
             self.error(node, path, f"expected a list, found {_kind(node)}")
@@ -145,7 +145,7 @@ class Reader:
     def scalar_items(self, fields: Fields, name: str) -> Iterator[tuple[str, yaml.Node, str]]:
         """Items of a list of scalars as (path, node, text)."""
         for path, item in self.sequence(fields, name):
-            if not isinstance(item, yaml.ScalarNode) or _is_null(item):
+            if not isinstance(item, yaml.ScalarNode) or is_null(item):
                 self.error(item, path, f"expected a value, found {_kind(item)}")
                 continue
             yield path, item, item.value.strip()
@@ -163,7 +163,7 @@ class Reader:
             self.error(node, path, f"expected a value, found {_kind(node)}")
             return None
         value: str = node.value.strip()
-        if _is_null(node) or not value:
+        if is_null(node) or not value:
             self.error(node, path, "is empty")
             return None
         return value
@@ -251,7 +251,7 @@ class Reader:
         if node is None:
             return None
         path = join(fields.path, name)
-        if not isinstance(node, yaml.ScalarNode) or _is_null(node) or not node.value.strip():
+        if not isinstance(node, yaml.ScalarNode) or is_null(node) or not node.value.strip():
             self.error(node, path, "expected a secret reference (env:NAME, secret:NAME, file:PATH)")
             return None
         try:
@@ -264,7 +264,7 @@ class Reader:
         return ref
 
 
-def _is_null(node: yaml.Node) -> bool:
+def is_null(node: yaml.Node) -> bool:
     return isinstance(node, yaml.ScalarNode) and node.tag == NULL_TAG and node.value in _NULLS
 
 
@@ -273,7 +273,7 @@ def _kind(node: yaml.Node) -> str:
         return "a mapping"
     if isinstance(node, yaml.SequenceNode):
         return "a list"
-    if _is_null(node):
+    if is_null(node):
         return "nothing"
     # Never echo the value: where a mapping was expected it may be an inline secret.
     return "a single value"

@@ -39,7 +39,7 @@ from netguard.inventory.model import (
     Subnet,
     Tier,
 )
-from netguard.inventory.nodes import Fields, Reader, compose, join
+from netguard.inventory.nodes import Fields, Reader, compose, is_null, join
 
 FORMAT_VERSION = 1
 TIERS = tuple(t.value for t in Tier)
@@ -135,7 +135,7 @@ def parse(text: str, file: str, report: Report) -> Parsed:
     parsed.data_centre = r.text(top, "data_centre")
     parsed.data_centre_at = Location(file, top.line("data_centre"), "data_centre")
     defaults_node = top.get("defaults")
-    if defaults_node is not None:
+    if defaults_node is not None and not is_null(defaults_node):
         parsed.defaults = _defaults(r, defaults_node, parsed)
     for index, (path, node) in enumerate(r.sequence(top, "institutions")):
         draft = _institution(r, node, path, index)
