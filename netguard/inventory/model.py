@@ -97,6 +97,7 @@ SNMP_VERSIONS = ("2c", "3")
 SNMP_AUTH_PROTOCOLS = ("MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512")
 SNMP_PRIV_PROTOCOLS = ("DES", "3DES", "AES", "AES128", "AES192", "AES256")
 
+_CANONICAL = re.compile(r"^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$")
 _MAC_FORMS = re.compile(
     r"""^(?:
         [0-9a-f]{2}(?P<s>[:-])[0-9a-f]{2}(?:(?P=s)[0-9a-f]{2}){4}   # aa:bb:..  aa-bb-..
@@ -117,6 +118,8 @@ def normalize_mac(text: str) -> str:
     allowlist they are far more often a typo than a spelling.
     """
     candidate = text.strip().lower()
+    if _CANONICAL.match(candidate):
+        return candidate  # already aa:bb:cc:dd:ee:ff: the common case in a file, skip the parse
     if not _MAC_FORMS.match(candidate):
         raise ValueError(f"'{text}' is not a valid MAC address")
     try:

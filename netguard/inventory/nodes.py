@@ -29,10 +29,23 @@ from netguard.inventory.issues import Location, Report, Source
 from netguard.inventory.model import IPAddress, IPNetwork, normalize_mac
 from netguard.secrets import SecretRef, parse_ref
 
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
 NULL_TAG = "tag:yaml.org,2002:null"
+STR_TAG = "tag:yaml.org,2002:str"
 _NULLS = ("", "~", "null", "Null", "NULL")
+_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):  # type: ignore[valid-type,misc]
+    """libyaml's parser without implicit typing of scalars.
+
+    Fields convert their own text, so the only tag that matters is null. The
+    regex-driven resolver was 40 % of composing the 440-institution county.
+    """
+
+    def resolve(self, kind: type[yaml.Node], value: str | None, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode:
+            return NULL_TAG if implicit[0] and value in _NULLS else STR_TAG
+        return str(super().resolve(kind, value, implicit))
 
 
 def compose(text: str, file: str) -> yaml.Node | None:
