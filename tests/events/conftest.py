@@ -21,18 +21,11 @@ def sqlite_store(tmp_path: Path) -> Iterator[SQLiteEventStore]:
     store.close()
 
 
-def es_client(node: Any) -> Elasticsearch:
-    auth = (node.username, node.password) if getattr(node, "password", None) else None
-    return Elasticsearch(node.url, basic_auth=auth, request_timeout=60)
-
-
 @pytest.fixture
-def es_store(es_node: Any) -> Iterator[ElasticsearchEventStore]:
+def es_store(es_node: Any, es_client: Elasticsearch) -> Iterator[ElasticsearchEventStore]:
     """A store under a fresh index prefix on the real node; its indices and templates are removed after."""
     prefix = "t" + uuid.uuid4().hex[:10]
-    client = es_client(es_node)
-    store = ElasticsearchEventStore(client, prefix=prefix, replicas=0, batch_size=113, hosts=[es_node.url])
+    store = ElasticsearchEventStore(es_client, prefix=prefix, replicas=0, batch_size=113, hosts=[es_node.url])
     yield store
-    client.options(ignore_status=404).indices.delete(index=f"{prefix}-*", allow_no_indices=True)
-    client.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-*")
-    store.close()
+    es_client.options(ignore_status=404).indices.delete(index=f"{prefix}-*", allow_no_indices=True)
+    es_client.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-*")
