@@ -1,0 +1,54 @@
+# NetGuard developer entry points.
+#   make demo    install the project into .venv and run it on the example county
+#   make test    install the test dependencies (Debian peers, .venv, Elasticsearch), run the
+#                whole suite, then ruff and mypy
+#   make lint    ruff and mypy only
+#   make bench   every bench/*.py
+#   make clean   caches and build output (distclean also removes .venv)
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CONFIG ?= examples/netguard.yaml
+
+.PHONY: demo test test-deps lint bench clean distclean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed-runtime: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+demo: $(VENV)/.installed-runtime
+	$(BIN)/netguard --config $(CONFIG) inventory validate
+	$(BIN)/netguard --config $(CONFIG) inventory show
+
+test-deps:
+	PYTHON=$(PYTHON) VENV=$(VENV) scripts/install-test-deps.sh
+
+test: test-deps
+	$(BIN)/pytest --durations=10
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: $(VENV)/.installed-dev
+	@set -e; for script in bench/*.py; do \
+		echo "== $$script"; \
+		$(BIN)/python $$script; \
+	done
+
+clean:
+	rm -rf .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

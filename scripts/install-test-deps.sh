@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs. Idempotent, and quick when all is present:
+# nothing is downloaded and apt-get update is not run unless something is missing.
+#
+#   Debian packages  the real peers the suite starts (TEST_DEBS; add a peer's package here)
+#   .venv            the project and its [dev] extra, reinstalled when pyproject.toml changes
+#   Elasticsearch    the integ-test zips in ~/.m2 (Maven), unpacked into the test cache,
+#                    the analysis shim built, the netguard-es user created
+#
+# Environment: PYTHON (python3), VENV (.venv), NETGUARD_TEST_ES_VERSIONS (8.19.8,9.2.4).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PYTHON=${PYTHON:-python3}
+VENV=${VENV:-.venv}
+# openjdk-17-jdk-headless: Java 17 for Elasticsearch 8.x and javac for the harness's shim;
+# maven: fetches the Elasticsearch zips from Maven Central; unzip: for looking into them by hand;
+# util-linux (setpriv) and passwd (useradd) are essential packages, always present.
+TEST_DEBS=(openjdk-17-jdk-headless maven unzip)
+
+say() { printf 'install-test-deps: %s\n' "$*"; }
+
+# --- Debian packages -------------------------------------------------------------------
+missing=()
+for pkg in "${TEST_DEBS[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$pkg")
+    fi
+done
+if ((${#missing[@]})); then
+    if [[ $(id -u) -eq 0 ]]; then
+        as_root=()
+    elif sudo -n true 2>/dev/null; then
+        as_root=(sudo -n)
+    else
+        say "missing Debian packages: ${missing[*]}; run as root: apt-get install ${missing[*]}" >&2
+        exit 1
+    fi
+    say "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    "${as_root[@]}" apt-get update -q
+    "${as_root[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# --- Python ------------------------------------------------------------------------------
+if [[ ! -x $VENV/bin/python ]]; then
+    say "creating $VENV"
+    "$PYTHON" -m venv "$VENV"
+fi
+stamp=$VENV/.installed-dev
+if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
+    say "installing the project with its [dev] extra into $VENV"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev]'
+    touch "$stamp"
+fi
+
+# --- Elasticsearch -----------------------------------------------------------------------
+# Fetches missing zips with `mvn dependency:get` into ~/.m2, unpacks them into the test cache,
+# builds the analysis shim and creates the netguard-es user. A version that cannot be prepared
+# (no Java 21+ for 9.x: the Temurin 25 JDK is not in any configured apt source) is reported
+# here and then skipped by the tests with the reason, or failed in CI.
+if ! "$VENV/bin/python" -m tests.harness.elasticsearch prepare; then
+    say "WARNING: some Elasticsearch versions cannot run here; their tests will skip (fail with CI=true)" >&2
+fi
