@@ -24,6 +24,7 @@ from commands.context import AppContext, pass_app
 from commands.output import console, json_option, print_json
 from netguard.errors import EXIT_FINDINGS, InventoryError
 from netguard.inventory import (
+    INSTITUTION_KINDS,
     F,
     Filter,
     Institution,
@@ -142,7 +143,9 @@ def _filter(
 @click.argument("file", required=False)
 @click.option("--tier", "tiers", multiple=True, type=TIER_CHOICE, help="Only this tier (repeatable).")
 @click.option("--township", "townships", multiple=True, help="Only this township, e.g. 娜姑镇 (repeatable).")
-@click.option("--kind", "kinds", multiple=True, help="Only this institution kind (repeatable).")
+@click.option(
+    "--kind", "kinds", multiple=True, type=click.Choice(sorted(INSTITUTION_KINDS)), help="Only this kind (repeatable)."
+)
 @click.option("--name", help="Only institutions whose name or id contains this text.")
 @json_option
 @pass_app
@@ -373,7 +376,10 @@ def import_(
     written = None
     if result.ok and destination is not None:
         assert result.text is not None  # a clean result always carries the text to write
-        write_atomic(destination, result.text)
+        try:
+            write_atomic(destination, result.text)
+        except OSError as exc:
+            raise InventoryError(f"cannot write {destination}: {exc.strerror or exc}") from None
         written = str(destination)
     if as_json:
         print_json(
