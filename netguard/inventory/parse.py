@@ -255,8 +255,13 @@ def _institution(r: Reader, node: yaml.Node, path: str, index: int) -> Instituti
     kind = r.choice(f, "kind", INSTITUTION_KINDS, "institution kind") if "kind" in f else None
     subnet_nodes = list(r.sequence(f, "subnets"))
     subnets = [s for p, n in subnet_nodes if (s := _subnet(r, n, p)) is not None]
-    if "subnets" in f and not subnet_nodes:
-        r.error(f.get("subnets") or node, join(path, "subnets"), "an institution needs at least one subnet")
+    subnets_node = f.get("subnets")
+    if (
+        subnets_node is not None
+        and not subnet_nodes
+        and (is_null(subnets_node) or isinstance(subnets_node, yaml.SequenceNode))
+    ):
+        r.error(subnets_node, join(path, "subnets"), "an institution needs at least one subnet")
     draft = InstitutionDraft(
         id=inst_id,
         name=r.text(f, "name"),

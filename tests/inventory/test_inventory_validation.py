@@ -427,6 +427,53 @@ CASES = {
         "institutions[2].devices[0].kind",
         "unknown device kind 'toaster'",
     ),
+    "institution without subnets": (
+        """\
+          - id: v1
+            name: 村卫生室
+            tier: village
+            parent: thc-a
+            subnets: []  # <-
+            gateway: 10.10.1.1
+        """,
+        "institutions[2].subnets",
+        "an institution needs at least one subnet",
+    ),
+    "township whose parent is a village": (
+        """\
+          - id: v1
+            name: 村卫生室
+            tier: village
+            parent: thc-a
+            subnets: [10.10.1.0/24]
+            gateway: 10.10.1.1
+          - id: thc-b
+            name: 乙镇卫生院
+            tier: township
+            township: 乙镇
+            parent: v1  # <-
+            subnets: [10.11.0.0/24]
+            gateway: 10.11.0.1
+        """,
+        "institutions[3].parent",
+        "a township institution's parent must be a county institution; 'v1' is village",
+    ),
+    "SNMP v2c with a v3 field": (
+        """\
+          - id: v1
+            name: 村卫生室
+            tier: village
+            parent: thc-a
+            subnets: [10.10.1.0/24]
+            gateway: 10.10.1.1
+            switches:
+              - id: sw1
+                management: 10.10.1.2
+                snmp: {version: 2c, community: "secret:c", user: nms}  # <-
+        """,
+        "institutions[2].switches[0].snmp.user",
+        "only SNMP v3 takes this field",
+    ),
     "switch without SNMP credentials anywhere": (
         """\
           - id: v1
@@ -566,6 +613,13 @@ def test_a_secret_written_in_the_wrong_place_is_not_echoed(snmp):
     )
     assert checked.report.errors
     assert all("S3cretCommunity" not in str(e) for e in checked.report.errors)
+
+
+def test_data_centre_must_be_county_tier():
+    checked = check_text(HEAD.replace("data_centre: dc", "data_centre: thc-a"), "t.yaml")
+    assert [(e.location.line, e.location.path, e.message) for e in checked.report.errors] == [
+        (2, "data_centre", "the data centre 'thc-a' must be a county-tier institution, not township")
+    ]
 
 
 def test_top_level_problems():
