@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from commands.config import config_group
 from commands.context import AppContext
 from commands.events import events
 from commands.inventory import inventory
@@ -61,6 +62,7 @@ def main(ctx: click.Context, config_path: str | None, debug: bool) -> None:
     ctx.obj = AppContext(config_path=config_path, debug=debug)
 
 
+main.add_command(config_group)
 main.add_command(inventory)
 main.add_command(events)
 

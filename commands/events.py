@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 import click
 from rich.table import Table
 
 from commands.context import AppContext, pass_app
-from commands.output import console, json_option, print_json
+from commands.output import console, json_option, print_json, progress, status
 from netguard.errors import EXIT_FINDINGS
 from netguard.events import KINDS, EventError, EventStore, make_event, open_event_store
 from netguard.events.model import Event
@@ -72,7 +72,8 @@ def search(
     """
     store = _open(app, backend)
     try:
-        result = store.search(query, kinds=kinds, since=since, until=until, limit=limit)
+        with status("searching"):
+            result = store.search(query, kinds=kinds, since=since, until=until, limit=limit)
     finally:
         store.close()
     if as_json:
@@ -135,8 +136,9 @@ def import_(app: AppContext, source: TextIO, backend: str | None, as_json: bool)
     bad: list[str] = []
     name = getattr(source, "name", "-")
 
-    def parsed() -> Iterator[Event]:
+    def parsed(advance: Callable[[int], None]) -> Iterator[Event]:
         for lineno, line in enumerate(source, 1):
+            advance(1)
             if not line.strip():
                 continue
             try:
@@ -153,7 +155,8 @@ def import_(app: AppContext, source: TextIO, backend: str | None, as_json: bool)
 
     store = _open(app, backend)
     try:
-        result = store.write(parsed())
+        with progress("importing lines", None) as advance:
+            result = store.write(parsed(advance))
         store.refresh()
     finally:
         store.close()
