@@ -15,6 +15,7 @@ from netguard.config import Config
 from netguard.errors import EXIT_FINDINGS, NetGuardError
 from netguard.events import open_event_store
 from netguard.events.es_store import redact_url
+from netguard.inventory import load_inventory
 from netguard.secrets import SecretRef, check_private
 
 
@@ -98,15 +99,26 @@ def _checks(cfg: Config) -> list[Check]:
             for name, ref in (("elasticsearch api_key", es.api_key), ("elasticsearch password", es.password))
             if ref is not None
         ]
+    if cfg.inventory is not None:
+        try:
+            inventory = load_inventory(cfg.inventory)
+            checks.append(Check("inventory", True, f"{cfg.inventory}: {len(inventory)} institutions, valid"))
+            # Each distinct reference once, with how many switches use it.
+            users: dict[SecretRef, int] = {}
+            for switch in inventory.switches():
+                for ref in switch.snmp.refs():
+                    users[ref] = users.get(ref, 0) + 1
+            refs += [
+                (f"snmp {ref} ({n} switch{'es' if n > 1 else ''})", ref) for ref, n in sorted(users.items(), key=str)
+            ]
+        except NetGuardError as exc:
+            checks.append(Check("inventory", False, str(exc)))
     for name, ref in refs:
         try:
             resolver.resolve(ref)
             checks.append(Check(name, True, f"{ref} resolves"))
         except NetGuardError as exc:
-            checks.append(Check(name, False, str(exc)))
-    if cfg.inventory is not None:
-        exists = cfg.inventory.is_file()
-        checks.append(Check("inventory", exists, f"{cfg.inventory}" + ("" if exists else " does not exist")))
+            checks.append(Check(name, False, f"{ref}: {exc}"))
     try:
         store = open_event_store(cfg)
         try:
