@@ -15,6 +15,7 @@ from commands.config import config_group
 from commands.context import AppContext
 from commands.events import events
 from commands.inventory import inventory
+from commands.lab import lab
 from netguard import __version__
 from netguard.errors import EXIT_USAGE, NetGuardError
 
@@ -64,6 +65,7 @@ def main(ctx: click.Context, config_path: str | None, debug: bool) -> None:
 
 main.add_command(config_group)
 main.add_command(inventory)
+main.add_command(lab)
 main.add_command(events)
 
 
