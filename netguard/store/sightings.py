@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal, cast, get_args
 
@@ -203,16 +203,24 @@ class SightingRepository:
                         "institution_id = coalesce(?, institution_id) WHERE id = ?",
                         (when, sighting.institution_id, existing.id),
                     )
-                    result.kept.append(self._get(existing.id))
+                    result.kept.append(
+                        replace(
+                            existing,
+                            last_seen=from_db_time(when),
+                            missed_runs=0,
+                            institution_id=sighting.institution_id or existing.institution_id,
+                        )
+                    )
                     continue
                 candidates = unseen_by_device.get((sighting.how, sighting.mac))
                 if candidates:
                     old = candidates.pop(0)
                     self._end(old.id, when, "moved")
-                    new_id = self._insert(collection_scope, sighting, when, moved_from=old.id)
-                    result.moved.append(Move(before=self._get(old.id), after=self._get(new_id)))
+                    after = self._insert(collection_scope, sighting, when, moved_from=old.id)
+                    ended = from_db_time(when)
+                    result.moved.append(Move(before=replace(old, ended=ended, end_reason="moved"), after=after))
                 else:
-                    result.new.append(self._get(self._insert(collection_scope, sighting, when, moved_from=None)))
+                    result.new.append(self._insert(collection_scope, sighting, when, moved_from=None))
 
             for leftovers in unseen_by_device.values():
                 for record in leftovers:
@@ -223,9 +231,10 @@ class SightingRepository:
                     self._conn.execute("UPDATE sightings SET missed_runs = ? WHERE id = ?", (missed, record.id))
                     if missed >= self.grace_runs:
                         self._end(record.id, when, "gone")
-                        result.gone.append(self._get(record.id))
+                        ended = from_db_time(when)
+                        result.gone.append(replace(record, missed_runs=missed, ended=ended, end_reason="gone"))
                     else:
-                        result.missing.append(self._get(record.id))
+                        result.missing.append(replace(record, missed_runs=missed))
 
             self._conn.execute(
                 "INSERT INTO collection_runs (scope, last_run, last_complete_run, runs, complete_runs) "
@@ -236,13 +245,18 @@ class SightingRepository:
             )
         return result
 
-    def _insert(self, scope: str, s: Sighting, when: str, *, moved_from: int | None) -> int:
+    def _insert(self, scope: str, s: Sighting, when: str, *, moved_from: int | None) -> SightingRecord:
         cursor = self._conn.execute(
             "INSERT INTO sightings (scope, how, mac, ip, institution_id, switch, port, vlan, first_seen, last_seen, "
             "moved_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (scope, s.how, s.mac, s.ip, s.institution_id, s.switch, s.port, s.vlan, when, when, moved_from),
         )
-        return int(cast(int, cursor.lastrowid))
+        seen = from_db_time(when)
+        return SightingRecord(
+            id=int(cast(int, cursor.lastrowid)), scope=scope, how=s.how, mac=s.mac, ip=s.ip,
+            institution_id=s.institution_id, switch=s.switch, port=s.port, vlan=s.vlan, first_seen=seen,
+            last_seen=seen, missed_runs=0, ended=None, end_reason=None, moved_from=moved_from,
+        )
 
     def _end(self, sighting_id: int, when: str, reason: EndReason) -> None:
         self._conn.execute("UPDATE sightings SET ended = ?, end_reason = ? WHERE id = ?", (when, reason, sighting_id))

@@ -110,8 +110,12 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "netguard-test"
 
 
+def m2_repository() -> Path:
+    return Path(os.environ.get("NETGUARD_TEST_M2_REPOSITORY") or Path.home() / ".m2" / "repository")
+
+
 def m2_zip(version: str) -> Path:
-    repo = Path(os.environ.get("NETGUARD_TEST_M2_REPOSITORY") or Path.home() / ".m2" / "repository")
+    repo = m2_repository()
     artifact_dir = repo / "org/elasticsearch/distribution/integ-test-zip/elasticsearch" / version
     return artifact_dir / f"elasticsearch-{version}.zip"
 
@@ -128,6 +132,8 @@ def fetch_zip(version: str, *, timeout: float = 900) -> Path:
             "run scripts/install-test-deps.sh"
         )
     cmd = [mvn, "-q", "-B", "dependency:get", f"-Dartifact={ARTIFACT.format(version=version)}", "-Dtransitive=false"]
+    if os.environ.get("NETGUARD_TEST_M2_REPOSITORY"):
+        cmd.append(f"-Dmaven.repo.local={m2_repository()}")
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:

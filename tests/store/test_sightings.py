@@ -141,7 +141,7 @@ def test_bad_input_is_refused() -> None:
 def test_reconcile_is_atomic(store: StateStore, monkeypatch: pytest.MonkeyPatch) -> None:
     run(store.sightings, 0, [fdb(PC, "Gi0/1")])
 
-    def boom(*args: object, **kwargs: object) -> int:
+    def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(store.sightings, "_insert", boom)
@@ -149,3 +149,23 @@ def test_reconcile_is_atomic(store: StateStore, monkeypatch: pytest.MonkeyPatch)
         run(store.sightings, 1, [fdb(PC, "Gi0/1"), fdb(PRINTER, "Gi0/2")])
     (only,) = store.sightings.open_sightings()
     assert only.last_seen == T0  # the kept update was rolled back too
+
+
+def test_returned_records_are_what_is_stored(store: StateStore) -> None:
+    repo = store.sightings
+    collections = [
+        [fdb(PC, "Gi0/1"), fdb(PRINTER, "Gi0/2"), fdb("00:00:5e:00:53:01", "Gi0/3")],
+        [fdb(PC, "Gi0/9"), Sighting(mac=PRINTER, how="fdb", switch="sw-nagu-1", port="Gi0/2", vlan=10)],
+        [],
+        [],
+    ]
+    for n, collection in enumerate(collections):
+        result = run(repo, n, collection)
+        records = [*result.new, *result.kept, *result.missing, *result.gone]
+        records += [r for m in result.moved for r in (m.before, m.after)]
+        assert records
+        for record in records:
+            assert repo.get(record.id) == record
+        if n == 1:
+            # a kept sighting reported without an institution keeps the one it had
+            assert result.kept[0].institution_id == "nagu-thc"
