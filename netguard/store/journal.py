@@ -235,8 +235,11 @@ class ActionJournal:
             entry = self._require(entry_id, "intent")
             self._add_outcome(entry, "applied", detail, at, undone_by=None)
             if entry.undoes is not None:
-                original = self._require(entry.undoes, "applied")
-                self._add_outcome(original, "undone", f"undone by journal entry {entry_id}", at, undone_by=entry_id)
+                original = self._get(entry.undoes)
+                # Already undone (two restores raced): this one is still recorded as applied.
+                if original.status == "applied":
+                    self._add_outcome(original, "undone", f"undone by journal entry {entry_id}", at,
+                                      undone_by=entry_id)
         return self.get(entry_id)
 
     def mark_failed(self, entry_id: int, detail: str, *, now: datetime | None = None) -> JournalEntry:

@@ -219,3 +219,18 @@ def test_the_head_changes_with_every_entry(store: StateStore) -> None:
     one = store.journal.verify_chain()
     assert one.entries == 1 and one.head != empty.head
     assert one.head == store.journal.get(1).hash
+
+
+def test_two_undos_of_one_entry_are_both_recorded(store: StateStore) -> None:
+    journal = store.journal
+    shut = shutdown_intent(journal)
+    journal.mark_applied(shut)
+    first, second = (
+        journal.record_intent(operator=op, action="restore", target=PC, state_before={"ifAdminStatus": 2},
+                              state_after={"ifAdminStatus": 1}, reason="authorised", undoes=shut)
+        for op in ("admin.li", "admin.wang")
+    )
+    journal.mark_applied(first)
+    assert journal.mark_applied(second).status == "applied"
+    assert [o.undone_by for o in journal.outcomes(shut) if o.status == "undone"] == [first]
+    assert journal.verify_chain().ok
