@@ -40,7 +40,7 @@ from elasticsearch import Elasticsearch, helpers
 
 from netguard.events.es_store import ElasticsearchEventStore
 from netguard.events.mappings import template
-from netguard.events.model import Event
+from netguard.events.model import Event, format_timestamp
 from netguard.events.schema import KINDS
 from netguard.events.sqlite_store import SQLiteEventStore
 from netguard.lab.synthetic_events import synthetic_events
@@ -66,15 +66,22 @@ class Stream:
     def __iter__(self) -> Iterator[Event]:
         marks = {self.count // 10: 10, self.count // 2: 50, self.count - 1: 100}
         pool, size = self.pool, len(self.pool)
+        second, prefix = -1, ""
         for i in range(self.count):
             base = pool[i % size]
+            # One event per millisecond, in time order, as a live feed delivers them.
+            ts = self.start_ms + i
+            if ts // 1000 != second:
+                second = ts // 1000
+                prefix = format_timestamp(second * 1000)[:-4]
+            stamp = f"{prefix}{ts % 1000:03d}Z"
             new_id = f"{i:032x}"
             fields = dict(base.fields)
-            fields["event.id"] = new_id
+            fields["event.id"], fields["@timestamp"] = new_id, stamp
             if i in marks:
                 self.samples[marks[i]] = rss_mib()
-            # Copies keep their pool timestamp: only the id makes them distinct, which is all ingest needs.
-            yield Event(base.kind, new_id, base.timestamp_ms, fields, base.json.replace(base.id, new_id, 1))
+            text = base.json.replace(base.id, new_id, 1).replace(base.fields["@timestamp"], stamp, 1)
+            yield Event(base.kind, new_id, ts, fields, text)
 
 
 def timed(fn: Callable[[Iterable[Event]], int], stream: Stream) -> tuple[float, int]:

@@ -30,7 +30,7 @@ from netguard.events.mappings import TEMPLATE_VERSION, all_templates, index_name
 from netguard.events.model import Event, event_from_doc
 from netguard.events.query import plan as p
 from netguard.events.query.to_es import to_es
-from netguard.events.store import SearchResult, WriteResult, build_plan, check_kinds
+from netguard.events.store import EventStore, SearchResult, WriteResult
 from netguard.secrets import SecretResolver
 
 MAX_PAGE = 10_000
@@ -66,7 +66,7 @@ def make_client(cfg: ElasticsearchConfig, resolver: SecretResolver) -> Elasticse
     return Elasticsearch(list(cfg.hosts), **kwargs)
 
 
-class ElasticsearchEventStore:
+class ElasticsearchEventStore(EventStore):
     backend = "elasticsearch"
 
     def __init__(
@@ -199,25 +199,15 @@ class ElasticsearchEventStore:
         )
         return dict(resp.body)
 
-    def search(
-        self,
-        query: str | p.Plan = "",
-        *,
-        kinds: Sequence[str] = (),
-        since: str | None = None,
-        until: str | None = None,
-        limit: int = 100,
-        now: int | None = None,
-    ) -> SearchResult:
-        check_kinds(kinds)
-        dsl = to_es(build_plan(query, kinds, since, until, now))
+    def _search(self, plan: p.Plan, kinds: Sequence[str], limit: int) -> SearchResult:
+        dsl = to_es(plan)
         body = self._search_page(dsl, kinds, min(limit, MAX_PAGE), None, True)
         hits = [event_from_doc(h["_source"]) for h in body["hits"]["hits"]]
         if limit > MAX_PAGE and len(hits) == MAX_PAGE:
-            hits += list(self._iterate(dsl, kinds, limit - MAX_PAGE, body["hits"]["hits"][-1]["sort"]))
+            hits += list(self._pages(dsl, kinds, limit - MAX_PAGE, body["hits"]["hits"][-1]["sort"]))
         return SearchResult(total=int(body["hits"]["total"]["value"]), hits=hits)
 
-    def _iterate(
+    def _pages(
         self,
         dsl: dict[str, Any],
         kinds: Sequence[str],
@@ -225,6 +215,7 @@ class ElasticsearchEventStore:
         after: list[Any] | None,
         page_size: int = 1000,
     ) -> Iterator[Event]:
+        """``search_after`` pagination over the (time, id) sort."""
         left = limit
         while left is None or left > 0:
             size = page_size if left is None else min(page_size, left)
@@ -237,33 +228,16 @@ class ElasticsearchEventStore:
                 return
             after = page[-1]["sort"]
 
-    def iter_search(
-        self,
-        query: str | p.Plan = "",
-        *,
-        kinds: Sequence[str] = (),
-        since: str | None = None,
-        until: str | None = None,
-        now: int | None = None,
-        page_size: int = 1000,
-    ) -> Iterator[Event]:
-        check_kinds(kinds)
-        dsl = to_es(build_plan(query, kinds, since, until, now))
-        return self._iterate(dsl, kinds, None, None, page_size)
+    def _iter(self, plan: p.Plan, kinds: Sequence[str], page_size: int) -> Iterator[Event]:
+        return self._pages(to_es(plan), kinds, None, None, page_size)
 
-    def count(
-        self,
-        query: str | p.Plan = "",
-        *,
-        kinds: Sequence[str] = (),
-        since: str | None = None,
-        until: str | None = None,
-        now: int | None = None,
-    ) -> int:
-        check_kinds(kinds)
-        dsl = to_es(build_plan(query, kinds, since, until, now))
+    def _count(self, plan: p.Plan, kinds: Sequence[str]) -> int:
         resp = self._guard(
-            self.client.count, index=self._indices(kinds), query=dsl, ignore_unavailable=True, allow_no_indices=True
+            self.client.count,
+            index=self._indices(kinds),
+            query=to_es(plan),
+            ignore_unavailable=True,
+            allow_no_indices=True,
         )
         return int(resp.body["count"])
 

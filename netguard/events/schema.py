@@ -116,7 +116,7 @@ _FIELD_LIST: tuple[Field, ...] = (
     Field("db.operation.name", K, "SELECT, INSERT, UPDATE, DELETE, DROP, GRANT, ..."),
     Field("db.collection.name", K, "The main table the statement touches."),
     Field("db.query.text", T, "The statement, with literals masked (PII redacted)."),
-    Field("netguard.sql.fingerprint", T, "pt-query-digest compatible fingerprint."),
+    Field("netguard.sql.fingerprint", K, "pt-query-digest compatible fingerprint."),
     Field("netguard.sql.fingerprint_id", K, "MD5 of the fingerprint (the same id pt-query-digest prints)."),
     Field("netguard.sql.tables", K, "Every table the statement reads or writes.", array=True),
     Field("netguard.sql.where_less", B, "UPDATE or DELETE without a WHERE clause."),

@@ -10,7 +10,9 @@ allocate (``INSERT OR IGNORE`` on the unique event id skips duplicates and
 leaves a gap); one range read then tells which rows went in, and only those
 get FTS rows, filled from the values already in memory. Measured here, this is
 2.5x faster than an insert trigger that re-parses each document with
-``json_extract``. Deletes keep FTS in step through a trigger.
+``json_extract``. All text fields share one FTS column (see
+:func:`netguard.events.query.to_sqlite.fts_body`): 10-20 % faster to index
+than a column per field, and the index is only a prefilter anyway.
 """
 
 from __future__ import annotations
@@ -19,25 +21,19 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 from netguard.errors import StoreError
 from netguard.events.model import Event, event_from_doc
 from netguard.events.query import plan as p
-from netguard.events.query.to_sqlite import FTS_COLUMNS, register_functions, to_sqlite
-from netguard.events.schema import DEFAULT_TEXT_FIELDS
-from netguard.events.store import SearchResult, WriteResult, build_plan, check_kinds
+from netguard.events.query.to_sqlite import fts_body, register_functions, to_sqlite
+from netguard.events.store import EventStore, SearchResult, WriteResult
 
 SCHEMA_VERSION = 1
-_FTS_INSERT = (
-    f"INSERT INTO events_fts(rowid, {', '.join(FTS_COLUMNS)}) VALUES (?, {', '.join('?' for _ in FTS_COLUMNS)})"
-)
+_FTS_INSERT = "INSERT INTO events_fts(rowid, body) VALUES (?, ?)"
 
 
 def _schema_sql() -> str:
-    old_extracts = ", ".join(f"json_extract(old.doc, '$.\"{n}\"')" for n in DEFAULT_TEXT_FIELDS)
-    cols = ", ".join(FTS_COLUMNS)
-    return f"""
+    return """
     CREATE TABLE events (
         rowid INTEGER PRIMARY KEY,
         id    TEXT NOT NULL UNIQUE,
@@ -47,14 +43,11 @@ def _schema_sql() -> str:
     );
     CREATE INDEX events_ts ON events(ts);
     CREATE INDEX events_kind_ts ON events(kind, ts);
-    CREATE VIRTUAL TABLE events_fts USING fts5({cols}, content='', tokenize='trigram');
-    CREATE TRIGGER events_ad AFTER DELETE ON events BEGIN
-        INSERT INTO events_fts(events_fts, rowid, {cols}) VALUES ('delete', old.rowid, {old_extracts});
-    END;
+    CREATE VIRTUAL TABLE events_fts USING fts5(body, content='', tokenize='trigram');
     """
 
 
-class SQLiteEventStore:
+class SQLiteEventStore(EventStore):
     backend = "sqlite"
 
     def __init__(self, path: Path | str, *, batch_size: int = 5000) -> None:
@@ -116,11 +109,7 @@ class SQLiteEventStore:
             stored = {r[0] for r in self.conn.execute("SELECT rowid FROM events WHERE rowid >= ?", (base,))}
             self.conn.executemany(
                 _FTS_INSERT,
-                [
-                    (base + i, *[e.fields.get(n) for n in DEFAULT_TEXT_FIELDS])
-                    for i, e in enumerate(batch)
-                    if base + i in stored
-                ],
+                [(base + i, fts_body(e.fields)) for i, e in enumerate(batch) if base + i in stored],
             )
             self.conn.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -131,40 +120,17 @@ class SQLiteEventStore:
         result.duplicates += len(batch) - len(stored)
 
     # --- reading
-    def _where(self, plan: p.Plan) -> tuple[str, list[Any]]:
-        return to_sqlite(plan)
-
-    def search(
-        self,
-        query: str | p.Plan = "",
-        *,
-        kinds: Sequence[str] = (),
-        since: str | None = None,
-        until: str | None = None,
-        limit: int = 100,
-        now: int | None = None,
-    ) -> SearchResult:
-        check_kinds(kinds)
-        where, params = self._where(build_plan(query, kinds, since, until, now))
+    def _search(self, plan: p.Plan, kinds: Sequence[str], limit: int) -> SearchResult:
+        where, params = to_sqlite(plan)
         total = self.conn.execute(f"SELECT count(*) FROM events e WHERE {where}", params).fetchone()[0]
         rows = self.conn.execute(
             f"SELECT e.doc FROM events e WHERE {where} ORDER BY e.ts DESC, e.id ASC LIMIT ?", [*params, limit]
         )
         return SearchResult(total=total, hits=[_load(r[0]) for r in rows])
 
-    def iter_search(
-        self,
-        query: str | p.Plan = "",
-        *,
-        kinds: Sequence[str] = (),
-        since: str | None = None,
-        until: str | None = None,
-        now: int | None = None,
-        page_size: int = 1000,
-    ) -> Iterator[Event]:
-        """Every match, newest first, in pages (keyset pagination keeps memory flat)."""
-        check_kinds(kinds)
-        where, params = self._where(build_plan(query, kinds, since, until, now))
+    def _iter(self, plan: p.Plan, kinds: Sequence[str], page_size: int) -> Iterator[Event]:
+        # Keyset pagination (after the last time and id seen) keeps each page an index range scan.
+        where, params = to_sqlite(plan)
         after: tuple[int, str] | None = None
         while True:
             cond, extra = "", []
@@ -181,24 +147,36 @@ class SQLiteEventStore:
                 return
             after = (rows[-1][0], rows[-1][1])
 
-    def count(
-        self,
-        query: str | p.Plan = "",
-        *,
-        kinds: Sequence[str] = (),
-        since: str | None = None,
-        until: str | None = None,
-        now: int | None = None,
-    ) -> int:
-        check_kinds(kinds)
-        where, params = self._where(build_plan(query, kinds, since, until, now))
+    def _count(self, plan: p.Plan, kinds: Sequence[str]) -> int:
+        where, params = to_sqlite(plan)
         return int(self.conn.execute(f"SELECT count(*) FROM events e WHERE {where}", params).fetchone()[0])
 
     def purge(self, before_ms: int) -> int:
-        """Delete events older than ``before_ms`` (retention); returns how many."""
-        with self.conn:
-            cur = self.conn.execute("DELETE FROM events WHERE ts < ?", (before_ms,))
-        return cur.rowcount
+        """Delete events older than ``before_ms`` (retention); returns how many.
+
+        A contentless FTS5 table forgets a row only when told the text it
+        indexed, so each row's text is rebuilt from its document first.
+        """
+        removed = 0
+        while True:
+            rows = self.conn.execute(
+                "SELECT rowid, doc FROM events WHERE ts < ? ORDER BY ts LIMIT ?", (before_ms, self.batch_size)
+            ).fetchall()
+            if not rows:
+                return removed
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                self.conn.executemany(
+                    "INSERT INTO events_fts(events_fts, rowid, body) VALUES ('delete', ?, ?)",
+                    [(rowid, fts_body(json.loads(doc))) for rowid, doc in rows],
+                )
+                self.conn.executemany("DELETE FROM events WHERE rowid = ?", [(r[0],) for r in rows])
+                self.conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise StoreError(f"cannot purge the event store {self.path}: {exc}") from None
+            removed += len(rows)
 
     def refresh(self) -> None:
         """Writes are visible on commit; nothing to do."""

@@ -9,9 +9,9 @@ return the same events in the same order: newest first, ties by event id.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from netguard.errors import QueryError
 from netguard.events.model import Event
@@ -69,9 +69,16 @@ def build_plan(
     return parts[0] if len(parts) == 1 else p.All(tuple(parts))
 
 
-class EventStore(Protocol):
+class EventStore(ABC):
+    """A backend: writes events, and answers the query language through a compiled plan.
+
+    The public search methods are written once here; a backend implements the
+    plan-level primitives (``_search``, ``_iter``, ``_count``) and the rest.
+    """
+
     backend: str
 
+    @abstractmethod
     def write(self, events: Iterable[Event]) -> WriteResult: ...
 
     def search(
@@ -83,7 +90,9 @@ class EventStore(Protocol):
         until: str | None = None,
         limit: int = 100,
         now: int | None = None,
-    ) -> SearchResult: ...
+    ) -> SearchResult:
+        """The newest ``limit`` matches and the total count."""
+        return self._search(_plan(query, kinds, since, until, now), kinds, limit)
 
     def iter_search(
         self,
@@ -94,7 +103,9 @@ class EventStore(Protocol):
         until: str | None = None,
         now: int | None = None,
         page_size: int = 1000,
-    ) -> Iterator[Event]: ...
+    ) -> Iterator[Event]:
+        """Every match, newest first, fetched in pages so memory stays flat."""
+        return self._iter(_plan(query, kinds, since, until, now), kinds, page_size)
 
     def count(
         self,
@@ -104,8 +115,30 @@ class EventStore(Protocol):
         since: str | None = None,
         until: str | None = None,
         now: int | None = None,
-    ) -> int: ...
+    ) -> int:
+        return self._count(_plan(query, kinds, since, until, now), kinds)
 
-    def refresh(self) -> None: ...
+    @abstractmethod
+    def _search(self, plan: p.Plan, kinds: Sequence[str], limit: int) -> SearchResult: ...
 
+    @abstractmethod
+    def _iter(self, plan: p.Plan, kinds: Sequence[str], page_size: int) -> Iterator[Event]: ...
+
+    @abstractmethod
+    def _count(self, plan: p.Plan, kinds: Sequence[str]) -> int: ...
+
+    @abstractmethod
+    def purge(self, before_ms: int) -> int:
+        """Remove events older than ``before_ms`` (retention); returns how many (events or indices)."""
+
+    @abstractmethod
+    def refresh(self) -> None:
+        """Make everything written so far visible to searches."""
+
+    @abstractmethod
     def close(self) -> None: ...
+
+
+def _plan(query: str | p.Plan, kinds: Sequence[str], since: str | None, until: str | None, now: int | None) -> p.Plan:
+    check_kinds(kinds)
+    return build_plan(query, kinds, since, until, now)
