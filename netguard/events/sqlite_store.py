@@ -29,13 +29,16 @@ from netguard.events.model import Event, event_from_doc
 from netguard.events.query import plan as p
 from netguard.events.query.to_sqlite import fts_body, register_functions, to_sqlite
 from netguard.events.store import EventStore, SearchResult, WriteResult
+from netguard.store.db import migrate
 
-SCHEMA_VERSION = 1
 _FTS_INSERT = "INSERT INTO events_fts(rowid, body) VALUES (?, ?)"
 
 
-def _schema_sql() -> str:
-    return """
+# (version, script); append, never edit, once released.
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
     CREATE TABLE events (
         rowid INTEGER PRIMARY KEY,
         id    TEXT NOT NULL UNIQUE,
@@ -47,7 +50,9 @@ def _schema_sql() -> str:
     CREATE INDEX events_kind_ts ON events(kind, ts);
     CREATE VIRTUAL TABLE events_fts USING fts5(body, content='', tokenize='trigram');
     INSERT INTO events_fts(events_fts, rank) VALUES ('automerge', 16);
-    """
+    """,
+    ),
+]
 
 
 class SQLiteEventStore(EventStore):
@@ -65,28 +70,9 @@ class SQLiteEventStore(EventStore):
             self.conn.execute("PRAGMA busy_timeout=10000")
             self.conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: keeps the id index hot during bulk loads
             register_functions(self.conn)
-            self._migrate()
+            migrate(self.conn, MIGRATIONS, where=f"event store {self.path}")
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open event store {path}: {exc}") from None
-
-    def _migrate(self) -> None:
-        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"event store {self.path} has schema version {version}, newer than this NetGuard ({SCHEMA_VERSION})"
-            )
-        if version == SCHEMA_VERSION:
-            return
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            if self.conn.execute("PRAGMA user_version").fetchone()[0] == 0:
-                for statement in _statements(_schema_sql()):
-                    self.conn.execute(statement)
-                self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
 
     # --- writing
     def write(self, events: Iterable[Event]) -> WriteResult:
@@ -190,15 +176,3 @@ class SQLiteEventStore(EventStore):
 
 def _load(doc: str) -> Event:
     return event_from_doc(json.loads(doc), doc)
-
-
-def _statements(script: str) -> Iterator[str]:
-    """Split a script into statements (triggers contain semicolons), for use inside one transaction."""
-    buf = ""
-    for line in script.splitlines(keepends=True):
-        buf += line
-        if sqlite3.complete_statement(buf):
-            yield buf.strip()
-            buf = ""
-    if buf.strip():
-        yield buf.strip()

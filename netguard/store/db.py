@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -79,27 +79,39 @@ def _statements(script: str) -> Iterator[str]:
         raise StoreError(f"incomplete SQL statement in a migration: {buffer.strip()[:60]}...")
 
 
-def migrate(conn: sqlite3.Connection, *, where: str = "the state database") -> int:
-    """Bring the schema to :data:`LATEST_VERSION`; returns the version the database was at.
+def migrate(
+    conn: sqlite3.Connection,
+    migrations: Sequence[tuple[int, str]] | None = None,
+    *,
+    where: str = "the state database",
+) -> int:
+    """Bring the schema to the last of ``migrations``; returns the version the database was at.
+
+    ``migrations`` defaults to the state database's (:data:`MIGRATIONS`); the
+    embedded event store passes its own, so both files migrate the same way.
 
     All pending migrations run in one transaction (SQLite DDL is transactional),
     so a failure leaves the database at its old version. The version is read
     again under the write lock, so two processes opening a new file at once do
     not both migrate it. ``executescript`` is not used because it commits first.
     """
+    if migrations is None:
+        migrations, latest = MIGRATIONS, LATEST_VERSION
+    else:
+        latest = migrations[-1][0]
     before = schema_version(conn)
-    if before > LATEST_VERSION:
+    if before > latest:
         raise StoreError(
-            f"{where} has schema version {before}, newer than this NetGuard knows ({LATEST_VERSION}); "
+            f"{where} has schema version {before}, newer than this NetGuard knows ({latest}); "
             "upgrade NetGuard or point state.path at another file"
         )
-    if before == LATEST_VERSION:
+    if before == latest:
         return before
     with transaction(conn):
         current = schema_version(conn)
-        if current > LATEST_VERSION:
+        if current > latest:
             raise StoreError(f"{where} was upgraded to schema version {current} by a newer NetGuard meanwhile")
-        for version, script in MIGRATIONS:
+        for version, script in migrations:
             if version <= current:
                 continue
             for statement in _statements(script):
