@@ -27,6 +27,9 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed-runtime
 	$(BIN)/netguard --config $(CONFIG) inventory validate
 	$(BIN)/netguard --config $(CONFIG) inventory show
+	$(BIN)/netguard --config $(CONFIG) lab events --count 20000 --hours 24
+	$(BIN)/netguard --config $(CONFIG) events search 'risk:>=high AND (kind:sql OR kind:bastion-command)' --since 2h --limit 10
+	$(BIN)/netguard --config $(CONFIG) events search 'kind:device AND action:new AND netguard.device.authorised:false' --since 24h --limit 5
 
 test-deps:
 	PYTHON=$(PYTHON) VENV=$(VENV) scripts/install-test-deps.sh
