@@ -11,6 +11,7 @@ relative to the file. Secrets appear only as references (see
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,11 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
     _unknown(set(sqlite), {"path"}, "events.sqlite", path)
     es = _mapping(events.get("elasticsearch"), "events.elasticsearch", path)
     _unknown(set(es), _ES_KEYS, "events.elasticsearch", path)
+    prefix = str(es.get("index_prefix", "netguard"))
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,60}", prefix):
+        raise ConfigError(
+            f"{path}: events.elasticsearch.index_prefix '{prefix}' must be lower case letters, digits, - or _"
+        )
     hosts = es.get("hosts", ElasticsearchConfig.hosts)
     if isinstance(hosts, str):
         hosts = [hosts]
@@ -149,7 +155,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         password=_ref(es.get("password"), "events.elasticsearch.password", path),
         ca_certs=rel(es["ca_certs"]) if es.get("ca_certs") else None,
         verify_certs=bool(es.get("verify_certs", True)),
-        index_prefix=str(es.get("index_prefix", "netguard")),
+        index_prefix=prefix,
         request_timeout=timeout,
         replicas=int(es.get("replicas", ElasticsearchConfig.replicas)),
     )

@@ -120,12 +120,21 @@ class ElasticsearchEventStore(EventStore):
         result = WriteResult()
         pending: list[Future[WriteResult]] = []
         with ThreadPoolExecutor(max_workers=self.in_flight, thread_name_prefix="netguard-bulk") as pool:
-            for lines, ids in self._batches(events):
-                if len(pending) >= self.in_flight:
+            try:
+                for lines, ids in self._batches(events):
+                    if len(pending) >= self.in_flight:
+                        result.merge(pending.pop(0).result())
+                    pending.append(pool.submit(self._send, lines, ids))
+                while pending:
                     result.merge(pending.pop(0).result())
-                pending.append(pool.submit(self._send, lines, ids))
-            for fut in pending:
-                result.merge(fut.result())
+            except StoreError as exc:
+                # Say how far it got: the caller keeps its checkpoint and re-sends; ids make that safe.
+                for fut in pending:
+                    if not fut.exception():
+                        result.merge(fut.result())
+                raise StoreError(
+                    f"{exc} (after {result.written} events stored, {result.duplicates} already present)"
+                ) from None
         return result
 
     def _batches(self, events: Iterable[Event]) -> Iterator[tuple[list[str], list[str]]]:

@@ -12,6 +12,7 @@ from elasticsearch import Elasticsearch
 from netguard.config import load_config
 from netguard.errors import StoreError
 from netguard.events import open_event_store
+from netguard.events.es_store import ElasticsearchEventStore
 from netguard.lab.synthetic_events import synthetic_events
 from netguard.secrets import write_private
 
@@ -82,3 +83,13 @@ def test_unreachable_cluster_is_one_clear_error(tmp_path: Path) -> None:
     message = str(info.value)
     assert message.startswith("cannot reach Elasticsearch at http://127.0.0.1:9")
     assert "s3cret-value" not in message
+
+
+def test_a_cluster_lost_mid_write_says_how_far_it_got(es_store: ElasticsearchEventStore) -> None:
+    first = es_store.write(synthetic_events(50))
+    assert first.written == 50
+    es_store.client = Elasticsearch("http://127.0.0.1:9", request_timeout=2, max_retries=0)
+    with pytest.raises(StoreError) as info:
+        es_store.write(synthetic_events(80))
+    assert "cannot reach Elasticsearch" in str(info.value)
+    assert "(after 0 events stored" in str(info.value)

@@ -46,6 +46,7 @@ def test_relative_paths_follow_the_file_and_defaults_fill_in(tmp_path: Path) -> 
             "events.elasticsearch.password: a secret must be a reference",
         ),
         ("events: [1, 2]\n", "'events' must be a mapping"),
+        ("events:\n  elasticsearch:\n    index_prefix: NetGuard\n", "index_prefix 'NetGuard' must be lower case"),
         ("inventory: [unclosed\n", "not valid YAML"),
     ],
 )

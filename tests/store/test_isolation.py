@@ -24,8 +24,12 @@ def test_state_names_its_journal_entry(store: StateStore) -> None:
     from netguard.store import Target
 
     entry = store.journal.record_intent(
-        operator="a", action="port-shutdown", target=Target(mac=MAC, switch="sw-1", port="Gi0/7"),
-        state_before={"ifAdminStatus": 1}, state_after={"ifAdminStatus": 2}, reason="r",
+        operator="a",
+        action="port-shutdown",
+        target=Target(mac=MAC, switch="sw-1", port="Gi0/7"),
+        state_before={"ifAdminStatus": 1},
+        state_after={"ifAdminStatus": 2},
+        reason="r",
     )
     state = store.isolation.set(MAC, "sw-1", "Gi0/7", "disabled", journal_id=entry)
     assert state.journal_id == entry

@@ -74,8 +74,13 @@ def test_outcomes_and_undo(store: StateStore) -> None:
     applied = journal.mark_applied(shut, "ifAdminStatus read back: 2", now=T0 + timedelta(seconds=3))
     assert applied.status == "applied" and applied.finished == T0 + timedelta(seconds=3)
     restore = journal.record_intent(
-        operator="admin.wang", action="restore", target=PC, state_before={"ifAdminStatus": 2},
-        state_after={"ifAdminStatus": 1}, reason="device authorised (ticket 4411)", undoes=shut,
+        operator="admin.wang",
+        action="restore",
+        target=PC,
+        state_before={"ifAdminStatus": 2},
+        state_after={"ifAdminStatus": 1},
+        reason="device authorised (ticket 4411)",
+        undoes=shut,
         now=T0 + timedelta(hours=1),
     )
     assert journal.get(shut).status == "applied"
@@ -95,21 +100,25 @@ def test_only_legal_transitions(store: StateStore) -> None:
     with pytest.raises(StoreError, match="is 'failed', expected 'intent'"):
         journal.mark_applied(failed)
     with pytest.raises(StoreError, match="only an applied action can be undone"):
-        journal.record_intent(operator="x", action="restore", target=PC, state_before={}, state_after={},
-                              reason="r", undoes=failed)
+        journal.record_intent(
+            operator="x", action="restore", target=PC, state_before={}, state_after={}, reason="r", undoes=failed
+        )
     with pytest.raises(StoreError, match="expected 'applied'"):
         journal.mark_undone(failed, "by hand")
     with pytest.raises(StoreError, match="no journal entry 99"):
         journal.mark_applied(99)
     with pytest.raises(StoreError, match="not an action name"):
-        journal.record_intent(operator="x", action="Port Shutdown", target=PC, state_before={}, state_after={},
-                              reason="r")
+        journal.record_intent(
+            operator="x", action="Port Shutdown", target=PC, state_before={}, state_after={}, reason="r"
+        )
     with pytest.raises(StoreError, match="needs a reason"):
-        journal.record_intent(operator="x", action="port-shutdown", target=PC, state_before={}, state_after={},
-                              reason=" ")
+        journal.record_intent(
+            operator="x", action="port-shutdown", target=PC, state_before={}, state_after={}, reason=" "
+        )
     with pytest.raises(StoreError, match="JSON"):
-        journal.record_intent(operator="x", action="port-shutdown", target=PC, state_before={"x": object()},
-                              state_after={}, reason="r")
+        journal.record_intent(
+            operator="x", action="port-shutdown", target=PC, state_before={"x": object()}, state_after={}, reason="r"
+        )
 
 
 def test_manual_undo_is_recorded(store: StateStore) -> None:
@@ -123,8 +132,13 @@ def test_filters(store: StateStore) -> None:
     a = shutdown_intent(store.journal, 0)
     b = shutdown_intent(store.journal, 10)
     c = store.journal.record_intent(
-        operator="cron", action="arp-isolate", target=Target(ip="10.23.4.99"), state_before={}, state_after={},
-        reason="r", now=T0 + timedelta(minutes=20),
+        operator="cron",
+        action="arp-isolate",
+        target=Target(ip="10.23.4.99"),
+        state_before={},
+        state_after={},
+        reason="r",
+        now=T0 + timedelta(minutes=20),
     )
     store.journal.mark_applied(a)
     assert [e.id for e in store.journal.entries()] == [a, b, c]
@@ -150,8 +164,12 @@ def _journal_with_history(store: StateStore) -> list[int]:
 def _raw(path: Path) -> sqlite3.Connection:
     """What someone with the file and the sqlite3 shell can do: the triggers are no obstacle to them."""
     conn = sqlite3.connect(path, isolation_level=None)
-    for trigger in ("journal_immutable", "journal_no_delete", "journal_outcomes_no_update",
-                    "journal_outcomes_no_delete"):
+    for trigger in (
+        "journal_immutable",
+        "journal_no_delete",
+        "journal_outcomes_no_update",
+        "journal_outcomes_no_delete",
+    ):
         conn.execute(f"DROP TRIGGER {trigger}")
     return conn
 
@@ -226,8 +244,15 @@ def test_two_undos_of_one_entry_are_both_recorded(store: StateStore) -> None:
     shut = shutdown_intent(journal)
     journal.mark_applied(shut)
     first, second = (
-        journal.record_intent(operator=op, action="restore", target=PC, state_before={"ifAdminStatus": 2},
-                              state_after={"ifAdminStatus": 1}, reason="authorised", undoes=shut)
+        journal.record_intent(
+            operator=op,
+            action="restore",
+            target=PC,
+            state_before={"ifAdminStatus": 2},
+            state_after={"ifAdminStatus": 1},
+            reason="authorised",
+            undoes=shut,
+        )
         for op in ("admin.li", "admin.wang")
     )
     journal.mark_applied(first)
