@@ -99,6 +99,8 @@ def test_search_on_elasticsearch_from_the_cli(
     prefix = f"cli{os.getpid()}"
     monkeypatch.setenv("NG_TEST_ES_PASSWORD", es_node.password or "")
     auth = f"    username: {es_node.username}\n    password: env:NG_TEST_ES_PASSWORD\n" if es_node.password else ""
+    if es_node.ca_certs is not None:
+        auth += f"    ca_certs: {es_node.ca_certs}\n"
     cfg = tmp_path / "netguard.yaml"
     cfg.write_text(
         f"events:\n  backend: elasticsearch\n  elasticsearch:\n    hosts: [{es_node.url}]\n"

@@ -17,7 +17,9 @@ from netguard.lab.synthetic_events import synthetic_events
 from netguard.secrets import write_private
 
 
-def _config(tmp_path: Path, url: str, auth: str) -> Path:
+def _config(tmp_path: Path, url: str, auth: str, ca_certs: Path | None = None) -> Path:
+    if ca_certs is not None:
+        auth += f"    ca_certs: {ca_certs}\n"
     path = tmp_path / "netguard.yaml"
     path.write_text(
         f"secrets_file: secrets.yaml\n"
@@ -33,7 +35,12 @@ def test_basic_auth_from_the_secrets_file(tmp_path: Path, es_node: Any, es_clien
         pytest.skip("security is off on this node")
     write_private(tmp_path / "secrets.yaml", f"es-password: {es_node.password}\n")
     cfg = load_config(
-        _config(tmp_path, es_node.url, f"    username: {es_node.username}\n    password: secret:es-password\n")
+        _config(
+            tmp_path,
+            es_node.url,
+            f"    username: {es_node.username}\n    password: secret:es-password\n",
+            es_node.ca_certs,
+        )
     )
     store = open_event_store(cfg)
     try:
@@ -54,7 +61,7 @@ def test_api_key_from_the_environment(
     key = es_client.security.create_api_key(name="netguard-test").body
     monkeypatch.setenv("NG_TEST_ES_API_KEY", key["encoded"])
     write_private(tmp_path / "secrets.yaml", "unused: x\n")
-    cfg = load_config(_config(tmp_path, es_node.url, "    api_key: env:NG_TEST_ES_API_KEY\n"))
+    cfg = load_config(_config(tmp_path, es_node.url, "    api_key: env:NG_TEST_ES_API_KEY\n", es_node.ca_certs))
     store = open_event_store(cfg)
     try:
         assert store.write(synthetic_events(3)).written == 3
@@ -69,7 +76,9 @@ def test_wrong_password_is_one_clear_error_without_the_secret(tmp_path: Path, es
         pytest.skip("security is off on this node")
     wrong = "Wr0ng-pa55word-XYZ"
     write_private(tmp_path / "secrets.yaml", f"es-password: {wrong}\n")
-    cfg = load_config(_config(tmp_path, es_node.url, "    username: elastic\n    password: secret:es-password\n"))
+    cfg = load_config(
+        _config(tmp_path, es_node.url, "    username: elastic\n    password: secret:es-password\n", es_node.ca_certs)
+    )
     with pytest.raises(StoreError) as info:
         open_event_store(cfg)
     assert "401" in str(info.value) and wrong not in str(info.value)
@@ -93,3 +102,19 @@ def test_a_cluster_lost_mid_write_says_how_far_it_got(es_store: ElasticsearchEve
         es_store.write(synthetic_events(80))
     assert "cannot reach Elasticsearch" in str(info.value)
     assert "(after 0 events stored" in str(info.value)
+
+
+def test_https_needs_the_cluster_ca(tmp_path: Path, es_node: Any) -> None:
+    if es_node.ca_certs is None:
+        pytest.skip("this node serves plain HTTP (the 9.x node serves HTTPS)")
+    write_private(tmp_path / "secrets.yaml", f"es-password: {es_node.password}\n")
+    auth = f"    username: {es_node.username}\n    password: secret:es-password\n"
+    with pytest.raises(StoreError) as info:
+        open_event_store(load_config(_config(tmp_path, es_node.url, auth)))
+    assert "cannot reach Elasticsearch" in str(info.value) and "certificate" in str(info.value).lower()
+    assert es_node.password not in str(info.value)
+    store = open_event_store(load_config(_config(tmp_path, es_node.url, auth, es_node.ca_certs)))
+    try:
+        assert store.count() >= 0
+    finally:
+        store.close()

@@ -20,9 +20,12 @@ such a machine cannot build the shim below for 9.x, so API keys are unavailable
 there (the tests say so). ``NETGUARD_TEST_ES8_JAVA_HOME`` /
 ``NETGUARD_TEST_ES9_JAVA_HOME`` override the choice.
 
-Security is on, over plain HTTP: the ``elastic`` superuser's password is a random
+Security is on: the ``elastic`` superuser's password is a random
 ``bootstrap.password`` written into the node's keystore, so tests use basic auth
-exactly as a production client would. API keys live in the ``.security`` index,
+exactly as a production client would. The 9.x node serves HTTPS with a
+certificate from a throw-away CA made with ``openssl`` (``EsNode.ca_certs``), so
+the client's CA option is exercised too; 8.x stays on plain HTTP
+(``NETGUARD_TEST_ES_TLS`` lists the majors that use TLS). API keys live in the ``.security`` index,
 whose mapping needs three analysis components from the ``analysis-common``
 module, which this zip does not ship; the harness compiles a tiny plugin
 (``es_shim/``) against the distribution's own jars that registers them, and with
@@ -62,6 +65,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -413,6 +417,56 @@ def prepare_distribution(version: str, jdk: Jdk | None = None) -> tuple[Path, st
         return home, shim_problem
 
 
+def tls_majors() -> set[str]:
+    """Major versions whose node serves HTTPS (so ``ca_certs`` is exercised); NETGUARD_TEST_ES_TLS, default 9."""
+    return {v.strip() for v in os.environ.get("NETGUARD_TEST_ES_TLS", "9").split(",") if v.strip()}
+
+
+def make_certificates(directory: Path) -> None:
+    """A throw-away CA and a certificate for 127.0.0.1 signed by it, made with the openssl command."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "san.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n", encoding="ascii")
+    steps = [
+        [
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "3",
+            "-subj",
+            "/CN=netguard-test-ca",
+        ],
+        ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "node.key", "-out", "node.csr", "-subj", "/CN=127.0.0.1"],
+        [
+            "x509",
+            "-req",
+            "-in",
+            "node.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "node.crt",
+            "-days",
+            "3",
+            "-extfile",
+            "san.cnf",
+        ],
+    ]
+    for args in steps:
+        proc = subprocess.run(["openssl", *args], cwd=directory, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise PeerUnavailable(f"openssl {args[0]} failed making the test certificates: {proc.stderr[-400:]}")
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -431,12 +485,15 @@ class EsNode:
     api_keys_unavailable: str | None
     startup_seconds: float
     log_file: Path
+    ca_certs: Path | None = None  # set when the node serves HTTPS (the CA that signed its certificate)
 
     def client_kwargs(self) -> dict[str, Any]:
         """Arguments for ``elasticsearch.Elasticsearch(**kwargs)``."""
         kwargs: dict[str, Any] = {"hosts": [self.url], "request_timeout": 30}
         if self.username is not None and self.password is not None:
             kwargs["basic_auth"] = (self.username, self.password)
+        if self.ca_certs is not None:
+            kwargs["ca_certs"] = str(self.ca_certs)
         return kwargs
 
 
@@ -471,11 +528,21 @@ class NodeProcess:
         self._env: dict[str, str] = {}
         self._home = Path()
         self._shim_problem: str | None = None
+        self.tls = self.security and self.version.split(".")[0] in tls_majors()
 
     @property
     def log_file(self) -> Path:
         assert self.workdir is not None
         return self.workdir / "console.log"
+
+    @property
+    def base_url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.http_port}"
+
+    @property
+    def ca_file(self) -> Path:
+        assert self.workdir is not None
+        return self.workdir / "config" / "certs" / "ca.crt"
 
     def prepare(self) -> None:
         jdk = java_for(self.version)
@@ -495,6 +562,8 @@ class NodeProcess:
             options.write_text("".join(kept), encoding="utf-8")
         for sub in ("data", "logs", "tmp"):
             (self.workdir / sub).mkdir()
+        if self.tls:
+            make_certificates(config / "certs")
         self._write_config()
         if self._ids is not None:
             for dirpath, _dirs, files in os.walk(self.workdir):
@@ -530,9 +599,16 @@ class NodeProcess:
             "action.destructive_requires_name": False,
             "xpack.security.enabled": self.security,
         }
+        if self.tls:
+            settings |= {
+                "xpack.security.http.ssl.enabled": True,
+                "xpack.security.http.ssl.key": "certs/node.key",
+                "xpack.security.http.ssl.certificate": "certs/node.crt",
+                "xpack.security.http.ssl.certificate_authorities": ["certs/ca.crt"],
+            }
         if self.security:
             settings |= {
-                "xpack.security.http.ssl.enabled": False,
+                "xpack.security.http.ssl.enabled": self.tls,
                 "xpack.security.transport.ssl.enabled": False,
                 "xpack.security.authc.api_key.enabled": True,
             }
@@ -574,11 +650,12 @@ class NodeProcess:
             )
 
     def _request(self, path: str, timeout: float = 5.0) -> Any:
-        request = urllib.request.Request(f"http://127.0.0.1:{self.http_port}{path}")
+        request = urllib.request.Request(f"{self.base_url}{path}")
         if self.password is not None:
             token = base64.b64encode(f"{SUPERUSER}:{self.password}".encode()).decode()
             request.add_header("Authorization", f"Basic {token}")
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        context = ssl.create_default_context(cafile=str(self.ca_file)) if self.tls else None
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
             return json.loads(response.read())
 
     def wait_ready(self, deadline: float) -> EsNode:
@@ -613,13 +690,14 @@ class NodeProcess:
         api_keys_unavailable = self._shim_problem if self.security else "security is off"
         return EsNode(
             version=self.version,
-            url=f"http://127.0.0.1:{self.http_port}",
+            url=self.base_url,
             username=SUPERUSER if self.security else None,
             password=self.password,
             api_keys=api_keys_unavailable is None,
             api_keys_unavailable=api_keys_unavailable,
             startup_seconds=round(time.monotonic() - self._started_at, 1),
             log_file=self.log_file,
+            ca_certs=self.ca_file if self.tls else None,
         )
 
     def stop(self, *, keep: bool = False) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from elasticsearch import AuthenticationException, Elasticsearch, helpers
@@ -20,7 +21,8 @@ def test_cluster_health_and_reported_version(es_node: EsNode, es_client: Elastic
     assert health["number_of_nodes"] == 1
     nodes = es_client.nodes.info(node_id="_local", filter_path="nodes.*.version")["nodes"]
     assert [n["version"] for n in nodes.values()] == [es_node.version]
-    assert es_node.url.startswith("http://127.0.0.1:")
+    assert es_node.url.startswith(("http://127.0.0.1:", "https://127.0.0.1:"))
+    assert es_node.url.startswith("https://") == (es_node.ca_certs is not None)
 
 
 def test_the_8x_client_indexes_and_searches(es_client: Elasticsearch) -> None:
@@ -62,8 +64,9 @@ def test_the_8x_client_indexes_and_searches(es_client: Elasticsearch) -> None:
 def test_security_is_on_and_wrong_credentials_are_refused(es_node: EsNode) -> None:
     if es_node.password is None:
         require_peer("the node runs with security off (NETGUARD_TEST_ES_SECURITY=0)")
-    anonymous = Elasticsearch(es_node.url)
-    wrong = Elasticsearch(es_node.url, basic_auth=("elastic", "not-the-password"))
+    tls: dict[str, Any] = {"ca_certs": str(es_node.ca_certs)} if es_node.ca_certs else {}
+    anonymous = Elasticsearch(es_node.url, **tls)
+    wrong = Elasticsearch(es_node.url, basic_auth=("elastic", "not-the-password"), **tls)
     try:
         for client in (anonymous, wrong):
             with pytest.raises(AuthenticationException):
@@ -77,7 +80,8 @@ def test_api_keys_authenticate(es_node: EsNode, es_client: Elasticsearch) -> Non
     if not es_node.api_keys:
         require_peer(f"API keys unavailable on Elasticsearch {es_node.version}: {es_node.api_keys_unavailable}")
     key = es_client.security.create_api_key(name=f"netguard-harness-{uuid.uuid4().hex[:6]}", expiration="1h")
-    with Elasticsearch(es_node.url, api_key=key["encoded"]) as by_key:
+    tls: dict[str, Any] = {"ca_certs": str(es_node.ca_certs)} if es_node.ca_certs else {}
+    with Elasticsearch(es_node.url, api_key=key["encoded"], **tls) as by_key:
         who = by_key.security.authenticate()
         assert who["authentication_type"] == "api_key" and who["username"] == "elastic"
         assert by_key.cluster.health()["status"] in ("yellow", "green")
