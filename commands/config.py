@@ -31,7 +31,7 @@ def describe(cfg: Config) -> dict[str, Any]:
         "file": str(cfg.path) if cfg.path else None,
         "inventory": str(cfg.inventory) if cfg.inventory else None,
         "secrets_file": str(cfg.secrets_file) if cfg.secrets_file else None,
-        "state": {"path": str(cfg.state_path)},
+        "state": {"path": str(cfg.state_path), "grace_runs": cfg.grace_runs},
         "events": {
             "backend": cfg.events_backend,
             "sqlite": {"path": str(cfg.events_sqlite_path)},

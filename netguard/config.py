@@ -23,6 +23,7 @@ from netguard.paths import config_candidates, data_dir
 from netguard.secrets import SecretRef, SecretResolver, parse_ref
 
 BACKENDS = ("sqlite", "elasticsearch")
+DEFAULT_GRACE_RUNS = 3
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class Config:
     inventory: Path | None = None
     secrets_file: Path | None = None
     state_path: Path = field(default_factory=lambda: data_dir() / "state.db")
+    # Complete collections a device may be missed in before its sighting is closed (NAV's grace).
+    grace_runs: int = DEFAULT_GRACE_RUNS
     events_backend: str = "sqlite"
     events_sqlite_path: Path = field(default_factory=lambda: data_dir() / "events.db")
     elasticsearch: ElasticsearchConfig = field(default_factory=ElasticsearchConfig)
@@ -126,7 +129,10 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         return p if p.is_absolute() else base / p
 
     state = _mapping(raw.get("state"), "state", path)
-    _unknown(set(state), {"path"}, "state", path)
+    _unknown(set(state), {"path", "grace_runs"}, "state", path)
+    grace = state.get("grace_runs", Config.grace_runs)
+    if not isinstance(grace, int) or isinstance(grace, bool) or grace < 0:
+        raise ConfigError(f"{path}: state.grace_runs must be a whole number >= 0, not {grace!r}")
     events = _mapping(raw.get("events"), "events", path)
     _unknown(set(events), {"backend", "sqlite", "elasticsearch"}, "events", path)
     backend = str(events.get("backend", "sqlite"))
@@ -165,6 +171,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         inventory=rel(raw["inventory"]) if raw.get("inventory") else None,
         secrets_file=rel(raw["secrets_file"]) if raw.get("secrets_file") else None,
         state_path=rel(state["path"]) if state.get("path") else defaults.state_path,
+        grace_runs=grace,
         events_backend=backend,
         events_sqlite_path=rel(sqlite["path"]) if sqlite.get("path") else defaults.events_sqlite_path,
         elasticsearch=es_config,

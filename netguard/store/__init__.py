@@ -19,13 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from netguard.config import Config
+from netguard.config import DEFAULT_GRACE_RUNS, Config
 from netguard.store.checks import CheckResult, CheckResultRepository, ResultChange, ScanDiff, ScanInfo
 from netguard.store.db import connect, migrate, schema_version, transaction
 from netguard.store.isolation import IsolationRepository, IsolationState
 from netguard.store.journal import ActionJournal, ChainReport, JournalEntry, JournalOutcome, Target
 from netguard.store.sightings import (
-    DEFAULT_GRACE_RUNS,
     Move,
     ReconcileResult,
     Sighting,
@@ -56,8 +55,8 @@ class StateStore:
         )
 
     @classmethod
-    def from_config(cls, config: Config, *, grace_runs: int = DEFAULT_GRACE_RUNS) -> StateStore:
-        return cls.open(config.state_path, grace_runs=grace_runs)
+    def from_config(cls, config: Config) -> StateStore:
+        return cls.open(config.state_path, grace_runs=config.grace_runs)
 
     def close(self) -> None:
         self.conn.close()

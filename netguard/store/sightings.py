@@ -42,6 +42,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal, cast, get_args
 
+from netguard.config import DEFAULT_GRACE_RUNS
 from netguard.errors import StoreError
 from netguard.store.codec import from_db_time, normalize_ip, normalize_mac, opt_from_db_time, to_db_time, utcnow
 from netguard.store.db import transaction
@@ -49,7 +50,6 @@ from netguard.store.db import transaction
 HowSeen = Literal["arp", "fdb", "arp-table", "lldp"]
 HOW_SEEN: tuple[str, ...] = get_args(HowSeen)
 EndReason = Literal["gone", "moved"]
-DEFAULT_GRACE_RUNS = 3
 
 _Key = tuple[str, str, str | None, str | None, str | None, int | None]
 

@@ -46,6 +46,7 @@ def test_relative_paths_follow_the_file_and_defaults_fill_in(tmp_path: Path) -> 
             "events.elasticsearch.password: a secret must be a reference",
         ),
         ("events: [1, 2]\n", "'events' must be a mapping"),
+        ("state:\n  grace_runs: soon\n", "state.grace_runs must be a whole number"),
         ("events:\n  elasticsearch:\n    index_prefix: NetGuard\n", "index_prefix 'NetGuard' must be lower case"),
         ("inventory: [unclosed\n", "not valid YAML"),
     ],
@@ -108,3 +109,11 @@ def test_check_passes_on_a_working_embedded_setup(tmp_path: Path) -> None:
     code, out = run("--config", str(path), "config", "check")
     assert code == 0, out
     assert "FAIL" not in out and SECRET not in out
+
+
+def test_grace_runs_reach_the_state_store(tmp_path: Path) -> None:
+    from netguard.store import StateStore
+
+    cfg = load_config(write(tmp_path, "state:\n  path: s.db\n  grace_runs: 5\n"))
+    with StateStore.from_config(cfg) as store:
+        assert store.sightings.grace_runs == 5
