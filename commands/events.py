@@ -12,10 +12,13 @@ from rich.table import Table
 
 from commands.context import AppContext, pass_app
 from commands.output import console, json_option, print_json, progress, status
-from netguard.errors import EXIT_FINDINGS
+from netguard.errors import EXIT_FINDINGS, NetGuardError
 from netguard.events import KINDS, EventError, EventStore, make_event, open_event_store
-from netguard.events.model import Event
-from netguard.events.schema import ALIASES, kind_fields
+from netguard.events.model import Event, format_timestamp
+from netguard.events.query import parse_duration_ms
+from netguard.events.query import plan as p
+from netguard.events.query.plan import now_ms
+from netguard.events.schema import ALIASES, FIELDS, kind_fields
 
 _KIND = click.Choice(sorted(KINDS))
 
@@ -221,3 +224,54 @@ def fields(kind: str | None, as_json: bool) -> None:
 
 
 __all__ = ["events"]
+
+
+MIN_RETENTION_DAYS = 180  # 等保2.0 8.1.5.4 d): audit records are kept at least six months
+
+
+@events.command()
+@click.option("--older-than", "older_than", required=True, metavar="AGE", help="Remove events older than AGE (200d).")
+@click.option("--apply", is_flag=True, help="Really delete; without it, only say what would go.")
+@click.option("--force", is_flag=True, help=f"Allow keeping less than {MIN_RETENTION_DAYS} days.")
+@_backend_option
+@json_option
+@pass_app
+def purge(app: AppContext, older_than: str, apply: bool, force: bool, backend: str | None, as_json: bool) -> None:
+    """Remove events older than AGE (retention). Dry run unless --apply.
+
+    Keeping less than 180 days (等保2.0 8.1.5.4 d) needs --force. Elasticsearch
+    drops whole monthly indices, so it removes only months that end before the
+    cut-off; SQLite removes exactly the events before it.
+    """
+    age = parse_duration_ms(older_than)
+    if age is None:
+        raise NetGuardError(f"--older-than takes a duration such as 200d, not '{older_than}'")
+    if age < MIN_RETENTION_DAYS * 86_400_000 and not force:
+        raise NetGuardError(
+            f"--older-than {older_than} keeps less than {MIN_RETENTION_DAYS} days of audit data "
+            "(等保2.0 8.1.5.4 d); add --force if you must"
+        )
+    cutoff = now_ms() - age
+    store = _open(app, backend)
+    try:
+        older = store.count(p.Range(FIELDS["@timestamp"], lt=cutoff))
+        removed = store.purge(cutoff) if apply else 0
+    finally:
+        store.close()
+    unit = "indices" if store.backend == "elasticsearch" else "events"
+    report = {
+        "older_than": older_than,
+        "cutoff": format_timestamp(cutoff),
+        "events_older": older,
+        "applied": apply,
+        "removed": removed,
+        "removed_unit": unit,
+    }
+    if as_json:
+        print_json(report)
+    elif apply:
+        console().print(f"removed {removed} {unit} older than {report['cutoff']}", markup=False)
+    else:
+        console().print(
+            f"{older} events are older than {report['cutoff']}; nothing removed (add --apply)", markup=False
+        )

@@ -122,3 +122,24 @@ def test_search_on_elasticsearch_from_the_cli(
     finally:
         es_client.indices.delete(index=f"{prefix}-*", allow_no_indices=True)
         es_client.indices.delete_index_template(name=f"{prefix}-*")
+
+
+def test_purge_is_a_dry_run_without_apply_and_guards_retention(config: Path) -> None:
+    import time
+
+    now = int(time.time() * 1000)
+    old = "".join(e.json + "\n" for e in synthetic_events(40, start_ms=now - 300 * 86_400_000, step_ms=60_000))
+    recent = "".join(e.json + "\n" for e in synthetic_events(30, seed=9, start_ms=now - 10 * 86_400_000))
+    assert run(config, "events", "import", "-", stdin=old + recent).exit_code == 0
+
+    short = run(config, "events", "purge", "--older-than", "30d", "--apply")
+    assert short.exit_code == 2 and "keeps less than 180 days" in short.output
+
+    dry = json.loads(run(config, "events", "purge", "--older-than", "200d", "--json").output)
+    assert (dry["events_older"], dry["applied"], dry["removed"]) == (40, False, 0)
+    assert json.loads(run(config, "events", "search", "--json", "--limit", "1").output)["total"] == 70
+
+    done = json.loads(run(config, "events", "purge", "--older-than", "200d", "--apply", "--json").output)
+    assert (done["removed"], done["removed_unit"]) == (40, "events")
+    left = json.loads(run(config, "events", "search", "--json", "--limit", "100").output)
+    assert left["total"] == 30 and all(h["@timestamp"] >= dry["cutoff"] for h in left["hits"])

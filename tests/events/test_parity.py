@@ -12,6 +12,7 @@ import pytest
 
 from netguard.events import KINDS, Event, make_event
 from netguard.events.es_store import ElasticsearchEventStore
+from netguard.events.model import to_epoch_ms
 from netguard.events.sqlite_store import SQLiteEventStore
 from netguard.lab.synthetic_events import START_MS, synthetic_event, synthetic_events
 
@@ -235,3 +236,14 @@ def test_templates_map_types_explicitly(es_store: ElasticsearchEventStore) -> No
     assert props["db"]["properties"]["query"]["properties"]["text"]["type"] == "keyword"
     assert props["@timestamp"]["type"] == "date"
     assert next(iter(mapping.values()))["mappings"]["dynamic"] in ("false", False)
+
+
+def test_purge_drops_whole_months_in_elasticsearch(es_store: ElasticsearchEventStore) -> None:
+    # 2026-09-21 .. 2026-10-03, one event an hour: September and October indices.
+    events = list(synthetic_events(300, seed=8, step_ms=3_600_000))
+    es_store.write(events)
+    es_store.refresh()
+    october = to_epoch_ms("2026-10-01T00:00:00Z")
+    assert es_store.purge(october + 5 * 3_600_000) == len(KINDS)  # every kind's September index, no October one
+    es_store.refresh()
+    assert es_store.count() == sum(1 for e in events if e.timestamp_ms >= october) > 0
