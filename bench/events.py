@@ -46,6 +46,7 @@ from netguard.events.mappings import template
 from netguard.events.model import Event, format_timestamp
 from netguard.events.schema import KINDS
 from netguard.events.sqlite_store import SQLiteEventStore
+from netguard.events.store import EventStore
 from netguard.lab.synthetic_events import synthetic_events
 
 
@@ -98,11 +99,37 @@ def timed(fn: Callable[[Iterable[Event]], int], stream: Stream, chunk: int = 50_
     return spent, n
 
 
-def sqlite_netguard(stream: Stream, workdir: Path) -> tuple[float, int]:
+QUERIES = (
+    "user:alice AND risk:>=high",
+    "source.ip:10.1.0.0/16",
+    '"drop table"',
+    "sql:select*patients",
+    "患者",
+    "kind:device AND action:new AND netguard.device.authorised:false",
+    "NOT outcome:success AND risk:critical",
+)
+
+
+def probe_queries(store: EventStore, latencies: dict[str, float]) -> None:
+    """Median of 5 timings of each query's first page (50 hits) and total, on the loaded store."""
+    store.refresh()
+    for q in QUERIES:
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            store.search(q, limit=50)
+            times.append(time.perf_counter() - t0)
+        latencies[q] = statistics.median(times) * 1000
+
+
+def sqlite_netguard(stream: Stream, workdir: Path, latencies: dict[str, float] | None = None) -> tuple[float, int]:
     path = workdir / f"ng-{uuid.uuid4().hex}.db"
     store = SQLiteEventStore(path)
     try:
-        return timed(lambda s: store.write(s).written, stream)
+        result = timed(lambda s: store.write(s).written, stream)
+        if latencies is not None:
+            probe_queries(store, latencies)
+        return result
     finally:
         store.close()
         for suffix in ("", "-wal", "-shm"):
@@ -142,11 +169,14 @@ def sqlite_anchor(stream: Stream, workdir: Path) -> tuple[float, int]:
             Path(str(path) + suffix).unlink(missing_ok=True)
 
 
-def es_netguard(stream: Stream, client: Elasticsearch) -> tuple[float, int]:
+def es_netguard(stream: Stream, client: Elasticsearch, latencies: dict[str, float] | None = None) -> tuple[float, int]:
     prefix = "bench" + uuid.uuid4().hex[:8]
     store = ElasticsearchEventStore(client, prefix=prefix, replicas=0)
     try:
-        return timed(lambda s: store.write(s).written, stream)
+        result = timed(lambda s: store.write(s).written, stream)
+        if latencies is not None:
+            probe_queries(store, latencies)
+        return result
     finally:
         client.indices.delete(index=f"{prefix}-*", allow_no_indices=True)
         client.indices.delete_index_template(name=f"{prefix}-*")
@@ -179,13 +209,14 @@ def run_pair(
     count: int,
     runs: int,
     pool: list[Event],
-    ours: Callable[[Stream], tuple[float, int]],
+    ours: Callable[[Stream, dict[str, float] | None], tuple[float, int]],
     anchor: Callable[[Stream], tuple[float, int]],
 ) -> dict[str, Any]:
     rates_ours, rates_anchor, mem = [], [], {}
+    latencies: dict[str, float] = {}
     for r in range(runs):
         s1 = Stream(count, pool, 1_790_000_000_000 + r * 10 * count)
-        secs, n = ours(s1)
+        secs, n = ours(s1, latencies if r == runs - 1 else None)
         if n != count:
             raise SystemExit(f"{name}: NetGuard stored {n} of {count} events")
         rates_ours.append(count / secs)
@@ -205,6 +236,7 @@ def run_pair(
         "anchor_events_per_s": round(med_anchor),
         "ratio": round(med_ours / med_anchor, 3),
         "rss_mib_at_10_50_100_pct": [round(mem.get(k, 0.0), 1) for k in (10, 50, 100)],
+        "query_ms": {q: round(ms, 1) for q, ms in latencies.items()},
     }
 
 
@@ -231,7 +263,7 @@ def main() -> int:
                     args.events,
                     args.runs,
                     pool,
-                    lambda s: sqlite_netguard(s, work),
+                    lambda s, lat: sqlite_netguard(s, work, lat),
                     lambda s: sqlite_anchor(s, work),
                 )
             )
@@ -253,7 +285,7 @@ def main() -> int:
                     args.events,
                     args.runs,
                     pool,
-                    lambda s: es_netguard(s, client),
+                    lambda s, lat: es_netguard(s, client, lat),
                     lambda s: es_anchor(s, client),
                 )
             )
@@ -271,6 +303,10 @@ def main() -> int:
                 f"{r['backend']:<14}{r['netguard_events_per_s']:>12,}{r['anchor_events_per_s']:>12,}"
                 f"{r['ratio']:>8.2f}   {mem}"
             )
+        for r in results:
+            print(f"\nsearch on {r['events']:,} events, {r['backend']} (median of 5, first 50 hits + total):")
+            for q, ms in r["query_ms"].items():
+                print(f"  {ms:>9.1f} ms  {q}")
     return 0
 
 

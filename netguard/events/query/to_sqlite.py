@@ -5,8 +5,10 @@ all fields; text fields are also indexed in a contentless FTS5 table with the
 trigram tokenizer. A text match works like Elasticsearch's wildcard field: the
 trigram index finds candidates from every literal run of three or more
 characters, then :func:`contains_match` (a Python function registered on the
-connection) checks the exact pattern. Every leaf is made two-valued (NULL →
-0) so that ``NOT`` keeps events that lack the field, as Elasticsearch does.
+connection) checks the exact pattern. Under a ``NOT`` every leaf is made
+two-valued (NULL → 0) so that ``NOT user:alice`` keeps events that lack the
+field, as Elasticsearch does; elsewhere NULL already means "no match", and the
+bare comparison lets SQLite use an index on the expression.
 """
 
 from __future__ import annotations
@@ -89,6 +91,10 @@ def glob_pattern(pattern: Pattern) -> str:
     return "".join(out)
 
 
+# Characters JSON text escapes: a literal containing one cannot be looked for in JSON text.
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
+
+
 def _json_path(name: str) -> str:
     return "'$.\"" + name.replace('"', '\\"') + "\"'"
 
@@ -96,9 +102,11 @@ def _json_path(name: str) -> str:
 class SQLiteCompiler:
     def __init__(self) -> None:
         self.params: list[Any] = []
+        self.negated = False
 
     def compile(self, plan: p.Plan) -> tuple[str, list[Any]]:
         self.params = []
+        self.negated = False
         return self.node(plan), self.params
 
     def bind(self, value: Any) -> str:
@@ -113,7 +121,11 @@ class SQLiteCompiler:
         if isinstance(plan, p.Any_):
             return "(" + " OR ".join(self.node(i) for i in plan.items) + ")"
         if isinstance(plan, p.Not):
-            return f"(NOT {self.node(plan.item)})"
+            outer, self.negated = self.negated, True
+            try:
+                return f"(NOT {self.node(plan.item)})"
+            finally:
+                self.negated = outer
         if isinstance(plan, p.Contains):
             return self.contains(plan)
         if isinstance(plan, p.Exists):
@@ -126,7 +138,8 @@ class SQLiteCompiler:
     def leaf(self, f: Field, pred: Any) -> str:
         if f.array:
             return f"EXISTS (SELECT 1 FROM json_each(e.doc, {_json_path(f.name)}) j WHERE {pred('j.value')})"
-        return f"IFNULL({pred(self.expr(f))}, 0)"
+        test = pred(self.expr(f))
+        return f"IFNULL({test}, 0)" if self.negated else test
 
     def predicate(self, plan: p.Plan, v: str) -> str:
         if isinstance(plan, p.Eq):
@@ -156,6 +169,11 @@ class SQLiteCompiler:
             match = self.bind(" AND ".join('"' + r.replace('"', '""') + '"' for r in runs))
             prefilter = f"e.rowid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {match}) AND "
         regex = contains_regex(plan.pattern)
+        if len(plan.fields) > 1 and not any(isinstance(s, str) and _JSON_ESCAPED.search(s) for s in plan.pattern):
+            # One pass over all the fields at once (their values as one JSON array) before the
+            # exact check per field: a cheap way to drop most rows when the index cannot help.
+            paths = ", ".join(_json_path(f.name) for f in plan.fields)
+            prefilter += f"ng_contains(json_extract(e.doc, {paths}), {self.bind(regex)}) AND "
         checks = " OR ".join(f"ng_contains({self.expr(f)}, {self.bind(regex)})" for f in plan.fields)
         return f"({prefilter}({checks}))"
 
