@@ -122,6 +122,11 @@ def probe_queries(store: EventStore, latencies: dict[str, float]) -> None:
         latencies[q] = statistics.median(times) * 1000
 
 
+def remove_db(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
 def sqlite_netguard(stream: Stream, workdir: Path, latencies: dict[str, float] | None = None) -> tuple[float, int]:
     path = workdir / f"ng-{uuid.uuid4().hex}.db"
     store = SQLiteEventStore(path)
@@ -132,8 +137,7 @@ def sqlite_netguard(stream: Stream, workdir: Path, latencies: dict[str, float] |
         return result
     finally:
         store.close()
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
+        remove_db(path)
 
 
 def sqlite_anchor(stream: Stream, workdir: Path) -> tuple[float, int]:
@@ -144,29 +148,18 @@ def sqlite_anchor(stream: Stream, workdir: Path) -> tuple[float, int]:
     conn.execute("CREATE TABLE events (id TEXT PRIMARY KEY, doc TEXT NOT NULL)")
 
     def load(events: Iterable[Event]) -> int:
-        n = 0
-        batch: list[tuple[str, str]] = []
-        for e in events:
-            batch.append((e.id, e.json))
-            if len(batch) == 5000:
-                conn.execute("BEGIN")
-                conn.executemany("INSERT INTO events VALUES (?, ?)", batch)
-                conn.execute("COMMIT")
-                n += len(batch)
-                batch = []
-        if batch:
+        rows = [(e.id, e.json) for e in events]
+        for i in range(0, len(rows), 5000):  # the same transaction size as NetGuard's writer
             conn.execute("BEGIN")
-            conn.executemany("INSERT INTO events VALUES (?, ?)", batch)
+            conn.executemany("INSERT INTO events VALUES (?, ?)", rows[i : i + 5000])
             conn.execute("COMMIT")
-            n += len(batch)
-        return n
+        return len(rows)
 
     try:
         return timed(load, stream)
     finally:
         conn.close()
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
+        remove_db(path)
 
 
 def es_netguard(stream: Stream, client: Elasticsearch, latencies: dict[str, float] | None = None) -> tuple[float, int]:
