@@ -22,10 +22,10 @@ from typing import Any
 
 from netguard.events.query import plan as p
 from netguard.events.query.syntax import Pattern, Wild
-from netguard.events.schema import DEFAULT_TEXT_FIELDS, Field, FieldType
+from netguard.events.schema import DEFAULT_TEXT_FIELDS, KINDS, Field, FieldType
 
 # Columns of the events table that mirror a field, for speed.
-COLUMNS = {"@timestamp": "e.ts", "event.id": "e.id", "netguard.kind": "e.kind"}
+COLUMNS = {"@timestamp": "e.ts", "event.id": "e.id", "netguard.kind": "e.kind", "user.name": "e.user"}
 
 
 # The text fields of an event are indexed together, joined by this separator, in
@@ -35,8 +35,13 @@ COLUMNS = {"@timestamp": "e.ts", "event.id": "e.id", "netguard.kind": "e.kind"}
 FTS_SEPARATOR = "\x1f"
 
 
+_TEXT_OF_KIND = {k.name: tuple(n for n in DEFAULT_TEXT_FIELDS if n in k.allowed) for k in KINDS.values()}
+
+
 def fts_body(fields: Mapping[str, Any]) -> str:
-    return FTS_SEPARATOR.join(v for n in DEFAULT_TEXT_FIELDS if (v := fields.get(n)))
+    # Only the text fields the event's kind can have: this runs once per stored event.
+    names = _TEXT_OF_KIND.get(fields.get("netguard.kind", ""), DEFAULT_TEXT_FIELDS)
+    return FTS_SEPARATOR.join([v for n in names if (v := fields.get(n))])
 
 
 @functools.lru_cache(maxsize=256)
