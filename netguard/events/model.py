@@ -214,11 +214,6 @@ def _digest(canonical: str) -> str:
     return hashlib.blake2b(canonical.encode("utf-8"), digest_size=16).hexdigest()
 
 
-def content_id(doc: Mapping[str, Any]) -> str:
-    """The id an event with these fields gets: a hash of its canonical JSON."""
-    return _digest(_canonical(doc))
-
-
 def event_from_doc(doc: Mapping[str, Any], text: str | None = None) -> Event:
     """Rebuild an event read back from a store (already normalised)."""
     return Event(

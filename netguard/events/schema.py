@@ -53,10 +53,6 @@ class Field:
     array: bool = False
     levels: tuple[str, ...] = ()
 
-    @property
-    def searchable_text(self) -> bool:
-        return self.type is FieldType.TEXT
-
 
 K, T, L, D, DT, IP, B = (
     FieldType.KEYWORD,
