@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,4 +154,4 @@ def check(app: AppContext, as_json: bool) -> None:
             table.add_row(c.name, "ok" if c.ok else "FAIL", c.detail)
         console().print(table)
     if not all(c.ok for c in checks):
-        sys.exit(EXIT_FINDINGS)
+        raise click.exceptions.Exit(EXIT_FINDINGS)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
@@ -175,7 +174,7 @@ def import_(app: AppContext, source: TextIO, backend: str | None, as_json: bool)
             err.print(f"... and {len(bad) - 50} more bad lines")
         console().print(f"{result.written} written, {result.duplicates} already present, {failed} failed", markup=False)
     if failed:
-        sys.exit(EXIT_FINDINGS)
+        raise click.exceptions.Exit(EXIT_FINDINGS)
 
 
 @events.command()
