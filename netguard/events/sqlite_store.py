@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -65,6 +66,9 @@ class SQLiteEventStore(EventStore):
     def __init__(self, path: Path | str, *, batch_size: int = 5000) -> None:
         self.path = Path(path)
         self.batch_size = batch_size
+        # One connection, shared by the threads of a long-running producer (the bastion
+        # serves many sessions): each statement sequence holds the lock, none across a yield.
+        self._lock = threading.RLock()
         try:
             if str(path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -92,6 +96,10 @@ class SQLiteEventStore(EventStore):
         return result
 
     def _flush(self, batch: list[Event], result: WriteResult) -> None:
+        with self._lock:
+            self._flush_locked(batch, result)
+
+    def _flush_locked(self, batch: list[Event], result: WriteResult) -> None:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
             base = (self.conn.execute("SELECT max(rowid) FROM events").fetchone()[0] or 0) + 1
@@ -118,10 +126,11 @@ class SQLiteEventStore(EventStore):
     # --- reading
     def _search(self, plan: p.Plan, kinds: Sequence[str], limit: int) -> SearchResult:
         where, params = to_sqlite(plan)
-        total = self.conn.execute(f"SELECT count(*) FROM events e WHERE {where}", params).fetchone()[0]
-        rows = self.conn.execute(
-            f"SELECT e.doc FROM events e WHERE {where} ORDER BY e.ts DESC, e.id ASC LIMIT ?", [*params, limit]
-        )
+        with self._lock:
+            total = self.conn.execute(f"SELECT count(*) FROM events e WHERE {where}", params).fetchone()[0]
+            rows = self.conn.execute(
+                f"SELECT e.doc FROM events e WHERE {where} ORDER BY e.ts DESC, e.id ASC LIMIT ?", [*params, limit]
+            ).fetchall()
         return SearchResult(total=total, hits=[_load(r[0]) for r in rows])
 
     def _iter(self, plan: p.Plan, kinds: Sequence[str], page_size: int) -> Iterator[Event]:
@@ -133,10 +142,11 @@ class SQLiteEventStore(EventStore):
             if after is not None:
                 cond = " AND (e.ts < ? OR (e.ts = ? AND e.id > ?))"
                 extra = [after[0], after[0], after[1]]
-            rows = self.conn.execute(
-                f"SELECT e.ts, e.id, e.doc FROM events e WHERE {where}{cond} ORDER BY e.ts DESC, e.id ASC LIMIT ?",
-                [*params, *extra, page_size],
-            ).fetchall()
+            with self._lock:
+                rows = self.conn.execute(
+                    f"SELECT e.ts, e.id, e.doc FROM events e WHERE {where}{cond} ORDER BY e.ts DESC, e.id ASC LIMIT ?",
+                    [*params, *extra, page_size],
+                ).fetchall()
             for _, _, doc in rows:
                 yield _load(doc)
             if len(rows) < page_size:
@@ -145,7 +155,8 @@ class SQLiteEventStore(EventStore):
 
     def _count(self, plan: p.Plan, kinds: Sequence[str]) -> int:
         where, params = to_sqlite(plan)
-        return int(self.conn.execute(f"SELECT count(*) FROM events e WHERE {where}", params).fetchone()[0])
+        with self._lock:
+            return int(self.conn.execute(f"SELECT count(*) FROM events e WHERE {where}", params).fetchone()[0])
 
     def purge(self, before_ms: int) -> int:
         """Delete events older than ``before_ms`` (retention); returns how many.
@@ -155,23 +166,24 @@ class SQLiteEventStore(EventStore):
         """
         removed = 0
         while True:
-            rows = self.conn.execute(
-                "SELECT rowid, doc FROM events WHERE ts < ? ORDER BY ts LIMIT ?", (before_ms, self.batch_size)
-            ).fetchall()
+            with self._lock:
+                try:
+                    self.conn.execute("BEGIN IMMEDIATE")
+                    rows = self.conn.execute(
+                        "SELECT rowid, doc FROM events WHERE ts < ? ORDER BY ts LIMIT ?", (before_ms, self.batch_size)
+                    ).fetchall()
+                    self.conn.executemany(
+                        "INSERT INTO events_fts(events_fts, rowid, body) VALUES ('delete', ?, ?)",
+                        [(rowid, fts_body(json.loads(doc))) for rowid, doc in rows],
+                    )
+                    self.conn.executemany("DELETE FROM events WHERE rowid = ?", [(r[0],) for r in rows])
+                    self.conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    if self.conn.in_transaction:
+                        self.conn.execute("ROLLBACK")
+                    raise StoreError(f"cannot purge the event store {self.path}: {exc}") from None
             if not rows:
                 return removed
-            try:
-                self.conn.execute("BEGIN IMMEDIATE")
-                self.conn.executemany(
-                    "INSERT INTO events_fts(events_fts, rowid, body) VALUES ('delete', ?, ?)",
-                    [(rowid, fts_body(json.loads(doc))) for rowid, doc in rows],
-                )
-                self.conn.executemany("DELETE FROM events WHERE rowid = ?", [(r[0],) for r in rows])
-                self.conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
-                raise StoreError(f"cannot purge the event store {self.path}: {exc}") from None
             removed += len(rows)
 
     def refresh(self) -> None:

@@ -92,3 +92,36 @@ def test_text_match_is_substring_and_case_insensitive(sqlite_store: SQLiteEventS
     assert sqlite_store.count("command:名单") == 1  # two characters: below the trigram, still found
     assert sqlite_store.count("command:r?\\ -rf") == 1
     assert sqlite_store.count("command:rmrf") == 0
+
+
+def test_threads_share_one_store_safely(sqlite_store: SQLiteEventStore) -> None:
+    """A long-running producer (the bastion) writes from many threads while officers search."""
+    import threading
+
+    events = list(synthetic_events(2000, seed=21))
+    errors: list[BaseException] = []
+
+    def writer(part: int) -> None:
+        try:
+            for i in range(part, len(events), 4):
+                sqlite_store.write([events[i]])
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    def reader() -> None:
+        try:
+            for _ in range(50):
+                sqlite_store.search("risk:>=high", limit=5)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)] + [threading.Thread(target=reader)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sqlite_store.count() == 2000
+    assert sqlite_store.count("kind:sql AND sql:select") == sum(
+        1 for e in events if e.kind == "sql" and "select" in e.fields["db.query.text"].lower()
+    )
