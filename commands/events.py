@@ -117,8 +117,10 @@ def export(
     """
     store = _open(app, backend)
     try:
-        for event in store.iter_search(query, kinds=kinds, since=since, until=until):
-            click.echo(json.dumps(dict(event.fields), ensure_ascii=False, separators=(",", ":")))
+        with progress("exporting events", None) as advance:
+            for event in store.iter_search(query, kinds=kinds, since=since, until=until):
+                click.echo(event.json)
+                advance(1)
     finally:
         store.close()
 
