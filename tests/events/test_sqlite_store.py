@@ -125,3 +125,20 @@ def test_threads_share_one_store_safely(sqlite_store: SQLiteEventStore) -> None:
     assert sqlite_store.count("kind:sql AND sql:select") == sum(
         1 for e in events if e.kind == "sql" and "select" in e.fields["db.query.text"].lower()
     )
+
+
+@pytest.mark.parametrize("network", ["10.1.0.0/16", "10.1.0.0/17", "10.0.0.0/8", "10.20.128.0/20", "fd00::/8"])
+def test_cidr_matches_agree_with_python(sqlite_store: SQLiteEventStore, network: str) -> None:
+    import ipaddress
+
+    events = list(synthetic_events(1500, seed=5))
+    sqlite_store.write(events)
+    net = ipaddress.ip_network(network)
+    for field in ("source.ip", "related.ip"):
+        expected = 0
+        for e in events:
+            value = e.fields.get(field)
+            values = value if isinstance(value, list) else [value] if value else []
+            expected += any(ipaddress.ip_address(v) in net for v in values)
+        assert sqlite_store.count(f"{field}:{network}") == expected, field
+        assert sqlite_store.count(f"NOT {field}:{network}") == len(events) - expected, field

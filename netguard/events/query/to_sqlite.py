@@ -157,7 +157,14 @@ class SQLiteCompiler:
         if isinstance(plan, p.Wildcard):
             return f"{v} GLOB {self.bind(glob_pattern(plan.pattern))}"
         if isinstance(plan, p.IpIn):
-            return f"ng_ip_in({v}, {self.bind(str(plan.network))})"
+            net = plan.network
+            glob = ""
+            if net.version == 4 and net.prefixlen >= 8:
+                # Canonical IPv4 text starts with the network's leading whole octets: a GLOB in C
+                # drops most rows before the exact check in Python. (Parameters bind in SQL order.)
+                lead = ".".join(str(net.network_address).split(".")[: net.prefixlen // 8]) + ".*"
+                glob = f"{v} GLOB {self.bind(lead)} AND "
+            return f"({glob}ng_ip_in({v}, {self.bind(str(net))}))"
         if isinstance(plan, p.Range):
             parts = [
                 f"{v} {op} {self.bind(bound)}"
