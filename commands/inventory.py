@@ -22,6 +22,7 @@ from rich.table import Table
 
 from commands.context import AppContext, pass_app
 from commands.output import console, json_option, print_json
+from netguard.addresses import normalize_mac
 from netguard.errors import EXIT_FINDINGS, InventoryError
 from netguard.inventory import (
     INSTITUTION_KINDS,
@@ -36,7 +37,6 @@ from netguard.inventory import (
     import_csv,
     load_inventory,
     mac_vendor,
-    normalize_mac,
     totals,
 )
 from netguard.inventory.csvimport import ImportResult

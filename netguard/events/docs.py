@@ -19,6 +19,7 @@ _TYPE_NOTE = {
     FieldType.IP: "address or CIDR",
     FieldType.BOOLEAN: "`true` / `false`",
     FieldType.ORDINAL: "level; ranges over the order",
+    FieldType.MAC: "exact in any usual spelling (AA-BB-.., aabb.ccdd.eeff); wildcards on aa:bb:.. form",
 }
 
 

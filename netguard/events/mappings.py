@@ -19,6 +19,7 @@ _ES_TYPE = {
     FieldType.KEYWORD: {"type": "keyword"},
     FieldType.TEXT: {"type": "keyword"},  # matched with case-insensitive wildcards; see query/to_es.py
     FieldType.ORDINAL: {"type": "keyword"},
+    FieldType.MAC: {"type": "keyword"},
     FieldType.LONG: {"type": "long"},
     FieldType.DOUBLE: {"type": "double"},
     FieldType.DATE: {"type": "date", "format": "strict_date_optional_time||epoch_millis"},

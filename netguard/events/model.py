@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import ipaddress
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from netguard.addresses import normalize_ip, normalize_mac
 from netguard.errors import NetGuardError
 from netguard.events.schema import FIELDS, KINDS, MAX_STRING, Field, FieldType, closest_field
 
@@ -104,10 +104,9 @@ def _coerce_one(f: Field, value: Any, truncated: list[str]) -> Any:
             return value == "true"
         raise ValueError("expected true or false")
     if t is FieldType.IP:
-        addr = ipaddress.ip_address(str(value))
-        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-            addr = addr.ipv4_mapped  # Elasticsearch folds these to IPv4; so do we
-        return str(addr)
+        return normalize_ip(str(value))
+    if t is FieldType.MAC:
+        return normalize_mac(str(value))
     if t is FieldType.ORDINAL:
         text = str(value)
         if text not in f.levels:

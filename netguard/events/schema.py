@@ -17,6 +17,7 @@ matched, identically in both backends:
 ``ip``       exact or CIDR (``source.ip:10.1.0.0/16``)
 ``boolean``  ``true`` / ``false``
 ``ordinal``  a keyword with ordered levels, so ``risk:>=high`` is a range
+``mac``      a keyword kept as ``aa:bb:cc:dd:ee:ff``; any usual spelling finds it
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class FieldType(StrEnum):
     IP = "ip"
     BOOLEAN = "boolean"
     ORDINAL = "ordinal"
+    MAC = "mac"
 
 
 RISK_LEVELS = ("info", "low", "medium", "high", "critical")
@@ -136,14 +138,14 @@ _FIELD_LIST: tuple[Field, ...] = (
     Field("file.hash.sha256", K, "SHA-256 of the transferred content."),
     Field("netguard.file.direction", K, "upload or download."),
     # --- devices and switches (Netdisco/NAV domain: device, port, node)
-    Field("host.mac", K, "MAC address, lowercase aa:bb:cc:dd:ee:ff."),
+    Field("host.mac", FieldType.MAC, "MAC address, stored as aa:bb:cc:dd:ee:ff."),
     Field("host.ip", IP, "IP address the MAC was seen with."),
     Field("netguard.device.vendor", K, "Vendor from the OUI."),
     Field("netguard.device.kind", K, "pc, printer, medical-device, ... (from the inventory)."),
     Field("netguard.device.authorised", B, "Whether the inventory authorises this MAC."),
     Field("netguard.device.seen_by", K, "arp (sweep), fdb, arp-table, lldp.", array=True),
     Field("netguard.device.previous_port", K, "For a move: the switch port it was on before."),
-    Field("netguard.device.conflicting_mac", K, "For an IP conflict: the other MAC claiming the address."),
+    Field("netguard.device.conflicting_mac", FieldType.MAC, "For an IP conflict: the other MAC claiming the address."),
     Field("observer.name", K, "The switch (or collector) that saw it."),
     Field("observer.ingress.interface.name", K, "Switch port, e.g. GigabitEthernet0/0/7."),
     Field("network.vlan.id", K, "VLAN id (ECS keeps it as a keyword)."),

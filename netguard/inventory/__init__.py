@@ -29,7 +29,6 @@ from netguard.inventory.model import (
     Switch,
     Tier,
     mac_vendor,
-    normalize_mac,
 )
 from netguard.inventory.summary import SummaryRow, by_tier, by_township, totals
 
@@ -70,6 +69,5 @@ __all__ = [
     "import_csv",
     "load_inventory",
     "mac_vendor",
-    "normalize_mac",
     "totals",
 ]

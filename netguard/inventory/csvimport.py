@@ -28,12 +28,13 @@ import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from netguard.addresses import normalize_mac
 from netguard.errors import InventoryError
 from netguard.inventory.inventory import Inventory
 from netguard.inventory.issues import Issue, Location, Report
 from netguard.inventory.loader import InventoryInvalid, check_text
 from netguard.inventory.merge import NewDevice, add_devices
-from netguard.inventory.model import DEVICE_KINDS, normalize_mac
+from netguard.inventory.model import DEVICE_KINDS
 from netguard.inventory.nodes import compose
 from netguard.inventory.parse import read_text
 

@@ -25,6 +25,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from netguard.addresses import normalize_mac
 from netguard.inventory.filter import F, Filter
 from netguard.inventory.issues import Issue
 from netguard.inventory.model import (
@@ -36,7 +37,6 @@ from netguard.inventory.model import (
     Server,
     Switch,
     Tier,
-    normalize_mac,
 )
 
 

@@ -25,7 +25,6 @@ Why these types:
 from __future__ import annotations
 
 import ipaddress
-import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -96,38 +95,6 @@ SERVICE_PROTOCOLS: dict[str, str] = {
 SNMP_VERSIONS = ("2c", "3")
 SNMP_AUTH_PROTOCOLS = ("MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512")
 SNMP_PRIV_PROTOCOLS = ("DES", "3DES", "AES", "AES128", "AES192", "AES256")
-
-_CANONICAL = re.compile(r"^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$")
-_MAC_FORMS = re.compile(
-    r"""^(?:
-        [0-9a-f]{2}(?P<s>[:-])[0-9a-f]{2}(?:(?P=s)[0-9a-f]{2}){4}   # aa:bb:..  aa-bb-..
-      | [0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}                       # aabb.ccdd.eeff (Cisco)
-      | [0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}                         # aabb-ccdd-eeff (Huawei, H3C)
-      | [0-9a-f]{12}                                                # aabbccddeeff
-    )$""",
-    re.VERBOSE,
-)
-
-
-def normalize_mac(text: str) -> str:
-    """Return ``aa:bb:cc:dd:ee:ff`` for the usual spellings, or raise ValueError.
-
-    Accepted: ``aa:bb:cc:dd:ee:ff``, ``aa-bb-cc-dd-ee-ff``, ``aabb.ccdd.eeff``,
-    ``aabb-ccdd-eeff`` and ``aabbccddeeff``, in any case. Shortened octets
-    (``a:b:c:d:e:f``), which netaddr would accept, are refused: in an
-    allowlist they are far more often a typo than a spelling.
-    """
-    candidate = text.strip().lower()
-    if _CANONICAL.match(candidate):
-        return candidate  # already aa:bb:cc:dd:ee:ff: the common case in a file, skip the parse
-    if not _MAC_FORMS.match(candidate):
-        raise ValueError(f"'{text}' is not a valid MAC address")
-    try:
-        eui = netaddr.EUI(candidate, version=48, dialect=netaddr.mac_unix_expanded)
-    except (netaddr.AddrFormatError, TypeError, ValueError):
-        raise ValueError(f"'{text}' is not a valid MAC address") from None
-    return str(eui)
-
 
 def mac_vendor(mac: str) -> str | None:
     """The OUI registrant of a MAC (netaddr's IEEE table), or None when unknown."""

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 
 import yaml
 
+from netguard.addresses import normalize_mac
 from netguard.errors import InventoryError, SecretError
 from netguard.inventory.issues import Location, Report, Source
-from netguard.inventory.model import IPAddress, IPNetwork, normalize_mac
+from netguard.inventory.model import IPAddress, IPNetwork
 from netguard.secrets import SecretRef, parse_ref
 
 NULL_TAG = "tag:yaml.org,2002:null"

@@ -10,16 +10,12 @@ a device however a switch or a user spelled it.
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import re
 from datetime import UTC, datetime
 from typing import Any
 
+from netguard import addresses
 from netguard.errors import StoreError
-
-_MAC_SEPARATORS = re.compile(r"[:\-.\s]")
-_HEX12 = re.compile(r"[0-9a-f]{12}")
 
 
 def utcnow() -> datetime:
@@ -57,17 +53,17 @@ def json_object(value: str) -> dict[str, Any]:
 
 
 def normalize_mac(value: str) -> str:
-    """``AA-BB-CC-DD-EE-FF``, ``aabb.ccdd.eeff`` and ``aabbccddeeff`` all become ``aa:bb:cc:dd:ee:ff``."""
-    digits = _MAC_SEPARATORS.sub("", value.strip().lower())
-    if not _HEX12.fullmatch(digits):
-        raise StoreError(f"'{value}' is not a MAC address")
-    return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
+    """:func:`netguard.addresses.normalize_mac`, failing as a StoreError."""
+    try:
+        return addresses.normalize_mac(value)
+    except ValueError as exc:
+        raise StoreError(str(exc)) from None
 
 
 def normalize_ip(value: str | None) -> str | None:
     if value is None or value == "":
         return None
     try:
-        return str(ipaddress.ip_address(value.strip()))
+        return addresses.normalize_ip(value)
     except ValueError:
         raise StoreError(f"'{value}' is not an IP address") from None

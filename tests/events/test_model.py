@@ -36,7 +36,7 @@ def test_values_are_normalised() -> None:
         {
             "event.action": "seen",
             "host.ip": "::ffff:10.0.0.1",
-            "host.mac": "aa:bb:cc:dd:ee:ff",
+            "host.mac": "AABB.CCDD.EEFF",
             "netguard.device.authorised": "true",
             "network.vlan.id": 20,
             "netguard.device.seen_by": ["arp", "arp", ""],
@@ -44,6 +44,7 @@ def test_values_are_normalised() -> None:
         timestamp=1_790_000_000.5,
     )
     assert e.fields["host.ip"] == "10.0.0.1"
+    assert e.fields["host.mac"] == "aa:bb:cc:dd:ee:ff"
     assert e.fields["netguard.device.authorised"] is True
     assert e.fields["network.vlan.id"] == "20"
     assert e.fields["netguard.device.seen_by"] == ["arp"]

@@ -51,7 +51,7 @@ EDGE_CASES: list[tuple[str, dict[str, Any]]] = [
         "device",
         {
             "event.action": "conflict",
-            "host.mac": "00:11:22:33:44:55",
+            "host.mac": "00-11-22-33-44-55",
             "host.ip": "10.1.2.3",
             "netguard.device.conflicting_mac": "00:11:22:33:44:66",
             "message": "IP conflict",
@@ -149,6 +149,9 @@ QUERIES = [
     "event.duration:>500000000",
     "outcome:failure AND NOT kind:link",
     "session:s-0000001*",
+    "mac:00-11-22-33-44-55",
+    "netguard.device.conflicting_mac:0011.2233.4466",
+    "host.mac:00:11:22:*",
 ]
 
 

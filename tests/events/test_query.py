@@ -110,6 +110,7 @@ def test_lowercase_operators_are_words() -> None:
         ("bytes:lots", "is a number", 6),
         ("source.ip:10.1.*", "wildcards apply to keyword and text fields", 10),
         ("source.ip:300.1.1.1", "is not an IP address", 10),
+        ("mac:aa:bb:cc", "is not a MAC address", 4),
         ("message:>abc", "ranges do not apply to text field", 9),
         ("@timestamp:yesterday", "is not a date", 11),
         ("netguard.sql.where_less:yes", "true or false", 24),
@@ -144,3 +145,8 @@ def test_compilers_escape_literal_wildcards() -> None:
 def test_not_keeps_events_without_the_field_in_sql() -> None:
     sql, _ = to_sqlite(bind("NOT user:alice"))
     assert sql.startswith("(NOT IFNULL(")
+
+
+def test_macs_match_in_any_spelling() -> None:
+    assert bind("mac:AA-BB-CC-DD-EE-FF") == p.Eq(FIELDS["host.mac"], "aa:bb:cc:dd:ee:ff")
+    assert bind("mac:AA:BB:*") == p.Wildcard(FIELDS["host.mac"], ("aa:bb:", Wild.STAR))

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from netguard.inventory import F, Inventory, Predicate, Tier, load_inventory, normalize_mac
+from netguard.addresses import normalize_mac
+from netguard.inventory import F, Inventory, Predicate, Tier, load_inventory
 
 SMALL = Path(__file__).parent / "data" / "small.yaml"
 
@@ -178,6 +179,7 @@ def test_filter_mistakes_fail_loudly(bad):
         ("AABBCCDDEEFF", "aa:bb:cc:dd:ee:ff"),
         ("aabb-ccdd-eeff", "aa:bb:cc:dd:ee:ff"),
         (" aa:bb:cc:dd:ee:ff ", "aa:bb:cc:dd:ee:ff"),
+        ("AA BB CC DD EE FF", "aa:bb:cc:dd:ee:ff"),
     ],
 )
 def test_normalize_mac(text, expected):

@@ -128,7 +128,7 @@ def test_duplicates_in_one_collection_count_once(store: StateStore) -> None:
 
 
 def test_bad_input_is_refused() -> None:
-    with pytest.raises(StoreError, match="not a MAC"):
+    with pytest.raises(StoreError, match="not a valid MAC"):
         Sighting(mac="zz:zz", how="fdb")
     with pytest.raises(StoreError, match="unknown sighting source"):
         Sighting(mac=PC, how="ping")  # type: ignore[arg-type]

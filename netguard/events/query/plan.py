@@ -14,6 +14,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
+from netguard.addresses import normalize_ip, normalize_mac
 from netguard.errors import QueryError
 from netguard.events.model import to_epoch_ms
 from netguard.events.query import syntax as s
@@ -212,6 +213,13 @@ class _Binder:
             return Contains((f,), node.value)
         if t is FieldType.KEYWORD:
             return Wildcard(f, node.value) if wild else Eq(f, text)
+        if t is FieldType.MAC:
+            if wild:  # stored lower case: match the pattern the same way
+                return Wildcard(f, tuple(seg.lower() if isinstance(seg, str) else seg for seg in node.value))
+            try:
+                return Eq(f, normalize_mac(text))
+            except ValueError:
+                raise self.error(f"'{text}' is not a MAC address", node.value_pos) from None
         if wild:
             raise self.error(
                 f"wildcards apply to keyword and text fields, not to {t.value} field '{f.name}'", node.value_pos
@@ -235,12 +243,9 @@ class _Binder:
         try:
             if "/" in text:
                 return IpIn(f, ipaddress.ip_network(text, strict=False))
-            addr = ipaddress.ip_address(text)
+            return Eq(f, normalize_ip(text))
         except ValueError:
             raise self.error(f"'{text}' is not an IP address or CIDR network", pos) from None
-        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-            addr = addr.ipv4_mapped
-        return Eq(f, str(addr))
 
     def number(self, f: Field, text: str, pos: int) -> int | float:
         try:
@@ -262,7 +267,7 @@ class _Binder:
         t = f.type
         if t is FieldType.TEXT:
             raise self.error(f"ranges do not apply to text field '{f.name}'", pos)
-        if t in (FieldType.IP, FieldType.BOOLEAN):
+        if t in (FieldType.IP, FieldType.BOOLEAN, FieldType.MAC):
             hint = " (use CIDR, e.g. 10.1.0.0/16)" if t is FieldType.IP else ""
             raise self.error(f"ranges do not apply to {t.value} field '{f.name}'{hint}", pos)
         if t is FieldType.ORDINAL:
