@@ -13,9 +13,8 @@ from commands.output import console, json_option, print_json
 from netguard.config import Config
 from netguard.errors import EXIT_FINDINGS, NetGuardError
 from netguard.events import open_event_store
-from netguard.events.es_store import redact_url
 from netguard.inventory import load_inventory
-from netguard.secrets import SecretRef, check_private
+from netguard.secrets import SecretRef, check_private, redact_url
 
 
 @click.group(name="config")

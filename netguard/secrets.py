@@ -21,6 +21,7 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
@@ -148,3 +149,14 @@ class SecretResolver:
             raise SecretError(f"secrets file {self.secrets_file} must be a mapping of name: value")
         self._file_cache = {str(k): str(v) for k, v in data.items()}
         return self._file_cache
+
+
+def redact_url(url: str) -> str:
+    """A host URL with any user:password@ removed, for messages."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))

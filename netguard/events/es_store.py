@@ -20,7 +20,6 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
@@ -31,21 +30,10 @@ from netguard.events.model import Event, event_from_doc
 from netguard.events.query import plan as p
 from netguard.events.query.to_es import to_es
 from netguard.events.store import EventStore, SearchResult, WriteResult
-from netguard.secrets import SecretResolver
+from netguard.secrets import SecretResolver, redact_url
 
 MAX_PAGE = 10_000
 _SORT = [{"@timestamp": {"order": "desc"}}, {"event.id": {"order": "asc"}}]
-
-
-def redact_url(url: str) -> str:
-    """A host URL with any user:password@ removed, for messages."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 def make_client(cfg: ElasticsearchConfig, resolver: SecretResolver) -> Elasticsearch:
