@@ -90,8 +90,13 @@ def load_config(explicit: str | Path | None = None) -> Config:
         raise ConfigError(f"configuration file {path} does not exist")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    except yaml.MarkedYAMLError as exc:
+        # Not str(exc): it quotes the offending line, which may hold a plain: secret.
+        mark = exc.problem_mark or exc.context_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}{line}: not valid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError:
+        raise ConfigError(f"{path}: not valid YAML") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping")
     return parse_config(raw, path)

@@ -49,6 +49,7 @@ def test_relative_paths_follow_the_file_and_defaults_fill_in(tmp_path: Path) -> 
         ("state:\n  grace_runs: soon\n", "state.grace_runs must be a whole number"),
         ("events:\n  elasticsearch:\n    index_prefix: NetGuard\n", "index_prefix 'NetGuard' must be lower case"),
         ("inventory: [unclosed\n", "not valid YAML"),
+        ("events:\n  elasticsearch:\n    password: 'plain:hunter2\n", "netguard.yaml:4: not valid YAML"),
     ],
 )
 def test_bad_configuration_is_one_line_exit_2(tmp_path: Path, text: str, message: str) -> None:
