@@ -122,6 +122,14 @@ def probe_queries(store: EventStore, latencies: dict[str, float]) -> None:
         latencies[q] = statistics.median(times) * 1000
 
 
+def write_and_probe(store: EventStore, stream: Stream, latencies: dict[str, float] | None) -> tuple[float, int]:
+    """Time the store's writer; then, when asked, time the queries on what it stored."""
+    result = timed(lambda s: store.write(s).written, stream)
+    if latencies is not None:
+        probe_queries(store, latencies)
+    return result
+
+
 def remove_db(path: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
@@ -131,10 +139,7 @@ def sqlite_netguard(stream: Stream, workdir: Path, latencies: dict[str, float] |
     path = workdir / f"ng-{uuid.uuid4().hex}.db"
     store = SQLiteEventStore(path)
     try:
-        result = timed(lambda s: store.write(s).written, stream)
-        if latencies is not None:
-            probe_queries(store, latencies)
-        return result
+        return write_and_probe(store, stream, latencies)
     finally:
         store.close()
         remove_db(path)
@@ -166,10 +171,7 @@ def es_netguard(stream: Stream, client: Elasticsearch, latencies: dict[str, floa
     prefix = "bench" + uuid.uuid4().hex[:8]
     store = ElasticsearchEventStore(client, prefix=prefix, replicas=0)
     try:
-        result = timed(lambda s: store.write(s).written, stream)
-        if latencies is not None:
-            probe_queries(store, latencies)
-        return result
+        return write_and_probe(store, stream, latencies)
     finally:
         client.indices.delete(index=f"{prefix}-*", allow_no_indices=True)
         client.indices.delete_index_template(name=f"{prefix}-*")

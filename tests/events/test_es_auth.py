@@ -104,7 +104,7 @@ def test_a_cluster_lost_mid_write_says_how_far_it_got(es_store: ElasticsearchEve
     assert "(after 0 events stored" in str(info.value)
 
 
-def test_https_needs_the_cluster_ca(tmp_path: Path, es_node: Any) -> None:
+def test_https_needs_the_cluster_ca(tmp_path: Path, es_node: Any, es_client: Elasticsearch) -> None:
     """The 9.x node serves HTTPS: without its CA the store refuses it, with ``ca_certs`` it works.
     The 8.x node serves plain HTTP and needs no CA."""
     write_private(tmp_path / "secrets.yaml", f"es-password: {es_node.password}\n")
@@ -119,6 +119,10 @@ def test_https_needs_the_cluster_ca(tmp_path: Path, es_node: Any) -> None:
         assert es_node.url.startswith("http://")
     store = open_event_store(load_config(_config(tmp_path, es_node.url, auth, es_node.ca_certs)))
     try:
-        assert store.count() >= 0
+        assert store.write(synthetic_events(3, seed=31)).written == 3
+        store.refresh()
+        assert store.count("outcome:*") + store.count("NOT outcome:*") == 3
     finally:
+        es_client.indices.delete(index=f"auth{os.getpid()}-*", allow_no_indices=True)
+        es_client.indices.delete_index_template(name=f"auth{os.getpid()}-*")
         store.close()
