@@ -35,7 +35,9 @@ def _default(obj: Any) -> Any:
         return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if not f.name.startswith("_")}
     if isinstance(obj, dt.datetime | dt.date):
         return obj.isoformat()
-    if isinstance(obj, Path | ipaddress.IPv4Address | ipaddress.IPv6Address | ipaddress.IPv4Network):
+    if isinstance(
+        obj, Path | ipaddress.IPv4Address | ipaddress.IPv6Address | ipaddress.IPv4Network | ipaddress.IPv6Network
+    ):
         return str(obj)
     if isinstance(obj, Enum):
         return obj.value
