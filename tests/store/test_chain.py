@@ -87,9 +87,8 @@ def test_unkeyed_links_verify_before_the_cut_over_and_are_a_downgrade_after_it()
     last = links[3]
     plain = replace(last, key_id=None, digest=link_digest(last.prev, last.payload, None, CTX))
     check = verify_links([*links[:3], plain], key=KEY, context=CTX)
-    assert check.broken is not None and check.broken.seq == 4 and "unkeyed after the keyed cut-over" in (
-        check.broken.problem
-    )
+    assert check.broken is not None and check.broken.seq == 4
+    assert "unkeyed after the keyed cut-over" in check.broken.problem
 
 
 def test_another_key_is_told_apart_from_tampering() -> None:
