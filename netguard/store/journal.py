@@ -17,13 +17,15 @@ without a transaction; NetGuard does not):
 An entry still in ``intent`` is *open*: either the action is running, or the
 process died between 1 and 3 (an *interrupted* action whose effect on the
 switch is unknown until someone checks). Only :data:`KNOWN_ACTIONS` are
-journalled; they are exactly the ``enforcement`` event kind's actions.
+journalled; they are exactly the ``enforcement`` event kind's actions (rows
+from schema version 1 may name others, e.g. ``port-enable``: they stay
+readable and verifiable).
 
 Tamper evidence (等保 8.1.4.3 d, protect audit records). Each entry carries
 ``hash``, a link of a keyed hash chain (:mod:`netguard.hashchain`):
-``HMAC-SHA256(key, context, prev_hash + canonical JSON of its immutable
-fields)``, with ``prev_hash`` the previous entry's hash (64 zeros for the
-first) and ``key_id`` naming the key. Outcomes are append-only rows of their
+``HMAC-SHA256(key, context + "\\n" + prev_hash + canonical JSON of its
+immutable fields)``, with ``prev_hash`` the previous entry's hash (64 zeros for
+the first) and ``key_id`` the key's fingerprint. Outcomes are append-only rows of their
 own (``journal_outcomes``), chained the same way and bound to their entry's
 hash; the ``status``/``outcome``/``finished`` columns on the entry are a copy
 for querying, and :meth:`verify_chain` checks that the copy agrees with the
@@ -51,7 +53,9 @@ rewritten as if never keyed. :func:`event_fields` therefore puts the entry's
 hash into its ``enforcement`` event (``netguard.enforce.chain_head`` beside
 ``netguard.enforce.journal_id``), so the event store holds an independent copy;
 :meth:`verify_chain` takes those ``(journal_id, head)`` pairs (read them with
-:func:`witness_of`) and reports truncation and rewritten history. It also
+:func:`witness_of`) and reports truncation and rewritten history. Only the
+entry chain is witnessed: cutting off the newest *outcomes* shows only as an
+``enforcement`` event whose ``event.outcome`` the journal no longer has. It also
 checks that the journal's protecting triggers are the ones the migrations
 created (:func:`netguard.store.migrations.journal_triggers`).
 """
