@@ -151,6 +151,11 @@ _FIELD_LIST: tuple[Field, ...] = (
     Field("network.vlan.id", K, "VLAN id (ECS keeps it as a keyword)."),
     # --- enforcement
     Field("netguard.enforce.journal_id", K, "Action journal entry."),
+    Field(
+        "netguard.enforce.chain_head",
+        K,
+        "The journal entry's keyed chain hash: an independent copy that journal verification compares against.",
+    ),
     Field("netguard.enforce.state_before", K, "Port or VLAN state before, e.g. admin-up, vlan 20."),
     Field("netguard.enforce.state_after", K, "State after, e.g. admin-down, vlan 999."),
     Field("netguard.enforce.reason", T, "Why the operator acted."),
@@ -342,6 +347,7 @@ KINDS: dict[str, EventKind] = {
                 *_PLACE,
                 "user.name",
                 "netguard.enforce.journal_id",
+                "netguard.enforce.chain_head",
                 "netguard.enforce.state_before",
                 "netguard.enforce.state_after",
                 "netguard.enforce.reason",

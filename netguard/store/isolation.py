@@ -10,6 +10,13 @@ row names the journal entry that last changed it.
 restriction and kept through later ones (quarantining an already quarantined
 port must not record the quarantine VLAN as the original), and cleared when
 the port is enabled again.
+
+The row and the journal must never disagree, so an action's outcome and the
+state it leaves the port in are written in one transaction: pass a
+:class:`PortState` to :meth:`netguard.store.journal.ActionJournal.mark_applied`
+(or ``mark_undone``), which calls :func:`write_state` inside its own
+transaction. :meth:`IsolationRepository.set` records a state no journal entry
+explains (a correction after checking a switch by hand) and names no entry.
 """
 
 from __future__ import annotations
@@ -49,8 +56,54 @@ _COLUMNS = "mac, switch, port, status, original_vlan, current_vlan, journal_id, 
 def _state(row: tuple[Any, ...]) -> IsolationState:
     mac, switch, port, status, original, current, journal_id, updated = row
     return IsolationState(
-        mac=mac, switch=switch, port=port, status=cast(IsolationStatus, status), original_vlan=original,
-        current_vlan=current, journal_id=journal_id, updated=from_db_time(updated),
+        mac=mac,
+        switch=switch,
+        port=port,
+        status=cast(IsolationStatus, status),
+        original_vlan=original,
+        current_vlan=current,
+        journal_id=journal_id,
+        updated=from_db_time(updated),
+    )
+
+
+@dataclass(frozen=True)
+class PortState:
+    """The isolation state an action leaves a device's port in (what :func:`write_state` records)."""
+
+    mac: str
+    switch: str
+    port: str
+    status: IsolationStatus
+    original_vlan: int | None = None
+    current_vlan: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in ISOLATION_STATUSES:
+            raise StoreError(f"unknown isolation status '{self.status}' (one of {', '.join(ISOLATION_STATUSES)})")
+        object.__setattr__(self, "mac", normalize_mac(self.mac))
+
+
+def write_state(conn: sqlite3.Connection, state: PortState, *, journal_id: int | None, updated: str) -> None:
+    """Write ``state`` in the caller's open transaction (see the module docstring for ``original_vlan``)."""
+    if not conn.in_transaction:
+        raise StoreError("isolation state is written inside a transaction (use transaction())")
+    key = (state.mac, state.switch, state.port)
+    row = conn.execute(
+        "SELECT status, original_vlan FROM isolation_state WHERE mac = ? AND switch = ? AND port = ?", key
+    ).fetchone()
+    if state.status == "enabled":
+        original = None
+    elif row is not None and row[0] != "enabled" and row[1] is not None:
+        original = int(row[1])
+    else:
+        original = state.original_vlan
+    conn.execute(
+        f"INSERT INTO isolation_state ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (mac, switch, port) DO UPDATE SET status = excluded.status, "
+        "original_vlan = excluded.original_vlan, current_vlan = excluded.current_vlan, "
+        "journal_id = excluded.journal_id, updated = excluded.updated",
+        (*key, state.status, original, state.current_vlan, journal_id, updated),
     )
 
 
@@ -74,34 +127,19 @@ class IsolationRepository:
         *,
         original_vlan: int | None = None,
         current_vlan: int | None = None,
-        journal_id: int | None = None,
         now: datetime | None = None,
     ) -> IsolationState:
-        """Record the state a journal entry left the port in (see the module docstring for ``original_vlan``)."""
-        if status not in ISOLATION_STATUSES:
-            raise StoreError(f"unknown isolation status '{status}' (one of {', '.join(ISOLATION_STATUSES)})")
-        key = (normalize_mac(mac), switch, port)
-        updated = to_db_time(now or utcnow())
+        """Record a port's state that no journal entry explains (a correction); one transaction.
+
+        It names no journal entry: a state left by an action is written with
+        that action's outcome (see the module docstring).
+        """
+        state = PortState(mac, switch, port, status, original_vlan=original_vlan, current_vlan=current_vlan)
         with transaction(self._conn):
-            row = self._conn.execute(
-                "SELECT status, original_vlan FROM isolation_state WHERE mac = ? AND switch = ? AND port = ?", key
-            ).fetchone()
-            if status == "enabled":
-                original = None
-            elif row is not None and row[0] != "enabled" and row[1] is not None:
-                original = int(row[1])
-            else:
-                original = original_vlan
-            self._conn.execute(
-                f"INSERT INTO isolation_state ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (mac, switch, port) DO UPDATE SET status = excluded.status, "
-                "original_vlan = excluded.original_vlan, current_vlan = excluded.current_vlan, "
-                "journal_id = excluded.journal_id, updated = excluded.updated",
-                (*key, status, original, current_vlan, journal_id, updated),
-            )
-        state = self.get(*key)
-        assert state is not None
-        return state
+            write_state(self._conn, state, journal_id=None, updated=to_db_time(now or utcnow()))
+        stored = self.get(state.mac, switch, port)
+        assert stored is not None
+        return stored
 
     def for_mac(self, mac: str) -> list[IsolationState]:
         rows = self._conn.execute(

@@ -7,11 +7,20 @@ append a new one. Versions are consecutive integers starting at 1.
 
 The journal tables are append-only at the SQL level: triggers refuse deletes
 and changes to the hashed columns, so a bug cannot rewrite history. Someone
-with the file can still drop the triggers; the hash chain
-(:mod:`netguard.store.journal`) is what detects that.
+with the file can still drop the triggers; the keyed hash chain
+(:mod:`netguard.store.journal`) is what detects a rewrite, and its verification
+also compares the journal's triggers with :func:`journal_triggers` (the ones
+these migrations create), reporting any missing, altered or added.
+
+Version 2 keys the journal: every entry and outcome row gets the ``key_id`` of
+the key its HMAC was made with (rows from version 1 keep ``NULL``: they are the
+unkeyed part before the cut-over), ``key_id`` joins the columns that cannot be
+updated, and new rows without a key are refused.
 """
 
 from __future__ import annotations
+
+import re
 
 _V1 = """
 CREATE TABLE sightings (
@@ -133,6 +142,27 @@ CREATE TABLE check_results (
 CREATE INDEX check_results_check ON check_results (check_id, target);
 """
 
+_V2 = """
+ALTER TABLE journal ADD COLUMN key_id TEXT;
+ALTER TABLE journal_outcomes ADD COLUMN key_id TEXT;
+
+DROP TRIGGER journal_immutable;
+CREATE TRIGGER journal_immutable BEFORE UPDATE OF
+    id, created, operator, action, target_mac, target_ip, target_switch, target_port,
+    state_before, state_after, reason, undoes, prev_hash, hash, key_id ON journal
+BEGIN
+    SELECT RAISE(ABORT, 'journal entries cannot be changed, only given an outcome');
+END;
+CREATE TRIGGER journal_keyed_only BEFORE INSERT ON journal WHEN NEW.key_id IS NULL
+BEGIN
+    SELECT RAISE(ABORT, 'journal entries must be keyed (state.journal_key)');
+END;
+CREATE TRIGGER journal_outcomes_keyed_only BEFORE INSERT ON journal_outcomes WHEN NEW.key_id IS NULL
+BEGIN
+    SELECT RAISE(ABORT, 'journal outcomes must be keyed (state.journal_key)');
+END;
+"""
+
 # Version 4: the SSH bastion's directory (users, keys, groups, targets, accounts, grants),
 # lockouts, sessions and the recording chain. Credentials themselves live in the bastion's
 # vault, never here: these tables hold who may do what, and what happened.
@@ -233,7 +263,41 @@ BEGIN SELECT RAISE(ABORT, 'the recording chain is append-only'); END;
 
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
+    (2, _V2),
     (4, _V4),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
+
+JOURNAL_TABLES = ("journal", "journal_outcomes")
+_CREATE_TRIGGER = re.compile(r"CREATE TRIGGER (\w+)\b.*?\bEND;", re.DOTALL)
+_DROP_TRIGGER = re.compile(r"DROP TRIGGER (\w+);")
+_ON_TABLE = re.compile(r"\bON (\w+)\b")
+
+
+def normalize_sql(text: str) -> str:
+    """SQL text with runs of blanks made one space and no trailing ';', for comparing definitions."""
+    return " ".join(text.split()).rstrip(";").rstrip()
+
+
+def journal_triggers(version: int = LATEST_VERSION) -> dict[str, str]:
+    """The triggers on the journal tables that the migrations up to ``version`` leave, name -> normalised SQL.
+
+    Read from the migration scripts themselves, so the expectation cannot drift
+    from what was created. Trigger bodies here hold one ``END``; a trigger with
+    a nested ``CASE ... END`` would need a real parser.
+    """
+    triggers: dict[str, str] = {}
+    for number, script in MIGRATIONS:
+        if number > version:
+            break
+        events = [(m.start(), "drop", m.group(1), "") for m in _DROP_TRIGGER.finditer(script)]
+        events += [(m.start(), "create", m.group(1), m.group(0)) for m in _CREATE_TRIGGER.finditer(script)]
+        for _, what, name, sql in sorted(events):
+            if what == "drop":
+                triggers.pop(name, None)
+                continue
+            table = _ON_TABLE.search(sql)
+            if table is not None and table.group(1) in JOURNAL_TABLES:
+                triggers[name] = normalize_sql(sql)
+    return triggers
