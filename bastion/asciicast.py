@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from netguard.errors import NetGuardError
 
@@ -61,10 +61,16 @@ class Event:
     data: str
 
 
+class TextSink(Protocol):
+    def write(self, text: str, /) -> int: ...
+
+    def flush(self) -> None: ...
+
+
 class Writer:
     """Appends events to an open recording; one writer per session, flushed per event."""
 
-    def __init__(self, fh: IO[str], header: Header, clock: Any = time.monotonic) -> None:
+    def __init__(self, fh: TextSink, header: Header, clock: Any = time.monotonic) -> None:
         self._fh = fh
         self._clock = clock
         self._start = clock()

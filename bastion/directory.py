@@ -171,7 +171,8 @@ class Directory:
 
     def _insert_key(self, user: str, key: PublicKey) -> None:
         self.conn.execute(
-            "INSERT OR IGNORE INTO bastion_user_keys (user, fingerprint, key_type, key_data, comment) VALUES (?,?,?,?,?)",
+            "INSERT OR IGNORE INTO bastion_user_keys (user, fingerprint, key_type, key_data, comment) "
+            "VALUES (?,?,?,?,?)",
             (user, key.fingerprint, key.key_type, base64.b64encode(key.data).decode(), key.comment),
         )
 
@@ -273,7 +274,9 @@ class Directory:
             return None
         groups = tuple(
             g
-            for (g,) in self.conn.execute("SELECT grp FROM bastion_target_groups WHERE target = ? ORDER BY grp", (name,))
+            for (g,) in self.conn.execute(
+                "SELECT grp FROM bastion_target_groups WHERE target = ? ORDER BY grp", (name,)
+            )
         )
         key = base64.b64decode(row[4]) if row[4] else None
         return Target(row[0], row[1], int(row[2]), row[3], key, groups)

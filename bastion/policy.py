@@ -72,12 +72,12 @@ def allowed(
     for target in targets:
         for grant in (g for g in live if _object_matches(g, target)):
             names = by_target.get(target.name, [])
-            for account in names if grant.account is None else [a for a in names if a == grant.account]:
-                key = (target.name, account)
+            for name in names if grant.account is None else [a for a in names if a == grant.account]:
+                key = (target.name, name)
                 before = found.get(key)
                 found[key] = Access(
                     target,
-                    account,
+                    name,
                     grant.allow_forwarding or (before is not None and before.allow_forwarding),
                     (*(before.grant_ids if before else ()), grant.id),
                 )

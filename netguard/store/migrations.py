@@ -253,7 +253,8 @@ CREATE TABLE bastion_recording_chain (
     session_id      TEXT    NOT NULL UNIQUE,
     recording_sha256 TEXT   NOT NULL,
     prev_hash       TEXT    NOT NULL,
-    hash            TEXT    NOT NULL
+    hash            TEXT    NOT NULL,
+    key_id          TEXT
 );
 CREATE TRIGGER bastion_recording_chain_no_update BEFORE UPDATE ON bastion_recording_chain
 BEGIN SELECT RAISE(ABORT, 'the recording chain is append-only'); END;
