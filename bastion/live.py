@@ -126,10 +126,9 @@ class LiveSession:
         self.killed_by = by
         self.marker(f"netguard: session ended by {by}")
         for closer in self._closers:
-            try:
+            # a half-closed channel must not stop the others closing
+            with contextlib.suppress(Exception):
                 closer()
-            except Exception:
-                pass
 
 
 class _Tee:

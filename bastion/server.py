@@ -308,7 +308,9 @@ class Connection(paramiko.ServerInterface):  # type: ignore[misc]
             return False
         state.pty = True
         state.term = term.decode("ascii", "replace") if isinstance(term, bytes) else str(term)
-        state.width, state.height = max(1, width), max(1, height)
+        # ``ssh -tt`` without a terminal asks for 0x0; programs then assume 80x24, and a 1-column
+        # pty makes bash's line editor misbehave (seen: it exited on Ctrl-U), so give it 80x24.
+        state.width, state.height = (width or 80), (height or 24)
         return True
 
     def check_channel_env_request(self, channel: paramiko.Channel, name: bytes | str, value: bytes | str) -> bool:
@@ -344,7 +346,7 @@ class Connection(paramiko.ServerInterface):  # type: ignore[misc]
         state = self.channels.get(channel.get_id())
         if state is None:
             return False
-        state.width, state.height = max(1, width), max(1, height)
+        state.width, state.height = (width or 80), (height or 24)
         if state.resize is not None:
             state.resize(state.width, state.height)
         return True

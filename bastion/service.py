@@ -75,12 +75,15 @@ def load_rules(settings: BastionSettings) -> RuleSet:
 
 
 class EventWriter:
-    """Events from the server's threads, written to the store by one background thread in batches."""
+    """Events from the server's threads, written to the store by one background thread in batches.
+
+    ``flush`` waits until everything handed in before it is stored (tests and shutdown use it).
+    """
 
     def __init__(self, store: EventStore, batch: int = 200) -> None:
         self.store = store
         self.batch = batch
-        self._queue: queue.Queue[Event | None] = queue.Queue(100_000)
+        self._queue: queue.Queue[Event | threading.Event | None] = queue.Queue(100_000)
         self._thread = threading.Thread(target=self._run, daemon=True, name="bastion-events")
         self._thread.start()
         self.failed = 0
@@ -89,28 +92,41 @@ class EventWriter:
         try:
             event = make_event(kind, {**fields, "host.name": fields.get("host.name") or os.uname().nodename})
         except Exception:
+            # A malformed event is a bug to log, never a crash of the session that produced it.
             log.exception("bastion event of kind %s could not be built", kind)
             self.failed += 1
             return
         self._queue.put(event)
 
+    def flush(self, timeout: float = 30.0) -> bool:
+        done = threading.Event()
+        self._queue.put(done)
+        return done.wait(timeout)
+
     def _run(self) -> None:
         while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            events = [first]
+            item = self._queue.get()
+            events: list[Event] = []
+            markers: list[threading.Event] = []
             stop = False
-            while len(events) < self.batch:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
+            while True:
+                if item is None:
                     stop = True
                     break
-                events.append(more)
-            self._write(events)
+                if isinstance(item, threading.Event):
+                    markers.append(item)
+                else:
+                    events.append(item)
+                if len(events) >= self.batch:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if events:
+                self._write(events)
+            for marker in markers:
+                marker.set()
             if stop:
                 return
 

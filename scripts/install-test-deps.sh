@@ -16,8 +16,9 @@ VENV=${VENV:-.venv}
 # openjdk-17-jdk-headless: Java 17 for Elasticsearch 8.x and javac for the harness's shim;
 # maven: fetches the Elasticsearch zips from Maven Central; unzip: for looking into them by hand;
 # openssl: the throw-away CA and certificate for the HTTPS test node;
+# openssh-server, openssh-client: the real sshd behind the bastion and the real ssh/scp/sftp in front;
 # util-linux (setpriv) and passwd (useradd) are essential packages, always present.
-TEST_DEBS=(openjdk-17-jdk-headless maven unzip openssl)
+TEST_DEBS=(openjdk-17-jdk-headless maven unzip openssl openssh-server openssh-client)
 
 say() { printf 'install-test-deps: %s\n' "$*"; }
 

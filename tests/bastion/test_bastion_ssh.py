@@ -1,0 +1,267 @@
+"""The bastion end to end: the real OpenSSH client → the bastion → a real sshd."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bastion import totp
+from bastion.asciicast import read
+from tests.bastion.conftest import Lab
+
+
+def test_exec_through_the_bastion_keeps_output_and_exit_status(lab: Lab) -> None:
+    done = lab.ssh("alice:root@his-db01", "echo hello-$((6*7)); echo oops >&2; exit 3", key=lab.alice_key)
+    assert done.returncode == 3, done.stderr
+    assert done.stdout == b"hello-42\n"
+    assert b"oops" in done.stderr
+    commands = lab.events("kind:bastion-command AND user:alice")
+    assert [c["process.command_line"] for c in commands] == ["echo hello-$((6*7)); echo oops >&2; exit 3"]
+    assert commands[0]["netguard.bastion.verdict"] == "allowed"
+    ends = lab.events("kind:bastion-session AND action:end")
+    assert len(ends) == 1
+    recording = Path(str(ends[0]["netguard.bastion.recording"]))
+    assert ends[0]["netguard.bastion.recording_sha256"] == hashlib.sha256(recording.read_bytes()).hexdigest()
+    _, events = read(recording)
+    assert "hello-42" in "".join(e.data for e in events if e.code == "o")
+    logins = lab.events("kind:bastion-login AND outcome:success")
+    assert logins and logins[0]["user.name"] == "alice" and logins[0]["source.ip"] == "127.0.0.1"
+
+
+def test_user_at_target_with_one_account_goes_straight_there(lab: Lab) -> None:
+    done = lab.ssh("alice@his-db01", "id -un", key=lab.alice_key)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == b"root\n"
+
+
+def test_ungranted_target_and_account_are_refused(lab: Lab) -> None:
+    refused = lab.ssh("alice:ngpass@his-db01", "id", key=lab.alice_key)
+    assert refused.returncode == 1
+    assert b"not granted" in refused.stderr
+    unknown = lab.ssh("alice@nowhere", "id", key=lab.alice_key)
+    assert unknown.returncode == 1
+    denied = lab.events("kind:bastion-session AND action:denied")
+    assert len(denied) == 2
+
+
+def test_denied_exec_never_reaches_the_target(lab: Lab, tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    done = lab.ssh("alice:root@his-db01", f"touch {marker} && rm -rf /", key=lab.alice_key)
+    assert done.returncode == 126
+    assert b"refused" in done.stderr
+    assert not marker.exists()
+    [event] = lab.events("kind:bastion-command AND netguard.bastion.verdict:denied")
+    assert event["rule.id"] == "CMD-RM-ROOT"
+
+
+def test_interactive_shell_lines_are_audited_and_denied_lines_not_run(lab: Lab, tmp_path: Path) -> None:
+    marker = tmp_path / "history-cleared"
+    script = [b"echo one-$((1+1))\r", f"history -c; touch {marker}\r".encode(), b"exit\r"]
+    proc = subprocess.Popen(
+        lab.ssh_args("alice:root@his-db01", "-tt", key=lab.alice_key),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None
+    for line in script:
+        time.sleep(0.6)
+        proc.stdin.write(line)
+        proc.stdin.flush()
+    try:
+        out, _ = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        import traceback
+
+        stacks = "".join(
+            f"--- {tid}\n" + "".join(traceback.format_stack(frame)) for tid, frame in sys._current_frames().items()
+        )
+        print(stacks)
+        proc.kill()
+        out, err = proc.communicate()
+        raise AssertionError(f"session did not end: {out!r} {err!r}") from None
+    assert b"one-2" in out
+    assert b"refused by the bastion" in out
+    assert not marker.exists()
+    lines = lab.events("kind:bastion-command AND action:line")
+    verdicts = {str(e["process.command_line"]): e["netguard.bastion.verdict"] for e in lines}
+    assert verdicts["echo one-$((1+1))"] == "allowed"
+    assert verdicts[f"history -c; touch {marker}"] == "denied"
+    [end] = lab.events("kind:bastion-session AND action:end")
+    _, events = read(Path(str(end["netguard.bastion.recording"])))
+    recorded = list(events)
+    typed = "".join(e.data for e in recorded if e.code == "i")
+    assert "echo one-$((1+1))\r" in typed
+    assert "one-2" in "".join(e.data for e in recorded if e.code == "o")
+
+
+def _askpass(tmp_path: Path, password: str, secret: str) -> Path:
+    script = tmp_path / "askpass.py"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import sys\n"
+        f"sys.path.insert(0, {str(Path.cwd())!r})\n"
+        "from bastion import totp\n"
+        "prompt = sys.argv[1] if len(sys.argv) > 1 else ''\n"
+        f"print(totp.code_at({secret!r}, __import__('time').time()) if 'code' in prompt.lower() else {password!r})\n"
+    )
+    script.chmod(0o700)
+    return script
+
+
+def _ssh_with_askpass(lab: Lab, askpass: Path, login: str, *command: str) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "SSH_ASKPASS": str(askpass), "SSH_ASKPASS_REQUIRE": "force", "DISPLAY": ":0"}
+    args = lab.ssh_args(login, "-o", "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=1")
+    return subprocess.run(
+        [*args, *command], env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=30, check=False
+    )
+
+
+def test_password_plus_totp_login(lab: Lab, tmp_path: Path) -> None:
+    askpass = _askpass(tmp_path, lab.bob_password, lab.bob_totp_secret)
+    done = _ssh_with_askpass(lab, askpass, f"bob:{lab.sshd.password_user}@his-db01", "id -un")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().strip() == lab.sshd.password_user
+    [login] = lab.events("kind:bastion-login AND user:bob AND outcome:success")
+    assert login["netguard.auth.factors"] == ["password", "totp"]
+    # The same code again (within its 30 s step) is a replay.
+    again = _ssh_with_askpass(lab, askpass, f"bob:{lab.sshd.password_user}@his-db01", "id -un")
+    if totp.code_at(lab.bob_totp_secret, time.time()) == totp.code_at(lab.bob_totp_secret, time.time() - 5):
+        assert again.returncode != 0
+
+
+def test_wrong_totp_code_is_refused(lab: Lab, tmp_path: Path) -> None:
+    askpass = _askpass(tmp_path, lab.bob_password, "A" * 32)  # codes from another secret
+    done = _ssh_with_askpass(lab, askpass, f"bob:{lab.sshd.password_user}@his-db01", "id")
+    assert done.returncode == 255
+    failures = lab.events("kind:bastion-login AND user:bob AND outcome:failure")
+    assert any("TOTP" in str(f.get("netguard.auth.failure_reason")) for f in failures)
+
+
+def test_lockout_after_five_wrong_passwords(lab: Lab, tmp_path: Path) -> None:
+    wrong = _askpass(tmp_path, "not-the-password", lab.bob_totp_secret)
+    for _ in range(5):
+        assert _ssh_with_askpass(lab, wrong, "bob@his-db01", "id").returncode == 255
+    right = _askpass(tmp_path / "..", lab.bob_password, lab.bob_totp_secret)
+    assert _ssh_with_askpass(lab, right, f"bob:{lab.sshd.password_user}@his-db01", "id").returncode == 255
+    failures = lab.events("kind:bastion-login AND user:bob AND outcome:failure")
+    assert any("locked out" in str(f.get("netguard.auth.failure_reason")) for f in failures)
+    code, out = lab.cli("bastion", "user", "unlock", "bob")
+    assert code == 0, out
+    code, out = lab.cli("bastion", "user", "unlock", "127.0.0.1")
+    assert code == 0, out
+    assert _ssh_with_askpass(lab, right, f"bob:{lab.sshd.password_user}@his-db01", "id -un").returncode == 0
+
+
+def test_changed_target_host_key_is_refused_with_an_alert(lab: Lab) -> None:
+    from bastion.directory import Directory
+    from netguard.store.db import connect
+
+    Directory(connect(lab.root / "state" / "state.db")).pin_host_key("pacs01", "ssh-ed25519", os.urandom(51))
+    done = lab.ssh("alice:root@pacs01", "id", key=lab.alice_key)
+    assert done.returncode == 1
+    assert b"refused" in done.stderr
+    [alert] = lab.events("kind:bastion-session AND tags:host-key-mismatch")
+    assert alert["event.kind"] == "alert"
+
+
+def test_scp_and_sftp_transfers_are_audited(lab: Lab, tmp_path: Path) -> None:
+    payload = os.urandom(300_000)
+    local = tmp_path / "报告 2026.bin"
+    local.write_bytes(payload)
+    remote = tmp_path / "uploaded.bin"
+    base = [
+        "-P",
+        str(lab.port),
+        "-o",
+        f"UserKnownHostsFile={lab.known_hosts}",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "IdentitiesOnly=yes",
+        "-i",
+        str(lab.alice_key),
+        "-F",
+        "/dev/null",
+        "-o",
+        "User=alice:root@his-db01",
+    ]
+    up = subprocess.run(["scp", *base, str(local), f"127.0.0.1:{remote}"], capture_output=True, timeout=30, check=False)
+    assert up.returncode == 0, up.stderr
+    assert remote.read_bytes() == payload
+    back = tmp_path / "back.bin"
+    batch = tmp_path / "batch"
+    batch.write_text(f"get {remote} {back}\n")
+    sftp = subprocess.run(["sftp", *base, "-b", str(batch), "127.0.0.1"], capture_output=True, timeout=30, check=False)
+    assert sftp.returncode == 0, sftp.stderr
+    assert back.read_bytes() == payload
+    digest = hashlib.sha256(payload).hexdigest()
+    uploads = lab.events("kind:file-transfer AND action:upload")
+    downloads = lab.events("kind:file-transfer AND action:download")
+    assert [(u["file.path"], u["file.size"], u["file.hash.sha256"]) for u in uploads] == [
+        (str(remote), 300_000, digest)
+    ]
+    assert [(d["file.path"], d["file.size"], d["file.hash.sha256"]) for d in downloads] == [
+        (str(remote), 300_000, digest)
+    ]
+
+
+def test_port_forwarding_is_denied(lab: Lab) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        local_port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        lab.ssh_args(
+            "alice:root@his-db01",
+            "-N",
+            "-o",
+            "ExitOnForwardFailure=no",
+            "-L",
+            f"{local_port}:127.0.0.1:{lab.sshd.port}",
+            key=lab.alice_key,
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", local_port), timeout=2) as conn:
+                    conn.settimeout(3)
+                    assert conn.recv(100) == b""  # the forward is refused: closed at once, no SSH banner
+                    break
+            except ConnectionRefusedError:
+                time.sleep(0.1)
+        denied = lab.events("kind:bastion-session AND action:denied")
+        assert any("forwarding refused" in str(e["message"]) for e in denied)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_garbage_and_stalled_clients_do_not_stop_the_server(lab: Lab) -> None:
+    for payload in (os.urandom(4096), b"SSH-2.0-x\r\n" + os.urandom(2048), b"GET / HTTP/1.0\r\n\r\n"):
+        with socket.create_connection(("127.0.0.1", lab.port)) as conn:
+            conn.sendall(payload)
+            conn.settimeout(5)
+            try:
+                while conn.recv(4096):
+                    pass
+            except (TimeoutError, ConnectionResetError):
+                pass
+    stalled = [socket.create_connection(("127.0.0.1", lab.port)) for _ in range(30)]
+    try:
+        done = lab.ssh("alice:root@his-db01", "echo still-here", key=lab.alice_key)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == b"still-here\n"
+    finally:
+        for conn in stalled:
+            conn.close()
