@@ -103,10 +103,10 @@ class F(Filter):
         own = RECORD_FIELDS.get(record_type, ())
         for via, name, _op, _value in self._conditions:
             if not via and name not in own and (record_type is Institution or name not in INHERITED):
+                hint = "" if record_type is Institution else "; institution__<field> for their institution's"
                 allowed = own if record_type is Institution else (*own, *INHERITED)
                 raise ValueError(
-                    f"cannot filter {record_name(record_type)} on '{name}' (fields: {', '.join(allowed)}; "
-                    f"institution__<field> for their institution's)"
+                    f"cannot filter {record_name(record_type)} on '{name}' (fields: {', '.join(allowed)}{hint})"
                 )
 
     def __repr__(self) -> str:
@@ -118,7 +118,7 @@ class F(Filter):
 
 
 class Predicate(Filter):
-    """Any function of a record (and optionally its institution), as a combinable filter."""
+    """Any function of a record, as a combinable filter."""
 
     __slots__ = ("_func",)
 

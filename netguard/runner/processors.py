@@ -36,6 +36,7 @@ T = TypeVar("T")
 V = TypeVar("V")
 
 AnyResult = TargetResult[Any, Any]
+_KEEP_ERRORS = 20  # reasons kept per run, as WriteResult does; every failure is still counted
 
 
 class Processor(Protocol):
@@ -105,24 +106,27 @@ class EventWriter(Processor, Generic[T, V]):
     def target_done(self, target: Any, results: tuple[AnyResult, ...]) -> None:
         for result in results:
             try:
-                self._pending.extend(self._to_events(result))
+                events = list(self._to_events(result))  # all of a result's events, or none
             except Exception as exc:  # one bad result is counted, the others still go out
-                self.outcome.add_error(f"{result.target_id} {result.task}: {type(exc).__name__}: {exc}")
-        if len(self._pending) >= self._batch_size:
-            self.flush()
+                self.outcome.add_error(f"{result.target_id} {result.task}: {type(exc).__name__}: {exc}", _KEEP_ERRORS)
+                continue
+            self._pending.extend(events)
+        self.flush(full_batches_only=True)
 
     def run_done(self, result: RunResult[Any, Any]) -> None:
         self.flush()
 
-    def flush(self) -> None:
-        while self._pending:
+    def flush(self, *, full_batches_only: bool = False) -> None:
+        """Write what is pending; with ``full_batches_only``, keep a partial batch for later."""
+        while self._pending and (len(self._pending) >= self._batch_size or not full_batches_only):
             batch, self._pending = self._pending[: self._batch_size], self._pending[self._batch_size :]
             self.batches += 1
             try:
                 self.outcome.merge(self._write(batch))
             except Exception as exc:  # a store that is down: count every event of the batch
                 self.outcome.failed += len(batch)
-                self.outcome.errors.append(f"writing {len(batch)} events: {type(exc).__name__}: {exc}")
+                if len(self.outcome.errors) < _KEEP_ERRORS:
+                    self.outcome.errors.append(f"writing {len(batch)} events: {type(exc).__name__}: {exc}")
 
 
 class Hooks:

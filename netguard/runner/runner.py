@@ -144,7 +144,10 @@ class _Run(Generic[T, C, V]):
     async def _worker(self, feed: Iterable[tuple[int, T]]) -> None:
         # Every worker pulls from the same iterator, so each target is taken exactly once.
         for index, target in feed:
-            tid = self.key(target)
+            try:
+                tid = self.key(target)
+            except Exception:  # a target that cannot name itself still gets its results
+                tid = f"#{index}"
             results = tuple([await self._attempt(task, target, tid) for task in self.tasks])
             self.slots[index] = results
             self.hooks.target_done(target, results)

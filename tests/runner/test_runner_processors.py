@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -179,3 +179,27 @@ def test_event_writer_keeps_going_when_the_store_fails():
 def test_event_writer_batch_size_is_checked():
     with pytest.raises(ValueError, match="batch_size"):
         EventWriter(lambda events: WriteResult(), _sample, batch_size=0)
+
+
+def test_event_writer_sends_full_batches_as_they_fill_and_never_half_a_result():
+    batches: list[list[str]] = []
+
+    def three(result: TargetResult[int, int]) -> Iterator[Event]:
+        for n in range(3):
+            if result.target == 9 and n == 2:
+                raise ValueError("third event of 9 is malformed")
+            yield make_event("link", {"event.action": "sample", "netguard.link.target": f"t{result.target}-{n}"})
+
+    def write(events: Sequence[Event]) -> WriteResult:
+        batches.append([str(e.get("netguard.link.target")) for e in events])
+        return WriteResult(written=len(events))
+
+    writer: EventWriter[int, int] = EventWriter(write, three, batch_size=4)
+    Runner(concurrency=1).run_sync([1, 9, 2, 3], [Echo("a")], None, processors=[writer])
+    assert batches == [
+        ["t1-0", "t1-1", "t1-2", "t2-0"],
+        ["t2-1", "t2-2", "t3-0", "t3-1"],
+        ["t3-2"],
+    ]  # nothing of 9: its events were not all made
+    assert (writer.outcome.written, writer.outcome.failed) == (9, 1)
+    assert writer.outcome.errors == ["9 a: ValueError: third event of 9 is malformed"]
