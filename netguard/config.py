@@ -141,6 +141,7 @@ def parse_config(text: str, path: Path) -> Config:
     r = SectionReader(file, report, path.parent)
     top = r.mapping(root, "", (), KNOWN)
     if top is None:
+        report.sort()
         raise ConfigError.of([str(i) for i in report.errors])
     defaults = Config()
     state = _sub(r, top, "state", ("path", "grace_runs", "journal_key"))
@@ -170,6 +171,7 @@ def parse_config(text: str, path: Path) -> Config:
         warnings=tuple(str(w) for w in report.warnings),
     )
     if report.errors:
+        report.sort()
         raise ConfigError.of([str(i) for i in report.errors])
     return config
 

@@ -41,7 +41,7 @@ to check by the command layer that imports the capabilities.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -120,21 +120,26 @@ class SectionReader(Reader):
         return number
 
 
-@dataclass(frozen=True)
 class RawSection:
-    """One top-level section as written: its YAML node (with line numbers), not yet interpreted."""
+    """One top-level section as written: its YAML node (with line numbers), not yet interpreted.
 
-    name: str
-    file: str
-    base: Path
-    node: yaml.Node = field(compare=False)
+    Not a dataclass: ``dataclasses.asdict`` would copy the node into the result,
+    and the node holds the raw values, ``plain:`` secrets included.
+    """
+
+    __slots__ = ("base", "file", "name", "node")
+
+    def __init__(self, name: str, file: str, base: Path, node: yaml.Node) -> None:
+        self.name = name
+        self.file = file
+        self.base = base
+        self.node = node
 
     @property
     def line(self) -> int:
         return int(self.node.start_mark.line) + 1
 
     def __repr__(self) -> str:
-        # Never the node: it holds the raw values, plain: secrets included.
         return f"RawSection({self.name!r} at {self.file}:{self.line})"
 
 
@@ -173,6 +178,7 @@ def read_section(spec: Section[T], raw: RawSection | None, file: str, base: Path
     if is_null(node):  # "links:" with nothing under it
         node = yaml.MappingNode("tag:yaml.org,2002:map", [], start_mark=node.start_mark, end_mark=node.end_mark)
     value = spec.parse(reader, node)
+    report.sort()
     if report.errors or value is None:
         issues = [str(i) for i in report.errors] or [f"{file}: {spec.name}: not readable"]
         raise ConfigError.of(issues)

@@ -153,15 +153,16 @@ def import_csv(csv_path: str | Path, into: str | Path) -> ImportResult:
     result = ImportResult(str(csv_path), str(into))
     decoded = decode(data)
     result.encoding = decoded.encoding
+    rows = _read_rows(decoded.text, str(csv_path), base.inventory, result)
     for line, column, byte in decoded.bad:
-        # Counted as a row and reported; the others are read, merged and validated as usual.
+        # Counted as a row and reported; the other rows were read as usual (blanked, it was skipped).
         result.rows += 1
         result.report.error(
             Location(str(csv_path), line, ""),
             f"is not {decoded.encoding.upper()} text (byte 0x{byte:02x} at column {column}); "
             "save the file as 'CSV UTF-8'",
         )
-    rows = _read_rows(decoded.text, str(csv_path), base.inventory, result)
+    result.report.sort()
     if not result.added:
         if result.ok:
             result.text = text
