@@ -217,10 +217,11 @@ def _elasticsearch(r: SectionReader, events: Fields | None) -> ElasticsearchConf
     default = ElasticsearchConfig()
     hosts: list[str] = []
     node = es.get("hosts")
-    if node is not None and isinstance(node, yaml.ScalarNode):
+    items: list[tuple[str, yaml.Node, str | None]]
+    if isinstance(node, yaml.ScalarNode):  # one host may be written without a list
         items = [("events.elasticsearch.hosts", node, r.node_text(node, "events.elasticsearch.hosts"))]
     else:
-        items = [(p, n, t) for p, n, t in r.scalar_items(es, "hosts")]
+        items = list(r.scalar_items(es, "hosts"))
     for where, item, text in items:
         if text is None:
             continue

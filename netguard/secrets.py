@@ -67,6 +67,8 @@ class SecretRef:
     """
 
     __slots__ = ("_scheme", "_target")
+    _scheme: str
+    _target: str
 
     def __init__(self, scheme: str, target: str) -> None:
         object.__setattr__(self, "_scheme", scheme)

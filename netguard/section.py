@@ -188,5 +188,5 @@ def read_section(spec: Section[T], raw: RawSection | None, file: str, base: Path
 
 
 def _empty_mapping(file: str) -> yaml.MappingNode:
-    mark = yaml.Mark(file, 0, 0, 0, None, None)
+    mark = yaml.Mark(file, 0, 0, 0, None, 0)
     return yaml.MappingNode("tag:yaml.org,2002:map", [], start_mark=mark, end_mark=mark)

@@ -254,9 +254,21 @@ class SightingRepository:
         )
         seen = from_db_time(when)
         return SightingRecord(
-            id=int(cast(int, cursor.lastrowid)), scope=scope, how=s.how, mac=s.mac, ip=s.ip,
-            institution_id=s.institution_id, switch=s.switch, port=s.port, vlan=s.vlan, first_seen=seen,
-            last_seen=seen, missed_runs=0, ended=None, end_reason=None, moved_from=moved_from,
+            id=int(cast(int, cursor.lastrowid)),
+            scope=scope,
+            how=s.how,
+            mac=s.mac,
+            ip=s.ip,
+            institution_id=s.institution_id,
+            switch=s.switch,
+            port=s.port,
+            vlan=s.vlan,
+            first_seen=seen,
+            last_seen=seen,
+            missed_runs=0,
+            ended=None,
+            end_reason=None,
+            moved_from=moved_from,
         )
 
     def _end(self, sighting_id: int, when: str, reason: EndReason) -> None:

@@ -11,7 +11,7 @@ from cli import main
 
 
 @pytest.fixture
-def write_config(tmp_path: Path):  # type: ignore[no-untyped-def]
+def write_config(tmp_path: Path):
     def write(text: str, name: str = "netguard.yaml") -> Path:
         path = tmp_path / name
         path.write_text(text, encoding="utf-8")

@@ -80,10 +80,14 @@ def test_the_journal_key_is_a_reference_resolved_by_config_check(write_config, t
     assert cfg.resolver().resolve(cfg.journal_key).reveal() == VALUE
     code, out = run_cli("--config", str(path), "config", "check", "--json")
     checks = {c["check"]: c for c in json.loads(out)}
-    assert checks["state journal_key"] == {"check": "state journal_key", "ok": True, "detail": "secret:journal-key resolves"}
-    assert VALUE not in out
+    assert checks["state journal_key"] == {
+        "check": "state journal_key",
+        "ok": True,
+        "detail": "secret:journal-key resolves",
+    }
+    assert VALUE not in out and code == 0, out
     code, out = run_cli("--config", str(path), "config", "show", "--json")
-    assert json.loads(out)["state"]["journal_key"] == "secret:journal-key"
+    assert code == 0 and json.loads(out)["state"]["journal_key"] == "secret:journal-key"
     assert load_config(write_config("state:\n  path: s.db\n", "other.yaml")).journal_key is None
 
 
@@ -129,7 +133,11 @@ def test_a_syntax_error_never_quotes_the_line(write_config) -> None:
 
 def test_non_utf8_bytes_in_the_config_name_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "netguard.yaml"
-    path.write_bytes("inventory: 县.yaml\nstate:\n  path: s\xe9.db\n".encode("latin-1", errors="replace").replace(b"?", "县".encode()))
+    path.write_bytes(
+        "inventory: 县.yaml\nstate:\n  path: s\xe9.db\n".encode("latin-1", errors="replace").replace(
+            b"?", "县".encode()
+        )
+    )
     message = str(error_of(path))
     assert message == f"{path}:3: is not UTF-8 text (byte 0xe9 at column 10); save the file as UTF-8"
     code, out = run_cli("--config", str(path), "config", "show")
@@ -138,7 +146,11 @@ def test_non_utf8_bytes_in_the_config_name_file_and_line(tmp_path: Path) -> None
 
 def test_non_utf8_bytes_in_the_inventory_name_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "county.yaml"
-    path.write_bytes("county: 会泽县\ninstitutions:\n  - id: a\n    name: \xb2\xe2\n".encode("utf-8", errors="surrogateescape").replace(b"\xc2\xb2\xc3\xa2", b"\xb2\xe2"))
+    path.write_bytes(
+        "county: 会泽县\ninstitutions:\n  - id: a\n    name: \xb2\xe2\n".encode(
+            "utf-8", errors="surrogateescape"
+        ).replace(b"\xc2\xb2\xc3\xa2", b"\xb2\xe2")
+    )
     with pytest.raises(InventoryError) as info:
         check_inventory(path)
     assert str(info.value).startswith(f"{path}:4: is not UTF-8 text (byte 0xb2 at column 11)")

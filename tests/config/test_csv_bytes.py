@@ -11,7 +11,7 @@ SMALL = Path(__file__).resolve().parents[1] / "inventory" / "data" / "small.yaml
 HEADER = "institution_id,institution_name,mac,ip,owner,kind,note"
 
 
-def _import(tmp_path: Path, rows: list[bytes]):  # type: ignore[no-untyped-def]
+def _import(tmp_path: Path, rows: list[bytes]):
     county = tmp_path / "county.yaml"
     shutil.copy(SMALL, county)
     csv = tmp_path / "devices.csv"
@@ -49,6 +49,4 @@ def test_a_gb18030_file_with_one_bad_row_keeps_its_good_rows(tmp_path: Path) -> 
     result = _import(tmp_path, rows)
     assert result.encoding == "gb18030"
     assert [(d.owner, d.kind) for d in result.added] == [("张三", "pc"), ("李四", "printer")]
-    assert [(e.location.line, e.message.split(" (")[0]) for e in result.report.errors] == [
-        (3, "is not GB18030 text")
-    ]
+    assert [(e.location.line, e.message.split(" (")[0]) for e in result.report.errors] == [(3, "is not GB18030 text")]

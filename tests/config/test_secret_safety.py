@@ -38,7 +38,10 @@ def test_a_host_url_with_credentials_and_a_bad_port_is_refused_without_echoing_i
 @pytest.mark.parametrize(
     ("host", "problem"),
     [
-        ("https://es1.example:badport", "'https://es1.example:badport' has a port that is not a number from 1 to 65535"),
+        (
+            "https://es1.example:badport",
+            "'https://es1.example:badport' has a port that is not a number from 1 to 65535",
+        ),
         ("http://es1.example:70000", "has a port that is not a number from 1 to 65535"),
         ("http://es1.example:0", "has a port that is not a number"),
         ("es1.example:9200", "must start with http:// or https://"),
@@ -66,7 +69,15 @@ def test_redacting_a_url_with_a_bad_port_does_not_raise() -> None:
 
 def test_a_reference_is_safe_as_a_type() -> None:
     ref = parse_ref(f"plain:{PASSWORD}")
-    for text in (repr(ref), str(ref), f"{ref}", f"{ref!r}", repr([ref]), repr({"k": ref}), repr(pickle.loads(pickle.dumps(ref)))):
+    for text in (
+        repr(ref),
+        str(ref),
+        f"{ref}",
+        f"{ref!r}",
+        repr([ref]),
+        repr({"k": ref}),
+        repr(pickle.loads(pickle.dumps(ref))),
+    ):
         assert PASSWORD not in text
     assert repr(ref) == "SecretRef('plain:********')"
     assert repr(parse_ref("env:SNMP_RO")) == "SecretRef('env:SNMP_RO')"
