@@ -146,13 +146,15 @@ def parse_config(text: str, path: Path) -> Config:
     defaults = Config()
     state = _sub(r, top, "state", ("path", "grace_runs", "journal_key"))
     grace = DEFAULT_GRACE_RUNS
-    if state is not None and "grace_runs" in state:
-        value = r.integer(state, "grace_runs", -(2**31), 2**31)
-        problem = grace_runs_problem(value) if value is not None else None
-        if problem is not None:
-            r.error(state.values["grace_runs"][1], "state.grace_runs", problem)
-        elif value is not None:
-            grace = value
+    grace_text = r.text(state, "grace_runs") if state is not None else None
+    if state is not None and grace_text is not None:
+        node = state.values["grace_runs"][1]
+        if not re.fullmatch(r"-?[0-9]+", grace_text):
+            r.error(node, "state.grace_runs", f"'{grace_text}' is not a whole number")
+        elif (problem := grace_runs_problem(int(grace_text))) is not None:
+            r.error(node, "state.grace_runs", problem)  # the state store's own rule
+        else:
+            grace = int(grace_text)
     events = _sub(r, top, "events", ("backend", "sqlite", "elasticsearch"))
     backend = (r.choice(events, "backend", BACKENDS, "events backend") if events else None) or "sqlite"
     sqlite = _sub(r, events, "sqlite", ("path",)) if events else None
