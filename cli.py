@@ -38,7 +38,8 @@ class NetGuardGroup(click.Group):
         except Exception as exc:
             if _debug(ctx):
                 raise
-            click.echo(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
+            # Not the exception's text: it may quote a configuration value (a URL with a password).
+            click.echo(f"internal error: {type(exc).__name__} (run with --debug for the traceback)", err=True)
             ctx.exit(EXIT_INTERNAL)
 
 

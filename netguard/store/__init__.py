@@ -18,10 +18,11 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from netguard.config import DEFAULT_GRACE_RUNS, Config
 from netguard.store.checks import CheckResult, CheckResultRepository, ResultChange, ScanDiff, ScanInfo
 from netguard.store.db import connect, migrate, schema_version, transaction
+from netguard.store.grace import DEFAULT_GRACE_RUNS
 from netguard.store.isolation import IsolationRepository, IsolationState
 from netguard.store.journal import ActionJournal, ChainReport, JournalEntry, JournalOutcome, Target
 from netguard.store.sightings import (
@@ -31,6 +32,10 @@ from netguard.store.sightings import (
     SightingRecord,
     SightingRepository,
 )
+
+if TYPE_CHECKING:
+    # Only a type here: the configuration imports the store's grace rule (netguard.store.grace).
+    from netguard.config import Config
 
 
 @dataclass
