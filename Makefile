@@ -25,6 +25,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $@
 
 demo: $(VENV)/.installed-runtime
+	@umask 077; mkdir -p var; test -e var/secrets.yaml || cp examples/secrets.sample.yaml var/secrets.yaml
 	$(BIN)/netguard --config $(CONFIG) inventory validate
 	$(BIN)/netguard --config $(CONFIG) inventory show
 	$(BIN)/netguard --config $(CONFIG) lab events --count 20000 --hours 24
