@@ -16,6 +16,7 @@ from commands.context import AppContext
 from commands.events import events
 from commands.inventory import inventory
 from commands.lab import lab
+from commands.output import visible
 from netguard import __version__
 from netguard.errors import EXIT_USAGE, NetGuardError
 
@@ -31,15 +32,23 @@ class NetGuardGroup(click.Group):
         except NetGuardError as exc:
             if _debug(ctx):
                 raise
-            click.echo(f"error: {exc}", err=True)
+            click.echo(_shown(f"error: {exc}"), err=True)
             ctx.exit(exc.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
             raise
         except Exception as exc:
             if _debug(ctx):
                 raise
-            click.echo(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
+            click.echo(
+                _shown(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)"), err=True
+            )
             ctx.exit(EXIT_INTERNAL)
+
+
+def _shown(message: str) -> str:
+    """An error message may quote data (a query, a file name, a value): its control
+    characters are made visible; its own line breaks (a caret under a query) are kept."""
+    return "\n".join(visible(line) for line in message.split("\n"))
 
 
 def _debug(ctx: click.Context) -> bool:

@@ -1,4 +1,18 @@
-"""Rendering helpers shared by every group: JSON, rich consoles, progress."""
+"""Rendering helpers shared by every group: JSON, rich consoles, tables, progress.
+
+Data is shown exactly as stored. Every value that comes from data (events,
+inventory, configuration, file names, SNMP strings, error messages quoting
+them) goes through :func:`visible` / :func:`safe`: rich never interprets it as
+markup or emoji (``[/tmp]``, ``tags[idx]`` and ``:ab:`` stay literal), and
+control characters that could drive the terminal (ESC sequences, BEL, CR,
+backspace, C1 codes, DEL, bidirectional overrides) are written as Python-style
+escapes (``\\x1b``, ``\\r``, ``\\u202e``). ``--json`` carries the exact values.
+
+Tables fit the terminal (:func:`table`): columns that must never be broken
+(timestamps, addresses, ids) keep their full width and are hidden whole rather
+than cut when the terminal is too narrow; free text is cut with an ellipsis.
+``--wide`` shows every column with full values, wrapped.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +21,7 @@ import datetime as dt
 import ipaddress
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,8 +30,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from rich.console import Console
+from rich import box
+from rich.cells import cell_len
+from rich.console import Console, JustifyMethod
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
 
 from netguard.secrets import Secret, SecretRef
 
@@ -26,6 +45,47 @@ F = TypeVar("F", bound=Callable[..., Any])
 def json_option(func: F) -> F:
     """The ``--json`` flag, the same on every command that lists or reports."""
     return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of tables.")(func)
+
+
+def wide_option(func: F) -> F:
+    """The ``--wide`` flag of every command that prints a table."""
+    return click.option(
+        "--wide", is_flag=True, help="Show every column with full values (wrapped) instead of fitting the terminal."
+    )(func)
+
+
+# C0 controls, DEL, C1 controls, and the invisible characters that reorder or split lines
+# (bidi embeddings/overrides/isolates, line and paragraph separators).
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(value: object) -> str:
+    """``value`` as text with every control character written as a Python-style escape."""
+    return _INVISIBLE.sub(_escape, "" if value is None else str(value))
+
+
+def safe(value: object, style: str = "") -> Text:
+    """Data as a rich ``Text``: never markup, never emoji, control characters visible."""
+    return Text(visible(value), style=style)
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``1 error``, ``2 errors``, ``0 errors`` (``nouns`` for irregular plurals)."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
+
+
+def echo(message: object, err: bool = False) -> None:
+    """One line that may quote data, with control characters visible (instead of click.echo)."""
+    click.echo(visible(message), err=err)
 
 
 def _default(obj: Any) -> Any:
@@ -46,25 +106,147 @@ def _default(obj: Any) -> Any:
     return str(obj)
 
 
+# json escapes C0 controls itself; these it leaves raw with ensure_ascii=False.
+_JSON_RAW = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def json_safe(text: str) -> str:
+    """JSON text with DEL, C1 and bidi controls as ``\\uXXXX`` escapes: the same JSON value,
+    but nothing that a terminal would act on."""
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2, default=_default)
+    return json_safe(json.dumps(data, ensure_ascii=False, indent=2, default=_default))
 
 
 def print_json(data: Any) -> None:
     click.echo(dumps(data))
 
 
+class _DataConsole(Console):
+    """A console on which a plain string is never markup, never emoji, and shows its control
+    characters (newlines excepted, for messages of several lines): the net under every
+    string any command prints or puts in a table, whether or not it went through safe()."""
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        lines = text.split("\n")
+        return super().render_str("\n".join(visible(line) for line in lines), **kwargs)
+
+
 def console(stderr: bool = False) -> Console:
     """A console that uses colour only on a terminal and honours NO_COLOR."""
     stream = sys.stderr if stderr else sys.stdout
     is_tty = stream.isatty()
-    return Console(
+    # COLUMNS, when set, wins (rich reads it); a pipe without it gets a wide page.
+    sized = is_tty or os.environ.get("COLUMNS", "").isdigit()
+    return _DataConsole(
         file=stream,
         no_color=bool(os.environ.get("NO_COLOR")) or not is_tty,
         highlight=False,
+        markup=False,  # strings printed are data unless they are a styled Text
+        emoji=False,
         soft_wrap=not is_tty,
-        width=None if is_tty else 200,
+        width=None if sized else 200,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class Column:
+    """A table column. ``keep``: never cut (timestamps, addresses, ids), hidden whole if it
+    cannot fit. ``priority``: columns with the lowest priority are hidden first."""
+
+    header: str
+    keep: bool = False
+    priority: int = 0
+    justify: JustifyMethod = "left"
+    min_width: int = 8  # narrowest a cut column may get
+
+
+_GAP = 2  # SIMPLE_HEAD, no edges, collapsed padding: two spaces between columns
+
+
+def table(title: str, columns: list[Column], rows: list[list[object]], *, width: int, wide: bool = False) -> Table:
+    """A table of data cells (all shown literally) that fits ``width`` unless ``wide``.
+
+    Natural width of a column = its widest cell. Kept columns get their natural width
+    and never wrap; the others share what is left, cut with an ellipsis. While even
+    the narrowest layout does not fit, the lowest-priority column is hidden, and the
+    title says which and that --wide shows them. ``wide``: every column, kept ones
+    whole, the others wrapped (print it at least :func:`wide_width` wide).
+    """
+    cells = [[visible(c) for c in row] for row in rows]
+    natural = _natural(columns, cells)
+    shown = list(range(len(columns)))
+    hidden: list[str] = []
+    if not wide:
+        while len(shown) > 1 and _narrowest(columns, natural, shown) > width:
+            victim = min(shown[1:], key=lambda i: (columns[i].priority, -i))
+            shown.remove(victim)
+            hidden.append(columns[victim].header)
+    caption = f"{title} (not shown at this width: {', '.join(hidden)}; --wide shows them)" if hidden else title
+    out = Table(
+        title=safe(caption),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    free = [i for i in shown if not columns[i].keep]
+    spare = width - sum(natural[i] for i in shown if columns[i].keep) - _GAP * (len(shown) - 1)
+    widths = _share(spare, [natural[i] for i in free], [columns[i].min_width for i in free])
+    for i in shown:
+        col = columns[i]
+        if col.keep:
+            out.add_column(safe(col.header), no_wrap=True, min_width=natural[i], justify=col.justify)
+        elif wide:
+            least = min(natural[i], col.min_width)
+            out.add_column(safe(col.header), overflow="fold", min_width=least, justify=col.justify)
+        else:
+            out.add_column(
+                safe(col.header), no_wrap=True, overflow="ellipsis", width=widths[free.index(i)], justify=col.justify
+            )
+    for row in cells:
+        out.add_row(*(Text(row[i]) for i in shown))
+    return out
+
+
+def wide_width(columns: list[Column], rows: list[list[object]]) -> int:
+    """The narrowest width that shows every column of a --wide table without breaking a kept one."""
+    natural = _natural(columns, [[visible(c) for c in row] for row in rows])
+    return _narrowest(columns, natural, list(range(len(columns))))
+
+
+def _natural(columns: list[Column], cells: list[list[str]]) -> list[int]:
+    return [max([cell_len(col.header)] + [cell_len(r[i]) for r in cells]) for i, col in enumerate(columns)]
+
+
+def _narrowest(columns: list[Column], natural: list[int], shown: list[int]) -> int:
+    need = sum(natural[i] if columns[i].keep else min(natural[i], columns[i].min_width) for i in shown)
+    return need + _GAP * (len(shown) - 1)
+
+
+def print_table(title: str, columns: list[Column], rows: list[list[object]], *, wide: bool = False) -> None:
+    """Render :func:`table` on stdout: fitted to the console, or --wide (never narrower than
+    its kept columns need, even if that is wider than the terminal)."""
+    out = console()
+    width = max(out.width, wide_width(columns, rows)) if wide else out.width
+    out.print(table(title, columns, rows, width=width, wide=wide), width=width)
+
+
+def _share(spare: int, wants: list[int], least: list[int]) -> list[int]:
+    """Split ``spare`` characters among columns wanting ``wants``: small wants are met in
+    full, the rest get equal shares (at least ``least`` each)."""
+    widths = [0] * len(wants)
+    left = sorted(range(len(wants)), key=lambda i: wants[i])
+    while left:
+        i = left[0]
+        share = max(least[i], spare // len(left))
+        left.pop(0)
+        widths[i] = min(wants[i], share)
+        spare -= widths[i]
+    return [max(1, w) for w in widths]
 
 
 @contextmanager
