@@ -102,10 +102,13 @@ def validate(app: AppContext, file: str | None, strict: bool, as_json: bool) -> 
         _print_issues(report.errors + report.warnings)
         what = ""
         if counts:
-            what = (
-                f" ({counts['institutions']} institutions, {counts['switches']} switches, "
-                f"{counts['servers']} servers, {counts['devices']} devices)"
+            nouns = (
+                ("institutions", "institution"),
+                ("switches", "switch"),
+                ("servers", "server"),
+                ("devices", "device"),
             )
+            what = " ({})".format(", ".join(plural(counts[key], noun, key) for key, noun in nouns))
         verdict = "invalid" if failed else "valid"
         echo(
             f"{path}: {verdict}{what}: {plural(len(report.errors), 'error')}, "

@@ -31,17 +31,17 @@ from netguard.events.model import Event, make_event
 from netguard.events.schema import KINDS, RISK_LEVELS
 from netguard.inventory import Device, Institution, Inventory, Server, Switch, Tier
 
-# Who works where: (user, institution id, role in the story). People are not in the
-# inventory; their workstations are.
+# Who works where: (user, institution id, the server an application account runs on).
+# People are not in the inventory; their workstations (its PCs, in order) and servers are.
 PEOPLE = (
-    ("alice", "hz-rmyy", "信息科 engineer"),
-    ("bob", "hz-zyyy", "信息科 engineer"),
-    ("zhang.wei", "hz-rmyy", "doctor"),
-    ("li.na", "hz-dc", "network admin"),
-    ("wang.fang", "thc-nagu", "township IT"),
-    ("admin", "hz-dc", "shared admin account"),
-    ("his_app", "hz-dc", "HIS application account"),
-    ("emr_ro", "hz-dc", "EMR read-only account"),
+    ("alice", "hz-rmyy", None),
+    ("bob", "hz-zyyy", None),
+    ("zhang.wei", "hz-rmyy", None),
+    ("li.na", "hz-dc", None),
+    ("wang.fang", "thc-nagu", None),
+    ("admin", "hz-dc", None),
+    ("his_app", "hz-dc", "his-app01"),
+    ("emr_ro", "hz-dc", "emr-app01"),
 )
 OPERATORS = ("admin", "li.na")
 TABLES = ("patients", "visits", "prescriptions", "lab_results", "users", "billing", "orders")
@@ -86,6 +86,7 @@ class Person:
     user: str
     institution: Institution
     workstation: str  # an IP address in the institution
+    fixed: bool = False  # an application account: always from its server
 
 
 @dataclass(frozen=True)
@@ -103,18 +104,21 @@ class LabCounty:
     def from_inventory(cls, inv: Inventory) -> LabCounty:
         institutions = {i.id: i for i in inv}
         by_tier = tuple((tier, tuple(i for i in inv if i.tier is tier)) for tier, _ in TIER_WEIGHTS)
-        people = tuple(
-            Person(user, institutions[home], _workstation(institutions[home]))
-            for user, home, _ in PEOPLE
-            if home in institutions
-        )
-        if not people:  # another county: its first institutions employ the same people
-            first = list(inv)[: len(PEOPLE)]
-            people = tuple(Person(u, i, _workstation(i)) for (u, _, _), i in zip(PEOPLE, first, strict=False))
+        first = list(inv)
+        people: list[Person] = []
+        for n, (user, home, server_id) in enumerate(PEOPLE):
+            # Another county: its first institutions employ the same people.
+            inst = institutions.get(home) or first[n % len(first)]
+            server = inv.server(server_id) if server_id else None
+            if server is not None:
+                people.append(Person(user, inst, str(server.address), fixed=True))
+            else:
+                colleagues = sum(1 for p in people if p.institution.id == inst.id and not p.fixed)
+                people.append(Person(user, inst, _workstation(inst, colleagues)))
         servers = inv.servers()
         return cls(
             by_tier=tuple((t, group) for t, group in by_tier if group),
-            people=people,
+            people=tuple(people),
             databases=tuple(s for s in servers if s.role == "database") or servers,
             ssh_servers=tuple(s for s in servers if any(v.name == "ssh" for v in s.services)) or servers,
             switches=inv.switches(),
@@ -127,10 +131,10 @@ class LabCounty:
         return rng.choice(group)
 
 
-def _workstation(inst: Institution) -> str:
-    """The address of the institution's first authorised PC (its own, or the one DHCP gives it)."""
+def _workstation(inst: Institution, n: int) -> str:
+    """The address of the institution's n-th authorised PC (its own, or the one DHCP gives it)."""
     pcs = [d for d in inst.devices if d.kind == "pc"] or list(inst.devices)
-    return _device_ip(inst, pcs[0]) if pcs else _host(inst, 100)
+    return _device_ip(inst, pcs[n % len(pcs)]) if pcs else _host(inst, 100 + n)
 
 
 def _device_ip(inst: Institution, device: Device) -> str:
@@ -159,7 +163,7 @@ def _common(inst: Institution, rng: random.Random) -> dict[str, Any]:
 
 def _source_ip(person: Person, rng: random.Random) -> str:
     """Mostly the person's own workstation, sometimes another PC of the same institution."""
-    if rng.random() < 0.7:
+    if person.fixed or rng.random() < 0.7:
         return person.workstation
     pcs = [d for d in person.institution.devices if d.ip is not None]
     return str(rng.choice(pcs).ip) if pcs else _host(person.institution, rng.randrange(100, 200))
