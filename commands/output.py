@@ -134,8 +134,9 @@ class _DataConsole(Console):
         return super().render_str("\n".join(visible(line) for line in lines), **kwargs)
 
 
-def console(stderr: bool = False) -> Console:
-    """A console that uses colour only on a terminal and honours NO_COLOR."""
+def console(stderr: bool = False, width: int | None = None) -> Console:
+    """A console that uses colour only on a terminal and honours NO_COLOR; ``width``
+    overrides the terminal's."""
     stream = sys.stderr if stderr else sys.stdout
     is_tty = stream.isatty()
     # COLUMNS, when set, wins (rich reads it); a pipe without it gets a wide page.
@@ -147,7 +148,7 @@ def console(stderr: bool = False) -> Console:
         markup=False,  # strings printed are data unless they are a styled Text
         emoji=False,
         soft_wrap=not is_tty,
-        width=None if sized else 200,
+        width=width or (None if sized else 200),
     )
 
 
@@ -231,8 +232,9 @@ def print_table(title: str, columns: list[Column], rows: list[list[object]], *, 
     """Render :func:`table` on stdout: fitted to the console, or --wide (never narrower than
     its kept columns need, even if that is wider than the terminal)."""
     out = console()
-    width = max(out.width, wide_width(columns, rows)) if wide else out.width
-    out.print(table(title, columns, rows, width=width, wide=wide), width=width)
+    if wide and wide_width(columns, rows) > out.width:
+        out = console(width=wide_width(columns, rows))
+    out.print(table(title, columns, rows, width=out.width, wide=wide))
 
 
 def _share(spare: int, wants: list[int], least: list[int]) -> list[int]:
