@@ -68,7 +68,11 @@ def _debug(ctx: click.Context) -> bool:
 @click.version_option(__version__, prog_name="netguard")
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, debug: bool) -> None:
-    """NetGuard: discovery and eviction, SSH bastion, database audit, links and 等保2.0 compliance."""
+    """NetGuard: security and network governance for a county health intranet.
+
+    Terminal discovery and eviction, an SSH bastion, database audit, link
+    checks, and compliance scans mapped to 等保2.0 (GB/T 22239-2019).
+    """
     ctx.obj = AppContext(config_path=config_path, debug=debug)
 
 

@@ -43,7 +43,14 @@ def _backend_option(func: Any) -> Any:
 def _window_options(func: Any) -> Any:
     func = click.option("--until", metavar="TIME", help="Only events before TIME (2026-11-25, 1h = an hour ago).")(func)
     func = click.option("--since", metavar="TIME", help="Only events from TIME on (24h, 7d, 2026-11-01).")(func)
-    func = click.option("--kind", "kinds", multiple=True, type=_KIND, help="Only this kind (repeatable).")(func)
+    func = click.option(
+        "--kind",
+        "kinds",
+        multiple=True,
+        type=_KIND,
+        metavar="KIND",
+        help="Only this kind (repeatable; see `events fields`).",
+    )(func)
     return func
 
 
@@ -135,7 +142,7 @@ SEARCH_COLUMNS = [
 ]
 
 
-@events.command()
+@events.command(short_help="Write matching events to stdout as NDJSON.")
 @click.argument("query", required=False, default="")
 @_window_options
 @_backend_option
@@ -160,7 +167,7 @@ def export(
         store.close()
 
 
-@events.command(name="import")
+@events.command(name="import", short_help="Load events from an NDJSON file or stdin.")
 @click.argument("source", type=click.File("rb"))
 @_backend_option
 @json_option
@@ -297,8 +304,11 @@ MIN_RETENTION_DAYS = 180  # 等保2.0 8.1.5.4 d): audit records are kept at leas
 def purge(app: AppContext, older_than: str, apply: bool, force: bool, backend: str | None, as_json: bool) -> None:
     """Remove events older than AGE (retention). Dry run unless --apply.
 
-    Any AGE may be previewed; applying one under 180 days (等保2.0 8.1.5.4 d)
-    needs --force as well. Elasticsearch
+    \b
+    Any AGE may be previewed; applying one under 180 days
+    (等保2.0 8.1.5.4 d: six months of audit data) needs --force as well.
+
+    Elasticsearch
     drops whole monthly indices, so it removes only months that end before the
     cut-off; SQLite removes exactly the events before it.
     """

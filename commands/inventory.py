@@ -78,7 +78,7 @@ def _print_issues(issues: list[Issue]) -> None:
 # -- validate --------------------------------------------------------------------------
 
 
-@inventory.command()
+@inventory.command(short_help="Check the inventory: every problem with its line.")
 @click.argument("file", required=False)
 @click.option("--strict", is_flag=True, help="Treat warnings (such as plain: secrets) as errors.")
 @json_option
@@ -142,12 +142,17 @@ def _filter(
     return combined
 
 
-@inventory.command(name="list")
+@inventory.command(name="list", epilog="KIND is one of: " + ", ".join(sorted(INSTITUTION_KINDS)) + ".")
 @click.argument("file", required=False)
 @click.option("--tier", "tiers", multiple=True, type=TIER_CHOICE, help="Only this tier (repeatable).")
 @click.option("--township", "townships", multiple=True, help="Only this township, e.g. 娜姑镇 (repeatable).")
 @click.option(
-    "--kind", "kinds", multiple=True, type=click.Choice(sorted(INSTITUTION_KINDS)), help="Only this kind (repeatable)."
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice(sorted(INSTITUTION_KINDS)),
+    metavar="KIND",
+    help="Only this kind of institution (repeatable).",
 )
 @click.option("--name", help="Only institutions whose name or id contains this text.")
 @wide_option
@@ -319,7 +324,7 @@ def _show_institution(inv: Inventory, inst: Institution, as_json: bool, wide: bo
 # -- lookup ----------------------------------------------------------------------------
 
 
-@inventory.command()
+@inventory.command(short_help="What the inventory knows about a MAC or IP.")
 @click.argument("args", nargs=-1, required=True, metavar="[FILE] MAC_OR_IP")
 @json_option
 @pass_app
@@ -378,7 +383,7 @@ def _is_ip(text: str) -> bool:
 # -- import ----------------------------------------------------------------------------
 
 
-@inventory.command(name="import")
+@inventory.command(name="import", short_help="Merge authorised devices from a spreadsheet CSV.")
 @click.argument("csv_file", metavar="CSV")
 @click.option("--into", "into", help="Inventory YAML to merge into (default: the configured inventory).")
 @click.option("--output", "-o", "output", type=click.Path(dir_okay=False), help="Write the merged inventory here.")
