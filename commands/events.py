@@ -61,7 +61,12 @@ def _open(app: AppContext, backend: str | None) -> EventStore:
 def _check_window(since: str | None, until: str | None) -> None:
     """An empty window is a mistake (``--since 24h --until 48h``), not a search without hits."""
     window = p.time_window(since, until)
-    if isinstance(window, p.Range) and window.gte is not None and window.lt is not None and window.gte >= window.lt:
+    if (
+        isinstance(window, p.Range)
+        and isinstance(window.gte, int)
+        and isinstance(window.lt, int)
+        and window.gte >= window.lt
+    ):
         raise QueryError(
             f"--since {since} is not before --until {until}: the window is empty "
             "(--since is the older end, e.g. --since 48h --until 24h)"
