@@ -34,7 +34,11 @@ class NetGuardGroup(click.Group):
                 raise
             click.echo(_shown(f"error: {exc}"), err=True)
             ctx.exit(exc.exit_code)
-        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+        except click.ClickException as exc:
+            # It may quote an argument pasted from data. (message is Final for typing only.)
+            setattr(exc, "message", _shown(exc.message))  # noqa: B010
+            raise
+        except (click.exceptions.Exit, click.Abort, KeyboardInterrupt):
             raise
         except Exception as exc:
             if _debug(ctx):

@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from commands.context import AppContext, pass_app
-from commands.output import Column, echo, json_option, plural, print_json, print_table, wide_option
+from commands.output import Column, echo, json_option, plural, print_json, print_table, say, wide_option
 from netguard.addresses import normalize_mac
 from netguard.errors import EXIT_FINDINGS, InventoryError
 from netguard.inventory import (
@@ -258,7 +258,7 @@ def _show_summary(inv: Inventory, as_json: bool, wide: bool) -> None:
         )
         return
     dc = inv.data_centre_institution()
-    echo(f"{inv.county} ({inv.file}): data centre {dc.name} ({dc.id}), {plural(len(inv.protected), 'protected asset')}")
+    say(f"{inv.county} ({inv.file}): data centre {dc.name} ({dc.id}), {plural(len(inv.protected), 'protected asset')}")
     _summary_table("Tier summary", tiers, total, wide=wide)
     _summary_table("Township summary", townships, wide=wide)
 
@@ -271,8 +271,8 @@ def _show_institution(inv: Inventory, inst: Institution, as_json: bool, wide: bo
         return
     where = f"{inst.source.file}:{inst.source.line}" if inst.source else ""
     parent = inv.parent_of(inst)
-    echo(f"{inst.name} ({inst.id}): {inst.tier.value}, {inst.kind}")
-    echo(
+    say(f"{inst.name} ({inst.id}): {inst.tier.value}, {inst.kind}")
+    say(
         f"township: {inst.township or '-'}   parent: {f'{parent.name} ({parent.id})' if parent else '-'}   "
         f"gateway: {inst.gateway}   defined at {where}"
     )
@@ -311,7 +311,7 @@ def _show_institution(inv: Inventory, inst: Institution, as_json: bool, wide: bo
         )  # fmt: skip
     children = inv.children(inst.id)
     if children:
-        echo(f"{plural(len(children), 'institution')} under it: " + ", ".join(c.id for c in children))
+        say(f"{plural(len(children), 'institution')} under it: " + ", ".join(c.id for c in children))
     print_table(
         f"Authorised devices ({len(inst.devices)})",
         [Column("MAC", keep=True, priority=9), Column("IP", keep=True, priority=8), Column("Kind", priority=6),

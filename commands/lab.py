@@ -10,6 +10,7 @@ import click
 
 from commands.context import AppContext, pass_app
 from commands.output import echo, json_option, plural, print_json, progress
+from netguard.errors import ConfigError
 from netguard.events import Event, open_event_store
 from netguard.inventory import load_inventory
 from netguard.lab.county_events import LabCounty, county_events
@@ -28,7 +29,7 @@ def lab() -> None:
     "--hours",
     default=24.0,
     show_default=True,
-    type=click.FloatRange(min=0.001, max=24 * 3660),
+    type=click.FloatRange(min=0, min_open=True),
     help="Spread them over the last HOURS.",
 )
 @click.option("--seed", default=7, show_default=True, help="Random seed: the same seed gives the same events.")
@@ -49,6 +50,11 @@ def events_(app: AppContext, count: int, hours: float, seed: int, inventory_file
     adds only the slots since the last run (same --count, --hours and --seed)
     and never doubles the events already stored.
     """
+    if inventory_file is None and app.config.inventory is None:
+        raise ConfigError(
+            "lab events are drawn from an inventory: pass --inventory FILE or set 'inventory:' in netguard.yaml "
+            "(examples/huize-county.yaml is the example county)"
+        )
     county = LabCounty.from_inventory(load_inventory(app.inventory_path(inventory_file)))
     step = max(1, int(hours * 3_600_000 / count))
     store = open_event_store(app.config)

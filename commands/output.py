@@ -88,6 +88,12 @@ def echo(message: object, err: bool = False) -> None:
     click.echo(visible(message), err=err)
 
 
+def say(message: object) -> None:
+    """A line of data for people (a heading above tables): like :func:`echo`, and wrapped at
+    the terminal's width."""
+    console().print(safe(message), soft_wrap=False)
+
+
 def _default(obj: Any) -> Any:
     if isinstance(obj, Secret | SecretRef):
         return str(obj)  # redacted / the reference, never the value
@@ -201,12 +207,13 @@ def table(title: str, columns: list[Column], rows: list[list[object]], *, width:
         col = columns[i]
         if col.keep:
             out.add_column(safe(col.header), no_wrap=True, min_width=natural[i], justify=col.justify)
-        elif wide:
-            least = min(natural[i], col.min_width)
-            out.add_column(safe(col.header), overflow="fold", min_width=least, justify=col.justify)
-        else:
+        else:  # cut to one line, or (--wide) wrapped at that width
             out.add_column(
-                safe(col.header), no_wrap=True, overflow="ellipsis", width=widths[free.index(i)], justify=col.justify
+                safe(col.header),
+                no_wrap=not wide,
+                overflow="fold" if wide else "ellipsis",
+                width=widths[free.index(i)],
+                justify=col.justify,
             )
     for row in cells:
         out.add_row(*(Text(row[i]) for i in shown))
@@ -234,20 +241,20 @@ def print_table(title: str, columns: list[Column], rows: list[list[object]], *, 
     out = console()
     if wide and wide_width(columns, rows) > out.width:
         out = console(width=wide_width(columns, rows))
-    out.print(table(title, columns, rows, width=out.width, wide=wide))
+    out.print(table(title, columns, rows, width=out.width, wide=wide), soft_wrap=False)
 
 
 def _share(spare: int, wants: list[int], least: list[int]) -> list[int]:
-    """Split ``spare`` characters among columns wanting ``wants``: small wants are met in
-    full, the rest get equal shares (at least ``least`` each)."""
-    widths = [0] * len(wants)
-    left = sorted(range(len(wants)), key=lambda i: wants[i])
-    while left:
-        i = left[0]
-        share = max(least[i], spare // len(left))
-        left.pop(0)
-        widths[i] = min(wants[i], share)
-        spare -= widths[i]
+    """Split ``spare`` characters among columns wanting ``wants``: each first gets its least
+    (or less, if it wants less), then what is left goes in equal shares, small wants met
+    in full first."""
+    widths = [min(w, low) for w, low in zip(wants, least, strict=True)]
+    spare -= sum(widths)
+    order = sorted(range(len(wants)), key=lambda i: wants[i] - widths[i])
+    for n, i in enumerate(order):
+        extra = max(0, min(wants[i] - widths[i], spare // (len(order) - n)))
+        widths[i] += extra
+        spare -= extra
     return [max(1, w) for w in widths]
 
 

@@ -110,3 +110,9 @@ def test_error_lines_quoting_data_show_control_characters(hostile_county: Path, 
     bad_field = run("--config", str(hostile_config), "events", "search", "us\x07r:x")
     assert bad_field.exit_code == 2
     assert_literal(bad_field.output, "us\\x07r")
+
+
+def test_usage_errors_quoting_arguments_show_control_characters(hostile_county: Path) -> None:
+    out = run("inventory", "show", str(hostile_county), "a\x1b[2Jb", "extra")
+    assert out.exit_code == 2
+    assert_literal(out.output, "too many arguments: ", "a\\x1b[2Jb extra")
