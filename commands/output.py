@@ -179,12 +179,13 @@ def table(title: str, columns: list[Column], rows: list[list[object]], *, width:
     Natural width of a column = its widest cell. Kept columns get their natural width
     and never wrap; the others share what is left, cut with an ellipsis. While even
     the narrowest layout does not fit, the lowest-priority column is hidden, and the
-    title says which and that --wide shows them. ``wide``: every column, kept ones
+    title says which and that --wide shows them. Columns empty in every row are left out. ``wide``: every column, kept ones
     whole, the others wrapped (print it at least :func:`wide_width` wide).
     """
     cells = [[visible(c) for c in row] for row in rows]
     natural = _natural(columns, cells)
-    shown = list(range(len(columns)))
+    # A column no row has a value in (who, for device sightings) only takes room.
+    shown = [i for i in range(len(columns)) if not cells or any(row[i] for row in cells)] or [0]
     hidden: list[str] = []
     if not wide:
         while len(shown) > 1 and _narrowest(columns, natural, shown) > width:
