@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from commands.output import visible
+try:
+    from commands.output import visible
+except ImportError:
+    visible = str
 from netguard.events import make_event
 from tests.views.hostile import (
     ESCAPED,
@@ -19,6 +22,7 @@ from tests.views.hostile import (
     HOSTILE_NOTE,
     HOSTILE_OWNER,
     LITERALS,
+    SMALL,
     assert_literal,
     run,
     yaml_quoted,
@@ -116,3 +120,22 @@ def test_usage_errors_quoting_arguments_show_control_characters(hostile_county: 
     out = run("inventory", "show", str(hostile_county), "a\x1b[2Jb", "extra")
     assert out.exit_code == 2
     assert_literal(out.output, "too many arguments: ", "a\\x1b[2Jb extra")
+
+
+def test_inventory_import_and_validate_show_csv_and_yaml_values_literally(tmp_path: Path) -> None:
+    county = tmp_path / "county.yaml"
+    county.write_text(SMALL.read_text(encoding="utf-8"), encoding="utf-8")
+    csv = tmp_path / "d.csv"
+    owner, note = "[bold]张伟[/bold] :ab:", "tags[idx] \x1b[2Jgone"
+    csv.write_text(f'institution_id,mac,kind,owner,note\nthc-nagu,00:ab:cd:00:cd:ab,pc,{owner},"{note}"\n', "utf-8")
+    preview = run("inventory", "import", str(csv), "--into", str(county))
+    assert preview.exit_code == 0, preview.output
+    assert_literal(preview.output, "00:ab:cd:00:cd:ab", owner, "tags[idx] \\x1b[2Jgone")
+    broken = tmp_path / "broken.yaml"
+    bad_ip = "10.1.0.1[/tmp]\x1b[2J"
+    broken.write_text(
+        SMALL.read_text(encoding="utf-8").replace("gateway: 10.1.0.1", "gateway: " + yaml_quoted(bad_ip), 1), "utf-8"
+    )
+    checked = run("inventory", "validate", str(broken))
+    assert checked.exit_code == 1
+    assert_literal(checked.output, "10.1.0.1[/tmp]\\x1b[2J")
