@@ -9,18 +9,8 @@ from typing import Any, BinaryIO
 import click
 
 from commands.context import AppContext, pass_app
-from commands.output import (
-    Column,
-    echo,
-    json_option,
-    json_safe,
-    plural,
-    print_json,
-    print_table,
-    progress,
-    status,
-    wide_option,
-)
+from commands.output import echo, json_option, json_safe, plural, print_json, progress, status
+from commands.tables import Column, print_table, wide_option
 from netguard.errors import EXIT_FINDINGS, NetGuardError, QueryError
 from netguard.events import KINDS, EventError, EventStore, make_event, open_event_store
 from netguard.events.model import Event, format_timestamp

@@ -20,7 +20,8 @@ from typing import Any
 import click
 
 from commands.context import AppContext, pass_app
-from commands.output import Column, echo, json_option, plural, print_json, print_table, say, wide_option
+from commands.output import echo, json_option, plural, print_json, say
+from commands.tables import Column, print_table, wide_option
 from netguard.addresses import normalize_mac
 from netguard.errors import EXIT_FINDINGS, InventoryError
 from netguard.inventory import (

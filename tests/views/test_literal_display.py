@@ -10,10 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-try:
-    from commands.output import visible
-except ImportError:
-    visible = str
+from commands.output import visible
 from netguard.events import make_event
 from tests.views.hostile import (
     ESCAPED,
