@@ -187,9 +187,16 @@ def import_(app: AppContext, source: BinaryIO, backend: str | None, as_json: boo
                 doc = _parse_line(raw, first=lineno == 1)
                 if doc is None:
                     continue
-                yield make_event(str(doc.get("netguard.kind", "")), doc)
+                event = make_event(str(doc.get("netguard.kind", "")), doc)
             except EventError as exc:
                 bad.append(f"{name}:{lineno}: {exc}")
+                continue
+            except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+                # A value the event model could not handle (a timestamp out of range, ...):
+                # still one bad line, never the end of the import.
+                bad.append(f"{name}:{lineno}: not a valid event ({type(exc).__name__}: {exc})")
+                continue
+            yield event
 
     store = _open(app, backend)
     try:

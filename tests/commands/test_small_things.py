@@ -38,6 +38,7 @@ def test_import_keeps_the_good_lines_around_undecodable_and_malformed_ones(confi
         b"\xff\xfe{}",
         b'{"netguard.kind": "sql"',  # cut short
         b"[" * 100_000,  # nested beyond any parser's recursion
+        b'{"netguard.kind": "sql", "event.action": "query", "@timestamp": 1e300}',  # beyond any calendar
         good[3],
         b"",
         good[4],
@@ -50,12 +51,13 @@ def test_import_keeps_the_good_lines_around_undecodable_and_malformed_ones(confi
     assert f"{src}:3: not UTF-8 (byte 0xe9 at column 41)" in out.output
     assert f"{src}:5: not UTF-8 (byte 0xff at column 1)" in out.output
     assert f"{src}:6: not valid JSON" in out.output and f"{src}:7: not valid JSON" in out.output
-    assert "5 written, 0 already present, 4 failed" in out.output
+    assert f"{src}:8: " in out.output
+    assert "5 written, 0 already present, 5 failed" in out.output
     stored = json.loads(run(config, "events", "search", "--json", "--limit", "10").output)
     assert stored["total"] == 5
     piped = run(config, "events", "import", "--json", "-", stdin=src.read_bytes())
     report = json.loads(piped.output)
-    assert (report["written"], report["duplicates"], report["failed"]) == (0, 5, 4)
+    assert (report["written"], report["duplicates"], report["failed"]) == (0, 5, 5)
     assert report["errors"][0].startswith("-:3: not UTF-8")
 
 
