@@ -19,10 +19,9 @@ from typing import Any
 
 import click
 from rich.table import Table
-from rich.text import Text
 
 from commands.context import AppContext, pass_app
-from commands.output import console, json_option, print_json
+from commands.output import console, json_option, print_json, safe
 from commands.sections import SECTIONS
 from netguard.config import Config
 from netguard.errors import EXIT_FINDINGS, EXIT_USAGE, ConfigError, NetGuardError
@@ -97,7 +96,7 @@ def show(app: AppContext, as_json: bool) -> None:
             elif hasattr(value, "__dataclass_fields__"):
                 walk(name + ".", {k: getattr(value, k) for k in value.__dataclass_fields__})
             else:
-                table.add_row(Text(name), Text("" if value is None else str(value)))  # literal, never markup
+                table.add_row(safe(name), safe("" if value is None else value))  # literal, never markup
 
     walk("", data)
     console().print(table)
@@ -280,7 +279,7 @@ def check(app: AppContext, as_json: bool) -> None:
         for col in ("check", "result", "detail"):
             table.add_column(col, overflow="fold")
         for c in checks:
-            table.add_row(Text(c.name), "ok" if c.ok else "FAIL", Text(c.detail))  # literal, never markup
+            table.add_row(safe(c.name), "ok" if c.ok else "FAIL", safe(c.detail))  # literal, never markup
         console().print(table)
     if not all(c.ok for c in checks):
         raise click.exceptions.Exit(EXIT_FINDINGS)

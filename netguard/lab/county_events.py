@@ -115,13 +115,13 @@ class LabCounty:
             else:
                 colleagues = sum(1 for p in people if p.institution.id == inst.id and not p.fixed)
                 people.append(Person(user, inst, _workstation(inst, colleagues)))
-        servers = inv.servers()
+        servers = tuple(inv.servers())
         return cls(
             by_tier=tuple((t, group) for t, group in by_tier if group),
             people=tuple(people),
             databases=tuple(s for s in servers if s.role == "database") or servers,
             ssh_servers=tuple(s for s in servers if any(v.name == "ssh" for v in s.services)) or servers,
-            switches=inv.switches(),
+            switches=tuple(inv.switches()),
             institutions=institutions,
         )
 
