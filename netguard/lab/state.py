@@ -40,6 +40,7 @@ class LabState:
     mgmt_block: ipaddress.IPv4Network
     namespaces: list[str] = field(default_factory=list)
     agents: list[AgentRecord] = field(default_factory=list)
+    moved: dict[str, str] = field(default_factory=dict)  # host namespace -> the port it was re-cabled to
     complete: bool = False
     up_seconds: float | None = None
 
@@ -55,6 +56,7 @@ class LabState:
             "mgmt_block": str(self.mgmt_block),
             "namespaces": self.namespaces,
             "agents": [a.__dict__ for a in self.agents],
+            "moved": self.moved,
             "complete": self.complete,
             "up_seconds": self.up_seconds,
         }
@@ -89,6 +91,7 @@ def load_state(lab_dir: Path) -> LabState | None:
             mgmt_block=ipaddress.IPv4Network(raw["mgmt_block"]),
             namespaces=[str(n) for n in raw.get("namespaces", [])],
             agents=[AgentRecord(**a) for a in raw.get("agents", [])],
+            moved={str(k): str(v) for k, v in raw.get("moved", {}).items()},
             complete=bool(raw.get("complete", False)),
             up_seconds=raw.get("up_seconds"),
         )

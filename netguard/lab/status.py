@@ -96,7 +96,8 @@ def _status(state: LabState) -> LabStatus:
     for site in plan.sites:
         ports = _ports(site.namespace)
         for h in plan.hosts_of(site.key):
-            port = ports.get(h.port, {})
+            port_name = state.moved.get(h.namespace, h.port)
+            port = ports.get(port_name, {})
             hosts.append(
                 HostStatus(
                     namespace=h.namespace,
@@ -109,7 +110,7 @@ def _status(state: LabState) -> LabStatus:
                     probe=h.role == "probe",
                     switch=site.switch_id if site.managed else None,
                     site_namespace=site.namespace,
-                    port=h.port,
+                    port=port_name,
                     vlan=bridge_vlan(port.get("master")),
                     port_up="UP" in (port.get("flags") or []),
                     present=netns.netns_exists(h.namespace),

@@ -18,8 +18,9 @@ import commands.lab_net  # noqa: F401 - registers lab up/status/down on the lab 
 from cli import main
 from netguard.lab import build, netns
 from netguard.lab.netns import LabError
+from netguard.lab.recable import move_host
 from netguard.lab.state import load_state
-from tests.harness.lab import require_lab_tools
+from tests.harness.lab import ping, require_lab_tools, running_lab, snmp
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,7 +100,8 @@ def test_a_failure_half_way_undoes_everything(monkeypatch: pytest.MonkeyPatch, t
     assert load_state(tmp_path) is None
 
 
-def test_down_after_a_crash_removes_what_up_had_made(tmp_path: Path) -> None:
+@pytest.mark.parametrize("when", ["cabling hosts", "starting agents"])
+def test_down_after_a_crash_removes_what_up_had_made(tmp_path: Path, when: str) -> None:
     """``up`` killed with SIGKILL half-way: the state file still names what exists."""
     require_lab_tools()
     name = "t" + secrets.token_hex(4)
@@ -116,15 +118,37 @@ def test_down_after_a_crash_removes_what_up_had_made(tmp_path: Path) -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             state = load_state(tmp_path)
-            if state is not None and len(state.namespaces) >= 12:
+            if state is not None and (
+                len(state.namespaces) >= 12 if when == "cabling hosts" else len(state.agents) >= 2
+            ):
                 break
             time.sleep(0.01)
         else:
             pytest.fail("lab up never got half-way")
     finally:
-        os.kill(proc.pid, signal.SIGKILL)
+        # The whole process group, like a crash or a kill of the job: an ``ip`` child left running
+        # would otherwise finish creating its namespace after ``down`` had looked.
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     assert netns.list_netns(f"ng-{name}-")  # the crash left namespaces behind
+    if when == "starting agents":
+        assert _snmpd_serving(tmp_path.resolve())  # and agents, in their own sessions
     result = build.lab_down(tmp_path)
     assert result.namespaces
     _assert_gone(name, tmp_path.resolve())
+
+
+def test_a_moved_host_is_learned_on_its_new_port(tmp_path: Path) -> None:
+    with running_lab(tmp_path, townships=1, villages=1) as lab:
+        rogue = next(h for h in lab.status.hosts if h.switch == "lab-thc1-acc1" and h.role == "rogue")
+        address, namespace = lab.switch("lab-thc1-acc1")
+        new_port = move_host(lab.dir, rogue.namespace)
+        assert new_port != rogue.port
+        ports = {str(raw["ifname"]) for raw in netns.ip_json(namespace, "link", "show")}
+        assert new_port in ports and rogue.port not in ports
+        moved = next(h for h in lab.refresh().hosts if h.namespace == rogue.namespace)
+        assert (moved.port, moved.vlan, moved.port_up) == (new_port, 10, True)
+        mac = ".".join(str(int(b, 16)) for b in rogue.mac.split(":"))
+        fdb = snmp("snmpget", address, lab.community, f".1.3.6.1.2.1.17.7.1.2.2.1.2.10.{mac}")
+        assert fdb.stdout.strip().endswith(f"INTEGER: {new_port[1:]}")
+        assert ping(rogue.namespace, rogue.gateway)
