@@ -147,8 +147,12 @@ def down(lab_dir: Path | None, as_json: bool) -> None:
     if not result.namespaces and not result.agents:
         console().print(f"no lab in {lab_dir}: nothing to remove", markup=False)
         return
-    console().print(
+    out = console()
+    out.print(
         f"removed {len(result.namespaces)} namespaces and stopped {len(result.agents)} SNMP agents "
         f"in {result.seconds:.1f} s; kept the inventory, netguard.yaml and secrets in {lab_dir}",
         markup=False,
     )
+    out.print("namespaces: " + " ".join(result.namespaces), markup=False)
+    if result.agents:
+        out.print("agent pids: " + " ".join(str(pid) for pid in result.agents), markup=False)
