@@ -17,7 +17,11 @@ VENV=${VENV:-.venv}
 # maven: fetches the Elasticsearch zips from Maven Central; unzip: for looking into them by hand;
 # openssl: the throw-away CA and certificate for the HTTPS test node;
 # util-linux (setpriv) and passwd (useradd) are essential packages, always present.
-TEST_DEBS=(openjdk-17-jdk-headless maven unzip openssl)
+# The lab (netguard lab up, tests/lab): iproute2 (ip, bridge: namespaces, veths, VLAN bridges),
+# snmpd (one agent per lab switch) and snmp (snmpwalk/snmpset in the tests), iputils-ping
+# (hosts reach their gateway), arping (ARP from inside a namespace), nftables (packet loss in
+# the lab: this kernel has no tc netem).
+TEST_DEBS=(openjdk-17-jdk-headless maven unzip openssl iproute2 snmpd snmp iputils-ping arping nftables)
 
 say() { printf 'install-test-deps: %s\n' "$*"; }
 
