@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+import commands.lab_net  # noqa: F401 - registers lab up/status/down on the lab group
 from commands.config import config_group
 from commands.context import AppContext
 from commands.events import events
