@@ -11,12 +11,14 @@ from typing import Any
 
 import click
 
+import commands.lab_net  # noqa: F401 - registers lab up/status/down on the lab group
 from commands.bastion import bastion
 from commands.config import config_group
 from commands.context import AppContext
 from commands.events import events
 from commands.inventory import inventory
 from commands.lab import lab
+from commands.output import visible
 from netguard import __version__
 from netguard.errors import EXIT_USAGE, NetGuardError
 
@@ -32,15 +34,26 @@ class NetGuardGroup(click.Group):
         except NetGuardError as exc:
             if _debug(ctx):
                 raise
-            click.echo(f"error: {exc}", err=True)
+            click.echo(_shown(f"error: {exc}"), err=True)
             ctx.exit(exc.exit_code)
-        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+        except click.ClickException as exc:
+            # It may quote an argument pasted from data. (message is Final for typing only.)
+            setattr(exc, "message", _shown(exc.message))  # noqa: B010
+            raise
+        except (click.exceptions.Exit, click.Abort, KeyboardInterrupt):
             raise
         except Exception as exc:
             if _debug(ctx):
                 raise
-            click.echo(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
+            # Not the exception's text: it may quote a configuration value (a URL with a password).
+            click.echo(_shown(f"internal error: {type(exc).__name__} (run with --debug for the traceback)"), err=True)
             ctx.exit(EXIT_INTERNAL)
+
+
+def _shown(message: str) -> str:
+    """An error message may quote data (a query, a file name, a value): its control
+    characters are made visible; its own line breaks (a caret under a query) are kept."""
+    return "\n".join(visible(line) for line in message.split("\n"))
 
 
 def _debug(ctx: click.Context) -> bool:
@@ -60,7 +73,11 @@ def _debug(ctx: click.Context) -> bool:
 @click.version_option(__version__, prog_name="netguard")
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, debug: bool) -> None:
-    """NetGuard: discovery and eviction, SSH bastion, database audit, links and 等保2.0 compliance."""
+    """NetGuard: security and network governance for a county health intranet.
+
+    Terminal discovery and eviction, an SSH bastion, database audit, link
+    checks, and compliance scans mapped to 等保2.0 (GB/T 22239-2019).
+    """
     ctx.obj = AppContext(config_path=config_path, debug=debug)
 
 

@@ -24,7 +24,8 @@ from bastion.passwords import hash_password
 from bastion.server import Server
 from bastion.service import EventWriter, build, init, open_vault
 from bastion.sessions import SessionLog
-from bastion.settings import BastionSettings
+from bastion.settings import BASTION, BastionSettings, parse_listen
+from bastion.settings import settings as settings_from
 from commands.context import AppContext, pass_app
 from commands.output import console, json_option, print_json
 from netguard.errors import EXIT_FINDINGS, NetGuardError
@@ -35,11 +36,11 @@ from netguard.store.db import connect
 
 def _settings(app: AppContext) -> BastionSettings:
     config = app.config
-    return BastionSettings(data_dir=config.state_path.parent / "bastion")
+    return settings_from(config.section(BASTION), config.state_path)
 
 
 def _chain_key(app: AppContext) -> ChainKey | None:
-    ref = getattr(app.config, "journal_key", None)
+    ref = app.config.journal_key
     if ref is None:
         return None
     return ChainKey.from_text(app.config.resolver().resolve(ref).reveal())
@@ -485,12 +486,10 @@ def serve(app: AppContext, listen: str | None) -> None:
     settings = _settings(app)
     host, port = settings.listen_host, settings.listen_port
     if listen:
-        host, _, port_text = listen.rpartition(":")
-        try:
-            port = int(port_text)
-        except ValueError:
-            raise NetGuardError(f"--listen {listen!r} must be HOST:PORT") from None
-        host = host.strip("[]") or "0.0.0.0"
+        parsed = parse_listen(listen)
+        if parsed is None:
+            raise NetGuardError(f"--listen {listen!r} must be HOST:PORT")
+        host, port = parsed
     store = open_event_store(app.config)
     writer = EventWriter(store)
     bast = build(settings, app.config.state_path, app.config.resolver(), writer, _chain_key(app))

@@ -1,20 +1,36 @@
-"""``netguard config``: what configuration is in force, and whether it works."""
+"""``netguard config``: what configuration is in force, and whether it works.
+
+``check`` runs :func:`run_checks`: the file's own problems (all of them, each
+``file:line: path: message``), the secrets file's mode, every secret reference
+(core keys, each capability section present, the inventory's SNMP
+credentials) resolved without printing a value, and both stores: exists or
+can be created, file mode (not readable by others), opens (read-only for a
+user who may not write it), schema current.
+"""
 
 from __future__ import annotations
 
+import os
+import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import click
 from rich.table import Table
 
 from commands.context import AppContext, pass_app
-from commands.output import console, json_option, print_json
+from commands.output import console, json_option, print_json, safe
+from commands.sections import SECTIONS
 from netguard.config import Config
-from netguard.errors import EXIT_FINDINGS, NetGuardError
+from netguard.errors import EXIT_FINDINGS, EXIT_USAGE, ConfigError, NetGuardError
 from netguard.events import open_event_store
 from netguard.inventory import load_inventory
 from netguard.secrets import SecretRef, check_private, redact_url
+from netguard.section import RefAt, Section
+from netguard.store.db import connect, open_read_only, schema_version, writable
+from netguard.store.migrations import LATEST_VERSION
 
 
 @click.group(name="config")
@@ -22,14 +38,24 @@ def config_group() -> None:
     """Show the configuration in force and check that it works."""
 
 
-def describe(cfg: Config) -> dict[str, Any]:
+def describe(cfg: Config, sections: Sequence[Section[Any]] = SECTIONS) -> dict[str, Any]:
     """The effective configuration, with secret references as references (never values)."""
     es = cfg.elasticsearch
+    specs = {s.name: s for s in sections}
+    capability: dict[str, Any] = {}
+    for raw in cfg.sections:
+        spec = specs.get(raw.name)
+        # A section no code reads is shown by place only: its raw text may hold a plain: value.
+        capability[raw.name] = cfg.section(spec) if spec else f"{raw.file}:{raw.line} (read by nothing)"
     return {
         "file": str(cfg.path) if cfg.path else None,
         "inventory": str(cfg.inventory) if cfg.inventory else None,
         "secrets_file": str(cfg.secrets_file) if cfg.secrets_file else None,
-        "state": {"path": str(cfg.state_path), "grace_runs": cfg.grace_runs},
+        "state": {
+            "path": str(cfg.state_path),
+            "grace_runs": cfg.grace_runs,
+            "journal_key": str(cfg.journal_key) if cfg.journal_key else None,
+        },
         "events": {
             "backend": cfg.events_backend,
             "sqlite": {"path": str(cfg.events_sqlite_path)},
@@ -45,6 +71,7 @@ def describe(cfg: Config) -> dict[str, Any]:
                 "request_timeout": es.request_timeout,
             },
         },
+        **capability,
     }
 
 
@@ -66,72 +93,165 @@ def show(app: AppContext, as_json: bool) -> None:
             name = f"{prefix}{key}"
             if isinstance(value, dict):
                 walk(name + ".", value)
+            elif hasattr(value, "__dataclass_fields__"):
+                walk(name + ".", {k: getattr(value, k) for k in value.__dataclass_fields__})
             else:
-                table.add_row(name, "" if value is None else str(value))
+                table.add_row(safe(name), safe("" if value is None else value))  # literal, never markup
 
     walk("", data)
     console().print(table)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Check:
     name: str
     ok: bool
     detail: str
 
 
-def _checks(cfg: Config) -> list[Check]:
-    checks: list[Check] = []
+def run_checks(cfg: Config, sections: Sequence[Section[Any]] = SECTIONS) -> list[Check]:
+    """Every check ``config check`` makes, in order; secret values never appear in a detail."""
+    checks = [Check("configuration", True, w) for w in cfg.warnings]
     if cfg.secrets_file is not None:
         try:
             check_private(cfg.secrets_file)
             checks.append(Check("secrets file", True, f"{cfg.secrets_file} is private"))
         except NetGuardError as exc:
             checks.append(Check("secrets file", False, str(exc)))
-    resolver = cfg.resolver()
-    refs: list[tuple[str, SecretRef]] = []
-    if cfg.events_backend == "elasticsearch":
-        es = cfg.elasticsearch
-        refs += [
-            (name, ref)
-            for name, ref in (("elasticsearch api_key", es.api_key), ("elasticsearch password", es.password))
-            if ref is not None
-        ]
-    if cfg.inventory is not None:
+    refs: list[tuple[str, RefAt]] = []
+    for ref_at in cfg.refs:
+        path = ref_at.where.path
+        if path.startswith("events.elasticsearch.") and cfg.events_backend != "elasticsearch":
+            continue  # not used with the embedded store
+        refs.append((path.replace("events.elasticsearch.", "elasticsearch ").replace("state.", "state "), ref_at))
+    checks += _section_checks(cfg, sections, refs)
+    checks += _resolve(cfg, refs)
+    checks += _inventory_checks(cfg)
+    checks.append(_state_check(cfg.state_path))
+    checks.append(_event_store_check(cfg))
+    return checks
+
+
+def _section_checks(cfg: Config, sections: Sequence[Section[Any]], refs: list[tuple[str, RefAt]]) -> list[Check]:
+    specs = {s.name: s for s in sections}
+    checks: list[Check] = []
+    for raw in cfg.sections:
+        spec = specs.get(raw.name)
+        name = f"section {raw.name}"
+        if spec is None:
+            detail = f"{raw.file}:{raw.line}: no capability in this NetGuard reads '{raw.name}'; it would be ignored"
+            checks.append(Check(name, False, detail))
+            continue
         try:
-            inventory = load_inventory(cfg.inventory)
-            checks.append(Check("inventory", True, f"{cfg.inventory}: {len(inventory)} institutions, valid"))
-            # Each distinct reference once, with how many switches use it.
-            users: dict[SecretRef, int] = {}
-            for switch in inventory.switches():
-                for ref in switch.snmp.refs():
-                    users[ref] = users.get(ref, 0) + 1
-            refs += [
-                (f"snmp {ref} ({n} switch{'es' if n > 1 else ''})", ref) for ref, n in sorted(users.items(), key=str)
-            ]
+            result = cfg.read_section(spec)
+        except ConfigError as exc:
+            checks += [Check(name, False, issue) for issue in exc.issues]
+            continue
+        checks.append(Check(name, True, f"{raw.file}:{raw.line}: valid"))
+        checks += [Check(name, True, w) for w in result.warnings]
+        refs += [(ref_at.where.path, ref_at) for ref_at in result.refs]
+    return checks
+
+
+def _resolve(cfg: Config, refs: list[tuple[str, RefAt]]) -> list[Check]:
+    resolver = cfg.resolver()
+    checks: list[Check] = []
+    for name, ref_at in refs:
+        try:
+            resolver.resolve(ref_at.ref)
+            checks.append(Check(name, True, f"{ref_at.ref} resolves"))
         except NetGuardError as exc:
-            checks.append(Check("inventory", False, str(exc)))
-    for name, ref in refs:
+            checks.append(Check(name, False, f"{ref_at.where}: {ref_at.ref}: {exc}"))
+    return checks
+
+
+def _inventory_checks(cfg: Config) -> list[Check]:
+    if cfg.inventory is None:
+        return []
+    try:
+        inventory = load_inventory(cfg.inventory)
+    except NetGuardError as exc:
+        return [Check("inventory", False, str(exc))]
+    checks = [Check("inventory", True, f"{cfg.inventory}: {len(inventory)} institutions, valid")]
+    # Each distinct reference once, with how many switches use it and where it first appears.
+    users: dict[SecretRef, list[str]] = {}
+    for switch in inventory.switches():
+        for ref in switch.snmp.refs():
+            users.setdefault(ref, []).append(str(switch.source.location) if switch.source else "")
+    resolver = cfg.resolver()
+    for ref, places in sorted(users.items(), key=lambda item: str(item[0])):
+        n = len(places)
+        name = f"snmp {ref} ({n} switch{'es' if n > 1 else ''})"
         try:
             resolver.resolve(ref)
             checks.append(Check(name, True, f"{ref} resolves"))
         except NetGuardError as exc:
-            checks.append(Check(name, False, f"{ref}: {exc}"))
+            first = f" (first used at {places[0]})" if places[0] else ""
+            checks.append(Check(name, False, f"{ref}: {exc}{first}"))
+    return checks
+
+
+def _mode_problem(path: Path) -> str | None:
+    """Stores hold SQL text, commands and the journal: readable by the owner (and a group of auditors) only."""
+    for part in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if not part.exists():
+            continue
+        mode = stat.S_IMODE(part.stat().st_mode)
+        if mode & (stat.S_IRWXO | stat.S_IWGRP):
+            return f"{part} has mode {mode:04o}; run: chmod 600 {part} (or 640 for a group of auditors)"
+    return None
+
+
+def _creatable(path: Path) -> str | None:
+    """Why ``path`` cannot be created, or None."""
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"{path} does not exist and {parent} is not writable"
+    return None
+
+
+def _state_check(path: Path) -> Check:
+    name = "state store"
+    if not path.exists():
+        problem = _creatable(path)
+        return Check(name, problem is None, problem or f"{path}: not created yet (mode 0600 at first use)")
+    mode = _mode_problem(path)
+    try:
+        if writable(path):
+            conn = connect(path)  # brings the schema up to date, as any writer would
+        else:
+            conn = open_read_only(path, latest=LATEST_VERSION, where=f"the state database {path}")
+        try:
+            version = schema_version(conn)
+        finally:
+            conn.close()
+    except NetGuardError as exc:
+        return Check(name, False, str(exc))
+    access = "" if writable(path) else ", read-only for this user"
+    return Check(name, mode is None, mode or f"{path}: schema version {version} (current){access}")
+
+
+def _event_store_check(cfg: Config) -> Check:
+    name = f"event store ({cfg.events_backend})"
+    sqlite = cfg.events_backend == "sqlite"
+    path = cfg.events_sqlite_path
+    if sqlite and not path.exists():
+        problem = _creatable(path)
+        return Check(name, problem is None, problem or f"{path}: not created yet (mode 0600 at first write)")
+    mode = _mode_problem(path) if sqlite else None
     try:
         store = open_event_store(cfg)
         try:
             count = store.count()
         finally:
             store.close()
-        where = (
-            cfg.events_sqlite_path
-            if cfg.events_backend == "sqlite"
-            else ", ".join(redact_url(h) for h in cfg.elasticsearch.hosts)
-        )
-        checks.append(Check(f"event store ({cfg.events_backend})", True, f"{where}: {count} events"))
     except NetGuardError as exc:
-        checks.append(Check(f"event store ({cfg.events_backend})", False, str(exc)))
-    return checks
+        return Check(name, False, str(exc))
+    where = path if sqlite else ", ".join(redact_url(h) for h in cfg.elasticsearch.hosts)
+    access = ", read-only for this user" if getattr(store, "read_only", False) else ""
+    return Check(name, mode is None, mode or f"{where}: {count} events{access}")
 
 
 @config_group.command()
@@ -140,9 +260,18 @@ def _checks(cfg: Config) -> list[Check]:
 def check(app: AppContext, as_json: bool) -> None:
     """Check that the configuration works: secrets resolve, files are private, stores open.
 
-    Exit code 1 if any check fails. Secret values are never printed.
+    Exit code 1 if any check fails, 2 if the file itself has errors (all listed). Secret values are never printed.
     """
-    checks = _checks(app.config)
+    try:
+        cfg = app.config
+    except ConfigError as exc:
+        if as_json:
+            print_json([{"check": "configuration", "ok": False, "detail": issue} for issue in exc.issues])
+        else:
+            for issue in exc.issues:
+                click.echo(f"error: {issue}", err=True)
+        raise click.exceptions.Exit(EXIT_USAGE) from None
+    checks = run_checks(cfg)
     if as_json:
         print_json([{"check": c.name, "ok": c.ok, "detail": c.detail} for c in checks])
     else:
@@ -150,7 +279,7 @@ def check(app: AppContext, as_json: bool) -> None:
         for col in ("check", "result", "detail"):
             table.add_column(col, overflow="fold")
         for c in checks:
-            table.add_row(c.name, "ok" if c.ok else "FAIL", c.detail)
+            table.add_row(safe(c.name), "ok" if c.ok else "FAIL", safe(c.detail))  # literal, never markup
         console().print(table)
     if not all(c.ok for c in checks):
         raise click.exceptions.Exit(EXIT_FINDINGS)

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
 
 from commands.context import AppContext, pass_app
-from commands.output import console, json_option, print_json
+from commands.output import echo, json_option, plural, print_json, say
+from commands.tables import Column, print_table, wide_option
 from netguard.addresses import normalize_mac
 from netguard.errors import EXIT_FINDINGS, InventoryError
 from netguard.inventory import (
@@ -53,7 +53,7 @@ from netguard.inventory.summary import SummaryRow
 TIER_CHOICE = click.Choice([t.value for t in Tier])
 
 
-@click.group()
+@click.group(short_help="The county inventory: institutions and their assets.")
 def inventory() -> None:
     """The county inventory: institutions, subnets, switches, servers, authorised devices."""
 
@@ -73,13 +73,13 @@ def _file_and_rest(app: AppContext, args: tuple[str, ...], most: int) -> tuple[P
 
 def _print_issues(issues: list[Issue]) -> None:
     for issue in issues:
-        click.echo(str(issue))
+        echo(issue)
 
 
 # -- validate --------------------------------------------------------------------------
 
 
-@inventory.command()
+@inventory.command(short_help="Check the inventory: every problem with its line.")
 @click.argument("file", required=False)
 @click.option("--strict", is_flag=True, help="Treat warnings (such as plain: secrets) as errors.")
 @json_option
@@ -103,13 +103,17 @@ def validate(app: AppContext, file: str | None, strict: bool, as_json: bool) -> 
         _print_issues(report.errors + report.warnings)
         what = ""
         if counts:
-            what = (
-                f" ({counts['institutions']} institutions, {counts['switches']} switches, "
-                f"{counts['servers']} servers, {counts['devices']} devices)"
+            nouns = (
+                ("institutions", "institution"),
+                ("switches", "switch"),
+                ("servers", "server"),
+                ("devices", "device"),
             )
+            what = " ({})".format(", ".join(plural(counts[key], noun, key) for key, noun in nouns))
         verdict = "invalid" if failed else "valid"
-        click.echo(
-            f"{path}: {verdict}{what}: {len(report.errors)} errors, {len(report.warnings)} warnings in {elapsed:.2f} s"
+        echo(
+            f"{path}: {verdict}{what}: {plural(len(report.errors), 'error')}, "
+            f"{plural(len(report.warnings), 'warning')} in {elapsed:.2f} s"
         )
     if failed:
         raise click.exceptions.Exit(EXIT_FINDINGS)
@@ -139,14 +143,20 @@ def _filter(
     return combined
 
 
-@inventory.command(name="list")
+@inventory.command(name="list", epilog="KIND is one of: " + ", ".join(sorted(INSTITUTION_KINDS)) + ".")
 @click.argument("file", required=False)
 @click.option("--tier", "tiers", multiple=True, type=TIER_CHOICE, help="Only this tier (repeatable).")
 @click.option("--township", "townships", multiple=True, help="Only this township, e.g. 娜姑镇 (repeatable).")
 @click.option(
-    "--kind", "kinds", multiple=True, type=click.Choice(sorted(INSTITUTION_KINDS)), help="Only this kind (repeatable)."
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice(sorted(INSTITUTION_KINDS)),
+    metavar="KIND",
+    help="Only this kind of institution (repeatable).",
 )
 @click.option("--name", help="Only institutions whose name or id contains this text.")
+@wide_option
 @json_option
 @pass_app
 def list_(
@@ -156,6 +166,7 @@ def list_(
     townships: tuple[str, ...],
     kinds: tuple[str, ...],
     name: str | None,
+    wide: bool,
     as_json: bool,
 ) -> None:
     """List institutions, filtered; --json prints one array."""
@@ -167,16 +178,24 @@ def list_(
     if as_json:
         print_json([institution_row(i) for i in view])
         return
-    table = Table(title=f"{inv.county}: {len(view)} of {len(inv)} institutions")
-    for col in ("ID", "Name", "Tier", "Kind", "Township", "Gateway", "Subnets", "Switches", "Servers", "Devices"):
-        table.add_column(col, justify="right" if col in ("Switches", "Servers", "Devices") else "left")
-    for i in view:
-        table.add_row(
-            i.id, i.name, i.tier.value, i.kind, i.township or "", str(i.gateway),
-            " ".join(str(s.network) for s in i.subnets),
-            str(len(i.switches)), str(len(i.servers)), str(len(i.devices)),
-        )  # fmt: skip
-    console().print(table)
+    columns = [
+        Column("ID", keep=True, priority=9),
+        Column("Name", priority=8, min_width=12),
+        Column("Tier", keep=True, priority=4),
+        Column("Kind", priority=3),
+        Column("Township", keep=True, priority=5),
+        Column("Gateway", keep=True, priority=7),
+        Column("Subnets", priority=6, min_width=18),
+        *(Column(c, keep=True, priority=2, justify="right") for c in ("Switches", "Servers", "Devices")),
+    ]
+    rows: list[list[object]] = [
+        [
+            i.id, i.name, i.tier.value, i.kind, i.township or "", i.gateway,
+            " ".join(str(s.network) for s in i.subnets), len(i.switches), len(i.servers), len(i.devices),
+        ]
+        for i in view
+    ]  # fmt: skip
+    print_table(f"{inv.county}: {len(view)} of {plural(len(inv), 'institution')}", columns, rows, wide=wide)
 
 
 def _suggest(name: str, known: Any) -> str:
@@ -189,9 +208,10 @@ def _suggest(name: str, known: Any) -> str:
 
 @inventory.command()
 @click.argument("args", nargs=-1, metavar="[FILE] [INSTITUTION_ID]")
+@wide_option
 @json_option
 @pass_app
-def show(app: AppContext, args: tuple[str, ...], as_json: bool) -> None:
+def show(app: AppContext, args: tuple[str, ...], wide: bool, as_json: bool) -> None:
     """Without an id: summary per tier and per township. With one: that institution in full.
 
     A single argument is taken as FILE when it ends in .yaml/.yml or is an existing file.
@@ -202,25 +222,28 @@ def show(app: AppContext, args: tuple[str, ...], as_json: bool) -> None:
         inst = inv.by_id(rest[0])
         if inst is None:
             raise InventoryError(f"no institution '{rest[0]}' in {path}{_suggest(rest[0], (i.id for i in inv))}")
-        _show_institution(inv, inst, as_json)
+        _show_institution(inv, inst, as_json, wide)
     else:
-        _show_summary(inv, as_json)
+        _show_summary(inv, as_json, wide)
 
 
-def _summary_table(title: str, rows: list[SummaryRow], total: SummaryRow | None = None) -> Table:
-    table = Table(title=title)
-    table.add_column(title.split(maxsplit=1)[0])
-    for col in ("Institutions", "Subnets", "Addresses", "Switches", "Servers", "Services", "Devices", "Bound IPs"):
-        table.add_column(col, justify="right")
-    for row in [*rows, *([total] if total else [])]:
-        table.add_row(
-            row.key, str(row.institutions), str(row.subnets), str(row.addresses), str(row.switches),
-            str(row.servers), str(row.services), str(row.devices), str(row.devices_with_ip),
-        )  # fmt: skip
-    return table
+def _summary_table(title: str, rows: list[SummaryRow], total: SummaryRow | None = None, *, wide: bool) -> None:
+    numbers = ("Institutions", "Subnets", "Addresses", "Switches", "Servers", "Services", "Devices", "Bound IPs")
+    columns = [
+        Column(title.split(maxsplit=1)[0], keep=True, priority=9),
+        *(Column(c, keep=True, priority=8 - n, justify="right") for n, c in enumerate(numbers)),
+    ]
+    cells: list[list[object]] = [
+        [
+            row.key, row.institutions, row.subnets, row.addresses, row.switches,
+            row.servers, row.services, row.devices, row.devices_with_ip,
+        ]
+        for row in [*rows, *([total] if total else [])]
+    ]  # fmt: skip
+    print_table(title, columns, cells, wide=wide)
 
 
-def _show_summary(inv: Inventory, as_json: bool) -> None:
+def _show_summary(inv: Inventory, as_json: bool, wide: bool) -> None:
     tiers, townships, total = by_tier(inv), by_township(inv), totals(inv)
     if as_json:
         print_json(
@@ -235,66 +258,74 @@ def _show_summary(inv: Inventory, as_json: bool) -> None:
             }
         )
         return
-    out = console()
     dc = inv.data_centre_institution()
-    out.print(f"{inv.county} ({inv.file}): data centre {dc.name} ({dc.id}), {len(inv.protected)} protected assets")
-    out.print(_summary_table("Tier summary", tiers, total))
-    out.print(_summary_table("Township summary", townships))
+    say(f"{inv.county} ({inv.file}): data centre {dc.name} ({dc.id}), {plural(len(inv.protected), 'protected asset')}")
+    _summary_table("Tier summary", tiers, total, wide=wide)
+    _summary_table("Township summary", townships, wide=wide)
 
 
-def _show_institution(inv: Inventory, inst: Institution, as_json: bool) -> None:
+def _show_institution(inv: Inventory, inst: Institution, as_json: bool, wide: bool) -> None:
     if as_json:
         data = institution_dict(inst)
         data["children"] = [c.id for c in inv.children(inst.id)]
         print_json(data)
         return
-    out = console()
     where = f"{inst.source.file}:{inst.source.line}" if inst.source else ""
     parent = inv.parent_of(inst)
-    out.print(f"{inst.name} ({inst.id}): {inst.tier.value}, {inst.kind}")
-    out.print(
+    say(f"{inst.name} ({inst.id}): {inst.tier.value}, {inst.kind}")
+    say(
         f"township: {inst.township or '-'}   parent: {f'{parent.name} ({parent.id})' if parent else '-'}   "
         f"gateway: {inst.gateway}   defined at {where}"
     )
-    subnets = Table(title="Subnets")
-    for col in ("Network", "Gateway", "VLAN", "Name"):
-        subnets.add_column(col)
-    for s in inst.subnets:
-        subnets.add_row(str(s.network), str(s.gateway or ""), str(s.vlan or ""), s.name or "")
-    out.print(subnets)
+    print_table(
+        "Subnets",
+        [Column("Network", keep=True, priority=9), Column("Gateway", keep=True, priority=8),
+         Column("VLAN", keep=True, priority=7), Column("Name", priority=6)],
+        [[s.network, s.gateway or "", s.vlan or "", s.name or ""] for s in inst.subnets],
+        wide=wide,
+    )  # fmt: skip
     if inst.switches:
-        table = Table(title="Switches")
-        for col in ("ID", "Management", "Role", "Vendor/model", "SNMP", "From", "Quarantine VLAN", "Uplinks"):
-            table.add_column(col)
-        for sw in inst.switches:
-            model = " ".join(x for x in (sw.vendor, sw.model) if x)
-            vlan = str(sw.quarantine_vlan or "")
-            table.add_row(sw.id, str(sw.management), sw.role, model, sw.snmp.describe(), sw.snmp_from, vlan,
-                          ", ".join(sw.uplinks))  # fmt: skip
-        out.print(table)
+        print_table(
+            "Switches",
+            [Column("ID", keep=True, priority=9), Column("Management", keep=True, priority=8),
+             Column("Role", keep=True, priority=6), Column("Vendor/model", priority=4),
+             Column("SNMP", priority=3), Column("From", keep=True, priority=2),
+             Column("Quarantine VLAN", keep=True, priority=5), Column("Uplinks", priority=7)],
+            [
+                [sw.id, sw.management, sw.role, " ".join(x for x in (sw.vendor, sw.model) if x), sw.snmp.describe(),
+                 sw.snmp_from, sw.quarantine_vlan or "", ", ".join(sw.uplinks)]
+                for sw in inst.switches
+            ],
+            wide=wide,
+        )  # fmt: skip
     if inst.servers:
-        table = Table(title="Servers")
-        for col in ("ID", "Name", "Role", "Address", "Services"):
-            table.add_column(col)
-        for sv in inst.servers:
-            services = ", ".join(f"{s.name} {s.protocol}/{s.port}" for s in sv.services)
-            table.add_row(sv.id, sv.name or "", sv.role or "", str(sv.address), services)
-        out.print(table)
+        print_table(
+            "Servers",
+            [Column("ID", keep=True, priority=9), Column("Name", priority=6), Column("Role", keep=True, priority=5),
+             Column("Address", keep=True, priority=8), Column("Services", priority=7)],
+            [
+                [sv.id, sv.name or "", sv.role or "", sv.address,
+                 ", ".join(f"{s.name} {s.protocol}/{s.port}" for s in sv.services)]
+                for sv in inst.servers
+            ],
+            wide=wide,
+        )  # fmt: skip
     children = inv.children(inst.id)
     if children:
-        out.print(f"{len(children)} institutions under it: " + ", ".join(c.id for c in children))
-    table = Table(title=f"Authorised devices ({len(inst.devices)})")
-    for col in ("MAC", "IP", "Kind", "Owner", "Note", "Vendor (OUI)"):
-        table.add_column(col)
-    for d in inst.devices:
-        table.add_row(d.mac, str(d.ip or ""), d.kind, d.owner or "", d.note or "", mac_vendor(d.mac) or "")
-    out.print(table)
+        say(f"{plural(len(children), 'institution')} under it: " + ", ".join(c.id for c in children))
+    print_table(
+        f"Authorised devices ({len(inst.devices)})",
+        [Column("MAC", keep=True, priority=9), Column("IP", keep=True, priority=8), Column("Kind", priority=6),
+         Column("Owner", priority=7), Column("Note", priority=4), Column("Vendor (OUI)", priority=5)],
+        [[d.mac, d.ip or "", d.kind, d.owner or "", d.note or "", mac_vendor(d.mac) or ""] for d in inst.devices],
+        wide=wide,
+    )  # fmt: skip
 
 
 # -- lookup ----------------------------------------------------------------------------
 
 
-@inventory.command()
+@inventory.command(short_help="What the inventory knows about a MAC or IP.")
 @click.argument("args", nargs=-1, required=True, metavar="[FILE] MAC_OR_IP")
 @json_option
 @pass_app
@@ -329,15 +360,15 @@ def lookup(app: AppContext, args: tuple[str, ...], as_json: bool) -> None:
         print_json(data)
     else:
         where = f"{inst.name} ({inst.id}, {inst.tier.value})" if inst else "not in any county subnet"
-        click.echo(f"{query}: {where}")
+        echo(f"{query}: {where}")
         if device:
-            click.echo(f"  authorised {device.kind}: {device.mac} {device.ip or ''} owner {device.owner or '-'}")
+            echo(f"  authorised {device.kind}: {device.mac} {device.ip or ''} owner {device.owner or '-'}")
         else:
-            click.echo("  not an authorised device")
+            echo("  not an authorised device")
         if data["vendor"]:
-            click.echo(f"  vendor: {data['vendor']}")
+            echo(f"  vendor: {data['vendor']}")
         if protected:
-            click.echo(f"  protected: {protected}")
+            echo(f"  protected: {protected}")
     if device is None and inst is None:
         raise click.exceptions.Exit(EXIT_FINDINGS)
 
@@ -353,15 +384,16 @@ def _is_ip(text: str) -> bool:
 # -- import ----------------------------------------------------------------------------
 
 
-@inventory.command(name="import")
+@inventory.command(name="import", short_help="Merge authorised devices from a spreadsheet CSV.")
 @click.argument("csv_file", metavar="CSV")
 @click.option("--into", "into", help="Inventory YAML to merge into (default: the configured inventory).")
 @click.option("--output", "-o", "output", type=click.Path(dir_okay=False), help="Write the merged inventory here.")
 @click.option("--in-place", is_flag=True, help="Overwrite the --into file with the merged inventory.")
+@wide_option
 @json_option
 @pass_app
 def import_(
-    app: AppContext, csv_file: str, into: str | None, output: str | None, in_place: bool, as_json: bool
+    app: AppContext, csv_file: str, into: str | None, output: str | None, in_place: bool, wide: bool, as_json: bool
 ) -> None:
     """Merge authorised devices from a spreadsheet CSV into the inventory.
 
@@ -397,21 +429,24 @@ def import_(
         )
     else:
         _print_issues(result.report.errors + result.report.warnings)
-        _render_import(result, written)
+        _render_import(result, written, wide)
     if not result.ok:
         raise click.exceptions.Exit(EXIT_FINDINGS)
 
 
-def _render_import(result: ImportResult, written: str | None) -> None:
+def _render_import(result: ImportResult, written: str | None, wide: bool) -> None:
     if not result.ok:
-        click.echo(f"{result.csv_file}: {len(result.report.errors)} errors: nothing written")
+        echo(f"{result.csv_file}: {plural(len(result.report.errors), 'error')}: nothing written")
         return
     if result.added:
-        table = Table(title=f"Devices to add to {result.into}")
-        for col in ("CSV line", "Institution", "MAC", "IP", "Kind", "Owner", "Note"):
-            table.add_column(col)
-        for d in result.added:
-            table.add_row(str(d.origin.line), d.institution, d.mac, d.ip or "", d.kind, d.owner or "", d.note or "")
-        console().print(table)
+        print_table(
+            f"Devices to add to {result.into}",
+            [Column("CSV line", keep=True, priority=9, justify="right"), Column("Institution", keep=True, priority=8),
+             Column("MAC", keep=True, priority=7), Column("IP", keep=True, priority=6),
+             Column("Kind", priority=4), Column("Owner", priority=5), Column("Note", priority=3)],
+            [[d.origin.line, d.institution, d.mac, d.ip or "", d.kind, d.owner or "", d.note or ""]
+             for d in result.added],
+            wide=wide,
+        )  # fmt: skip
     tail = f"wrote {written}" if written else "dry run: nothing written (use --output FILE or --in-place)"
-    click.echo(f"{result.rows} rows: {len(result.added)} to add, {len(result.unchanged)} already present; {tail}")
+    echo(f"{plural(result.rows, 'row')}: {len(result.added)} to add, {len(result.unchanged)} already present; {tail}")

@@ -1,4 +1,15 @@
-"""Rendering helpers shared by every group: JSON, rich consoles, progress."""
+"""Rendering helpers shared by every group: safe text, JSON, rich consoles, progress.
+
+Data is shown exactly as stored. Every value that comes from data (events,
+inventory, configuration, file names, SNMP strings, error messages quoting
+them) goes through :func:`visible` / :func:`safe`: rich never interprets it as
+markup or emoji (``[/tmp]``, ``tags[idx]`` and ``:ab:`` stay literal), and
+control characters that could drive the terminal (ESC sequences, BEL, CR,
+backspace, C1 codes, DEL, bidirectional overrides) are written as Python-style
+escapes (``\\x1b``, ``\\r``, ``\\u202e``). ``--json`` carries the exact values.
+
+Tables are :mod:`commands.tables`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +18,7 @@ import datetime as dt
 import ipaddress
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,6 +29,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from netguard.secrets import Secret, SecretRef
 
@@ -26,6 +39,46 @@ F = TypeVar("F", bound=Callable[..., Any])
 def json_option(func: F) -> F:
     """The ``--json`` flag, the same on every command that lists or reports."""
     return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of tables.")(func)
+
+
+# C0 controls, DEL, C1 controls, and the invisible characters that reorder or split lines
+# (bidi embeddings/overrides/isolates, line and paragraph separators).
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(value: object) -> str:
+    """``value`` as text with every control character written as a Python-style escape."""
+    return _INVISIBLE.sub(_escape, "" if value is None else str(value))
+
+
+def safe(value: object, style: str = "") -> Text:
+    """Data as a rich ``Text``: never markup, never emoji, control characters visible."""
+    return Text(visible(value), style=style)
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``1 error``, ``2 errors``, ``0 errors`` (``nouns`` for irregular plurals)."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
+
+
+def echo(message: object, err: bool = False) -> None:
+    """One line that may quote data, with control characters visible (instead of click.echo)."""
+    click.echo(visible(message), err=err)
+
+
+def say(message: object) -> None:
+    """A line of data for people (a heading above tables): like :func:`echo`, and wrapped at
+    the terminal's width."""
+    console().print(safe(message), soft_wrap=False)
 
 
 def _default(obj: Any) -> Any:
@@ -46,24 +99,49 @@ def _default(obj: Any) -> Any:
     return str(obj)
 
 
+# json escapes C0 controls itself; these it leaves raw with ensure_ascii=False.
+_JSON_RAW = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def json_safe(text: str) -> str:
+    """JSON text with DEL, C1 and bidi controls as ``\\uXXXX`` escapes: the same JSON value,
+    but nothing that a terminal would act on."""
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2, default=_default)
+    return json_safe(json.dumps(data, ensure_ascii=False, indent=2, default=_default))
 
 
 def print_json(data: Any) -> None:
     click.echo(dumps(data))
 
 
-def console(stderr: bool = False) -> Console:
-    """A console that uses colour only on a terminal and honours NO_COLOR."""
+class _DataConsole(Console):
+    """A console on which a plain string is never markup, never emoji, and shows its control
+    characters (newlines excepted, for messages of several lines): the net under every
+    string any command prints or puts in a table, whether or not it went through safe()."""
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        lines = text.split("\n")
+        return super().render_str("\n".join(visible(line) for line in lines), **kwargs)
+
+
+def console(stderr: bool = False, width: int | None = None) -> Console:
+    """A console that uses colour only on a terminal and honours NO_COLOR; ``width``
+    overrides the terminal's."""
     stream = sys.stderr if stderr else sys.stdout
     is_tty = stream.isatty()
-    return Console(
+    # COLUMNS, when set, wins (rich reads it); a pipe without it gets a wide page.
+    sized = is_tty or os.environ.get("COLUMNS", "").isdigit()
+    return _DataConsole(
         file=stream,
         no_color=bool(os.environ.get("NO_COLOR")) or not is_tty,
         highlight=False,
+        markup=False,  # strings printed are data unless they are a styled Text
+        emoji=False,
         soft_wrap=not is_tty,
-        width=None if is_tty else 200,
+        width=width or (None if sized else 200),
     )
 
 

@@ -6,6 +6,14 @@ defaults apply (embedded SQLite stores under the data directory, the example
 county as inventory when run from a checkout). Relative paths in the file are
 relative to the file. Secrets appear only as references (see
 :mod:`netguard.secrets`); this module never resolves them.
+
+The file is read as a YAML *node* tree with the inventory's line-aware reader
+(:mod:`netguard.inventory.nodes`), so every problem is reported as
+``file:line: path: message``, all of them at once, with "did you mean" for
+unknown keys. This module reads the core keys (``inventory``,
+``secrets_file``, ``state``, ``events``); each capability's section is kept as
+written (:class:`~netguard.section.RawSection`) and read by the capability's
+own code through :meth:`Config.section`.
 """
 
 from __future__ import annotations
@@ -14,16 +22,37 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
+from urllib.parse import urlsplit
 
 import yaml
 
-from netguard.errors import ConfigError, SecretError
+from netguard.errors import ConfigError
+from netguard.inventory.issues import Report
+from netguard.inventory.nodes import Fields, compose, is_null, join
 from netguard.paths import config_candidates, data_dir
-from netguard.secrets import SecretRef, SecretResolver, parse_ref
+from netguard.secrets import SecretRef, SecretResolver
+from netguard.section import RawSection, RefAt, Section, SectionReader, SectionResult, read_section
+from netguard.section_names import CAPABILITIES, KNOWN
+from netguard.store.grace import DEFAULT_GRACE_RUNS, grace_runs_problem
+from netguard.textfile import decode_utf8
+
+__all__ = ["BACKENDS", "DEFAULT_GRACE_RUNS", "Config", "ElasticsearchConfig", "find_config", "load_config"]
 
 BACKENDS = ("sqlite", "elasticsearch")
-DEFAULT_GRACE_RUNS = 3
+HOST_SCHEMES = ("http", "https")
+_ES_KEYS = (
+    "hosts",
+    "api_key",
+    "username",
+    "password",
+    "ca_certs",
+    "verify_certs",
+    "index_prefix",
+    "request_timeout",
+    "replicas",
+)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -48,26 +77,31 @@ class Config:
     state_path: Path = field(default_factory=lambda: data_dir() / "state.db")
     # Complete collections a device may be missed in before its sighting is closed (NAV's grace).
     grace_runs: int = DEFAULT_GRACE_RUNS
+    # The key of the action journal's HMAC chain; never stored in the database it protects.
+    journal_key: SecretRef | None = None
     events_backend: str = "sqlite"
     events_sqlite_path: Path = field(default_factory=lambda: data_dir() / "events.db")
     elasticsearch: ElasticsearchConfig = field(default_factory=ElasticsearchConfig)
+    # The capability sections as written, read through section(); the core keys' references.
+    sections: tuple[RawSection, ...] = field(default=(), repr=False, compare=False)
+    refs: tuple[RefAt, ...] = field(default=(), repr=False, compare=False)
+    warnings: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     def resolver(self) -> SecretResolver:
         return SecretResolver(secrets_file=self.secrets_file)
 
+    def raw_section(self, name: str) -> RawSection | None:
+        return next((s for s in self.sections if s.name == name), None)
 
-_TOP_KEYS = {"inventory", "secrets_file", "state", "events"}
-_ES_KEYS = {
-    "hosts",
-    "api_key",
-    "username",
-    "password",
-    "ca_certs",
-    "verify_certs",
-    "index_prefix",
-    "request_timeout",
-    "replicas",
-}
+    def read_section(self, spec: Section[T]) -> SectionResult[T]:
+        """A capability's section with the references it holds; ConfigError at ``file:line`` if wrong."""
+        file = str(self.path) if self.path else "netguard.yaml"
+        base = self.path.parent if self.path else Path.cwd()
+        return read_section(spec, self.raw_section(spec.name), file, base)
+
+    def section(self, spec: Section[T]) -> T:
+        """A capability's settings (its defaults when the section is absent)."""
+        return self.read_section(spec).value
 
 
 def find_config(explicit: str | Path | None) -> Path | None:
@@ -86,98 +120,136 @@ def load_config(explicit: str | Path | None = None) -> Config:
     path = find_config(explicit)
     if path is None:
         return Config()
-    if not path.is_file():
-        raise ConfigError(f"configuration file {path} does not exist")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.MarkedYAMLError as exc:
-        # Not str(exc): it quotes the offending line, which may hold a plain: secret.
-        mark = exc.problem_mark or exc.context_mark
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}{line}: not valid YAML: {exc.problem or exc.context}") from None
-    except yaml.YAMLError:
-        raise ConfigError(f"{path}: not valid YAML") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping")
-    return parse_config(raw, path)
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {path} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"configuration file {path} is a directory") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration file {path}: {exc.strerror}") from None
+    return parse_config(decode_utf8(data, str(path), ConfigError), path)
 
 
-def _mapping(value: Any, where: str, path: Path) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ConfigError(f"{path}: '{where}' must be a mapping")
-    return value
-
-
-def _unknown(keys: set[str], allowed: set[str], where: str, path: Path) -> None:
-    extra = sorted(set(keys) - allowed)
-    if extra:
-        raise ConfigError(f"{path}: unknown key '{extra[0]}' in {where} (allowed: {', '.join(sorted(allowed))})")
-
-
-def _ref(value: Any, where: str, path: Path) -> SecretRef | None:
-    if value is None:
-        return None
-    try:
-        return parse_ref(str(value))
-    except SecretError as exc:
-        raise ConfigError(f"{path}: {where}: {exc}") from None
-
-
-def parse_config(raw: dict[str, Any], path: Path) -> Config:
-    _unknown(set(raw), _TOP_KEYS, "the top level", path)
-    base = path.parent
-
-    def rel(value: Any) -> Path:
-        p = Path(str(value)).expanduser()
-        return p if p.is_absolute() else base / p
-
-    state = _mapping(raw.get("state"), "state", path)
-    _unknown(set(state), {"path", "grace_runs"}, "state", path)
-    grace = state.get("grace_runs", Config.grace_runs)
-    if not isinstance(grace, int) or isinstance(grace, bool) or grace < 0:
-        raise ConfigError(f"{path}: state.grace_runs must be a whole number >= 0, not {grace!r}")
-    events = _mapping(raw.get("events"), "events", path)
-    _unknown(set(events), {"backend", "sqlite", "elasticsearch"}, "events", path)
-    backend = str(events.get("backend", "sqlite"))
-    if backend not in BACKENDS:
-        raise ConfigError(f"{path}: events.backend must be one of {', '.join(BACKENDS)}, not '{backend}'")
-    sqlite = _mapping(events.get("sqlite"), "events.sqlite", path)
-    _unknown(set(sqlite), {"path"}, "events.sqlite", path)
-    es = _mapping(events.get("elasticsearch"), "events.elasticsearch", path)
-    _unknown(set(es), _ES_KEYS, "events.elasticsearch", path)
-    prefix = str(es.get("index_prefix", "netguard"))
-    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,60}", prefix):
-        raise ConfigError(
-            f"{path}: events.elasticsearch.index_prefix '{prefix}' must be lower case letters, digits, - or _"
-        )
-    hosts = es.get("hosts", ElasticsearchConfig.hosts)
-    if isinstance(hosts, str):
-        hosts = [hosts]
-    try:
-        timeout = float(es.get("request_timeout", ElasticsearchConfig.request_timeout))
-    except (TypeError, ValueError):
-        raise ConfigError(f"{path}: events.elasticsearch.request_timeout must be a number") from None
-    es_config = ElasticsearchConfig(
-        hosts=tuple(str(h) for h in hosts),
-        api_key=_ref(es.get("api_key"), "events.elasticsearch.api_key", path),
-        username=str(es["username"]) if es.get("username") is not None else None,
-        password=_ref(es.get("password"), "events.elasticsearch.password", path),
-        ca_certs=rel(es["ca_certs"]) if es.get("ca_certs") else None,
-        verify_certs=bool(es.get("verify_certs", True)),
-        index_prefix=prefix,
-        request_timeout=timeout,
-        replicas=int(es.get("replicas", ElasticsearchConfig.replicas)),
-    )
+def parse_config(text: str, path: Path) -> Config:
+    """Read the text of ``path``; every problem raised together as one ConfigError."""
+    file = str(path)
+    root = compose(text, file, ConfigError)
+    if root is None or is_null(root):
+        return Config(path=path)
+    report = Report()
+    r = SectionReader(file, report, path.parent)
+    top = r.mapping(root, "", (), KNOWN)
+    if top is None:
+        report.sort()
+        raise ConfigError.of([str(i) for i in report.errors])
     defaults = Config()
-    return Config(
+    state = _sub(r, top, "state", ("path", "grace_runs", "journal_key"))
+    grace = DEFAULT_GRACE_RUNS
+    grace_text = r.text(state, "grace_runs") if state is not None else None
+    if state is not None and grace_text is not None:
+        node = state.values["grace_runs"][1]
+        if not re.fullmatch(r"-?[0-9]+", grace_text):
+            r.error(node, "state.grace_runs", f"'{grace_text}' is not a whole number")
+        elif (problem := grace_runs_problem(int(grace_text))) is not None:
+            r.error(node, "state.grace_runs", problem)  # the state store's own rule
+        else:
+            grace = int(grace_text)
+    events = _sub(r, top, "events", ("backend", "sqlite", "elasticsearch"))
+    backend = (r.choice(events, "backend", BACKENDS, "events backend") if events else None) or "sqlite"
+    sqlite = _sub(r, events, "sqlite", ("path",)) if events else None
+    config = Config(
         path=path,
-        inventory=rel(raw["inventory"]) if raw.get("inventory") else None,
-        secrets_file=rel(raw["secrets_file"]) if raw.get("secrets_file") else None,
-        state_path=rel(state["path"]) if state.get("path") else defaults.state_path,
+        inventory=r.path(top, "inventory"),
+        secrets_file=r.path(top, "secrets_file"),
+        state_path=(r.path(state, "path") if state else None) or defaults.state_path,
         grace_runs=grace,
+        journal_key=r.ref(state, "journal_key") if state else None,
         events_backend=backend,
-        events_sqlite_path=rel(sqlite["path"]) if sqlite.get("path") else defaults.events_sqlite_path,
-        elasticsearch=es_config,
+        events_sqlite_path=(r.path(sqlite, "path") if sqlite else None) or defaults.events_sqlite_path,
+        elasticsearch=_elasticsearch(r, events),
+        sections=tuple(RawSection(n, file, path.parent, top.values[n][1]) for n in CAPABILITIES if n in top),
+        refs=tuple(r.refs),
+        warnings=tuple(str(w) for w in report.warnings),
+    )
+    if report.errors:
+        report.sort()
+        raise ConfigError.of([str(i) for i in report.errors])
+    return config
+
+
+def _sub(r: SectionReader, parent: Fields | None, name: str, keys: tuple[str, ...]) -> Fields | None:
+    """A nested mapping; absent or empty gives None (defaults apply)."""
+    node = parent.get(name) if parent is not None else None
+    if parent is None or node is None or is_null(node):
+        return None
+    return r.mapping(node, join(parent.path, name), (), keys)
+
+
+def host_problem(url: str) -> str | None:
+    """Why an Elasticsearch host URL is unusable, or None. Never echoes a URL that holds credentials."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "is not a URL (write it as https://HOST:PORT)"
+    if "@" in parts.netloc:
+        return (
+            "a host URL must not carry user:password@ "
+            "(credentials have their own keys: username and password, or api_key)"
+        )
+    if parts.scheme not in HOST_SCHEMES:
+        return f"'{url}' must start with http:// or https://"
+    if not parts.hostname:
+        return f"'{url}' names no host"
+    try:
+        port = parts.port
+    except ValueError:  # its text quotes the URL: not used
+        port = 0
+    if port == 0:
+        return f"'{url}' has a port that is not a number from 1 to 65535"
+    if parts.query or parts.fragment:
+        return f"'{url}' must not have a query or a fragment"
+    return None
+
+
+def _elasticsearch(r: SectionReader, events: Fields | None) -> ElasticsearchConfig:
+    es = _sub(r, events, "elasticsearch", _ES_KEYS)
+    if es is None:
+        return ElasticsearchConfig()
+    default = ElasticsearchConfig()
+    hosts: list[str] = []
+    node = es.get("hosts")
+    items: list[tuple[str, yaml.Node, str | None]]
+    if isinstance(node, yaml.ScalarNode):  # one host may be written without a list
+        items = [("events.elasticsearch.hosts", node, r.node_text(node, "events.elasticsearch.hosts"))]
+    else:
+        items = list(r.scalar_items(es, "hosts"))
+    for where, item, text in items:
+        if text is None:
+            continue
+        problem = host_problem(text)
+        if problem is not None:
+            r.error(item, where, problem)
+        else:
+            hosts.append(text)
+    prefix = r.text(es, "index_prefix")
+    if prefix is not None and not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,60}", prefix):
+        r.error(
+            es.values["index_prefix"][1],
+            "events.elasticsearch.index_prefix",
+            f"'{prefix}' must be lower case letters, digits, - or _",
+        )
+    timeout = r.number(es, "request_timeout", 0.1, 3600)
+    replicas = r.integer(es, "replicas", 0, 100)
+    verify = r.boolean(es, "verify_certs")
+    return ElasticsearchConfig(
+        hosts=tuple(hosts) or default.hosts,
+        api_key=r.ref(es, "api_key"),
+        username=r.text(es, "username"),
+        password=r.ref(es, "password"),
+        ca_certs=r.path(es, "ca_certs"),
+        verify_certs=default.verify_certs if verify is None else verify,
+        index_prefix=prefix or default.index_prefix,
+        request_timeout=default.request_timeout if timeout is None else timeout,
+        replicas=default.replicas if replicas is None else replicas,
     )

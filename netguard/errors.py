@@ -20,7 +20,21 @@ class NetGuardError(Exception):
 
 
 class ConfigError(NetGuardError):
-    """The configuration file or a value in it is wrong."""
+    """The configuration file or a value in it is wrong.
+
+    ``issues`` holds every problem found, each ``file:line: path: message``;
+    the message is the first one (and how many more), so the CLI stays one line
+    while ``config check`` can list them all.
+    """
+
+    def __init__(self, message: str, issues: tuple[str, ...] = ()) -> None:
+        self.issues = issues or (message,)
+        super().__init__(message)
+
+    @classmethod
+    def of(cls, issues: list[str]) -> ConfigError:
+        more = f" (and {len(issues) - 1} more; run: netguard config check)" if len(issues) > 1 else ""
+        return cls(issues[0] + more, tuple(issues))
 
 
 class SecretError(NetGuardError):

@@ -16,7 +16,9 @@ redacted, so it cannot leak through logging, an f-string, an exception or
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -55,26 +57,73 @@ class Secret:
         return hash(self._value)
 
 
-@dataclass(frozen=True)
 class SecretRef:
-    """A parsed reference such as ``env:SNMP_RO``; safe to print."""
+    """A parsed reference such as ``env:SNMP_RO``; safe to print.
 
-    scheme: str
-    target: str
+    Not a dataclass on purpose: its ``repr`` (and therefore the ``repr`` of
+    every record holding one, the whole :class:`~netguard.config.Config`
+    included) must never show a ``plain:`` value, and ``dataclasses.asdict``
+    must not unpack it into a dict that does. Immutable and hashable.
+    """
+
+    __slots__ = ("_scheme", "_target")
+    _scheme: str
+    _target: str
+
+    def __init__(self, scheme: str, target: str) -> None:
+        object.__setattr__(self, "_scheme", scheme)
+        object.__setattr__(self, "_target", target)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("SecretRef is immutable")
+
+    @property
+    def scheme(self) -> str:
+        return self._scheme
+
+    @property
+    def target(self) -> str:
+        """The variable, secret name or path; for ``plain:`` the value itself (use with care)."""
+        return self._target
 
     def __str__(self) -> str:
-        if self.scheme == "plain":
+        if self._scheme == "plain":
             return "plain:" + REDACTED
-        return f"{self.scheme}:{self.target}"
+        return f"{self._scheme}:{self._target}"
+
+    def __repr__(self) -> str:
+        return f"SecretRef({str(self)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SecretRef) and (other._scheme, other._target) == (self._scheme, self._target)
+
+    def __hash__(self) -> int:
+        return hash((self._scheme, self._target))
+
+    def __reduce__(self) -> tuple[type[SecretRef], tuple[str, str]]:
+        return (SecretRef, (self._scheme, self._target))
 
     @property
     def is_inline(self) -> bool:
-        return self.scheme == "plain"
+        return self._scheme == "plain"
 
 
 def parse_ref(text: str) -> SecretRef:
-    """Parse a reference; a bare string is refused because it would be an inline secret."""
+    """Parse a reference; a bare string is refused because it would be an inline secret.
+
+    The text before ``:`` is echoed only when it is close to a scheme name
+    (``sekret:``): anything else may be an inline password that merely holds a
+    colon, and must not reach a message.
+    """
     scheme, sep, target = text.partition(":")
+    if sep and scheme not in SCHEMES and re.fullmatch(r"[A-Za-z]{2,12}", scheme):
+        close = difflib.get_close_matches(scheme.lower(), SCHEMES, n=1, cutoff=0.6)
+        allowed = ", ".join(f"{s}:" for s in SCHEMES)
+        if close:
+            raise SecretError(
+                f"unknown reference scheme '{scheme}:' (did you mean '{close[0]}:'? the schemes are {allowed})"
+            )
+        raise SecretError(f"a secret must be a reference: unknown scheme before ':' (the schemes are {allowed})")
     if not sep or scheme not in SCHEMES:
         raise SecretError(
             "a secret must be a reference (env:NAME, secret:NAME or file:PATH), "
@@ -111,7 +160,8 @@ class SecretResolver:
     """Resolves references against the environment and one secrets file."""
 
     secrets_file: Path | None = None
-    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    # repr=False: the environment holds other programs' secrets too.
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ, repr=False)
     _file_cache: dict[str, str] | None = field(default=None, init=False, repr=False)
 
     def resolve(self, ref: SecretRef | str) -> Secret:
@@ -129,7 +179,10 @@ class SecretResolver:
             return Secret(path.read_text(encoding="utf-8").strip())
         table = self._secrets_table()
         if ref.target not in table:
-            raise SecretError(f"{ref} is not in the secrets file {self.secrets_file}")
+            # Names only: the file's keys are not secret, its values are.
+            close = difflib.get_close_matches(ref.target, sorted(table), n=1, cutoff=0.6)
+            hint = f" (did you mean secret:{close[0]}?)" if close else ""
+            raise SecretError(f"{ref} is not in the secrets file {self.secrets_file}{hint}")
         return Secret(table[ref.target])
 
     def _secrets_table(self) -> dict[str, str]:
@@ -152,11 +205,16 @@ class SecretResolver:
 
 
 def redact_url(url: str) -> str:
-    """A host URL with any user:password@ removed, for messages."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
+    """A host URL with any user:password@ removed, for messages.
+
+    Works on the raw network location, not on ``urlsplit().port``, which raises
+    on a bad port and would carry the URL, password included, into an error.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    if "@" not in parts.netloc:
         return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    host = parts.netloc.rpartition("@")[2]
     return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))

@@ -13,7 +13,7 @@ from typing import Any
 from netguard.events.model import format_timestamp
 from netguard.events.schema import KINDS, EventKind, FieldType, kind_fields
 
-TEMPLATE_VERSION = 1
+TEMPLATE_VERSION = 2
 
 _ES_TYPE = {
     FieldType.KEYWORD: {"type": "keyword"},

@@ -30,7 +30,7 @@ from netguard.events.model import Event, event_from_doc
 from netguard.events.query import plan as p
 from netguard.events.query.to_sqlite import fts_body, register_functions, to_sqlite
 from netguard.events.store import EventStore, SearchResult, WriteResult
-from netguard.store.db import migrate
+from netguard.store.db import create_private, migrate, open_read_only, writable
 
 _FTS_INSERT = "INSERT INTO events_fts(rowid, body) VALUES (?, ?)"
 
@@ -63,15 +63,31 @@ MIGRATIONS: list[tuple[int, str]] = [
 class SQLiteEventStore(EventStore):
     backend = "sqlite"
 
-    def __init__(self, path: Path | str, *, batch_size: int = 5000) -> None:
+    def __init__(self, path: Path | str, *, batch_size: int = 5000, read_only: bool | None = None) -> None:
+        """Open (or create, mode 0600) the store at ``path``.
+
+        ``read_only``: True opens an existing store for reading only (search,
+        export); None (the default) does so when the file exists and this user
+        cannot write it or its directory (an auditor), else reads and writes.
+        Writing to a read-only store raises StoreError.
+        """
         self.path = Path(path)
         self.batch_size = batch_size
         # One connection, shared by the threads of a long-running producer (the bastion
         # serves many sessions): each statement sequence holds the lock, none across a yield.
         self._lock = threading.RLock()
+        memory = str(path) == ":memory:"
+        if read_only is None:
+            read_only = not memory and self.path.is_file() and not writable(self.path)
+        self.read_only = read_only
+        if read_only:
+            where = f"event store {self.path}"
+            self.conn = open_read_only(self.path, latest=MIGRATIONS[-1][0], where=where, check_same_thread=False)
+            register_functions(self.conn)
+            return
         try:
-            if str(path) != ":memory:":
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not memory:
+                create_private(self.path)
             self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")

@@ -3,7 +3,9 @@ servers and authorised devices, and the assets never to be evicted.
 
 Load it with :func:`load_inventory` (valid or raises), check a file with
 :func:`check_inventory` (every error with its line), narrow it with
-:class:`F` filters. The YAML format is described in docs/inventory.md.
+:class:`F` filters (on institutions, switches, servers and devices) and
+:func:`scope_filter` (the ``--institution/--township/--tier`` options). The
+YAML format is described in docs/inventory.md.
 """
 
 from netguard.inventory.csvimport import ImportResult, import_csv
@@ -30,7 +32,9 @@ from netguard.inventory.model import (
     Tier,
     mac_vendor,
 )
+from netguard.inventory.scope import scope_filter
 from netguard.inventory.summary import SummaryRow, by_tier, by_township, totals
+from netguard.inventory.views import RecordView
 
 __all__ = [
     "DEVICE_KINDS",
@@ -51,6 +55,7 @@ __all__ = [
     "Location",
     "Predicate",
     "ProtectedAsset",
+    "RecordView",
     "Report",
     "Server",
     "Service",
@@ -69,5 +74,6 @@ __all__ = [
     "import_csv",
     "load_inventory",
     "mac_vendor",
+    "scope_filter",
     "totals",
 ]

@@ -4,7 +4,8 @@ Real spreadsheets decide the rules here:
 
 * Excel's "CSV UTF-8" starts with a BOM; plain "CSV" on a Chinese Windows is
   GB18030/GBK. The file is read as UTF-8 (BOM or not) and, failing that, as
-  GB18030.
+  GB18030, decided by its lines (:func:`decode`): a line that is not text in
+  that encoding is an error on its line, the other rows are still read.
 * Headers come in English or Chinese (``mac`` / ``MAC地址``, ``owner`` /
   ``使用人``, ``institution_id`` / ``机构编码`` ...), in any order; extra
   columns (序号, 科室 ...) are ignored with a warning.
@@ -37,6 +38,7 @@ from netguard.inventory.merge import NewDevice, add_devices
 from netguard.inventory.model import DEVICE_KINDS
 from netguard.inventory.nodes import compose
 from netguard.inventory.parse import read_text
+from netguard.textfile import BOM
 
 HEADERS: dict[str, tuple[str, ...]] = {
     "institution_id": ("institutionid", "institution", "机构编码", "机构代码", "机构id", "机构编号", "单位编码"),
@@ -84,16 +86,51 @@ class ImportResult:
         return self.report.ok
 
 
-def decode(data: bytes) -> tuple[str, str]:
-    """Text and encoding name: UTF-8 (with or without Excel's BOM), else GB18030."""
+@dataclass(frozen=True)
+class Decoded:
+    """The CSV text; lines that are not text in ``encoding`` are blanked and listed in ``bad``."""
+
+    text: str
+    encoding: str
+    bad: tuple[tuple[int, int, int], ...] = ()  # (line, column, first bad byte)
+
+
+def decode(data: bytes) -> Decoded:
+    """UTF-8 (with or without Excel's BOM), else GB18030, decided by the lines, not by the whole file.
+
+    A UTF-8 export with one damaged row must not lose its good rows, nor be
+    read as GB18030 (which decodes most UTF-8 Chinese as other characters). So
+    the file is UTF-8 when most lines that are not plain ASCII are valid UTF-8
+    (valid multi-byte UTF-8 does not happen by chance); the lines that do not
+    decode in the chosen encoding are blanked, keeping every line number, and
+    reported one by one.
+    """
+    body = data[len(BOM) :] if data.startswith(BOM) else data
     try:
-        return data.decode("utf-8-sig"), "utf-8"
+        return Decoded(body.decode("utf-8"), "utf-8")
     except UnicodeDecodeError:
         pass
+    lines = body.split(b"\n")
+    wide = [line for line in lines if not line.isascii()]
+    utf8 = sum(1 for line in wide if _decodes(line, "utf-8"))
+    encoding = "utf-8" if data.startswith(BOM) or utf8 * 2 > len(wide) else "gb18030"
+    text: list[str] = []
+    bad: list[tuple[int, int, int]] = []
+    for number, line in enumerate(lines, 1):
+        try:
+            text.append(line.decode(encoding))
+        except UnicodeDecodeError as exc:
+            bad.append((number, len(line[: exc.start].decode(encoding, errors="replace")) + 1, line[exc.start]))
+            text.append("\r" if line.endswith(b"\r") else "")
+    return Decoded("\n".join(text), encoding, tuple(bad))
+
+
+def _decodes(line: bytes, encoding: str) -> bool:
     try:
-        return data.decode("gb18030"), "gb18030"
+        line.decode(encoding)
     except UnicodeDecodeError:
-        raise InventoryError("the CSV file is neither UTF-8 nor GB18030 text; save it as 'CSV UTF-8'") from None
+        return False
+    return True
 
 
 def import_csv(csv_path: str | Path, into: str | Path) -> ImportResult:
@@ -114,8 +151,18 @@ def import_csv(csv_path: str | Path, into: str | Path) -> ImportResult:
     if base.inventory is None:
         raise InventoryInvalid(str(into), base.report)
     result = ImportResult(str(csv_path), str(into))
-    csv_text, result.encoding = decode(data)
-    rows = _read_rows(csv_text, str(csv_path), base.inventory, result)
+    decoded = decode(data)
+    result.encoding = decoded.encoding
+    rows = _read_rows(decoded.text, str(csv_path), base.inventory, result)
+    for line, column, byte in decoded.bad:
+        # Counted as a row and reported; the other rows were read as usual (blanked, it was skipped).
+        result.rows += 1
+        result.report.error(
+            Location(str(csv_path), line, ""),
+            f"is not {decoded.encoding.upper()} text (byte 0x{byte:02x} at column {column}); "
+            "save the file as 'CSV UTF-8'",
+        )
+    result.report.sort()
     if not result.added:
         if result.ok:
             result.text = text

@@ -13,7 +13,9 @@ centre run?". Those lookups are indexed once per view, lazily:
 :meth:`Inventory.filter` returns a *view*: a new Inventory over a subset of the
 institutions, sharing county-wide facts (data centre, defaults, protected
 assets) and a link to the whole inventory (:attr:`Inventory.root`). Lookups on
-a view see only its institutions.
+a view see only its institutions. :meth:`Inventory.switches`, ``servers()`` and
+``devices()`` take the same filters and return a
+:class:`~netguard.inventory.views.RecordView` with the same root.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from netguard.addresses import normalize_mac
-from netguard.inventory.filter import F, Filter
+from netguard.inventory.filter import Filter
 from netguard.inventory.issues import Issue
 from netguard.inventory.model import (
     Defaults,
@@ -38,6 +40,7 @@ from netguard.inventory.model import (
     Switch,
     Tier,
 )
+from netguard.inventory.views import RecordView, build_filter
 
 
 def _as_ip(ip: IPAddress | str) -> IPAddress | None:
@@ -109,10 +112,8 @@ class Inventory:
 
     def filter(self, where: Filter | None = None, /, **conditions: Any) -> Inventory:
         """A new view of the institutions matching ``where`` and ``F(**conditions)``."""
-        test = where
-        if conditions:
-            test = F(**conditions) if test is None else test & F(**conditions)
-        chosen = self.institutions if test is None else tuple(i for i in self.institutions if test(i))
+        test = build_filter(where, conditions, Institution)
+        chosen = self.institutions if test is None else tuple(i for i in self.institutions if test(i, i))
         return Inventory(
             chosen,
             county=self.county,
@@ -126,7 +127,7 @@ class Inventory:
         )
 
     def tier(self, tier: Tier | str) -> Inventory:
-        return self.filter(F(tier=Tier(tier)))
+        return self.filter(tier=Tier(tier))
 
     # -- lookups -----------------------------------------------------------------------
 
@@ -179,14 +180,23 @@ class Inventory:
         version, last, inst = ends[index]
         return inst if version == address.version and int(address) <= last else None
 
-    def switches(self) -> tuple[Switch, ...]:
-        return tuple(s for i in self.institutions for s in i.switches)
+    def switches(self, where: Filter | None = None, /, **conditions: Any) -> RecordView[Switch]:
+        """The switches of this view's institutions matching ``where`` and ``F(**conditions)``."""
+        test = build_filter(where, conditions, Switch)
+        chosen = (s for i in self.institutions for s in i.switches if test is None or test(s, i))
+        return RecordView(chosen, Switch, self.root)
 
-    def servers(self) -> tuple[Server, ...]:
-        return tuple(s for i in self.institutions for s in i.servers)
+    def servers(self, where: Filter | None = None, /, **conditions: Any) -> RecordView[Server]:
+        """The servers of this view's institutions matching ``where`` and ``F(**conditions)``."""
+        test = build_filter(where, conditions, Server)
+        chosen = (s for i in self.institutions for s in i.servers if test is None or test(s, i))
+        return RecordView(chosen, Server, self.root)
 
-    def devices(self) -> tuple[Device, ...]:
-        return tuple(d for i in self.institutions for d in i.devices)
+    def devices(self, where: Filter | None = None, /, **conditions: Any) -> RecordView[Device]:
+        """The authorised devices of this view's institutions matching ``where`` and ``F(**conditions)``."""
+        test = build_filter(where, conditions, Device)
+        chosen = (d for i in self.institutions for d in i.devices if test is None or test(d, i))
+        return RecordView(chosen, Device, self.root)
 
     @cached_property
     def _switch_by_id(self) -> dict[str, Switch]:

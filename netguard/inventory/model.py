@@ -96,6 +96,7 @@ SNMP_VERSIONS = ("2c", "3")
 SNMP_AUTH_PROTOCOLS = ("MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512")
 SNMP_PRIV_PROTOCOLS = ("DES", "3DES", "AES", "AES128", "AES192", "AES256")
 
+
 def mac_vendor(mac: str) -> str | None:
     """The OUI registrant of a MAC (netaddr's IEEE table), or None when unknown."""
     try:

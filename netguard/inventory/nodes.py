@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import yaml
 
 from netguard.addresses import normalize_mac
-from netguard.errors import InventoryError, SecretError
+from netguard.errors import InventoryError, NetGuardError, SecretError
 from netguard.inventory.issues import Location, Report, Source
 from netguard.inventory.model import IPAddress, IPNetwork
 from netguard.secrets import SecretRef, parse_ref
@@ -49,16 +49,41 @@ class _Loader(_Base):  # type: ignore[valid-type,misc]
         return str(super().resolve(kind, value, implicit))
 
 
-def compose(text: str, file: str) -> yaml.Node | None:
-    """Parse YAML text into a node tree; a syntax error is a usage error (exit 2)."""
+def compose(text: str, file: str, error: type[NetGuardError] = InventoryError) -> yaml.Node | None:
+    """Parse YAML text into a node tree; a syntax error raises ``error`` (a usage error, exit 2).
+
+    Not ``str(exc)``: it quotes the offending line, which may hold a ``plain:`` secret.
+    """
     try:
         return yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise InventoryError(f"{file}{line}: not valid YAML: {exc.problem or exc.context}") from None
-    except yaml.YAMLError as exc:
-        raise InventoryError(f"{file}: not valid YAML: {exc}") from None
+        line, problem = yaml_error(exc, text)
+        where = f":{line}" if line is not None else ""
+        raise error(f"{file}{where}: not valid YAML: {problem}") from None
+    except yaml.YAMLError:
+        raise error(f"{file}: not valid YAML") from None
+
+
+_OPENED = ("quoted scalar", "flow sequence", "flow mapping")
+
+
+def yaml_error(exc: yaml.MarkedYAMLError, text: str) -> tuple[int | None, str]:
+    """The line to fix (1-based) and the problem, for a YAML syntax error.
+
+    The parser's ``problem_mark`` is where it *noticed*: for a quote or bracket
+    left open that is the next line, or the end of the file, one past its last
+    line. The line to fix is where the construct opened (``context_mark``).
+    Elsewhere the problem mark is right, but never past the last line.
+    """
+    problem = exc.problem or exc.context or "syntax error"
+    context = exc.context or ""
+    opened = next((what for what in _OPENED if what in context), None)
+    if opened is not None and exc.context_mark is not None:
+        return exc.context_mark.line + 1, f"{problem} (the {opened} that starts on this line is not closed)"
+    if exc.problem_mark is None:
+        return None, problem
+    last = max(text.count("\n") + (0 if text.endswith("\n") else 1), 1)
+    return min(exc.problem_mark.line + 1, last), problem
 
 
 def join(path: str, name: str) -> str:

@@ -40,6 +40,7 @@ from netguard.inventory.model import (
     Tier,
 )
 from netguard.inventory.nodes import Fields, Reader, compose, is_null, join
+from netguard.textfile import decode_utf8
 
 FORMAT_VERSION = 1
 TIERS = tuple(t.value for t in Tier)
@@ -97,17 +98,16 @@ class Parsed:
 
 
 def read_text(path: Path) -> str:
-    """The file's text; a missing or unreadable file is a usage error (exit 2)."""
+    """The file's text; a missing or unreadable file, or bytes that are not UTF-8, are a usage error (exit 2)."""
     try:
-        return path.read_text(encoding="utf-8-sig")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise InventoryError(f"inventory file {path} does not exist") from None
     except IsADirectoryError:
         raise InventoryError(f"inventory {path} is a directory, not a file") from None
-    except UnicodeDecodeError:
-        raise InventoryError(f"inventory file {path} is not UTF-8 text") from None
     except OSError as exc:
         raise InventoryError(f"cannot read inventory file {path}: {exc.strerror}") from None
+    return decode_utf8(data, str(path), InventoryError)
 
 
 def parse(text: str, file: str, report: Report) -> Parsed:

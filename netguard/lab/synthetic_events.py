@@ -1,9 +1,11 @@
 """Synthetic events of every kind, deterministic for a seed.
 
-For the benchmarks (a million events without a million real log lines), the
+For the benchmarks (a million events without a million real log lines) and the
 backend parity tests (a varied corpus: Chinese names, IPv6, arrays, missing
-fields, every field type) and the demo. Values are plausible for a county
-health network, not random noise, so that queries in tests mean something.
+fields, every field type). Values are plausible for a county health network,
+not random noise, so that queries in tests mean something; but the names and
+addresses are not those of any inventory. The demo (`netguard lab events`)
+draws from the inventory instead: :mod:`netguard.lab.county_events`.
 """
 
 from __future__ import annotations

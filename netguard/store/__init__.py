@@ -18,12 +18,22 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from netguard.config import DEFAULT_GRACE_RUNS, Config
+from netguard.hashchain import ChainKey
 from netguard.store.checks import CheckResult, CheckResultRepository, ResultChange, ScanDiff, ScanInfo
 from netguard.store.db import connect, migrate, schema_version, transaction
-from netguard.store.isolation import IsolationRepository, IsolationState
-from netguard.store.journal import ActionJournal, ChainReport, JournalEntry, JournalOutcome, Target
+from netguard.store.grace import DEFAULT_GRACE_RUNS
+from netguard.store.isolation import IsolationRepository, IsolationState, PortState
+from netguard.store.journal import (
+    ActionJournal,
+    ChainReport,
+    JournalEntry,
+    JournalOutcome,
+    Target,
+    event_fields,
+    witness_of,
+)
 from netguard.store.sightings import (
     Move,
     ReconcileResult,
@@ -31,6 +41,10 @@ from netguard.store.sightings import (
     SightingRecord,
     SightingRepository,
 )
+
+if TYPE_CHECKING:
+    # Only a type here: the configuration imports the store's grace rule (netguard.store.grace).
+    from netguard.config import Config
 
 
 @dataclass
@@ -44,19 +58,25 @@ class StateStore:
     checks: CheckResultRepository
 
     @classmethod
-    def open(cls, path: Path | str, *, grace_runs: int = DEFAULT_GRACE_RUNS) -> StateStore:
+    def open(
+        cls, path: Path | str, *, grace_runs: int = DEFAULT_GRACE_RUNS, journal_key: ChainKey | None = None
+    ) -> StateStore:
+        """Open the store; without ``journal_key`` the journal can be read and verified but not written."""
         conn = connect(path)
         return cls(
             conn=conn,
             sightings=SightingRepository(conn, grace_runs=grace_runs),
-            journal=ActionJournal(conn),
+            journal=ActionJournal(conn, key=journal_key),
             isolation=IsolationRepository(conn),
             checks=CheckResultRepository(conn),
         )
 
     @classmethod
     def from_config(cls, config: Config) -> StateStore:
-        return cls.open(config.state_path, grace_runs=config.grace_runs)
+        key = None
+        if config.journal_key is not None:
+            key = ChainKey.from_text(config.resolver().resolve(config.journal_key).reveal())
+        return cls.open(config.state_path, grace_runs=config.grace_runs, journal_key=key)
 
     def close(self) -> None:
         self.conn.close()
@@ -73,6 +93,7 @@ class StateStore:
 __all__ = [
     "DEFAULT_GRACE_RUNS",
     "ActionJournal",
+    "ChainKey",
     "ChainReport",
     "CheckResult",
     "CheckResultRepository",
@@ -81,6 +102,7 @@ __all__ = [
     "JournalEntry",
     "JournalOutcome",
     "Move",
+    "PortState",
     "ReconcileResult",
     "ResultChange",
     "ScanDiff",
@@ -91,7 +113,9 @@ __all__ = [
     "StateStore",
     "Target",
     "connect",
+    "event_fields",
     "migrate",
     "schema_version",
     "transaction",
+    "witness_of",
 ]

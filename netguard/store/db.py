@@ -11,15 +11,32 @@ Connections are opened in autocommit mode; every write goes through
 :func:`transaction`, which takes the write lock up front (``BEGIN IMMEDIATE``)
 so read-then-write sequences (the journal's hash chain, reconciliation) cannot
 interleave with another process.
+
+Files are created mode 0600 before SQLite opens them (:func:`create_private`):
+SQLite gives the ``-wal`` and ``-shm`` files the database's mode, so those are
+0600 too. The embedded event store is created the same way.
+
+Reading only (:func:`open_read_only`, ``connect(read_only=True)``) is for
+those who may read a store but not write it (an auditor; a file 0444 in a
+directory 0555): ``mode=ro``, no directory or file created, no WAL switch, no
+migrations; the schema must already be current. A WAL database opened
+read-only still needs its ``-shm`` file; when it does not exist and cannot be
+created (the directory is not writable) the file is opened with
+``immutable=1``, which needs no ``-shm`` and takes no locks. That is safe only
+if nobody writes the file while it is open, so it is done only when the file
+has no write permission bit at all and no ``-wal`` file holds pages not yet in
+it (they would be ignored); otherwise the error says what to change.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 from netguard.errors import StoreError
 from netguard.store.migrations import LATEST_VERSION, MIGRATIONS
@@ -27,21 +44,41 @@ from netguard.store.migrations import LATEST_VERSION, MIGRATIONS
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
 
 
-def connect(
-    path: Path | str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS, migrate_schema: bool = True
-) -> sqlite3.Connection:
-    """Open (creating it and its directories if needed) the state database at ``path``."""
-    db_path = Path(path).expanduser()
+def create_private(path: Path) -> bool:
+    """Create an empty database file mode 0600 (and its directory 0700) unless it exists; True if created."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
     try:
-        if not db_path.parent.exists():
-            db_path.parent.mkdir(parents=True, mode=0o700)
-        created = not db_path.exists()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    os.close(fd)
+    os.chmod(path, 0o600)  # whatever the umask
+    return True
+
+
+def connect(
+    path: Path | str,
+    *,
+    busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+    migrate_schema: bool = True,
+    read_only: bool = False,
+) -> sqlite3.Connection:
+    """Open (creating it and its directories if needed) the state database at ``path``.
+
+    ``read_only`` opens an existing, current database for reading only (see the module docstring).
+    """
+    db_path = Path(path).expanduser()
+    if read_only:
+        return open_read_only(
+            db_path, latest=LATEST_VERSION, where=f"the state database {db_path}", busy_timeout_ms=busy_timeout_ms
+        )
+    try:
+        create_private(db_path)
         conn = sqlite3.connect(db_path, isolation_level=None, timeout=busy_timeout_ms / 1000)
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"cannot open the state database {db_path}: {exc}") from None
     try:
-        if created:
-            os.chmod(db_path, 0o600)
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
@@ -56,6 +93,72 @@ def connect(
         conn.close()
         raise StoreError(f"{db_path} is not a usable state database: {exc}") from None
     except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def writable(path: Path) -> bool:
+    """Whether this user can write ``path`` and create its ``-wal``/``-shm`` files beside it."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
+
+
+def may_open_immutable(path: Path) -> bool:
+    """No one may write the file (no write bit at all) and no ``-wal`` holds pages not yet in it."""
+    if stat.S_IMODE(path.stat().st_mode) & 0o222:
+        return False
+    wal = Path(f"{path}-wal")
+    return not wal.exists() or wal.stat().st_size == 0
+
+
+def open_read_only(
+    path: Path,
+    *,
+    latest: int,
+    where: str,
+    busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+    check_same_thread: bool = True,
+) -> sqlite3.Connection:
+    """Open an existing database for reading only; its schema must be at version ``latest``."""
+    if not path.is_file():
+        raise StoreError(f"{where} does not exist (nothing to read)")
+    uri = f"file:{quote(str(path.absolute()))}?mode=ro"
+    try:
+        conn = _probe(uri, busy_timeout_ms, check_same_thread)
+    except sqlite3.Error as exc:
+        if not may_open_immutable(path):
+            raise StoreError(
+                f"cannot open {where} for reading: {exc}; SQLite needs its -shm file beside it: let this user "
+                "write the directory, or remove write permission from the file (chmod a-w) so it can be read "
+                "as immutable"
+            ) from None
+        try:
+            conn = _probe(uri + "&immutable=1", busy_timeout_ms, check_same_thread)
+        except sqlite3.Error as exc2:
+            raise StoreError(f"cannot open {where} for reading: {exc2}") from None
+    version = schema_version(conn)
+    if version != latest:
+        conn.close()
+        if version == 0:
+            raise StoreError(f"{where} is empty, not a NetGuard store")
+        if version > latest:
+            raise StoreError(f"{where} has schema version {version}, newer than this NetGuard knows ({latest})")
+        raise StoreError(
+            f"{where} has schema version {version}, older than this NetGuard's {latest}; "
+            "open it once as its owner (e.g. netguard config check) to upgrade it"
+        )
+    return conn
+
+
+def _probe(uri: str, busy_timeout_ms: int, check_same_thread: bool) -> sqlite3.Connection:
+    """Connect and read once: SQLite opens the WAL and -shm files lazily, at the first read."""
+    conn = sqlite3.connect(
+        uri, uri=True, isolation_level=None, timeout=busy_timeout_ms / 1000, check_same_thread=check_same_thread
+    )
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error:
         conn.close()
         raise
     return conn

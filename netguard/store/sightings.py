@@ -42,10 +42,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal, cast, get_args
 
-from netguard.config import DEFAULT_GRACE_RUNS
 from netguard.errors import StoreError
 from netguard.store.codec import from_db_time, normalize_ip, normalize_mac, opt_from_db_time, to_db_time, utcnow
 from netguard.store.db import transaction
+from netguard.store.grace import DEFAULT_GRACE_RUNS, grace_runs_problem
 
 HowSeen = Literal["arp", "fdb", "arp-table", "lldp"]
 HOW_SEEN: tuple[str, ...] = get_args(HowSeen)
@@ -160,8 +160,9 @@ class SightingRepository:
     """Sightings in the state database; ``grace_runs`` complete collections must miss a device to expire it."""
 
     def __init__(self, conn: sqlite3.Connection, *, grace_runs: int = DEFAULT_GRACE_RUNS) -> None:
-        if grace_runs < 1:
-            raise StoreError(f"grace_runs must be at least 1, not {grace_runs}")
+        problem = grace_runs_problem(grace_runs)
+        if problem is not None:
+            raise StoreError(f"grace_runs {problem}")
         self._conn = conn
         self.grace_runs = grace_runs
 
@@ -253,9 +254,21 @@ class SightingRepository:
         )
         seen = from_db_time(when)
         return SightingRecord(
-            id=int(cast(int, cursor.lastrowid)), scope=scope, how=s.how, mac=s.mac, ip=s.ip,
-            institution_id=s.institution_id, switch=s.switch, port=s.port, vlan=s.vlan, first_seen=seen,
-            last_seen=seen, missed_runs=0, ended=None, end_reason=None, moved_from=moved_from,
+            id=int(cast(int, cursor.lastrowid)),
+            scope=scope,
+            how=s.how,
+            mac=s.mac,
+            ip=s.ip,
+            institution_id=s.institution_id,
+            switch=s.switch,
+            port=s.port,
+            vlan=s.vlan,
+            first_seen=seen,
+            last_seen=seen,
+            missed_runs=0,
+            ended=None,
+            end_reason=None,
+            moved_from=moved_from,
         )
 
     def _end(self, sighting_id: int, when: str, reason: EndReason) -> None:

@@ -86,7 +86,9 @@ def test_wrong_password_is_one_clear_error_without_the_secret(tmp_path: Path, es
 
 def test_unreachable_cluster_is_one_clear_error(tmp_path: Path) -> None:
     write_private(tmp_path / "secrets.yaml", "pw: s3cret-value\n")
-    cfg = load_config(_config(tmp_path, "http://elastic:s3cret-value@127.0.0.1:9", "    request_timeout: 2\n"))
+    # Credentials in the URL are refused at load (tests/config/test_secret_safety.py); here they have their keys.
+    auth = "    username: elastic\n    password: secret:pw\n    request_timeout: 2\n"
+    cfg = load_config(_config(tmp_path, "http://127.0.0.1:9", auth))
     with pytest.raises(StoreError) as info:
         open_event_store(cfg)
     message = str(info.value)

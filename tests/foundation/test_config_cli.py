@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -39,22 +40,26 @@ def test_relative_paths_follow_the_file_and_defaults_fill_in(tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("inventori: x\n", "unknown key 'inventori' in the top level"),
-        ("events:\n  backend: mongo\n", "events.backend must be one of sqlite, elasticsearch, not 'mongo'"),
+        ("inventori: x\n", "netguard.yaml:1: unknown key 'inventori' (did you mean 'inventory'?)"),
+        ("events:\n  backend: mongo\n", "netguard.yaml:2: events.backend: unknown events backend 'mongo'"),
         (
             "events:\n  elasticsearch:\n    password: hunter2\n",
-            "events.elasticsearch.password: a secret must be a reference",
+            "netguard.yaml:3: events.elasticsearch.password: a secret must be a reference",
         ),
-        ("events: [1, 2]\n", "'events' must be a mapping"),
-        ("state:\n  grace_runs: soon\n", "state.grace_runs must be a whole number"),
-        ("events:\n  elasticsearch:\n    index_prefix: NetGuard\n", "index_prefix 'NetGuard' must be lower case"),
-        ("inventory: [unclosed\n", "not valid YAML"),
-        ("events:\n  elasticsearch:\n    password: 'plain:hunter2\n", "netguard.yaml:4: not valid YAML"),
+        ("events: [1, 2]\n", "netguard.yaml:1: events: expected a mapping"),
+        ("state:\n  grace_runs: soon\n", "netguard.yaml:2: state.grace_runs: 'soon' is not a whole number"),
+        (
+            "events:\n  elasticsearch:\n    index_prefix: NetGuard\n",
+            "netguard.yaml:3: events.elasticsearch.index_prefix: 'NetGuard' must be lower case",
+        ),
+        ("inventory: [unclosed\n", "netguard.yaml:1: not valid YAML"),
+        # The quote opens on line 3; the parser notices at the end of the file (line 4 reported before).
+        ("events:\n  elasticsearch:\n    password: 'plain:hunter2\n", "netguard.yaml:3: not valid YAML"),
     ],
 )
 def test_bad_configuration_is_one_line_exit_2(tmp_path: Path, text: str, message: str) -> None:
     path = write(tmp_path, text)
-    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         load_config(path)
     code, out = run("--config", str(path), "config", "show")
     assert code == 2
@@ -71,7 +76,7 @@ def test_show_prints_references_never_values(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setenv("NG_ES_PW", SECRET)
     path = write(
         tmp_path,
-        "events:\n  elasticsearch:\n    hosts: ['http://ops:" + SECRET + "@127.0.0.1:9200']\n"
+        "events:\n  elasticsearch:\n    hosts: ['http://127.0.0.1:9200']\n"
         "    username: ops\n    password: env:NG_ES_PW\n",
     )
     code, out = run("--config", str(path), "config", "show", "--json")
