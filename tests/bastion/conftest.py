@@ -21,7 +21,7 @@ from bastion.settings import BastionSettings
 from cli import main
 from netguard.events.sqlite_store import SQLiteEventStore
 from netguard.hashchain import ChainKey
-from netguard.secrets import SecretResolver
+from netguard.secrets import SecretResolver, write_private
 from tests.harness.peers import PeerUnavailable, require_peer
 from tests.harness.sshd import Sshd, keygen, start_sshd
 
@@ -108,8 +108,11 @@ def lab(tmp_path: Path, sshd: Sshd) -> Iterator[Lab]:
     root = tmp_path
     (root / "state").mkdir()
     config = root / "netguard.yaml"
+    journal_key = os.urandom(32).hex()
+    write_private(root / "secrets.yaml", f"journal-key: {journal_key}\n")
     config.write_text(
-        f"state:\n  path: {root / 'state' / 'state.db'}\n"
+        f"secrets_file: {root / 'secrets.yaml'}\n"
+        f"state:\n  path: {root / 'state' / 'state.db'}\n  journal_key: secret:journal-key\n"
         f"events:\n  backend: sqlite\n  sqlite:\n    path: {root / 'state' / 'events.db'}\n"
     )
     runner = CliRunner()
@@ -141,7 +144,7 @@ def lab(tmp_path: Path, sshd: Sshd) -> Iterator[Lab]:
     settings = BastionSettings(data_dir=root / "state" / "bastion")
     store = SQLiteEventStore(root / "state" / "events.db")
     writer = EventWriter(store)
-    bastion = build(settings, root / "state" / "state.db", SecretResolver(), writer, ChainKey(os.urandom(32)))
+    bastion = build(settings, root / "state" / "state.db", SecretResolver(), writer, ChainKey.from_text(journal_key))
     server = Server(bastion)
     _, port = server.bind("127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

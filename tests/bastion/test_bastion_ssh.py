@@ -265,3 +265,111 @@ def test_garbage_and_stalled_clients_do_not_stop_the_server(lab: Lab) -> None:
     finally:
         for conn in stalled:
             conn.close()
+
+
+def _control_lab(lab: Lab) -> object:
+    from bastion.control import ControlServer
+
+    ctl = ControlServer(lab.settings.control_socket, lab.bastion.registry)
+    ctl.start()
+    return ctl
+
+
+def test_sessions_watch_and_kill_a_live_session(lab: Lab) -> None:
+    from bastion.control import ControlServer, request, watch
+
+    ctl = _control_lab(lab)
+    assert isinstance(ctl, ControlServer)
+    proc = subprocess.Popen(
+        [*lab.ssh_args("alice:root@his-db01", key=lab.alice_key), "echo started; sleep 60; echo never"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        live: list[dict[str, object]] = []
+        while time.monotonic() < deadline and not live:
+            live = request(lab.settings.control_socket, {"op": "list"})["sessions"]
+            time.sleep(0.1)
+        assert len(live) == 1 and live[0]["user"] == "alice" and live[0]["target"] == "his-db01"
+        session = str(live[0]["id"])
+        seen = ""
+        for line in watch(lab.settings.control_socket, session[:10]):
+            seen += line
+            if "started" in seen:
+                break
+        assert "started" in seen
+        code, out = lab.cli("bastion", "sessions", "--json")
+        assert code == 0 and session in out
+        code, out = lab.cli("bastion", "kill", session[:10])
+        assert code == 0, out
+        _, err = proc.communicate(timeout=15)
+        assert proc.returncode != 0
+    finally:
+        proc.kill()
+        ctl.stop()
+    [killed] = lab.events("kind:bastion-session AND action:kill")
+    assert killed["netguard.bastion.terminated_by"] == "root"
+    code, out = lab.cli("bastion", "sessions")
+    assert code == 2 and "not running" in out
+
+
+def test_verify_names_an_edited_and_a_deleted_recording(lab: Lab) -> None:
+    for n in range(3):
+        assert lab.ssh("alice:root@his-db01", f"echo session-{n}", key=lab.alice_key).returncode == 0
+    lab.flush()
+    report = lab.bastion.sessions().verify()
+    assert report.ok and report.recordings == 3 and report.chain.links == 3
+    ends = sorted(lab.events("kind:bastion-session AND action:end"), key=lambda e: str(e["@timestamp"]))
+    edited = Path(str(ends[0]["netguard.bastion.recording"]))
+    edited.write_text(edited.read_text().replace("session-0", "session-X"))
+    deleted = Path(str(ends[2]["netguard.bastion.recording"]))
+    deleted.unlink()
+    report = lab.bastion.sessions().verify()
+    assert not report.ok
+    problems = {p.session_id: p.problem for p in report.problems}
+    assert "changed" in problems[str(ends[0]["netguard.bastion.session_id"])]
+    assert "deleted" in problems[str(ends[2]["netguard.bastion.session_id"])]
+    assert str(ends[1]["netguard.bastion.session_id"]) not in problems
+    code, out = lab.cli("bastion", "verify")
+    assert code == 1
+    assert str(ends[0]["netguard.bastion.session_id"]) in out and "FAILED" in out
+
+
+def test_menu_lists_exactly_what_alice_may_use_and_connects(lab: Lab) -> None:
+    proc = subprocess.Popen(
+        lab.ssh_args("alice", "-tt", key=lab.alice_key),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None
+    for keys in (b"9\r", b"2\r", b"echo via-menu-$((3+4))\r", b"exit\r"):
+        time.sleep(0.7)
+        proc.stdin.write(keys)
+        proc.stdin.flush()
+    out, _ = proc.communicate(timeout=30)
+    text = out.decode("utf-8", "replace")
+    assert "1  his-db01  root" in text and "2  pacs01    root" in text
+    assert "ngpass" not in text  # bob's account, not alice's
+    assert "not one of the choices" in text
+    assert "via-menu-7" in text
+    [start] = lab.events("kind:bastion-session AND action:start")
+    assert start["destination.address"] == "pacs01"
+
+
+def test_replay_and_export_give_what_was_shown(lab: Lab, tmp_path: Path) -> None:
+    assert lab.ssh("alice:root@his-db01", "printf 'line-1\\nline-2 患者\\n'", key=lab.alice_key).returncode == 0
+    [end] = lab.events("kind:bastion-session AND action:end")
+    session = str(end["netguard.bastion.session_id"])
+    code, out = lab.cli("bastion", "replay", session[:8], "--speed", "100")
+    assert code == 0 and "line-1\nline-2 患者\n" in out
+    exported = tmp_path / "s.cast"
+    code, _ = lab.cli("bastion", "export", session, str(exported))
+    assert code == 0
+    header, events = read(exported)
+    assert header.width == 80
+    assert "".join(e.data for e in events if e.code == "o") == "line-1\nline-2 患者\n"
+    code, out = lab.cli("bastion", "verify")
+    assert code == 0, out
+    assert "1 recordings, 1 chain links: ok" in out
