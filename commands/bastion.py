@@ -30,6 +30,7 @@ from commands.context import AppContext, pass_app
 from commands.output import console, json_option, print_json
 from netguard.errors import EXIT_FINDINGS, NetGuardError
 from netguard.events import open_event_store
+from netguard.inventory import load_inventory
 from netguard.hashchain import ChainKey
 from netguard.store.db import connect
 
@@ -229,6 +230,48 @@ def target_add(app: AppContext, name: str, address: str, port: int, groups: tupl
     """Add a target; pin its host key next with `target trust`."""
     _directory(app).add_target(name, address, port, list(groups))
     console().print(f"added target {name}; now run: netguard bastion target trust {name}", markup=False)
+
+
+@target.command(name="import")
+@click.option(
+    "--inventory",
+    "inventory_file",
+    type=click.Path(dir_okay=False),
+    help="Inventory file (default: the configured one).",
+)
+@json_option
+@pass_app
+def target_import(app: AppContext, inventory_file: str | None, as_json: bool) -> None:
+    """Add every inventory server with an ssh service as a target (grouped by institution and role)."""
+    inventory = load_inventory(app.inventory_path(inventory_file))
+    directory = _directory(app)
+    added: list[dict[str, Any]] = []
+    kept = 0
+    for server in inventory.servers():
+        ssh = next(
+            (svc for svc in server.services if svc.name == "ssh" or (svc.port == 22 and svc.transport == "tcp")), None
+        )
+        if ssh is None:
+            continue
+        if directory.find_target(server.id) is not None:
+            kept += 1
+            continue
+        groups = [g for g in (server.institution, server.role) if g]
+        directory.add_target(server.id, str(ssh.address), ssh.port, groups)
+        added.append({"target": server.id, "address": str(ssh.address), "port": ssh.port, "groups": groups})
+    if as_json:
+        print_json({"added": added, "already_there": kept})
+        return
+    out = console()
+    for row in added:
+        out.print(
+            f"added {row['target']} {row['address']}:{row['port']} groups {', '.join(row['groups'])}",
+            markup=False,
+            highlight=False,
+        )
+    out.print(
+        f"{len(added)} added, {kept} already there; pin each key next: netguard bastion target trust NAME", markup=False
+    )
 
 
 @target.command(name="trust")

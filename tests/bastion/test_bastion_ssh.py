@@ -303,7 +303,7 @@ def test_sessions_watch_and_kill_a_live_session(lab: Lab) -> None:
         assert code == 0 and session in out
         code, out = lab.cli("bastion", "kill", session[:10])
         assert code == 0, out
-        _, err = proc.communicate(timeout=15)
+        proc.communicate(timeout=15)
         assert proc.returncode != 0
     finally:
         proc.kill()
@@ -373,3 +373,39 @@ def test_replay_and_export_give_what_was_shown(lab: Lab, tmp_path: Path) -> None
     code, out = lab.cli("bastion", "verify")
     assert code == 0, out
     assert "1 recordings, 1 chain links: ok" in out
+
+
+def test_grant_changes_apply_to_new_sessions_without_a_restart(lab: Lab) -> None:
+    assert lab.ssh("alice:root@pacs01", "true", key=lab.alice_key).returncode == 0
+    code, out = lab.cli("bastion", "grant", "list", "--json")
+    import json
+
+    grant = next(g for g in json.loads(out) if g["subject"] == "alice" and g["object"] == "pacs01")
+    live = subprocess.Popen(
+        [*lab.ssh_args("alice:root@pacs01", key=lab.alice_key), "sleep 2; echo still-running"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(1)
+    assert lab.cli("bastion", "grant", "remove", str(grant["id"]))[0] == 0
+    refused = lab.ssh("alice:root@pacs01", "true", key=lab.alice_key)
+    assert refused.returncode == 1 and b"not granted" in refused.stderr
+    out_live, _ = live.communicate(timeout=20)
+    assert live.returncode == 0 and out_live == b"still-running\n"
+
+
+def test_target_import_from_the_example_county(lab: Lab) -> None:
+    import json
+
+    example = Path(__file__).parents[2] / "examples" / "huize-county.yaml"
+    code, out = lab.cli("bastion", "target", "import", "--inventory", str(example), "--json")
+    assert code == 0, out
+    added = json.loads(out)["added"]
+    from netguard.inventory import load_inventory
+
+    expected = {s.id for s in load_inventory(example).servers() if any(v.name == "ssh" for v in s.services)}
+    existing = {"his-db01", "pacs01"} & expected  # the fixture's targets carry the same names
+    assert {a["target"] for a in added} == expected - existing and expected
+    assert json.loads(out)["already_there"] == len(existing)
+    code, out = lab.cli("bastion", "target", "import", "--inventory", str(example), "--json")
+    assert json.loads(out) == {"added": [], "already_there": len(expected)}
