@@ -30,8 +30,8 @@ from commands.context import AppContext, pass_app
 from commands.output import console, json_option, print_json
 from netguard.errors import EXIT_FINDINGS, NetGuardError
 from netguard.events import open_event_store
-from netguard.inventory import load_inventory
 from netguard.hashchain import ChainKey
+from netguard.inventory import load_inventory
 from netguard.store.db import connect
 
 

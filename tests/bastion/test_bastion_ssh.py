@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import socket
 import subprocess
@@ -378,7 +379,7 @@ def test_replay_and_export_give_what_was_shown(lab: Lab, tmp_path: Path) -> None
 def test_grant_changes_apply_to_new_sessions_without_a_restart(lab: Lab) -> None:
     assert lab.ssh("alice:root@pacs01", "true", key=lab.alice_key).returncode == 0
     code, out = lab.cli("bastion", "grant", "list", "--json")
-    import json
+    assert code == 0, out
 
     grant = next(g for g in json.loads(out) if g["subject"] == "alice" and g["object"] == "pacs01")
     live = subprocess.Popen(
@@ -395,8 +396,6 @@ def test_grant_changes_apply_to_new_sessions_without_a_restart(lab: Lab) -> None
 
 
 def test_target_import_from_the_example_county(lab: Lab) -> None:
-    import json
-
     example = Path(__file__).parents[2] / "examples" / "huize-county.yaml"
     code, out = lab.cli("bastion", "target", "import", "--inventory", str(example), "--json")
     assert code == 0, out
