@@ -70,8 +70,9 @@ class TextSink(Protocol):
 class Writer:
     """Appends events to an open recording; one writer per session, flushed per event."""
 
-    def __init__(self, fh: TextSink, header: Header, clock: Any = time.monotonic) -> None:
+    def __init__(self, fh: TextSink, header: Header, clock: Any = time.monotonic, autoflush: bool = True) -> None:
         self._fh = fh
+        self._autoflush = autoflush
         self._clock = clock
         self._start = clock()
         self._decoders = {code: codecs.getincrementaldecoder("utf-8")("replace") for code in ("o", "i")}
@@ -82,6 +83,10 @@ class Writer:
     def _event(self, code: str, data: str) -> None:
         at = round(self._clock() - self._start, 6)
         self._fh.write(json.dumps([at, code, data], ensure_ascii=False) + "\n")
+        if self._autoflush:
+            self._fh.flush()
+
+    def flush(self) -> None:
         self._fh.flush()
 
     def output(self, data: bytes) -> None:

@@ -54,7 +54,9 @@ class LiveSession:
         fh = os.fdopen(fd, "w", encoding="utf-8")
         self._file = fh
         tee = _Tee(fh, self)
-        self._writer = Writer(tee, Header(width, height, self.started.timestamp(), title, env))
+        # Flushed when the relay goes idle (and at the end), not after every piece of a bulk transfer.
+        self._writer = Writer(tee, Header(width, height, self.started.timestamp(), title, env), autoflush=False)
+        tee.flush()
 
     # -- recording ----------------------------------------------------------------------------
 
@@ -85,6 +87,11 @@ class LiveSession:
                 return
             action(self._writer)
 
+    def flush(self) -> None:
+        with self._lock:
+            if self._writer is not None:
+                self._writer.flush()
+
     def _emit_line(self, line: str) -> None:
         # Called by the writer under self._lock, once per complete line.
         for q in list(self._watchers):
@@ -112,6 +119,8 @@ class LiveSession:
         """The recording so far, and a queue of every later line (None at the end)."""
         q: queue.Queue[str | None] = queue.Queue(WATCH_QUEUE)
         with self._lock:
+            if self._writer is not None:
+                self._writer.flush()  # what is still buffered belongs to "so far"
             so_far = self.recording.read_text(encoding="utf-8") if self.recording.exists() else ""
             if self._writer is None:
                 q.put(None)

@@ -2,9 +2,12 @@
 
 One ``select`` over both channels' file descriptors (paramiko sets a pipe when
 data, extended data or EOF arrives), so the thread sleeps until there is work:
-no polling. Data is read in 32 KiB pieces (one SSH packet), handed to the
-session's hooks (recording, command detection, transfer audit) and written on;
-paramiko's default windows are kept (smaller ones cost throughput). EOF is
+no polling. Whatever a channel has buffered is taken at once (up to 1 MiB:
+fewer trips through Python per byte than one 32 KiB packet at a time), handed
+to the session's hooks (recording, command detection, transfer audit) and
+written on; paramiko's default windows are kept (smaller ones cost
+throughput). Before the thread blocks, ``idle`` runs (the recording is
+flushed then, not after every piece). EOF is
 passed on in each direction as it arrives; when the target's side has closed,
 its exit status (or signal) is passed on and the user's channel is closed.
 """
@@ -17,7 +20,7 @@ from dataclasses import dataclass
 
 import paramiko
 
-CHUNK = 32768
+CHUNK = 1 << 20
 
 
 @dataclass
@@ -27,6 +30,7 @@ class Hooks:
     client_data: Callable[[bytes], bytes] = lambda data: data
     target_data: Callable[[bytes], None] = lambda data: None
     target_stderr: Callable[[bytes], None] = lambda data: None
+    idle: Callable[[], None] = lambda: None
 
 
 def relay(client: paramiko.Channel, target: paramiko.Channel, hooks: Hooks) -> int | None:
@@ -36,7 +40,10 @@ def relay(client: paramiko.Channel, target: paramiko.Channel, hooks: Hooks) -> i
     while target_open:
         watch = [target] + ([client] if client_open else [])
         try:
-            readable, _, _ = select.select(watch, [], [])
+            readable, _, _ = select.select(watch, [], [], 0)
+            if not readable:
+                hooks.idle()
+                readable, _, _ = select.select(watch, [], [])
         except (OSError, ValueError):  # a channel closed under us (a kill)
             break
         if client in readable:

@@ -673,7 +673,12 @@ class Session:
                 state.resize = _resizer(live, target_chan)
             elif kind == "exec":
                 target_chan.exec_command(state.command)
-                hooks = Hooks(client_data=_recording_input(live), target_data=live.output, target_stderr=live.output)
+                hooks = Hooks(
+                    client_data=_recording_input(live),
+                    target_data=live.output,
+                    target_stderr=live.output,
+                    idle=live.flush,
+                )
             else:
                 target_chan.invoke_subsystem("sftp")
                 auditor = SftpAuditor(
@@ -735,7 +740,7 @@ class Session:
             live.output(data)
             tracker.output(data)
 
-        return Hooks(client_data=client_data, target_data=target_data, target_stderr=live.output)
+        return Hooks(client_data=client_data, target_data=target_data, target_stderr=live.output, idle=live.flush)
 
     def _session_event(self, live: LiveSession, access: Access, action: str, sha: str | None = None) -> None:
         self.bastion.emit(

@@ -11,6 +11,8 @@ from bastion.directory import Target
 from bastion.hostkeys import HostKeyError, PresentedKey, algorithms_for, load_private_key
 from netguard.errors import NetGuardError
 
+PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes256-ctr")
+
 
 class UpstreamError(NetGuardError):
     """The target could not be reached or refused the stored credentials."""
@@ -40,7 +42,11 @@ def connect(target: Target, account: str, credential: Credential, timeout: float
     sock.settimeout(None)
     transport = paramiko.Transport(sock)
     try:
-        transport.get_security_options().key_types = algorithms_for(target.host_key_type)
+        options = transport.get_security_options()
+        options.key_types = algorithms_for(target.host_key_type)
+        # As the client we choose: AES-GCM first (one AEAD call per packet instead of a cipher
+        # plus a separate HMAC, measurably faster in paramiko), CTR with HMAC for older servers.
+        options.ciphers = PREFERRED_CIPHERS
         transport.start_client(timeout=timeout)
         presented = transport.get_remote_server_key()
         got = PresentedKey(presented.get_name(), presented.asbytes())
