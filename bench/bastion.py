@@ -32,7 +32,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import paramiko
@@ -127,9 +126,9 @@ class Setup:
         self.server.wait(30)
 
 
-def timed(fn: Callable[[], None]) -> float:
+def timed(cmd: list[str], stdin_path: Path | None = None) -> float:
     start = time.perf_counter()
-    fn()
+    run(cmd, stdin_path)
     return time.perf_counter() - start
 
 
@@ -212,7 +211,7 @@ def main() -> None:
                 times: dict[bool, list[float]] = {False: [], True: []}
                 for _ in range(args.runs):
                     for via in (False, True):
-                        times[via].append(timed(lambda via=via: run([*setup.ssh(via), remote], stdin)))
+                        times[via].append(timed([*setup.ssh(via), remote], stdin))
                 direct, through = statistics.median(times[False]), statistics.median(times[True])
                 say(
                     f"{name:<26} direct {size_mib / direct:7.1f} MiB/s   bastion {size_mib / through:7.1f} MiB/s"
@@ -221,7 +220,7 @@ def main() -> None:
             opens: dict[bool, list[float]] = {False: [], True: []}
             for _ in range(max(args.runs, 10)):
                 for via in (False, True):
-                    opens[via].append(timed(lambda via=via: run([*setup.ssh(via), "true"])))
+                    opens[via].append(timed([*setup.ssh(via), "true"]))
             d, b = statistics.median(opens[False]), statistics.median(opens[True])
             say(
                 f"{'session set-up (ssh true)':<26} direct {d * 1000:7.1f} ms      bastion {b * 1000:7.1f} ms"
