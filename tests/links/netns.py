@@ -74,14 +74,14 @@ class Lab:
             raise RuntimeError(f"{' '.join(args)} did not start in {ns}: {line}{err}")
         return proc
 
-    def python(self, ns: str, *args: str, user: int | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def python(
+        self, ns: str, *args: str, user: int | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
         """Run ``python ARGS`` inside ``ns`` (as ``user`` when given) and return what it did."""
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         drop = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"] if user is not None else []
-        return subprocess.run(
-            ["ip", "netns", "exec", ns, *drop, sys.executable, *args],
-            capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT,
-        )  # fmt: skip
+        command = ["ip", "netns", "exec", ns, *drop, sys.executable, *args]
+        return subprocess.run(command, check=False, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
 
     def close(self) -> None:
         for proc in self.processes:

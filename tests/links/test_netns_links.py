@@ -108,3 +108,11 @@ def test_a_link_coming_back_is_a_state_change(link_lab: LinkLab) -> None:
     assert "down" in worst and worst <= {"up", "down"}
     shown = link_lab.netguard("links", "history", "lab-vc-back", "--since", "1h")
     assert shown.returncode == 0 and "复通村卫生室 (lab-vc-back, village)" in shown.stdout
+
+
+def test_a_reply_later_than_the_timeout_is_lost(link_lab: LinkLab) -> None:
+    """fping's -t: the slow wire answers every probe, but after the timeout; so every probe counts as lost."""
+    code, [slow] = link_lab.check_json(
+        "--count", "5", "--interval", "20", "--timeout", str(DELAY_MS), "--institution", "lab-thc-slow", "--no-record"
+    )
+    assert code == 1 and slow["state"] == "down" and slow["loss"] == 100 and slow["rtts_ms"] == [None] * 5
