@@ -16,8 +16,10 @@ VENV=${VENV:-.venv}
 # openjdk-17-jdk-headless: Java 17 for Elasticsearch 8.x and javac for the harness's shim;
 # maven: fetches the Elasticsearch zips from Maven Central; unzip: for looking into them by hand;
 # openssl: the throw-away CA and certificate for the HTTPS test node;
+# iproute2 (ip netns, veth, tuntap) and nftables: the link tests' namespaces, loss made by nft rules;
+# fping: the anchor bench/links.py compares the ICMP prober with;
 # util-linux (setpriv) and passwd (useradd) are essential packages, always present.
-TEST_DEBS=(openjdk-17-jdk-headless maven unzip openssl)
+TEST_DEBS=(openjdk-17-jdk-headless maven unzip openssl iproute2 nftables fping)
 
 say() { printf 'install-test-deps: %s\n' "$*"; }
 
