@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,10 @@ from netguard.links.records import IcmpSettings, IcmpStats
 from tests.harness.peers import require_peer
 from tests.links.netns import Lab, require_netns
 
+ONE_INSTITUTION = (
+    "county: {name: 测试县, code: t}\ndata_centre: dc\ninstitutions:\n"
+    "  - {id: dc, name: 中心, tier: county, kind: data-centre, subnets: [127.44.0.0/24], gateway: 127.44.0.1}\n"
+)
 FAST = IcmpSettings(count=3, interval_ms=50, timeout_ms=1000, gap_ms=0.5)
 
 
@@ -78,6 +84,7 @@ def test_datagram_socket_and_a_clear_error_without_privileges(tmp_path: Path) ->
     socket, then an unprivileged user allowed by ping_group_range, then one who is not."""
     require_netns()
     lab = Lab("p")
+    shared: Path | None = None
     script = (
         "import asyncio, ipaddress, sys\n"
         "from netguard.links.icmp import ping\nfrom netguard.links.records import IcmpSettings\n"
@@ -95,12 +102,27 @@ def test_datagram_socket_and_a_clear_error_without_privileges(tmp_path: Path) ->
         assert refused.returncode != 0
         assert "IcmpUnavailable" in refused.stderr and "CAP_NET_RAW" in refused.stderr
         assert "net.ipv4.ping_group_range (now '0 0'" in refused.stderr
+        # The command says the same in one line, exit 2, before sending anything.
+        shared = Path(tempfile.mkdtemp(prefix="ngl-links-"))
+        shared.chmod(0o755)
+        inventory = shared / "county.yaml"
+        inventory.write_text(ONE_INSTITUTION, encoding="utf-8")
+        inventory.chmod(0o644)
+        config = shared / "netguard.yaml"
+        config.write_text(f"inventory: {inventory}\n", encoding="utf-8")
+        config.chmod(0o644)
+        cli = lab.python(ns, "cli.py", "--config", str(config), "links", "check", "--no-record", user=65534)
+        assert cli.returncode == 2 and cli.stdout == "", cli.stderr
+        assert cli.stderr.startswith("error: cannot send ICMPv4 probes: a raw ICMP socket needs root or CAP_NET_RAW")
+        assert len(cli.stderr.strip().splitlines()) == 1
         allow = "net.ipv4.ping_group_range=65534 65534"
         subprocess.run(["ip", "netns", "exec", ns, "sysctl", "-qw", allow], check=True)
         allowed = lab.python(ns, "-c", script, "auto", user=65534)
         assert allowed.returncode == 0 and allowed.stdout.strip() == answered, allowed.stderr
     finally:
         lab.close()
+        if shared is not None:
+            shutil.rmtree(shared)
 
 
 @pytest.mark.root
