@@ -7,27 +7,28 @@ institution's gateway a distinct 127/8 address). For each configuration
 ``count/interval/timeout/gap`` (fping's ``-c/-p/-t/-i``, NetGuard's
 ``--count/--interval/--timeout/--gap``) it alternates runs of
 
-- NetGuard: ``netguard.links.icmp.ping`` in this process (the probe engine
-  that ``netguard links check`` runs; the command adds Python start-up and
-  inventory loading, timed separately below), and
+- NetGuard: a Python process running ``netguard.links.icmp.ping`` (the probe
+  engine of ``netguard links check``) on the addresses given on stdin, and
 - ``fping -q -c N -p P -t T -i I`` on the same addresses (Debian's fping),
 
-and reports the median wall time of each, their ratio (target: NetGuard at
-most 1.25x fping's), probes sent and answered (the same loss), the median over
-targets of the per-target mean RTT and the worst RTT, and CPU time. Runs
-alternate so that a noisy neighbour on a shared machine hurts both.
+both timed the same way, from start to exit (so interpreter start-up counts
+against NetGuard), and reports the median wall time of each, their ratio
+(target: NetGuard at most 1.25x fping's), probes sent and answered (the same
+loss), the median over targets of the per-target mean RTT and the worst RTT,
+CPU time and peak RSS of the process (``wait4``). Runs alternate so that a
+noisy neighbour on a shared machine hurts both. The whole command
+(``netguard links check --no-record --json``: start-up, inventory parsing,
+probes, JSON) is timed too, as its own row.
 Needs root (or CAP_NET_RAW, or ping_group_range) for both tools.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import ipaddress
 import os
 import re
-import resource
 import shutil
 import statistics
 import subprocess
@@ -40,7 +41,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from netguard.inventory import IPAddress, load_inventory
-from netguard.links.icmp import ping
 from netguard.links.records import IcmpSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,45 +55,84 @@ _FPING_LINE = re.compile(
 class Run:
     wall_s: float
     cpu_s: float
+    rss_mib: float | None  # peak RSS, where the process can report it
     sent: int
     received: int
     avg_rtts_ms: list[float]  # per target that answered
     max_rtt_ms: float
 
 
+# The NetGuard side as its own process, like fping: the probe engine of `netguard links check`
+# (no inventory, no stores), addresses on stdin, one line per target on stdout.
+ENGINE = """
+import asyncio, ipaddress, sys
+from netguard.links.icmp import ping
+from netguard.links.records import IcmpSettings
+count, interval, timeout, gap = sys.argv[1:5]
+settings = IcmpSettings(count=int(count), interval_ms=float(interval), timeout_ms=float(timeout), gap_ms=float(gap))
+addresses = [ipaddress.ip_address(line.strip()) for line in sys.stdin if line.strip()]
+for a, s in asyncio.run(ping(addresses, settings)).items():
+    print(a, s.sent, s.received, s.rtt_avg_ms, s.rtt_max_ms)
+with open("/proc/self/status") as fh:
+    print("VmHWM", next(line.split()[1] for line in fh if line.startswith("VmHWM:")))
+"""
+
+
+def _measured(args: list[str], stdin: str) -> tuple[float, float, str, str]:
+    """Run a process; its wall time and CPU time (from wait4: this child only), stdout, stderr.
+
+    Not its peak RSS: Linux carries the parent's high-water mark into a child
+    across exec, so wait4's ru_maxrss would report this benchmark's own size.
+    """
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT
+    )
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    proc.stdin.write(stdin)
+    proc.stdin.close()
+    out, err = proc.stdout.read(), proc.stderr.read()
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_utime + usage.ru_stime, out, err
+
+
+def _flags(settings: IcmpSettings) -> list[str]:
+    return [str(settings.count), f"{settings.interval_ms:g}", f"{settings.timeout_ms:g}", f"{settings.gap_ms:g}"]
+
+
 def run_netguard(addresses: list[IPAddress], settings: IcmpSettings) -> Run:
-    before = resource.getrusage(resource.RUSAGE_SELF)
-    start = time.perf_counter()
-    results = asyncio.run(ping(addresses, settings))
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    answered = [s for s in results.values() if s.rtt_avg_ms is not None]
-    return Run(
-        wall,
-        cpu,
-        sum(s.sent for s in results.values()),
-        sum(s.received for s in results.values()),
-        [s.rtt_avg_ms for s in answered if s.rtt_avg_ms is not None],
-        max((s.rtt_max_ms or 0.0) for s in answered) if answered else 0.0,
-    )
-
-
-def run_fping(fping: str, addresses: list[IPAddress], settings: IcmpSettings) -> Run:
-    args = [fping, "-q", "-c", str(settings.count), "-p", f"{settings.interval_ms:g}"]
-    args += ["-t", f"{settings.timeout_ms:g}", "-i", f"{settings.gap_ms:g}"]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    done = subprocess.run(
-        args, input="\n".join(map(str, addresses)) + "\n", capture_output=True, text=True, check=False
-    )
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    args = [sys.executable, "-c", ENGINE, *_flags(settings)]
+    wall, cpu, out, err = _measured(args, "\n".join(map(str, addresses)) + "\n")
     sent = received = 0
     avgs: list[float] = []
     worst = 0.0
-    for line in done.stderr.splitlines():
+    rss: float | None = None
+    for line in out.splitlines():
+        if line.startswith("VmHWM "):
+            rss = int(line.split()[1]) / 1024
+            continue
+        _addr, s, r, avg, top = line.split()
+        sent += int(s)
+        received += int(r)
+        if avg != "None":
+            avgs.append(float(avg))
+            worst = max(worst, float(top))
+    if sent == 0:
+        raise SystemExit(f"the NetGuard prober sent nothing: {err[-500:]}")
+    return Run(wall, cpu, rss, sent, received, avgs, worst)
+
+
+def run_fping(fping: str, addresses: list[IPAddress], settings: IcmpSettings) -> Run:
+    count, interval, timeout, gap = _flags(settings)
+    args = [fping, "-q", "-c", count, "-p", interval, "-t", timeout, "-i", gap]
+    wall, cpu, _out, err = _measured(args, "\n".join(map(str, addresses)) + "\n")
+    sent = received = 0
+    avgs: list[float] = []
+    worst = 0.0
+    for line in err.splitlines():
         m = _FPING_LINE.match(line)
         if not m:
             continue
@@ -103,8 +142,13 @@ def run_fping(fping: str, addresses: list[IPAddress], settings: IcmpSettings) ->
             avgs.append(float(m["avg"]))
             worst = max(worst, float(m["max"]))
     if sent == 0:
-        raise SystemExit(f"fping printed no statistics (exit {done.returncode}): {done.stderr[:300]}")
-    return Run(wall, cpu, sent, received, avgs, worst)
+        raise SystemExit(f"fping printed no statistics: {err[:300]}")
+    return Run(wall, cpu, None, sent, received, avgs, worst)
+
+
+def _rss(runs: list[Run]) -> str:
+    known = [r.rss_mib for r in runs if r.rss_mib is not None]
+    return f"{max(known):.1f}" if known else "-"
 
 
 def loopback_gateways(workdir: Path) -> list[IPAddress]:
@@ -172,7 +216,7 @@ def main() -> int:
         say(f"{len(addresses)} loopback gateways of examples/gen_county.py --loopback; medians of {args.runs} runs")
         say("")
         header = (
-            f"{'count/-p/-t/-i (ms)':<20} {'tool':<9} {'wall s':>7} {'ratio':>6} {'cpu s':>6} "
+            f"{'count/-p/-t/-i (ms)':<20} {'tool':<9} {'wall s':>7} {'ratio':>6} {'cpu s':>6} {'RSS MiB':>7} "
             f"{'sent':>6} {'recv':>6} {'loss %':>6} {'rtt med µs':>10} {'rtt max ms':>10}"
         )
         summary = [header]
@@ -193,7 +237,8 @@ def main() -> int:
                 worst = statistics.median(r.max_rtt_ms for r in runs)
                 summary.append(
                     f"{text:<20} {name:<9} {wall:>7.3f} {wall / fp_wall:>6.2f} "
-                    f"{statistics.median(r.cpu_s for r in runs):>6.3f} {sent // len(runs):>6} "
+                    f"{statistics.median(r.cpu_s for r in runs):>6.3f} {_rss(runs):>7} "
+                    f"{sent // len(runs):>6} "
                     f"{received // len(runs):>6} {100 * (sent - received) / sent:>6.2f} {rtt:>10.1f} {worst:>10.3f}"
                 )
             if args.cli_runs:

@@ -9,43 +9,8 @@ verdict, :mod:`~netguard.links.check` runs it all on one event loop,
 :mod:`~netguard.links.history` reads the trend back, :mod:`~netguard.links.settings`
 parses the ``links`` section of ``netguard.yaml``, and
 :mod:`~netguard.links.records` holds the frozen records they pass around.
+
+Import from the modules themselves: this package imports none of them, so a
+process that only probes (the runner's ICMP collector, bench/links.py) does not
+pay for loading the inventory, the stores and the event schema.
 """
-
-from netguard.links.check import CheckSettings, UplinkCollector, check_links
-from netguard.links.classify import DEFAULT_THRESHOLDS, ThresholdPolicy, Thresholds, classify
-from netguard.links.icmp import IcmpUnavailable, ping
-from netguard.links.records import (
-    IcmpSettings,
-    IcmpStats,
-    LinkResult,
-    LinkState,
-    LinkTarget,
-    TcpResult,
-    TcpTarget,
-    UplinkHealth,
-)
-from netguard.links.targets import link_target, link_targets
-from netguard.links.tcp import connect_many
-
-__all__ = [
-    "DEFAULT_THRESHOLDS",
-    "CheckSettings",
-    "IcmpSettings",
-    "IcmpStats",
-    "IcmpUnavailable",
-    "LinkResult",
-    "LinkState",
-    "LinkTarget",
-    "TcpResult",
-    "TcpTarget",
-    "ThresholdPolicy",
-    "Thresholds",
-    "UplinkCollector",
-    "UplinkHealth",
-    "check_links",
-    "classify",
-    "connect_many",
-    "link_target",
-    "link_targets",
-    "ping",
-]

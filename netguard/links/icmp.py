@@ -43,12 +43,14 @@ import struct
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from netguard.errors import NetGuardError
-from netguard.inventory.model import IPAddress
 from netguard.links.icmp_packet import ECHO_REPLY, EchoTemplate, parse
 from netguard.links.records import IcmpSettings, IcmpStats
+
+if TYPE_CHECKING:
+    from netguard.inventory.model import IPAddress
 
 SocketKind = Literal["auto", "raw", "dgram"]
 

@@ -18,10 +18,12 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from netguard.errors import NetGuardError
-from netguard.inventory.model import IPAddress, Tier
+
+if TYPE_CHECKING:  # only annotations: the prober then starts without loading the inventory package
+    from netguard.inventory.model import IPAddress, Tier
 
 
 class LinkState(StrEnum):
