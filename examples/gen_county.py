@@ -420,7 +420,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--managed-village-ratio", type=float, default=0.08, help="village clinics with a switch")
     parser.add_argument("--loopback", action="store_true", help="map every address from 10.0.0.0/8 into 127.0.0.0/8")
     parser.add_argument("--output", help="YAML to write, or - for stdout (default huize-county[-loopback].yaml)")
-    parser.add_argument("--csv", help="sample CSV to write ('' for none; default authorised-devices.csv, none with --loopback)")
+    parser.add_argument(
+        "--csv", help="sample CSV to write ('' for none; default authorised-devices.csv, none with --loopback)"
+    )
     args = parser.parse_args(argv)
     if args.output is None:
         args.output = str(HERE / ("huize-county-loopback.yaml" if args.loopback else "huize-county.yaml"))
