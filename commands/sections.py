@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from netguard.links.settings import LINKS
 from netguard.section import Section
 
-SECTIONS: tuple[Section[Any], ...] = ()
+SECTIONS: tuple[Section[Any], ...] = (LINKS,)
