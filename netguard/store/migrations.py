@@ -9,6 +9,8 @@ The journal tables are append-only at the SQL level: triggers refuse deletes
 and changes to the hashed columns, so a bug cannot rewrite history. Someone
 with the file can still drop the triggers; the hash chain
 (:mod:`netguard.store.journal`) is what detects that.
+
+Version 3 adds the readers' checkpoints (:mod:`netguard.store.checkpoints`).
 """
 
 from __future__ import annotations
@@ -133,8 +135,31 @@ CREATE TABLE check_results (
 CREATE INDEX check_results_check ON check_results (check_id, target);
 """
 
+# Version 2 belongs to the action journal's keyed chain (issue 6); it lands beside this one.
+_V3 = """
+CREATE TABLE checkpoints (
+    source          TEXT    NOT NULL,
+    file_key        TEXT    NOT NULL,
+    path            TEXT    NOT NULL,
+    device          INTEGER NOT NULL,
+    inode           INTEGER NOT NULL,
+    fingerprint     TEXT    NOT NULL,
+    fingerprint_len INTEGER NOT NULL CHECK (fingerprint_len >= 0),
+    byte_offset     INTEGER NOT NULL CHECK (byte_offset >= 0),
+    state           TEXT    NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'retired')),
+    retired_reason  TEXT,
+    first_seen      TEXT    NOT NULL,
+    updated         TEXT    NOT NULL,
+    PRIMARY KEY (source, file_key),
+    CHECK ((state = 'retired') = (retired_reason IS NOT NULL))
+);
+CREATE INDEX checkpoints_file ON checkpoints (source, device, inode) WHERE state = 'active';
+CREATE INDEX checkpoints_path ON checkpoints (source, path) WHERE state = 'active';
+"""
+
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
+    (3, _V3),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
