@@ -334,7 +334,6 @@ class EventSink:
             self._ack(batch, BatchOutcome(events=len(events), spooled=len(events)))
             return
         # Spool full: hold the batch (memory fills, submit() pushes back) and retry the store.
-        self._note_error(f"the event spool {self.spool.path} is full ({self.spool.bytes} bytes)")
         if time.monotonic() < self._next_retry:
             with self._cond:
                 self._cond.wait(max(0.01, self._next_retry - time.monotonic()))
