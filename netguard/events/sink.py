@@ -20,17 +20,17 @@ not yet acknowledged when the process dies are read again and, having the
 same ids, stored once.
 
 Outages. When a write fails as a whole (the store unreachable, timing out,
-refusing the request), the batch goes to the spool and the sink enters
-backlog mode: while the spool holds events, new batches are appended to it
-rather than tried against the store (so an outage costs one failed request
-per retry, not one per batch), and the oldest spooled events are retried
-with exponential back-off (``retry_initial`` doubling up to ``retry_max``
-seconds). Once a retry succeeds the spool drains, oldest first, a batch at a
-time, interleaved with new batches, and the sink returns to direct writes.
-Events whose write half-succeeded are spooled whole: the store answers the
-re-sent ones as duplicates (Elasticsearch ``create`` → 409), so nothing is
-stored twice. A new sink on the same spool path drains what an earlier
-process left there.
+refusing the request), the batch goes to the spool and the sink marks the
+store unhealthy: new batches are then appended to the spool untried (so an
+outage costs one failed request per retry, not one per batch), and the
+oldest spooled events are retried with exponential back-off
+(``retry_initial`` doubling up to ``retry_max`` seconds). Once a retry
+succeeds the store is healthy again: new batches go straight to it and the
+spool drains beside them, oldest first, a batch at a time. Events whose write
+half-succeeded are spooled whole: the store answers the re-sent ones as
+duplicates (Elasticsearch ``create`` → 409), so nothing is stored twice. A
+new sink on the same spool path drains what an earlier process left there
+(it starts unhealthy until the first retry works).
 
 Back-pressure, never loss. At most ``max_pending`` events wait in memory
 (acknowledged ones leave). When the spool is full, the sink keeps its batch
@@ -174,6 +174,9 @@ class EventSink:
         self._abandoned = False  # close() gave up on the worker; it must touch nothing
         self._backoff = retry_initial
         self._next_retry = 0.0  # monotonic time of the next attempt at the store while the spool holds events
+        # Whether the last attempt at the store worked: while it does, new batches go straight to it even
+        # with a backlog (which drains beside them); while it does not, they go to the spool untried.
+        self._healthy = not len(self.spool)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -320,11 +323,11 @@ class EventSink:
 
     def _deliver(self, batch: list[_Submission]) -> None:
         events = [e for sub in batch for e in sub.events]
-        if not len(self.spool):
+        if self._healthy or not len(self.spool):
             try:
                 result = self.store.write(events)
-            except StoreError as exc:
-                self._outage(str(exc))
+            except Exception as exc:  # StoreError is the outage; anything else must not lose the batch either
+                self._outage(_describe(exc))
             else:
                 self._on_stored(result, events)
                 self._ack(batch, self._outcome(len(events), result))
@@ -344,8 +347,8 @@ class EventSink:
             return
         try:
             result = self.store.write([e for _, e in chunk])
-        except StoreError as exc:
-            self._outage(str(exc))
+        except Exception as exc:
+            self._outage(_describe(exc))
             return
         failed = set(result.failed_ids)
         reasons = _reasons(result)
@@ -360,6 +363,7 @@ class EventSink:
         with self._cond:
             self._backoff = self.retry_initial
             self._next_retry = 0.0
+            self._healthy = True
             self._cond.notify_all()
 
     def _on_stored(self, result: WriteResult, events: list[Event]) -> None:
@@ -380,6 +384,7 @@ class EventSink:
 
     def _outage(self, reason: str) -> None:
         with self._cond:
+            self._healthy = False
             self._count(failed_writes=1)
             self._counters.stats = replace(self._counters.stats, last_error=reason)
             self._next_retry = time.monotonic() + self._backoff
@@ -449,6 +454,10 @@ class EventSink:
             f"spool {self.spool.path} holds {len(self.spool)} events ({self.spool.bytes} of {self.spool.max_bytes} "
             f"bytes); last problem: {last}"
         )
+
+
+def _describe(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
 
 
 def _reasons(result: WriteResult) -> dict[str, str]:

@@ -12,8 +12,8 @@ import pytest
 from netguard.events import KINDS, Event, EventError, make_event
 from netguard.events.logtime import load_zone, localize
 from netguard.events.model import LogPosition, NaiveTimeError, format_timestamp, to_epoch_ms
-from netguard.events.sqlite_store import SQLiteEventStore
 from netguard.events.schema import FIELDS, MAX_STRING
+from netguard.events.sqlite_store import SQLiteEventStore
 from netguard.lab.synthetic_events import synthetic_event
 
 
@@ -203,9 +203,9 @@ def test_a_log_events_id_is_its_position_not_its_content() -> None:
 
 
 def test_a_log_offset_without_a_position_is_refused() -> None:
-    with pytest.raises(EventError, match="log.offset is set but no position"):
+    with pytest.raises(EventError, match=r"log\.offset is set but no position"):
         make_event("sql", {"event.action": "query", "log.offset": 12}, timestamp=0)
-    with pytest.raises(EventError, match="log.offset: -1 is negative"):
+    with pytest.raises(EventError, match=r"log\.offset: -1 is negative"):
         make_event("sql", {"event.action": "query"}, timestamp=0, position=LogPosition("s", "k", -1, "/x"))
     # an exported event comes back with its id and keeps it
     kept = make_event("sql", {"event.action": "query", "log.offset": 12, "event.id": "abc"}, timestamp=0)

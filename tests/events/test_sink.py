@@ -116,7 +116,9 @@ def test_batches_are_written_and_acked_in_submission_order(store: SwitchedStore,
 
 def test_an_outage_spools_to_disk_and_delivers_once_when_back(store: SwitchedStore, tmp_path: Path) -> None:
     events = _events(900)
-    sink = EventSink(store, tmp_path / "spool.db", batch_size=200, batch_seconds=0.02, retry_initial=0.05, retry_max=0.2)
+    sink = EventSink(
+        store, tmp_path / "spool.db", batch_size=200, batch_seconds=0.02, retry_initial=0.05, retry_max=0.2
+    )
     try:
         sink.submit(events[:300], ack="before")
         assert sink.flush(30)

@@ -172,7 +172,7 @@ def test_commits_only_move_forward_and_name_unknown_checkpoints(registry: Checkp
     assert current is not None and current.offset == 3 * len(LINE)
     with pytest.raises(StoreError, match="no checkpoint nope for source 'his-general'"):
         registry.commit(Mark(SOURCE, "nope", 1))
-    with pytest.raises(StoreError, match="cannot read .*missing.log"):
+    with pytest.raises(StoreError, match=r"cannot read .*missing\.log"):
         registry.open(SOURCE, tmp_path / "missing.log")
 
 
