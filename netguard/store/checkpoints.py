@@ -39,6 +39,18 @@ Offsets only move forward, and only with what the event sink confirmed: the
 follower hands the sink a :class:`Mark` as the ack token of each submission
 and commits the marks the sink acknowledged (:meth:`commit`). A crash loses
 at most the unconfirmed tail, which is read and sent again under the same ids.
+A follower's loop, in short::
+
+    decision = registry.open(source, path, handle)  # handle: the file it opened
+    handle.seek(decision.offset)
+    key = decision.checkpoint.file_key
+    # for each chunk of records read, ending at byte `end`:
+    sink.submit([make_event(..., position=LogPosition(source, key, offset, path)), ...],
+                ack=decision.checkpoint.at(end))
+    # now and then, on the follower's own thread:
+    acks = sink.poll_acks()
+    confirmed = list(itertools.takewhile(lambda a: a[1].durable, acks))
+    registry.commit([mark for mark, _ in confirmed])
 """
 
 from __future__ import annotations
@@ -197,7 +209,8 @@ class CheckpointRegistry:
             at_path = self._active(source, "path = ?", (where,))
             if at_path:
                 new = self._start(source, ident, where, at, f"a different file now has the name {where} (rotated)")
-                return Decision(new.action, new.offset, new.reason, new.checkpoint, previous=at_path[0])
+                # The latest file to hold the name; older unfinished ones are still in all(source).
+                return Decision(new.action, new.offset, new.reason, new.checkpoint, previous=at_path[-1])
             return self._start(source, ident, where, at, f"new file {where}")
 
     def locate(self, checkpoint: Checkpoint, candidates: Iterable[Path | str]) -> Path | None:
