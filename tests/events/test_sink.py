@@ -28,7 +28,7 @@ from netguard.events.spool import Spool
 from netguard.events.sqlite_store import SQLiteEventStore
 from netguard.events.store import EventStore, SearchResult, WriteResult
 from netguard.lab.synthetic_events import synthetic_events
-from tests.harness.elasticsearch import NodeProcess, configured_versions, start_timeout
+from tests.harness.elasticsearch import EsNode, NodeProcess, configured_versions, start_timeout
 from tests.harness.peers import PeerUnavailable, require_peer
 
 
@@ -274,6 +274,35 @@ def test_a_callback_that_raises_does_not_stop_the_sink(store: SwitchedStore, tmp
     finally:
         stats = sink.close()
     assert stats.callback_errors == 1 and stats.stored == 10
+
+
+# --- the writer a sink calls twice a second keeps one pool of bulk threads
+
+
+def test_the_elasticsearch_writer_reuses_one_pool_across_writes(es_node: EsNode, es_client: Elasticsearch) -> None:
+    prefix = "pool" + os.urandom(4).hex()
+    store = ElasticsearchEventStore(Elasticsearch(**es_node.client_kwargs()), prefix=prefix, replicas=0, batch_size=113)
+    used: list[threading.Thread] = []
+    bulk = store.client.bulk
+
+    def spy(**kwargs: object) -> object:
+        used.append(threading.current_thread())
+        return bulk(**kwargs)
+
+    store.client.bulk = spy  # type: ignore[method-assign]
+    try:
+        events = _events(5 * 339)
+        total = WriteResult()
+        for i in range(5):
+            total.merge(store.write(events[i * 339 : (i + 1) * 339]))
+        assert total.written == len(events) and total.failed == 0
+        assert len(used) == 15  # three batches of 113 per write
+        assert len({id(t) for t in used}) <= store.in_flight  # a pool per write would start new threads each time
+    finally:
+        store.close()
+        es_client.options(ignore_status=404).indices.delete(index=f"{prefix}-*", allow_no_indices=True)
+        es_client.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-*")
+    assert not any(t.is_alive() for t in used)  # close() ends them
 
 
 # --- the real thing: a dedicated Elasticsearch node, frozen, stopped and started again
