@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
@@ -285,7 +286,7 @@ def test_the_elasticsearch_writer_reuses_one_pool_across_writes(es_node: EsNode,
     used: list[threading.Thread] = []
     bulk = store.client.bulk
 
-    def spy(**kwargs: object) -> object:
+    def spy(**kwargs: Any) -> Any:
         used.append(threading.current_thread())
         return bulk(**kwargs)
 
