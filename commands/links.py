@@ -45,7 +45,11 @@ _SPARK = "▁▂▃▄▅▆▇█"
 
 @click.group()
 def links() -> None:
-    """Link checks: ICMP to every institution's gateway, TCP to its services, a verdict per tier."""
+    """Check every institution's link to the county data centre.
+
+    ICMP to each institution's gateway (several probes: loss, RTT, jitter), TCP to the
+    services the inventory names, and a verdict per tier: up, degraded or down.
+    """
 
 
 # -- rendering helpers -------------------------------------------------------------------
@@ -138,7 +142,9 @@ def check(
     no_record: bool,
     as_json: bool,
 ) -> None:
-    """Check the links of every institution (or the selected ones); exit 1 unless all are up.
+    """Check the links of every institution, or the selected ones.
+
+    Exit 1 unless all are up.
 
     \b
     Examples:
@@ -293,7 +299,10 @@ def _history_dict(h: History) -> dict[str, Any]:
 def history(
     app: AppContext, institution: str, since: str, buckets: int, inventory_file: str | None, as_json: bool
 ) -> None:
-    """The trend of one institution's link: loss and latency over time, from the recorded samples."""
+    """Show the trend of one institution's link.
+
+    Loss and latency over time, from the recorded samples.
+    """
     name = institution
     if inventory_file or app.config.inventory is not None:
         inv = load_inventory(app.inventory_path(inventory_file))
