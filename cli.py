@@ -18,6 +18,7 @@ from commands.context import AppContext
 from commands.events import events
 from commands.inventory import inventory
 from commands.lab import lab
+from commands.links import links
 from commands.output import visible
 from netguard import __version__
 from netguard.errors import EXIT_USAGE, NetGuardError
@@ -85,6 +86,7 @@ main.add_command(config_group)
 main.add_command(inventory)
 main.add_command(lab)
 main.add_command(events)
+main.add_command(links)
 main.add_command(bastion)
 
 

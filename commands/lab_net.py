@@ -34,7 +34,13 @@ dir_option = click.option(
 
 
 @lab.command(name="up")
-@click.option("--townships", default=2, show_default=True, type=click.IntRange(1, MAX_TOWNSHIPS))
+@click.option(
+    "--townships",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, MAX_TOWNSHIPS),
+    help="Township health centres in the lab.",
+)
 @click.option(
     "--villages",
     default=2,
@@ -92,7 +98,10 @@ def _row(table: Table, *cells: str) -> None:
 @dir_option
 @json_option
 def status_(lab_dir: Path | None, as_json: bool) -> None:
-    """The lab's hosts (namespace, address, MAC, gateway, role, port, VLAN) and switches."""
+    """List the lab's hosts and switches.
+
+    Each host with its namespace, address, MAC, gateway, role, port and VLAN.
+    """
     report = lab_status(lab_dir or _default_dir())
     if as_json:
         print_json(report)
@@ -138,7 +147,10 @@ def status_(lab_dir: Path | None, as_json: bool) -> None:
 @dir_option
 @json_option
 def down(lab_dir: Path | None, as_json: bool) -> None:
-    """Remove the lab: its SNMP agents, then every namespace (and so every veth and bridge)."""
+    """Remove the lab: its SNMP agents, then every namespace.
+
+    Removing a namespace removes its veths and bridges with it.
+    """
     lab_dir = lab_dir or _default_dir()
     result = lab_down(lab_dir)
     if as_json:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from bastion.settings import BASTION
+from netguard.links.settings import LINKS
 from netguard.section import Section
 
-SECTIONS: tuple[Section[Any], ...] = (BASTION,)
+SECTIONS: tuple[Section[Any], ...] = (BASTION, LINKS)

@@ -25,6 +25,14 @@ the number of authorised devices everywhere; 1.0 gives about 4,000),
 ``--managed-village-ratio`` (share of village clinics with a small managed
 switch, default 0.08), ``--output`` and ``--csv`` (the small sample for
 ``netguard inventory import``, whose rows are devices *not* yet in the county).
+
+``--loopback`` writes the same county (same seed, same records) with every
+address moved from 10.0.0.0/8 into 127.0.0.0/8 by replacing the first octet
+(10.13.0.1 becomes 127.13.0.1), so link checks, their tests and the benchmark
+can probe all 440 gateways on one machine: Linux answers every 127/8 address
+on ``lo``. The addressing plan is 10/8-only, so the mapping is one-to-one and
+the subnets still do not overlap. It writes ``huize-county-loopback.yaml`` and
+no CSV unless told otherwise; the default output is left alone.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import random
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -361,13 +370,35 @@ class County:
         return "\r\n".join(rows) + "\r\n"
 
 
-def render(county: County) -> str:
+_TEN = re.compile(r"10(\.\d{1,3}\.\d{1,3}\.\d{1,3}(?:/\d{1,2})?)")
+
+
+def to_loopback(value: Any) -> Any:
+    """``value`` with every 10/8 address or network (in any string, list or mapping) moved into 127/8."""
+    if isinstance(value, str):
+        match = _TEN.fullmatch(value)
+        return f"127{match.group(1)}" if match else value
+    if isinstance(value, list):
+        return [to_loopback(v) for v in value]
+    if isinstance(value, dict):
+        mapped = {k: to_loopback(v) for k, v in value.items()}
+        return Flow(mapped) if isinstance(value, Flow) else mapped
+    return value
+
+
+def render(county: County, loopback: bool = False) -> str:
+    command = "python examples/gen_county.py" + (" --loopback" if loopback else "")
     header = (
         "# 会泽县卫生健康专网 inventory: a synthetic county for NetGuard (generated; do not edit by hand).\n"
-        "# Regenerate: python examples/gen_county.py   Format: docs/inventory.md\n"
+        f"# Regenerate: {command}   Format: docs/inventory.md\n"
         "# Secrets are references (secret:NAME in the secrets file, env:NAME), never values.\n"
     )
-    text = yaml.dump(county.document(), Dumper=Dumper, allow_unicode=True, sort_keys=False, width=4096)
+    if loopback:
+        header += "# Every address is mapped from 10.0.0.0/8 into 127.0.0.0/8 for checks on one machine.\n"
+    document = county.document()
+    if loopback:
+        document = to_loopback(document)
+    text = yaml.dump(document, Dumper=Dumper, allow_unicode=True, sort_keys=False, width=4096)
     return header + "\n".join(_annotate(text.splitlines(), county.comments)) + "\n"
 
 
@@ -387,14 +418,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2024, help="random seed (default 2024)")
     parser.add_argument("--device-scale", type=float, default=1.0, help="multiply device counts (default 1.0)")
     parser.add_argument("--managed-village-ratio", type=float, default=0.08, help="village clinics with a switch")
-    parser.add_argument("--output", default=str(HERE / "huize-county.yaml"), help="YAML to write, or - for stdout")
-    parser.add_argument("--csv", default=str(HERE / "authorised-devices.csv"), help="sample CSV to write ('' for none)")
+    parser.add_argument("--loopback", action="store_true", help="map every address from 10.0.0.0/8 into 127.0.0.0/8")
+    parser.add_argument("--output", help="YAML to write, or - for stdout (default huize-county[-loopback].yaml)")
+    parser.add_argument(
+        "--csv", help="sample CSV to write ('' for none; default authorised-devices.csv, none with --loopback)"
+    )
     args = parser.parse_args(argv)
+    if args.output is None:
+        args.output = str(HERE / ("huize-county-loopback.yaml" if args.loopback else "huize-county.yaml"))
+    if args.csv is None:
+        args.csv = "" if args.loopback else str(HERE / "authorised-devices.csv")
     county = County(args.seed, args.device_scale, args.managed_village_ratio)
     county.build()
     county.finish()
     csv_text = county.sample_csv()
-    text = render(county)
+    if args.loopback:
+        csv_text = re.sub(r"(?<![\d.])10(?=\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\d.]))", "127", csv_text)
+    text = render(county, args.loopback)
     if args.output == "-":
         sys.stdout.write(text)
     else:

@@ -4,9 +4,24 @@ Writes are ``create`` operations with the event's deterministic id into
 ``<prefix>-<kind>-YYYY.MM``: a batch sent twice (a retry after a timeout, a log
 re-read after a crash) is answered 409 for every event already there, which we
 count as a duplicate, so delivery is at-least-once and storage exactly-once.
-Batches are bounded in count and bytes and at most ``in_flight`` are pending,
-so memory stays flat however long the stream; 429 rejections are retried with
-back-off; every other per-event failure is counted and its reason kept.
+Batches are bounded in count and bytes and at most ``in_flight`` per write are
+pending, so memory stays flat however long the stream. They are sent by one
+pool of ``in_flight`` threads that the store owns for its whole life (made on
+the first write, shut down by :meth:`close`), not a pool per write: a
+long-running producer's sink writes a small batch twice a second.
+
+Per-event answers: 429 (the cluster is busy) and 5xx (a shard not yet
+available, e.g. just after a restart) are transient and retried with
+back-off; if some are still refused after the last attempt the write fails
+as a whole (:class:`StoreError`), so the caller (the event sink) keeps the
+batch and re-sends it later, where the stored part answers 409. Every other
+refusal is permanent: counted, its reason kept, its id in
+``WriteResult.failed_ids``.
+
+Index templates are installed when the store is made; with
+``defer_templates`` (a sink that must start while the cluster is down) a
+failure there is put off to the first write, which installs them before any
+index can be created without them.
 
 The 8.x Python client is used on purpose: it talks to 8.x servers natively and
 to 9.x servers through REST API compatibility (``compatible-with=8``).
@@ -16,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -67,6 +83,7 @@ class ElasticsearchEventStore(EventStore):
         batch_bytes: int = 8 * 1024 * 1024,
         in_flight: int = 2,
         hosts: Sequence[str] = (),
+        defer_templates: bool = False,
     ) -> None:
         self.client = client
         self.prefix = prefix
@@ -75,7 +92,15 @@ class ElasticsearchEventStore(EventStore):
         self.batch_bytes = batch_bytes
         self.in_flight = max(1, in_flight)
         self.where = ", ".join(redact_url(h) for h in hosts) or "Elasticsearch"
-        self._guard(self.ensure_templates)
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._templates_ready = False
+        try:
+            self._guard(self.ensure_templates)
+            self._templates_ready = True
+        except StoreError:
+            if not defer_templates:
+                raise
 
     @classmethod
     def from_config(cls, cfg: ElasticsearchConfig, resolver: SecretResolver) -> ElasticsearchEventStore:
@@ -104,25 +129,38 @@ class ElasticsearchEventStore(EventStore):
                 self.client.indices.put_index_template(name=name, **body)
 
     # --- writing
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self.in_flight, thread_name_prefix="netguard-bulk")
+            if not self._templates_ready:
+                self._guard(self.ensure_templates)
+                self._templates_ready = True
+            return self._pool
+
     def write(self, events: Iterable[Event]) -> WriteResult:
         result = WriteResult()
         pending: list[Future[WriteResult]] = []
-        with ThreadPoolExecutor(max_workers=self.in_flight, thread_name_prefix="netguard-bulk") as pool:
-            try:
-                for lines, ids in self._batches(events):
-                    if len(pending) >= self.in_flight:
-                        result.merge(pending.pop(0).result())
-                    pending.append(pool.submit(self._send, lines, ids))
-                while pending:
+        pool = self._executor()
+        try:
+            for lines, ids in self._batches(events):
+                if len(pending) >= self.in_flight:
                     result.merge(pending.pop(0).result())
-            except StoreError as exc:
-                # Say how far it got: the caller keeps its checkpoint and re-sends; ids make that safe.
-                for fut in pending:
-                    if not fut.exception():
-                        result.merge(fut.result())
-                raise StoreError(
-                    f"{exc} (after {result.written} events stored, {result.duplicates} already present)"
-                ) from None
+                pending.append(pool.submit(self._send, lines, ids))
+            while pending:
+                result.merge(pending.pop(0).result())
+        except StoreError as exc:
+            # Say how far it got: the caller keeps its checkpoint and re-sends; ids make that safe.
+            for fut in pending:
+                if not fut.exception():
+                    result.merge(fut.result())
+            raise StoreError(
+                f"{exc} (after {result.written} events stored, {result.duplicates} already present)"
+            ) from None
+        except BaseException:
+            for fut in pending:  # an interrupted producer: do not leave sends queued on the shared pool
+                fut.cancel()
+            raise
         return result
 
     def _batches(self, events: Iterable[Event]) -> Iterator[tuple[list[str], list[str]]]:
@@ -145,7 +183,8 @@ class ElasticsearchEventStore(EventStore):
     def _send(self, lines: list[str], ids: list[str]) -> WriteResult:
         result = WriteResult()
         delay = 0.5
-        for attempt in range(6):
+        attempts = 6
+        for attempt in range(attempts):
             resp = self._guard(self.client.bulk, operations=lines, filter_path="errors,items.*.status,items.*.error")
             body = resp.body
             if not body.get("errors"):
@@ -153,23 +192,31 @@ class ElasticsearchEventStore(EventStore):
                 return result
             retry_lines: list[str] = []
             retry_ids: list[str] = []
+            last = ""
             for i, item in enumerate(body["items"]):
                 op = next(iter(item.values()))
                 status = op.get("status", 0)
+                err = op.get("error") or {}
                 if status in (200, 201):
                     result.written += 1
                 elif status == 409:
                     result.duplicates += 1
-                elif status == 429 and attempt < 5:
+                elif status == 429 or status >= 500:
                     retry_lines += lines[2 * i : 2 * i + 2]
                     retry_ids.append(ids[i])
+                    last = f"{status} {err.get('type', '')}: {err.get('reason', '')}"
                 else:
-                    err = op.get("error") or {}
-                    result.add_error(f"event {ids[i]}: {err.get('type', status)}: {err.get('reason', '')}")
+                    reason = f"event {ids[i]}: {err.get('type', status)}: {err.get('reason', '')}"
+                    result.add_error(reason, event_id=ids[i])
             if not retry_ids:
                 return result
+            if attempt == attempts - 1:
+                raise StoreError(
+                    f"Elasticsearch at {self.where} still refused {len(retry_ids)} events after {attempts} attempts "
+                    f"({last})"
+                )
             lines, ids = retry_lines, retry_ids
-            time.sleep(delay)  # the cluster asked us to slow down (429)
+            time.sleep(delay)  # the cluster is busy (429) or a shard is not available yet (5xx)
             delay *= 2
         return result
 
@@ -259,6 +306,10 @@ class ElasticsearchEventStore(EventStore):
         )
 
     def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
         self.client.close()
 
 

@@ -5,9 +5,24 @@
 declared type (so both backends compare like with like: IPs canonical, MACs
 lowercase, numbers numbers), fills the ECS ``event.kind/category/type`` the
 kind implies and ``related.*`` from the fields present, drops empty values, and
-derives ``event.id`` from the content: the same event produced twice (a log
+gives the event a deterministic id, so the same event produced twice (a log
 re-read after a crash, a bulk request retried) gets the same id and is stored
-once.
+once:
+
+- an event read from a log takes its id from where it was read
+  (:class:`LogPosition`: source, file, byte offset). Re-reading a line gives
+  the same id whatever the parser made of it, and two identical statements
+  from one connection in the same second stay two events, because they sit at
+  two offsets. An event carrying ``log.offset`` without a position (or an
+  explicit ``event.id``) is refused, so no reader falls back to content ids;
+- any other event takes its id from a hash of its content.
+
+Times must say their zone. A datetime or ISO string without one is refused,
+naming the field: the collector's local zone is not the source's (a database
+server's general log is written in the server's zone), and the state store
+refuses such times too. Log readers localise with the zone configured for
+their source (:mod:`netguard.events.logtime`). Epoch numbers are UTC by
+definition and accepted.
 """
 
 from __future__ import annotations
@@ -56,8 +71,18 @@ def format_timestamp(ms: int) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
-def to_epoch_ms(value: Any) -> int:
-    """Accepts a datetime (naive = local time), epoch seconds, or an ISO 8601 string."""
+class NaiveTimeError(ValueError):
+    """A time without a zone where one is required."""
+
+
+def to_epoch_ms(value: Any, *, naive_is_local: bool = True) -> int:
+    """A datetime, a date, epoch seconds or an ISO 8601 string, as epoch milliseconds.
+
+    A time without a zone (a naive datetime, a string without an offset, a
+    bare date) is read as the local time when ``naive_is_local`` (what a
+    person typing ``--since 2026-11-01`` means), and refused with
+    :class:`NaiveTimeError` otherwise (events: see the module docstring).
+    """
     if isinstance(value, bool):
         raise ValueError("a boolean is not a time")
     if isinstance(value, int | float):
@@ -68,12 +93,22 @@ def to_epoch_ms(value: Any) -> int:
             text = text[:-1] + "+00:00"
         value = dt.datetime.fromisoformat(text)
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
+        if value.tzinfo is None or value.utcoffset() is None:
+            if not naive_is_local:
+                raise NaiveTimeError(f"{value.isoformat()} has no time zone; {_LOCALISE}")
             value = value.astimezone()
         return _dt_ms(value)
     if isinstance(value, dt.date):
+        if not naive_is_local:
+            raise NaiveTimeError(f"the date {value.isoformat()} has no time of day and no time zone; {_LOCALISE}")
         return _dt_ms(dt.datetime(value.year, value.month, value.day).astimezone())
     raise ValueError(f"cannot read {value!r} as a time")
+
+
+_LOCALISE = (
+    "give it an offset (or UTC), or localise it with the zone configured for its source "
+    "(netguard.events.logtime.localize)"
+)
 
 
 def _dt_ms(value: dt.datetime) -> int:
@@ -113,7 +148,7 @@ def _coerce_one(f: Field, value: Any, truncated: list[str]) -> Any:
             raise ValueError(f"expected one of {', '.join(f.levels)}")
         return text
     if t is FieldType.DATE:
-        return format_timestamp(to_epoch_ms(value))
+        return format_timestamp(to_epoch_ms(value, naive_is_local=False))
     raise ValueError(f"unknown field type {t}")  # pragma: no cover - exhaustive
 
 
@@ -138,20 +173,58 @@ _RELATED = {
 }
 
 
-def make_event(kind: str, fields: Mapping[str, Any], *, timestamp: Any = None) -> Event:
+@dataclass(frozen=True, slots=True)
+class LogPosition:
+    """Where a log reader found an event: its identity (see the module docstring).
+
+    ``source`` is the configured name of the log source, ``file_key`` the
+    identity the checkpoint registry gave the file
+    (:attr:`netguard.store.checkpoints.Checkpoint.file_key`: it survives
+    renames and changes when the file is truncated or replaced), ``offset``
+    the byte offset of the record's first byte, ``path`` where it was read
+    (stored as ``log.file.path``; not part of the id, a rotated file keeps it).
+    """
+
+    source: str
+    file_key: str
+    offset: int
+    path: str
+
+    @property
+    def event_id(self) -> str:
+        key = "\x00".join(("log", self.source, self.file_key, str(self.offset)))
+        return hashlib.blake2b(key.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def make_event(
+    kind: str, fields: Mapping[str, Any], *, timestamp: Any = None, position: LogPosition | None = None
+) -> Event:
     """Validate and normalise ``fields`` as an event of ``kind``.
 
-    ``timestamp`` (or ``fields['@timestamp']``) defaults to now. Raises
-    :class:`EventError` naming the field for an unknown field or a bad value.
+    ``timestamp`` (or ``fields['@timestamp']``) defaults to now and must carry
+    its zone. ``position`` is where a log reader found the event: it sets
+    ``log.file.path`` and ``log.offset`` and the id. Raises :class:`EventError`
+    naming the field for an unknown field or a bad value.
     """
     spec = KINDS.get(kind)
     if spec is None:
         raise EventError(f"unknown event kind '{kind}' (known: {', '.join(KINDS)})")
     when = timestamp if timestamp is not None else fields.get("@timestamp")
     try:
-        ts_ms = to_epoch_ms(when) if when is not None else _dt_ms(dt.datetime.now(dt.UTC))
+        ts_ms = to_epoch_ms(when, naive_is_local=False) if when is not None else _dt_ms(dt.datetime.now(dt.UTC))
     except (ValueError, TypeError) as exc:
         raise EventError(f"{kind} event: @timestamp: {exc}") from None
+    given_id = fields.get("event.id")
+    if position is not None:
+        if position.offset < 0:
+            raise EventError(f"{kind} event: log.offset: {position.offset} is negative")
+        fields = {**fields, "log.file.path": position.path, "log.offset": position.offset}
+        given_id = position.event_id
+    elif fields.get("log.offset") is not None and not given_id:
+        raise EventError(
+            f"{kind} event: log.offset is set but no position: an event read from a log takes its id from "
+            "its source, file and offset (make_event(..., position=LogPosition(...)))"
+        )
     doc: dict[str, Any] = {}
     truncated: list[str] = []
     for name, value in fields.items():
@@ -190,7 +263,7 @@ def make_event(kind: str, fields: Mapping[str, Any], *, timestamp: Any = None) -
     if truncated:
         doc["netguard.truncated"] = sorted(set(truncated) | set(doc.get("netguard.truncated", [])))
     doc["@timestamp"] = format_timestamp(ts_ms)
-    return _finish(kind, ts_ms, doc, fields.get("event.id"))
+    return _finish(kind, ts_ms, doc, given_id)
 
 
 def _finish(kind: str, ts_ms: int, doc: dict[str, Any], given_id: Any) -> Event:

@@ -69,7 +69,12 @@ K, T, L, D, DT, IP, B = (
 _FIELD_LIST: tuple[Field, ...] = (
     # --- common to every kind
     Field("@timestamp", DT, "When it happened (UTC, millisecond precision)."),
-    Field("event.id", K, "Deterministic id: a hash of the event's content, so a re-sent event is not stored twice."),
+    Field(
+        "event.id",
+        K,
+        "Deterministic id: a hash of the event's content, or of source, file and offset for an event read "
+        "from a log, so a re-sent or re-read event is not stored twice.",
+    ),
     Field("event.kind", K, "ECS event.kind: event, state (compliance findings) or alert."),
     Field(
         "event.category", K, "ECS category: database, authentication, session, process, file, network, configuration."

@@ -27,15 +27,19 @@ class WriteResult:
     duplicates: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
+    failed_ids: list[str] = field(default_factory=list)  # every event refused for good (the sink keeps them)
 
     def merge(self, other: WriteResult, keep: int = 20) -> None:
         self.written += other.written
         self.duplicates += other.duplicates
         self.failed += other.failed
         self.errors.extend(other.errors[: max(0, keep - len(self.errors))])
+        self.failed_ids.extend(other.failed_ids)
 
-    def add_error(self, reason: str, keep: int = 20) -> None:
+    def add_error(self, reason: str, keep: int = 20, *, event_id: str | None = None) -> None:
         self.failed += 1
+        if event_id is not None:
+            self.failed_ids.append(event_id)
         if len(self.errors) < keep:
             self.errors.append(reason)
 

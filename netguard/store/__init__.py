@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from netguard.hashchain import ChainKey
+from netguard.store.checkpoints import CheckpointRegistry
 from netguard.store.checks import CheckResult, CheckResultRepository, ResultChange, ScanDiff, ScanInfo
 from netguard.store.db import connect, migrate, schema_version, transaction
 from netguard.store.grace import DEFAULT_GRACE_RUNS
@@ -56,6 +57,7 @@ class StateStore:
     journal: ActionJournal
     isolation: IsolationRepository
     checks: CheckResultRepository
+    checkpoints: CheckpointRegistry
 
     @classmethod
     def open(
@@ -69,6 +71,7 @@ class StateStore:
             journal=ActionJournal(conn, key=journal_key),
             isolation=IsolationRepository(conn),
             checks=CheckResultRepository(conn),
+            checkpoints=CheckpointRegistry(conn),
         )
 
     @classmethod
@@ -97,6 +100,7 @@ __all__ = [
     "ChainReport",
     "CheckResult",
     "CheckResultRepository",
+    "CheckpointRegistry",
     "IsolationRepository",
     "IsolationState",
     "JournalEntry",

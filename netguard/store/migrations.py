@@ -16,6 +16,9 @@ Version 2 keys the journal: every entry and outcome row gets the ``key_id`` of
 the key its HMAC was made with (rows from version 1 keep ``NULL``: they are the
 unkeyed part before the cut-over), ``key_id`` joins the columns that cannot be
 updated, and new rows without a key are refused.
+
+Version 3 adds the readers' checkpoints (:mod:`netguard.store.checkpoints`); version 4 the SSH bastion's
+directory, lockouts, sessions and recording chain (:mod:`bastion.directory`, :mod:`bastion.sessions`).
 """
 
 from __future__ import annotations
@@ -163,6 +166,27 @@ BEGIN
 END;
 """
 
+_V3 = """
+CREATE TABLE checkpoints (
+    source          TEXT    NOT NULL,
+    file_key        TEXT    NOT NULL,
+    path            TEXT    NOT NULL,
+    device          INTEGER NOT NULL,
+    inode           INTEGER NOT NULL,
+    fingerprint     TEXT    NOT NULL,
+    fingerprint_len INTEGER NOT NULL CHECK (fingerprint_len >= 0),
+    byte_offset     INTEGER NOT NULL CHECK (byte_offset >= 0),
+    state           TEXT    NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'retired')),
+    retired_reason  TEXT,
+    first_seen      TEXT    NOT NULL,
+    updated         TEXT    NOT NULL,
+    PRIMARY KEY (source, file_key),
+    CHECK ((state = 'retired') = (retired_reason IS NOT NULL))
+);
+CREATE INDEX checkpoints_file ON checkpoints (source, device, inode) WHERE state = 'active';
+CREATE INDEX checkpoints_path ON checkpoints (source, path) WHERE state = 'active';
+"""
+
 # Version 4: the SSH bastion's directory (users, keys, groups, targets, accounts, grants),
 # lockouts, sessions and the recording chain. Credentials themselves live in the bastion's
 # vault, never here: these tables hold who may do what, and what happened.
@@ -265,6 +289,7 @@ BEGIN SELECT RAISE(ABORT, 'the recording chain is append-only'); END;
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
     (2, _V2),
+    (3, _V3),
     (4, _V4),
 ]
 

@@ -1,0 +1,117 @@
+"""The ``links`` section of ``netguard.yaml``, parsed by the links capability itself.
+
+The configuration loader hands over the raw mapping; this module checks it
+and turns it into :class:`~netguard.links.check.CheckSettings` and a
+:class:`~netguard.links.classify.ThresholdPolicy`::
+
+    links:
+      count: 5            # probes per target (fping -c)
+      interval_ms: 1000   # between probes to one target (fping -p)
+      timeout_ms: 1000    # per probe (fping -t); also the TCP connect timeout
+      gap_ms: 2           # between any two sends (fping -i)
+      socket: auto        # auto | raw | dgram
+      thresholds:         # per tier, over the defaults in netguard.links.classify
+        village: {loss_warn: 25, rtt_warn_ms: 200}
+      institutions:       # per institution, over its tier's
+        vc-nagu-07: {rtt_warn_ms: 400}
+
+Every key is checked; a wrong one is a :class:`~netguard.errors.ConfigError`
+naming it and where.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import yaml
+
+from netguard.errors import ConfigError, NetGuardError
+from netguard.inventory.nodes import is_null
+from netguard.links.check import CheckSettings
+from netguard.links.classify import ThresholdPolicy
+from netguard.links.icmp import SocketKind
+from netguard.links.records import IcmpSettings
+from netguard.section import Section, SectionReader
+
+KEYS = ("count", "interval_ms", "timeout_ms", "gap_ms", "socket", "thresholds", "institutions")
+SOCKET_KINDS = ("auto", "raw", "dgram")
+
+
+@dataclass(frozen=True)
+class LinksConfig:
+    check: CheckSettings = field(default_factory=CheckSettings)
+    policy: ThresholdPolicy = field(default_factory=ThresholdPolicy.build)
+
+
+def _number(raw: Mapping[str, Any], key: str, default: float, where: str) -> float:
+    value = raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{where}: links.{key} must be a number, not {value!r}")
+    return float(value)
+
+
+def parse_links_section(raw: Mapping[str, Any] | None, where: str = "netguard.yaml") -> LinksConfig:
+    if raw is None:
+        return LinksConfig()
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: 'links' must be a mapping")
+    unknown = sorted(set(raw) - set(KEYS))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key '{unknown[0]}' in links (allowed: {', '.join(KEYS)})")
+    defaults = IcmpSettings()
+    count = raw.get("count", defaults.count)
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise ConfigError(f"{where}: links.count must be a whole number, not {count!r}")
+    socket_kind = str(raw.get("socket", "auto"))
+    if socket_kind not in SOCKET_KINDS:
+        raise ConfigError(f"{where}: links.socket must be one of {', '.join(SOCKET_KINDS)}, not '{socket_kind}'")
+    try:
+        icmp = IcmpSettings(
+            count=count,
+            interval_ms=_number(raw, "interval_ms", defaults.interval_ms, where),
+            timeout_ms=_number(raw, "timeout_ms", defaults.timeout_ms, where),
+            gap_ms=_number(raw, "gap_ms", defaults.gap_ms, where),
+        )
+        policy = ThresholdPolicy.build(raw.get("thresholds"), raw.get("institutions"))
+    except ConfigError:
+        raise
+    except NetGuardError as exc:
+        raise ConfigError(f"{where}: links: {exc}") from None
+    check = CheckSettings(icmp=icmp, tcp_timeout_ms=icmp.timeout_ms, socket_kind=cast(SocketKind, socket_kind))
+    return LinksConfig(check=check, policy=policy)
+
+
+def _plain(node: yaml.Node) -> Any:
+    """A node as plain Python values; scalars typed the way YAML 1.2's core schema types them."""
+    if isinstance(node, yaml.MappingNode):
+        return {str(k.value): _plain(v) for k, v in node.value}
+    if isinstance(node, yaml.SequenceNode):
+        return [_plain(item) for item in node.value]
+    if is_null(node):
+        return None
+    text = str(node.value)
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            continue
+    return text
+
+
+def _parse_section(r: SectionReader, node: yaml.Node) -> LinksConfig | None:
+    # The links settings predate the line-aware section reader: they are checked as plain
+    # values, with the section's own file:line in each message.
+    where = f"{r.file}:{node.start_mark.line + 1}"
+    try:
+        return parse_links_section(_plain(node) if isinstance(node, yaml.MappingNode) else None, where)
+    except ConfigError as exc:
+        r.error(node, "links", str(exc).removeprefix(f"{where}: "))
+        return None
+
+
+LINKS = Section("links", LinksConfig, _parse_section)
