@@ -57,14 +57,21 @@ def _operator() -> str:
 
 @click.group()
 def bastion() -> None:
-    """The SSH bastion: admins reach servers only through it, every session recorded."""
+    """The SSH bastion: every admin session recorded.
+
+    Admins reach servers only through it; it holds the credentials, records every
+    session and logs every command and file transfer (see docs/bastion.md).
+    """
 
 
 @bastion.command(name="init")
 @json_option
 @pass_app
 def init_(app: AppContext, as_json: bool) -> None:
-    """Create the host key, vault and recordings folder (0600/0700); a second run changes nothing."""
+    """Create the host key, vault and recordings folder.
+
+    Files are 0600, folders 0700; a second run changes nothing.
+    """
     report = init(_settings(app))
     connect(app.config.state_path).close()
     if as_json:
@@ -217,7 +224,7 @@ def user_group(app: AppContext, name: str, add: tuple[str, ...], remove: tuple[s
 
 @bastion.group()
 def target() -> None:
-    """Servers reachable through the bastion, with their pinned host keys."""
+    """Servers behind the bastion and their host keys."""
 
 
 @target.command(name="add")
@@ -242,7 +249,10 @@ def target_add(app: AppContext, name: str, address: str, port: int, groups: tupl
 @json_option
 @pass_app
 def target_import(app: AppContext, inventory_file: str | None, as_json: bool) -> None:
-    """Add every inventory server with an ssh service as a target (grouped by institution and role)."""
+    """Add the inventory's SSH servers as targets.
+
+    Every server with an ssh service, grouped by institution and role.
+    """
     inventory = load_inventory(app.inventory_path(inventory_file))
     directory = _directory(app)
     added: list[dict[str, Any]] = []
@@ -279,7 +289,10 @@ def target_import(app: AppContext, inventory_file: str | None, as_json: bool) ->
 @click.option("--fingerprint", help="The expected SHA256:... fingerprint; without it the key is shown and you confirm.")
 @pass_app
 def target_trust(app: AppContext, name: str, fingerprint: str | None) -> None:
-    """Pin the target's host key (only a key that matches it is accepted afterwards)."""
+    """Pin the target's host key.
+
+    Only a key that matches it is accepted afterwards.
+    """
     directory = _directory(app)
     t = directory.target(name)
     key = fetch_host_key(t.address, t.port)
@@ -357,7 +370,10 @@ def account() -> None:
 @click.option("--password", is_flag=True, help="Read ACCOUNT's password (terminal, or one line of stdin).")
 @pass_app
 def account_add(app: AppContext, target_name: str, account_name: str, key_file: str | None, password: bool) -> None:
-    """Store ACCOUNT's credential for TARGET in the vault (it is never shown again)."""
+    """Store an account's credential in the vault.
+
+    The password or key of ACCOUNT on TARGET; it is never shown again.
+    """
     if (key_file is None) == (not password):
         raise NetGuardError("give exactly one of --key FILE or --password")
     directory = _directory(app)
@@ -434,8 +450,8 @@ def grant() -> None:
 
 
 @grant.command(name="add")
-@click.argument("subject", metavar="USER|@GROUP")
-@click.argument("obj", metavar="TARGET|@GROUP")
+@click.argument("subject", metavar="WHO")
+@click.argument("obj", metavar="WHERE")
 @click.option("--account", help="Only this account (default: every account of the target).")
 @click.option("--from", "valid_from", help="Valid from (date or time, local).")
 @click.option("--until", "valid_until", help="Valid until (date or time, local).")
@@ -454,7 +470,7 @@ def grant_add(
     allow_forwarding: bool,
     as_json: bool,
 ) -> None:
-    """Grant SUBJECT access to OBJ."""
+    """Grant WHO (a user or @group) access to WHERE (a target or @group)."""
     made = _directory(app).add_grant(
         subject,
         obj,
@@ -595,7 +611,10 @@ def kill(app: AppContext, session: str) -> None:
 @click.argument("session")
 @pass_app
 def watch(app: AppContext, session: str) -> None:
-    """Follow a live session read-only, as it happens (Ctrl-C to stop watching)."""
+    """Follow a live session, read-only.
+
+    Shows the session as it happens; Ctrl-C stops watching, not the session.
+    """
     out = sys.stdout
     for number, line in enumerate(control.watch(_settings(app).control_socket, session)):
         if number == 0:
@@ -637,7 +656,10 @@ def replay(app: AppContext, session: str, speed: float, idle_limit: float) -> No
 @click.argument("output", type=click.Path(dir_okay=False, writable=True))
 @pass_app
 def export(app: AppContext, session: str, output: str) -> None:
-    """Write a session's recording as an asciicast v2 file any asciinema player plays."""
+    """Export a recording as an asciicast v2 file.
+
+    Any asciinema player plays it.
+    """
     record = SessionLog(connect(app.config.state_path), None).get(session)
     if record.recording is None:
         raise NetGuardError(f"session {session} has no recording")
@@ -654,7 +676,10 @@ def export(app: AppContext, session: str, output: str) -> None:
 @json_option
 @pass_app
 def verify(app: AppContext, as_json: bool) -> None:
-    """Check every finished recording against the keyed chain; exit 1 naming any session that fails."""
+    """Check every finished recording against the chain.
+
+    Exit 1, naming each session whose recording was edited, truncated or deleted.
+    """
     report = SessionLog(connect(app.config.state_path), _chain_key(app)).verify()
     if as_json:
         print_json(

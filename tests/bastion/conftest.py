@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +99,15 @@ class Lab:
     def events(self, query: str) -> list[dict[str, object]]:
         self.flush()
         return [dict(e.fields) for e in self.store.iter_search(query)]
+
+    def wait_events(self, query: str, count: int = 1, timeout: float = 15) -> list[dict[str, object]]:
+        """The events once at least ``count`` match: a session's last events come after its client has gone."""
+        deadline = time.monotonic() + timeout
+        found = self.events(query)
+        while len(found) < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+            found = self.events(query)
+        return found
 
     def flush(self) -> None:
         assert self.writer.flush(10)

@@ -24,7 +24,7 @@ def test_exec_through_the_bastion_keeps_output_and_exit_status(lab: Lab) -> None
     commands = lab.events("kind:bastion-command AND user:alice")
     assert [c["process.command_line"] for c in commands] == ["echo hello-$((6*7)); echo oops >&2; exit 3"]
     assert commands[0]["netguard.bastion.verdict"] == "allowed"
-    ends = lab.events("kind:bastion-session AND action:end")
+    ends = lab.wait_events("kind:bastion-session AND action:end")
     assert len(ends) == 1
     recording = Path(str(ends[0]["netguard.bastion.recording"]))
     assert ends[0]["netguard.bastion.recording_sha256"] == hashlib.sha256(recording.read_bytes()).hexdigest()
@@ -93,7 +93,7 @@ def test_interactive_shell_lines_are_audited_and_denied_lines_not_run(lab: Lab, 
     verdicts = {str(e["process.command_line"]): e["netguard.bastion.verdict"] for e in lines}
     assert verdicts["echo one-$((1+1))"] == "allowed"
     assert verdicts[f"history -c; touch {marker}"] == "denied"
-    [end] = lab.events("kind:bastion-session AND action:end")
+    [end] = lab.wait_events("kind:bastion-session AND action:end")
     _, events = read(Path(str(end["netguard.bastion.recording"])))
     recorded = list(events)
     typed = "".join(e.data for e in recorded if e.code == "i")
@@ -309,7 +309,7 @@ def test_sessions_watch_and_kill_a_live_session(lab: Lab) -> None:
     finally:
         proc.kill()
         ctl.stop()
-    [killed] = lab.events("kind:bastion-session AND action:kill")
+    [killed] = lab.wait_events("kind:bastion-session AND action:kill")
     assert killed["netguard.bastion.terminated_by"] == "root"
     code, out = lab.cli("bastion", "sessions")
     assert code == 2 and "not running" in out
@@ -321,7 +321,7 @@ def test_verify_names_an_edited_and_a_deleted_recording(lab: Lab) -> None:
     lab.flush()
     report = lab.bastion.sessions().verify()
     assert report.ok and report.recordings == 3 and report.chain.links == 3
-    ends = sorted(lab.events("kind:bastion-session AND action:end"), key=lambda e: str(e["@timestamp"]))
+    ends = sorted(lab.wait_events("kind:bastion-session AND action:end", 3), key=lambda e: str(e["@timestamp"]))
     edited = Path(str(ends[0]["netguard.bastion.recording"]))
     edited.write_text(edited.read_text().replace("session-0", "session-X"))
     deleted = Path(str(ends[2]["netguard.bastion.recording"]))
@@ -361,7 +361,7 @@ def test_menu_lists_exactly_what_alice_may_use_and_connects(lab: Lab) -> None:
 
 def test_replay_and_export_give_what_was_shown(lab: Lab, tmp_path: Path) -> None:
     assert lab.ssh("alice:root@his-db01", "printf 'line-1\\nline-2 患者\\n'", key=lab.alice_key).returncode == 0
-    [end] = lab.events("kind:bastion-session AND action:end")
+    [end] = lab.wait_events("kind:bastion-session AND action:end")
     session = str(end["netguard.bastion.session_id"])
     code, out = lab.cli("bastion", "replay", session[:8], "--speed", "100")
     assert code == 0 and "line-1\nline-2 患者\n" in out
