@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 import commands.lab_net  # noqa: F401 - registers lab up/status/down on the lab group
+from commands.bastion import bastion
 from commands.config import config_group
 from commands.context import AppContext
 from commands.events import events
@@ -86,6 +87,7 @@ main.add_command(inventory)
 main.add_command(lab)
 main.add_command(events)
 main.add_command(links)
+main.add_command(bastion)
 
 
 if __name__ == "__main__":

@@ -18,12 +18,14 @@ VENV=${VENV:-.venv}
 # openssl: the throw-away CA and certificate for the HTTPS test node;
 # iproute2 (ip netns, veth, tuntap) and nftables: the link tests' namespaces, loss made by nft rules;
 # fping: the anchor bench/links.py compares the ICMP prober with;
+# openssh-server, openssh-client: the real sshd behind the bastion and the real ssh/scp/sftp in front;
 # util-linux (setpriv) and passwd (useradd) are essential packages, always present.
 # The lab (netguard lab up, tests/lab): iproute2 (ip, bridge: namespaces, veths, VLAN bridges),
 # snmpd (one agent per lab switch) and snmp (snmpwalk/snmpset in the tests), iputils-ping
 # (hosts reach their gateway), arping (ARP from inside a namespace), nftables (packet loss in
 # the lab: this kernel has no tc netem); fping: the link checks' benchmark anchor.
-TEST_DEBS=(openjdk-17-jdk-headless maven unzip openssl iproute2 snmpd snmp iputils-ping arping nftables fping)
+TEST_DEBS=(openjdk-17-jdk-headless maven unzip openssl iproute2 snmpd snmp iputils-ping arping nftables fping
+    openssh-server openssh-client)
 
 say() { printf 'install-test-deps: %s\n' "$*"; }
 

@@ -289,7 +289,7 @@ KINDS: dict[str, EventKind] = {
             "bastion-session",
             "Bastion session",
             "session",
-            {"start": "start", "end": "end", "kill": "end"},
+            {"start": "start", "end": "end", "kill": "end", "denied": "denied"},
             (
                 *_WHO,
                 *_SESSION,

@@ -17,7 +17,8 @@ the key its HMAC was made with (rows from version 1 keep ``NULL``: they are the
 unkeyed part before the cut-over), ``key_id`` joins the columns that cannot be
 updated, and new rows without a key are refused.
 
-Version 3 adds the readers' checkpoints (:mod:`netguard.store.checkpoints`).
+Version 3 adds the readers' checkpoints (:mod:`netguard.store.checkpoints`); version 4 the SSH bastion's
+directory, lockouts, sessions and recording chain (:mod:`bastion.directory`, :mod:`bastion.sessions`).
 """
 
 from __future__ import annotations
@@ -186,10 +187,110 @@ CREATE INDEX checkpoints_file ON checkpoints (source, device, inode) WHERE state
 CREATE INDEX checkpoints_path ON checkpoints (source, path) WHERE state = 'active';
 """
 
+# Version 4: the SSH bastion's directory (users, keys, groups, targets, accounts, grants),
+# lockouts, sessions and the recording chain. Credentials themselves live in the bastion's
+# vault, never here: these tables hold who may do what, and what happened.
+_V4 = """
+CREATE TABLE bastion_users (
+    name            TEXT    PRIMARY KEY,
+    password_hash   TEXT,
+    totp            INTEGER NOT NULL DEFAULT 0,
+    totp_last_step  INTEGER,
+    disabled        INTEGER NOT NULL DEFAULT 0,
+    created         TEXT    NOT NULL
+);
+CREATE TABLE bastion_user_keys (
+    user            TEXT    NOT NULL REFERENCES bastion_users(name) ON DELETE CASCADE,
+    fingerprint     TEXT    NOT NULL,
+    key_type        TEXT    NOT NULL,
+    key_data        TEXT    NOT NULL,
+    comment         TEXT    NOT NULL DEFAULT '',
+    PRIMARY KEY (user, fingerprint)
+);
+CREATE TABLE bastion_user_groups (
+    user            TEXT    NOT NULL REFERENCES bastion_users(name) ON DELETE CASCADE,
+    grp             TEXT    NOT NULL,
+    PRIMARY KEY (user, grp)
+);
+CREATE TABLE bastion_targets (
+    name            TEXT    PRIMARY KEY,
+    address         TEXT    NOT NULL,
+    port            INTEGER NOT NULL,
+    host_key_type   TEXT,
+    host_key_data   TEXT,
+    host_key_fp     TEXT,
+    created         TEXT    NOT NULL
+);
+CREATE TABLE bastion_target_groups (
+    target          TEXT    NOT NULL REFERENCES bastion_targets(name) ON DELETE CASCADE,
+    grp             TEXT    NOT NULL,
+    PRIMARY KEY (target, grp)
+);
+CREATE TABLE bastion_accounts (
+    target          TEXT    NOT NULL REFERENCES bastion_targets(name) ON DELETE CASCADE,
+    account         TEXT    NOT NULL,
+    kind            TEXT    NOT NULL CHECK (kind IN ('password', 'private-key')),
+    created         TEXT    NOT NULL,
+    PRIMARY KEY (target, account)
+);
+CREATE TABLE bastion_grants (
+    id              INTEGER PRIMARY KEY,
+    subject         TEXT    NOT NULL,
+    object          TEXT    NOT NULL,
+    account         TEXT,
+    valid_from      TEXT,
+    valid_until     TEXT,
+    hours           TEXT,
+    allow_forwarding INTEGER NOT NULL DEFAULT 0,
+    created_by      TEXT    NOT NULL,
+    created         TEXT    NOT NULL
+);
+CREATE TABLE bastion_lockouts (
+    kind            TEXT    NOT NULL CHECK (kind IN ('user', 'source')),
+    key             TEXT    NOT NULL,
+    failures        INTEGER NOT NULL,
+    window_start    TEXT    NOT NULL,
+    locked_until    TEXT,
+    lock_count      INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (kind, key)
+);
+CREATE TABLE bastion_sessions (
+    id              TEXT    PRIMARY KEY,
+    user            TEXT    NOT NULL,
+    target          TEXT    NOT NULL,
+    account         TEXT    NOT NULL,
+    source_ip       TEXT    NOT NULL,
+    kind            TEXT    NOT NULL,
+    command         TEXT,
+    started         TEXT    NOT NULL,
+    ended           TEXT,
+    exit_status     INTEGER,
+    bytes_in        INTEGER NOT NULL DEFAULT 0,
+    bytes_out       INTEGER NOT NULL DEFAULT 0,
+    recording       TEXT,
+    recording_sha256 TEXT,
+    killed_by       TEXT
+);
+CREATE INDEX bastion_sessions_started ON bastion_sessions (started);
+CREATE TABLE bastion_recording_chain (
+    seq             INTEGER PRIMARY KEY,
+    session_id      TEXT    NOT NULL UNIQUE,
+    recording_sha256 TEXT   NOT NULL,
+    prev_hash       TEXT    NOT NULL,
+    hash            TEXT    NOT NULL,
+    key_id          TEXT
+);
+CREATE TRIGGER bastion_recording_chain_no_update BEFORE UPDATE ON bastion_recording_chain
+BEGIN SELECT RAISE(ABORT, 'the recording chain is append-only'); END;
+CREATE TRIGGER bastion_recording_chain_no_delete BEFORE DELETE ON bastion_recording_chain
+BEGIN SELECT RAISE(ABORT, 'the recording chain is append-only'); END;
+"""
+
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
     (2, _V2),
     (3, _V3),
+    (4, _V4),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from bastion.settings import BASTION
 from commands.config import describe, run_checks
 from netguard.config import load_config
 from netguard.errors import ConfigError
@@ -89,13 +90,27 @@ def test_config_check_checks_the_section_and_resolves_its_reference(write_config
 
 
 def test_a_section_no_capability_reads_fails_config_check(write_config) -> None:
-    path = write_config("state:\n  path: s.db\nevents:\n  sqlite:\n    path: e.db\nbastion:\n  listen: 0.0.0.0:2222\n")
+    path = write_config("state:\n  path: s.db\nevents:\n  sqlite:\n    path: e.db\nscan:\n  daily: true\n")
+    code, out = run_cli("--config", str(path), "config", "check", "--json")
+    assert code == 1
+    check = next(c for c in json.loads(out) if c["check"] == "section scan")
+    assert not check["ok"] and check["detail"].startswith(f"{path}:7: no capability in this NetGuard reads 'scan'")
+    code, out = run_cli("--config", str(path), "config", "show", "--json")
+    assert json.loads(out)["scan"] == f"{path}:7 (read by nothing)"
+
+
+def test_the_bastion_section_is_checked_at_file_line(write_config) -> None:
+    path = write_config(
+        "state:\n  path: s.db\nevents:\n  sqlite:\n    path: e.db\nbastion:\n  listen: nowhere\n"
+        "  lockout: {max_failures: 0}\n"
+    )
     code, out = run_cli("--config", str(path), "config", "check", "--json")
     assert code == 1
     check = next(c for c in json.loads(out) if c["check"] == "section bastion")
-    assert not check["ok"] and check["detail"].startswith(f"{path}:7: no capability in this NetGuard reads 'bastion'")
-    code, out = run_cli("--config", str(path), "config", "show", "--json")
-    assert json.loads(out)["bastion"] == f"{path}:7 (read by nothing)"
+    assert f"{path}:7: bastion.listen: 'nowhere' is not HOST:PORT" in check["detail"]
+    with pytest.raises(ConfigError) as info:
+        load_config(path).section(BASTION)
+    assert f"{path}:8: bastion.lockout.max_failures: 0 is out of range (1-100)" in info.value.issues
 
 
 def test_an_unknown_section_name_is_refused_at_load_and_in_code(write_config) -> None:

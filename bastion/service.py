@@ -1,0 +1,162 @@
+"""Putting a bastion together from the configuration: files, vault, rules, events.
+
+Used by ``netguard bastion ...`` (commands/bastion.py) and by the tests, so
+both build the server the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bastion.command_rules import COMMAND_DOMAIN
+from bastion.hostkeys import create_host_key, load_host_key
+from bastion.server import Bastion
+from bastion.settings import BastionSettings
+from bastion.vault import Keyring, Vault
+from netguard.events import EventStore, make_event
+from netguard.events.model import Event
+from netguard.hashchain import ChainKey
+from netguard.secrets import SecretResolver
+from rules.engine import RuleSet
+from rules.loader import builtin_pack, load_or_raise
+
+log = logging.getLogger("netguard.bastion")
+
+
+@dataclass(frozen=True)
+class InitReport:
+    created: tuple[str, ...]
+    kept: tuple[str, ...]
+
+
+def init(settings: BastionSettings) -> InitReport:
+    """Create the data directory, host key, keyring, vault and recordings folder; keep what exists."""
+    created: list[str] = []
+    kept: list[str] = []
+
+    def note(path: Path, made: bool) -> None:
+        (created if made else kept).append(str(path))
+
+    for directory in (settings.data_dir, settings.recordings_dir):
+        made = not directory.exists()
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(directory, 0o700)
+        note(directory, made)
+    note(settings.host_key_path, create_host_key(settings.host_key_path))
+    if settings.vault_key is None:
+        made = not settings.keyring_path.exists()
+        if made:
+            Keyring.create(settings.keyring_path)
+        note(settings.keyring_path, made)
+    made = not settings.vault_path.exists()
+    if made:
+        open_vault(settings, SecretResolver())
+    note(settings.vault_path, made)
+    return InitReport(tuple(created), tuple(kept))
+
+
+def open_vault(settings: BastionSettings, resolver: SecretResolver) -> Vault:
+    if settings.vault_key is not None:
+        keyring = Keyring.from_secret(resolver.resolve(settings.vault_key).reveal())
+    else:
+        keyring = Keyring.load(settings.keyring_path)
+    return Vault(settings.vault_path, keyring)
+
+
+def load_rules(settings: BastionSettings) -> RuleSet:
+    return load_or_raise([builtin_pack("bastion-commands"), *settings.rules], COMMAND_DOMAIN)
+
+
+class EventWriter:
+    """Events from the server's threads, written to the store by one background thread in batches.
+
+    ``flush`` waits until everything handed in before it is stored (tests and shutdown use it).
+    """
+
+    def __init__(self, store: EventStore, batch: int = 200) -> None:
+        self.store = store
+        self.batch = batch
+        self._queue: queue.Queue[Event | threading.Event | None] = queue.Queue(100_000)
+        self._thread = threading.Thread(target=self._run, daemon=True, name="bastion-events")
+        self._thread.start()
+        self.failed = 0
+
+    def __call__(self, kind: str, fields: dict[str, Any]) -> None:
+        try:
+            event = make_event(kind, {**fields, "host.name": fields.get("host.name") or os.uname().nodename})
+        except Exception:
+            # A malformed event is a bug to log, never a crash of the session that produced it.
+            log.exception("bastion event of kind %s could not be built", kind)
+            self.failed += 1
+            return
+        self._queue.put(event)
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        done = threading.Event()
+        self._queue.put(done)
+        return done.wait(timeout)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            events: list[Event] = []
+            markers: list[threading.Event] = []
+            stop = False
+            while True:
+                if item is None:
+                    stop = True
+                    break
+                if isinstance(item, threading.Event):
+                    markers.append(item)
+                else:
+                    events.append(item)
+                if len(events) >= self.batch:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if events:
+                self._write(events)
+            for marker in markers:
+                marker.set()
+            if stop:
+                return
+
+    def _write(self, events: Iterable[Event]) -> None:
+        try:
+            result = self.store.write(events)
+            self.failed += result.failed
+        except Exception:
+            log.exception("bastion events could not be written")
+            self.failed += 1
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(30)
+
+
+def build(
+    settings: BastionSettings,
+    state_path: Path,
+    resolver: SecretResolver,
+    emit: Any,
+    chain_key: ChainKey | None,
+) -> Bastion:
+    bastion = Bastion(
+        settings=settings,
+        state_path=state_path,
+        vault=open_vault(settings, resolver),
+        rules=load_rules(settings),
+        emit=emit,
+        chain_key=chain_key,
+    )
+    bastion.host_key = load_host_key(settings.host_key_path)
+    return bastion

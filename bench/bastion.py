@@ -1,0 +1,267 @@
+"""The bastion beside direct OpenSSH: throughput, echo latency, session set-up, memory per session.
+
+    sudo python bench/bastion.py [--mib 200] [--runs 5] [--sessions 100]
+
+One real sshd (tests/harness/sshd.py) on loopback; the bastion runs as
+``netguard bastion serve`` in its own process in front of it, set up through
+the CLI exactly as an admin would. Every measurement runs the same OpenSSH
+client command (or paramiko client, for echo latency) once directly against
+the sshd and once through the bastion, interleaved, and reports medians and
+the ratio bastion/direct:
+
+* bulk throughput: ``cat`` of a MIB-sized text file from the target
+  (download) and ``cat > /dev/null`` of the same file to the target (upload),
+  through exec channels, which the bastion records like any session;
+* echo latency: one byte typed into an interactive shell until its echo
+  arrives (a pty through the bastion), median of 300 keystrokes;
+* session set-up: ``ssh ... true``, connection to exit;
+* memory: the bastion's resident size with SESSIONS idle shells open, per
+  session, beside its size before.
+
+Needs root (the sshd harness switches users). Results also go to
+bench/results/bastion.txt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import paramiko
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bastion.directory import fingerprint  # noqa: E402
+from tests.harness.sshd import Sshd, free_port, keygen, start_sshd  # noqa: E402
+
+NETGUARD = [sys.executable, "-m", "cli"]
+
+
+def cli(config: Path, *args: str, stdin: str | None = None) -> str:
+    done = subprocess.run(
+        [*NETGUARD, "--config", str(config), *args], input=stdin, capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"netguard {' '.join(args)} failed: {done.stderr}")
+    return done.stdout
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+class Setup:
+    def __init__(self, work: Path, sshd: Sshd) -> None:
+        self.work = work
+        self.sshd = sshd
+        work.mkdir(parents=True, exist_ok=True)
+        self.config = work / "netguard.yaml"
+        self.config.write_text(
+            f"state:\n  path: {work / 'state.db'}\nevents:\n  sqlite:\n    path: {work / 'events.db'}\n"
+            + os.environ.get("BENCH_EXTRA", "")
+        )
+        cli(self.config, "bastion", "init")
+        keygen(work / "user")
+        cli(self.config, "bastion", "user", "add", "bench", "--key", str(work / "user.pub"))
+        cli(self.config, "bastion", "target", "add", "t", "--address", sshd.host, "--port", str(sshd.port))
+        cli(self.config, "bastion", "target", "trust", "t", "--fingerprint", fingerprint(sshd.host_key))
+        cli(self.config, "bastion", "account", "add", "t", "root", "--key", str(sshd.root_key))
+        cli(self.config, "bastion", "grant", "add", "bench", "t")
+        self.port = free_port()
+        self.server = subprocess.Popen(
+            [*NETGUARD, "--config", str(self.config), "bastion", "serve", "--listen", f"127.0.0.1:{self.port}"],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                import socket
+
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        key = paramiko.Ed25519Key(filename=str(work / "bastion" / "host_key"))
+        self.known = work / "known_hosts"
+        self.known.write_text(
+            f"[127.0.0.1]:{self.port} {key.get_name()} {key.get_base64()}\n"
+            f"[127.0.0.1]:{sshd.port} {sshd.host_key_type} {__import__('base64').b64encode(sshd.host_key).decode()}\n"
+        )
+
+    def ssh(self, via_bastion: bool) -> list[str]:
+        common = [
+            "ssh",
+            "-F",
+            "/dev/null",
+            *os.environ.get("BENCH_SSH", "").split(),
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            f"UserKnownHostsFile={self.known}",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "LogLevel=ERROR",
+        ]
+        if via_bastion:
+            return [*common, "-i", str(self.work / "user"), "-p", str(self.port), "-l", "bench:root@t", "127.0.0.1"]
+        return [*common, "-i", str(self.sshd.root_key), "-p", str(self.sshd.port), "-l", "root", "127.0.0.1"]
+
+    def stop(self) -> None:
+        self.server.send_signal(signal.SIGTERM)
+        self.server.wait(30)
+
+
+def timed(cmd: list[str], stdin_path: Path | None = None) -> float:
+    start = time.perf_counter()
+    run(cmd, stdin_path)
+    return time.perf_counter() - start
+
+
+def run(cmd: list[str], stdin_path: Path | None = None) -> None:
+    with open(stdin_path, "rb") if stdin_path else open(os.devnull, "rb") as stdin:
+        done = subprocess.run(cmd, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed: {done.stderr!r}")
+
+
+def echo_latency(setup: Setup, via_bastion: bool, keystrokes: int) -> float:
+    client = paramiko.SSHClient()
+    client.load_host_keys(str(setup.known))
+    if via_bastion:
+        client.connect(
+            "127.0.0.1",
+            setup.port,
+            username="bench:root@t",
+            key_filename=str(setup.work / "user"),
+            look_for_keys=False,
+            allow_agent=False,
+        )
+    else:
+        client.connect(
+            "127.0.0.1",
+            setup.sshd.port,
+            username="root",
+            key_filename=str(setup.sshd.root_key),
+            look_for_keys=False,
+            allow_agent=False,
+        )
+    chan = client.invoke_shell(width=200)
+    chan.settimeout(10)
+    chan.send(b"stty -icanon; PS1=''; cat > /dev/null\r")
+    time.sleep(1.0)
+    while chan.recv_ready():
+        chan.recv(65536)
+    samples = []
+    for _ in range(keystrokes):
+        start = time.perf_counter()
+        chan.send(b"x")
+        got = b""
+        while b"x" not in got:
+            got += chan.recv(64)
+        samples.append(time.perf_counter() - start)
+    client.close()
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mib", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--sessions", type=int, default=100)
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit("bench/bastion.py needs root (the sshd harness switches users)")
+    lines: list[str] = []
+
+    def say(text: str) -> None:
+        print(text, flush=True)
+        lines.append(text)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        sshd = start_sshd(work / "sshd")
+        setup = Setup(work / "ng", sshd)
+        try:
+            data = work / "payload.txt"
+            line = b"2026-11-30T08:00:00 his-app01 INFO registration patient=P0012345 dept=outpatient ok\n"
+            with data.open("wb") as fh:
+                for _ in range(args.mib * 1024 * 1024 // len(line) + 1):
+                    fh.write(line)
+            size_mib = data.stat().st_size / 2**20
+            say(f"bastion bench: {size_mib:.0f} MiB, {args.runs} runs, medians; ratio = bastion / direct")
+            for name, remote, stdin in (
+                ("download (cat file)", f"cat {data}", None),
+                ("upload (cat > /dev/null)", "cat > /dev/null", data),
+            ):
+                times: dict[bool, list[float]] = {False: [], True: []}
+                for _ in range(args.runs):
+                    for via in (False, True):
+                        times[via].append(timed([*setup.ssh(via), remote], stdin))
+                direct, through = statistics.median(times[False]), statistics.median(times[True])
+                say(
+                    f"{name:<26} direct {size_mib / direct:7.1f} MiB/s   bastion {size_mib / through:7.1f} MiB/s"
+                    f"   bastion/direct throughput {direct / through:.2f}"
+                )
+            opens: dict[bool, list[float]] = {False: [], True: []}
+            for _ in range(max(args.runs, 10)):
+                for via in (False, True):
+                    opens[via].append(timed([*setup.ssh(via), "true"]))
+            d, b = statistics.median(opens[False]), statistics.median(opens[True])
+            say(
+                f"{'session set-up (ssh true)':<26} direct {d * 1000:7.1f} ms      bastion {b * 1000:7.1f} ms"
+                f"      added {1000 * (b - d):.1f} ms (ratio {b / d:.2f})"
+            )
+            d = echo_latency(setup, False, 300)
+            b = echo_latency(setup, True, 300)
+            say(
+                f"{'pty echo round trip':<26} direct {d * 1000:7.3f} ms      bastion {b * 1000:7.3f} ms"
+                f"      added {1000 * (b - d):.3f} ms"
+            )
+            before = rss_kib(setup.server.pid)
+            clients = []
+            for _ in range(args.sessions):
+                client = paramiko.SSHClient()
+                client.load_host_keys(str(setup.known))
+                client.connect(
+                    "127.0.0.1",
+                    setup.port,
+                    username="bench:root@t",
+                    key_filename=str(work / "ng" / "user"),
+                    look_for_keys=False,
+                    allow_agent=False,
+                )
+                chan = client.invoke_shell()
+                chan.send(b"sleep 600\r")
+                clients.append(client)
+            time.sleep(2)
+            after = rss_kib(setup.server.pid)
+            say(
+                f"{'memory':<26} bastion RSS {before / 1024:.1f} MiB idle, {after / 1024:.1f} MiB with "
+                f"{args.sessions} sessions: {(after - before) / 1024 / args.sessions:.2f} MiB per session"
+            )
+            for client in clients:
+                client.close()
+        finally:
+            setup.stop()
+            sshd.stop()
+    out = ROOT / "bench" / "results" / "bastion.txt"
+    out.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
