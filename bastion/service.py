@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
-import threading
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +18,7 @@ from bastion.server import Bastion
 from bastion.settings import BastionSettings
 from bastion.vault import Keyring, Vault
 from netguard.events import EventStore, make_event
-from netguard.events.model import Event
+from netguard.events.sink import EventSink, SinkFull
 from netguard.hashchain import ChainKey
 from netguard.secrets import SecretResolver
 from rules.engine import RuleSet
@@ -75,72 +72,38 @@ def load_rules(settings: BastionSettings) -> RuleSet:
 
 
 class EventWriter:
-    """Events from the server's threads, written to the store by one background thread in batches.
+    """The server's events, built from fields and handed to the event sink.
 
-    ``flush`` waits until everything handed in before it is stored (tests and shutdown use it).
+    The sink (:mod:`netguard.events.sink`) batches them in the background and,
+    while the event store is unreachable (an Elasticsearch outage), keeps them
+    in a spool on local disk and sends them when it is back: a bastion session
+    never waits on the store and no event is lost. ``flush`` waits until
+    everything handed in before it is durable (tests and shutdown use it).
     """
 
-    def __init__(self, store: EventStore, batch: int = 200) -> None:
+    def __init__(self, store: EventStore, spool_path: Path) -> None:
         self.store = store
-        self.batch = batch
-        self._queue: queue.Queue[Event | threading.Event | None] = queue.Queue(100_000)
-        self._thread = threading.Thread(target=self._run, daemon=True, name="bastion-events")
-        self._thread.start()
+        self.sink = EventSink(store, spool_path, name="bastion-events")
         self.failed = 0
 
     def __call__(self, kind: str, fields: dict[str, Any]) -> None:
         try:
             event = make_event(kind, {**fields, "host.name": fields.get("host.name") or os.uname().nodename})
+            self.sink.submit([event])
+        except SinkFull:
+            # The store is down and the spool full: the sink has already counted and logged the
+            # refusal; a session is not stopped for it.
+            self.failed += 1
         except Exception:
             # A malformed event is a bug to log, never a crash of the session that produced it.
             log.exception("bastion event of kind %s could not be built", kind)
             self.failed += 1
-            return
-        self._queue.put(event)
 
     def flush(self, timeout: float = 30.0) -> bool:
-        done = threading.Event()
-        self._queue.put(done)
-        return done.wait(timeout)
-
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            events: list[Event] = []
-            markers: list[threading.Event] = []
-            stop = False
-            while True:
-                if item is None:
-                    stop = True
-                    break
-                if isinstance(item, threading.Event):
-                    markers.append(item)
-                else:
-                    events.append(item)
-                if len(events) >= self.batch:
-                    break
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-            if events:
-                self._write(events)
-            for marker in markers:
-                marker.set()
-            if stop:
-                return
-
-    def _write(self, events: Iterable[Event]) -> None:
-        try:
-            result = self.store.write(events)
-            self.failed += result.failed
-        except Exception:
-            log.exception("bastion events could not be written")
-            self.failed += 1
+        return self.sink.flush(timeout)
 
     def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join(30)
+        self.sink.close()
 
 
 def build(

@@ -56,6 +56,10 @@ class BastionSettings:
         return self.data_dir / "recordings"
 
     @property
+    def event_spool(self) -> Path:
+        return self.data_dir / "event-spool.db"
+
+    @property
     def control_socket(self) -> Path:
         return self.data_dir / "control.sock"
 

@@ -550,7 +550,7 @@ def serve(app: AppContext, listen: str | None) -> None:
             raise NetGuardError(f"--listen {listen!r} must be HOST:PORT")
         host, port = parsed
     store = open_event_store(app.config)
-    writer = EventWriter(store)
+    writer = EventWriter(store, settings.event_spool)
     bast = build(settings, app.config.state_path, app.config.resolver(), writer, _chain_key(app))
     server = Server(bast)
     bound = server.bind(host, port)

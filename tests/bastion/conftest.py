@@ -153,7 +153,7 @@ def lab(tmp_path: Path, sshd: Sshd) -> Iterator[Lab]:
     cli("bastion", "grant", "add", "alice", "pacs01")
     settings = BastionSettings(data_dir=root / "state" / "bastion")
     store = SQLiteEventStore(root / "state" / "events.db")
-    writer = EventWriter(store)
+    writer = EventWriter(store, settings.event_spool)
     bastion = build(settings, root / "state" / "state.db", SecretResolver(), writer, ChainKey.from_text(journal_key))
     server = Server(bastion)
     _, port = server.bind("127.0.0.1", 0)
