@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from commands.audit import audit
 from commands.config import config_group
 from commands.context import AppContext
 from commands.events import events
@@ -67,6 +68,7 @@ main.add_command(config_group)
 main.add_command(inventory)
 main.add_command(lab)
 main.add_command(events)
+main.add_command(audit)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ _ENTRY = re.compile(
 _BANNER = re.compile(r".*, Version: .* started with:$|Tcp port: \d+  Unix socket: |Time\s+Id\s+Command\s+Argument$")
 _CONNECT = re.compile(r"(?P<user>[^@\s]*)@(?P<host>\S*)(?: as \S+)? on (?P<db>\S*)")
 _STATEMENT_COMMANDS = frozenset({"Query", "Execute"})
+_SQL_EXECUTE = re.compile(r"\s*EXECUTE\s", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,9 @@ def parse_general(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
     source = options.source
     tz = options.tz
     connections: dict[str, _Connection] = {}
+    # A Query "EXECUTE stmt USING …" is followed by an Execute entry with the real
+    # text and values: that one is kept, the Query dropped, so it counts once.
+    held: dict[str, Statement] = {}
     last_ts: dt.datetime | None = None
     # The entry still collecting continuation lines: (line, command, id, ts, parts)
     open_entry: tuple[Line, str, str, dt.datetime | None, list[str]] | None = None
@@ -103,16 +107,23 @@ def parse_general(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
         if open_entry is not None:
             done = finish()
             if done is not None:
-                yield done
+                if _SQL_EXECUTE.match(done.text):
+                    held[done.connection_id or ""] = done
+                else:
+                    yield done
             open_entry = None
+
+        conn_id = m.group("id")
+        cmd = m.group("cmd")
+        previous = held.pop(conn_id, None)
+        if previous is not None and cmd != "Execute":
+            yield previous
 
         old, iso = m.group("old"), m.group("iso")
         if old is not None:
             last_ts = with_zone(dt.datetime.strptime(old.replace("  ", " 0"), "%y%m%d %H:%M:%S"), None, tz)
         elif iso is not None:
             last_ts = with_zone(dt.datetime.fromisoformat(iso), m.group("zone"), tz)
-        conn_id = m.group("id")
-        cmd = m.group("cmd")
         arg = m.group("arg") or ""
 
         if cmd == "Connect":
@@ -133,3 +144,4 @@ def parse_general(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
         done = finish()
         if done is not None:
             yield done
+    yield from held.values()
