@@ -63,6 +63,7 @@ _STATEMENTS: tuple[type[exp.Expression], ...] = (
     exp.Describe,
     exp.Pragma,
     exp.Analyze,
+    exp.Values,
 )
 _TYPE_NAMES = {
     "truncatetable": "TRUNCATE",
@@ -146,9 +147,11 @@ def analyse(text: str, dialect: str) -> Analysis:
         return Analysis(first_word(text), parse_error=f"not analysed: {len(text)} characters (limit {MAX_ANALYSED})")
     try:
         trees = [t for t in sqlglot.parse(text, dialect=dialect) if t is not None]
-    except (SqlglotError, RecursionError, ValueError, KeyError) as exc:
+    except SqlglotError as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return Analysis(first_word(text), parse_error=f"sqlglot: {reason[:300]}")
+    except Exception as exc:  # noqa: BLE001 - sqlglot has internal errors on odd input (TypeError seen); keep the statement
+        return Analysis(first_word(text), parse_error=f"sqlglot failed: {type(exc).__name__}: {str(exc)[:200]}")
     if not trees:
         return Analysis(first_word(text), parse_error="no statement")
     bad = next((t for t in trees if not isinstance(t, _STATEMENTS)), None)
