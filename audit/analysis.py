@@ -101,7 +101,11 @@ def first_word(text: str) -> str:
 
 def _type_of(tree: exp.Expression) -> str:
     if isinstance(tree, exp.Command):
-        return str(tree.this).upper()
+        word = str(tree.this).upper()
+        if word in ("CREATE", "DROP", "ALTER", "RENAME"):  # CREATE USER, DROP ROLE, ALTER USER ...
+            following = first_word(str(tree.expression or ""))
+            return f"{word} {following}".strip()
+        return word
     if isinstance(tree, exp.Create | exp.Drop):
         kind = tree.args.get("kind")
         base = "CREATE" if isinstance(tree, exp.Create) else "DROP"
@@ -171,8 +175,13 @@ def analyse(text: str, dialect: str) -> Analysis:
         has_limit |= lim
         joins += j
         star |= s
+    statement_type = _type_of(trees[0])
+    if statement_type in ("SET", "RENAME"):  # SET PASSWORD, RENAME USER: account changes
+        words = _SPACES.sub(" ", text.strip()).split(" ")
+        if len(words) > 1 and words[1].upper() in ("PASSWORD", "USER"):
+            statement_type = f"{statement_type} {words[1].upper()}"
     return Analysis(
-        statement_type=_type_of(trees[0]),
+        statement_type=statement_type,
         tables=tuple(sorted(tables)),
         columns_read=tuple(sorted(read)),
         columns_written=tuple(sorted(written)),

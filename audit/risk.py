@@ -46,19 +46,20 @@ class _Rule:
     applies: Callable[[Analysis], bool]
 
 
-_ACCOUNT_CHANGES = frozenset({"GRANT", "REVOKE", "CREATE USER", "DROP USER", "ALTER USER", "RENAME", "SET PASSWORD"})
+_ACCOUNT_CHANGES = frozenset({"GRANT", "REVOKE", "RENAME USER", "SET PASSWORD"})
+_ACCOUNT_OBJECTS = frozenset({"USER", "ROLE"})
 
 
 def _account_change(a: Analysis) -> bool:
-    t = a.statement_type
-    return t in _ACCOUNT_CHANGES or t.startswith(("CREATE USER", "DROP USER", "CREATE ROLE", "DROP ROLE"))
+    words = a.statement_type.split(" ")
+    return a.statement_type in _ACCOUNT_CHANGES or (len(words) == 2 and words[1] in _ACCOUNT_OBJECTS)
 
 
 _BUILTIN: tuple[_Rule, ...] = (
     _Rule(RuleMatch("sql-where-less", "UPDATE or DELETE without WHERE", "high", "8.1.4.3 a)"), lambda a: a.where_less),
     _Rule(
         RuleMatch("sql-destructive-ddl", "DROP, TRUNCATE or ALTER", "high", "8.1.4.3 a)"),
-        lambda a: a.statement_type.split(" ")[0] in ("DROP", "TRUNCATE", "ALTER"),
+        lambda a: a.statement_type.split(" ")[0] in ("DROP", "TRUNCATE", "ALTER") and not _account_change(a),
     ),
     _Rule(RuleMatch("sql-privilege-change", "GRANT, REVOKE or account change", "medium", "8.1.4.3 a)"), _account_change),
 )
