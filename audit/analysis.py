@@ -45,7 +45,7 @@ DIALECTS = {"mariadb": "mysql", "postgresql": "postgres", "mssql": "tsql", "sqls
 
 # Top-level expression kinds that are statements; anything else (an alias, a
 # column, a literal) means sqlglot guessed at text that is not SQL.
-_STATEMENTS: tuple[type[exp.Expression], ...] = (
+_STATEMENTS: tuple[type, ...] = (
     exp.Query,
     exp.DML,
     exp.DDL,
@@ -150,11 +150,11 @@ def analyse(text: str, dialect: str) -> Analysis:
     if len(text) > MAX_ANALYSED:
         return Analysis(first_word(text), parse_error=f"not analysed: {len(text)} characters (limit {MAX_ANALYSED})")
     try:
-        trees = [t for t in sqlglot.parse(text, dialect=dialect) if t is not None]
+        trees = [t for t in sqlglot.parse(text, dialect=dialect) if isinstance(t, exp.Expression)]
     except SqlglotError as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return Analysis(first_word(text), parse_error=f"sqlglot: {reason[:300]}")
-    except Exception as exc:  # noqa: BLE001 - sqlglot has internal errors on odd input (TypeError seen); keep the statement
+    except Exception as exc:
         return Analysis(first_word(text), parse_error=f"sqlglot failed: {type(exc).__name__}: {str(exc)[:200]}")
     if not trees:
         return Analysis(first_word(text), parse_error="no statement")

@@ -24,7 +24,9 @@ class Counts:
     by_risk: dict[str, int] = field(default_factory=dict)
 
 
-def audit_file(path: Path, fmt: str, options: ParseOptions, pipeline: Pipeline, counts: Counts) -> Iterator[Audited | BadLine]:
+def audit_file(
+    path: Path, fmt: str, options: ParseOptions, pipeline: Pipeline, counts: Counts
+) -> Iterator[Audited | BadLine]:
     """Every statement of ``path`` analysed, and every bad line, in file order (per session for PostgreSQL)."""
     parser = FORMATS.get(fmt)
     if parser is None:

@@ -61,7 +61,9 @@ _BUILTIN: tuple[_Rule, ...] = (
         RuleMatch("sql-destructive-ddl", "DROP, TRUNCATE or ALTER", "high", "8.1.4.3 a)"),
         lambda a: a.statement_type.split(" ")[0] in ("DROP", "TRUNCATE", "ALTER") and not _account_change(a),
     ),
-    _Rule(RuleMatch("sql-privilege-change", "GRANT, REVOKE or account change", "medium", "8.1.4.3 a)"), _account_change),
+    _Rule(
+        RuleMatch("sql-privilege-change", "GRANT, REVOKE or account change", "medium", "8.1.4.3 a)"), _account_change
+    ),
 )
 _ORDER = {level: i for i, level in enumerate(RISK_LEVELS)}
 

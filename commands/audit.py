@@ -37,7 +37,9 @@ def audit() -> None:
     help="PostgreSQL's log_line_prefix, for --format postgres and pgaudit.",
 )
 @click.option("--dialect", type=click.Choice(_DIALECTS), help="SQL dialect of a jsonl export that does not name one.")
-@click.option("--timezone", "tz_name", metavar="ZONE", help="IANA zone of timestamps written without one (default: local).")
+@click.option(
+    "--timezone", "tz_name", metavar="ZONE", help="IANA zone of timestamps written without one (default: local)."
+)
 @click.option("--system", type=click.Choice(["mysql", "mariadb"]), help="db.system for MySQL-format logs.")
 @click.option("--raw", is_flag=True, help="Print statements as logged, literals and parameters included (PII!).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per statement per line (NDJSON).")

@@ -17,7 +17,12 @@ VENV=${VENV:-.venv}
 # maven: fetches the Elasticsearch zips from Maven Central; unzip: for looking into them by hand;
 # openssl: the throw-away CA and certificate for the HTTPS test node;
 # util-linux (setpriv) and passwd (useradd) are essential packages, always present.
-TEST_DEBS=(openjdk-17-jdk-headless maven unzip openssl)
+# mariadb-server (with the server_audit plugin), postgresql (15 on Debian 12) and
+# postgresql-15-pgaudit: the real servers whose logs the audit tests read;
+# percona-toolkit (pt-fingerprint, pt-query-digest) and pgbadger: the anchors the
+# fingerprint test and bench/audit.py compare against.
+TEST_DEBS=(openjdk-17-jdk-headless maven unzip openssl
+    mariadb-server postgresql postgresql-15-pgaudit percona-toolkit pgbadger)
 
 say() { printf 'install-test-deps: %s\n' "$*"; }
 

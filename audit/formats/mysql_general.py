@@ -126,14 +126,12 @@ def parse_general(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
             last_ts = with_zone(dt.datetime.fromisoformat(iso), m.group("zone"), tz)
         arg = m.group("arg") or ""
 
-        if cmd == "Connect":
+        if cmd in ("Connect", "Change user"):
             c = _CONNECT.match(arg)
             if c is not None:
-                connections[conn_id] = _Connection(c.group("user") or None, c.group("host") or None, c.group("db") or None)
-        elif cmd == "Change user":
-            c = _CONNECT.match(arg)
-            if c is not None:
-                connections[conn_id] = _Connection(c.group("user") or None, c.group("host") or None, c.group("db") or None)
+                connections[conn_id] = _Connection(
+                    c.group("user") or None, c.group("host") or None, c.group("db") or None
+                )
         elif cmd == "Init DB":
             connections[conn_id] = replace(connections.get(conn_id) or _Connection(), db=arg.strip() or None)
         elif cmd == "Quit":

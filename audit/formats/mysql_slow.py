@@ -33,9 +33,12 @@ from audit.records import Record, Statement
 from audit.timestamps import from_epoch, with_zone
 
 _TIME = re.compile(
-    r"# Time: (?:(?P<old>\d{6}\s+\d{1,2}:\d\d:\d\d)|(?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)(?P<zone>Z|[+-]\d\d:\d\d)?)"
+    r"# Time: (?:(?P<old>\d{6}\s+\d{1,2}:\d\d:\d\d)"
+    r"|(?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)(?P<zone>Z|[+-]\d\d:\d\d)?)"
 )
-_USER_HOST = re.compile(r"# User@Host: (?P<user>[^\[\s]*)\[[^\]]*\] @ (?P<host>\S*) \[(?P<ip>[^\]]*)\](?:\s+Id:\s+(?P<id>\d+))?")
+_USER_HOST = re.compile(
+    r"# User@Host: (?P<user>[^\[\s]*)\[[^\]]*\] @ (?P<host>\S*) \[(?P<ip>[^\]]*)\](?:\s+Id:\s+(?P<id>\d+))?"
+)
 _PAIRS = re.compile(r"(\w+):(?: (\S+))?")  # "Schema:   QC_hit: No" is an empty Schema
 _USE = re.compile(r"use `?(?P<db>[^`;]+)`?;$")
 _SET_TS = re.compile(r"SET timestamp=(?P<ts>\d+(?:\.\d+)?);$")
@@ -110,7 +113,7 @@ def parse_slow(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
         is_time = text.startswith("# Time: ")
         is_user = text.startswith("# User@Host: ")
         if is_time or is_user:
-            if start is not None and (in_body or (is_time and header)) or (start is not None and is_user and user):
+            if (start is not None and (in_body or (is_time and header))) or (start is not None and is_user and user):
                 yield from emit()
                 start = None
             if start is None:

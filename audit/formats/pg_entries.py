@@ -74,7 +74,7 @@ def stderr_entries(stream: BinaryIO, options: ParseOptions) -> Iterator[PgEntry 
     pattern = compile_prefix(options.log_line_prefix)
     tz = options.tz
     current: tuple[Line, re.Match[str], list[str]] | None = None
-    last_time = ("", None)
+    last_time: tuple[str, dt.datetime | None] = ("", None)
 
     def build() -> PgEntry:
         nonlocal last_time

@@ -18,5 +18,8 @@ def parse_bytes(
     stmts: list[Statement] = []
     bad: list[BadLine] = []
     for record in FORMATS[fmt](io.BytesIO(data), options):
-        (bad if isinstance(record, BadLine) else stmts).append(record)
+        if isinstance(record, BadLine):
+            bad.append(record)
+        else:
+            stmts.append(record)
     return stmts, bad

@@ -20,10 +20,26 @@ def _quiet_sqlglot() -> None:
 @pytest.mark.parametrize(
     ("dialect", "text", "masked"),
     [
-        ("mysql", "SELECT * FROM 患者 WHERE 姓名='张三' AND phone=\"13800138000\"", "SELECT * FROM 患者 WHERE 姓名=? AND phone=?"),
-        ("mysql", "SELECT * FROM t1 WHERE id_card = '11010119900307123X' AND x = -5.5e3", "SELECT * FROM t1 WHERE id_card = ? AND x = -?"),  # noqa: E501
-        ("mysql", "SELECT 'it''s', 'a\\'b', `col2` FROM `表1` /* pid 1234567 */", "SELECT ?, ?, `col2` FROM `表1` /* pid ? */"),
-        ("postgres", 'SELECT "姓名" FROM "患者" WHERE id = $1 AND n = E\'x\\\'y\' AND b = $$张三$$', 'SELECT "姓名" FROM "患者" WHERE id = $1 AND n = ? AND b = ?'),  # noqa: E501
+        (
+            "mysql",
+            "SELECT * FROM 患者 WHERE 姓名='张三' AND phone=\"13800138000\"",
+            "SELECT * FROM 患者 WHERE 姓名=? AND phone=?",
+        ),
+        (
+            "mysql",
+            "SELECT * FROM t1 WHERE id_card = '11010119900307123X' AND x = -5.5e3",
+            "SELECT * FROM t1 WHERE id_card = ? AND x = -?",
+        ),
+        (
+            "mysql",
+            "SELECT 'it''s', 'a\\'b', `col2` FROM `表1` /* pid 1234567 */",
+            "SELECT ?, ?, `col2` FROM `表1` /* pid ? */",
+        ),
+        (
+            "postgres",
+            'SELECT "姓名" FROM "患者" WHERE id = $1 AND n = E\'x\\\'y\' AND b = $$张三$$',
+            'SELECT "姓名" FROM "患者" WHERE id = $1 AND n = ? AND b = ?',
+        ),
         ("postgres", "SELECT x'1F', N'李四', 0x1F, 3", "SELECT ?, ?, ?, ?"),
         ("mysql", "SELECT * FROM t WHERE name = '张三", "SELECT * FROM t WHERE name = ?"),  # cut: mask to the end
     ],

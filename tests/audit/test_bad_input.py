@@ -20,6 +20,7 @@ SLOW = b"# Time: 261130 17:06:53\n# User@Host: doc[doc] @  [127.0.0.1]\n# Query_
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(ROOT / "cli.py"), *args],
+        check=False,
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -53,7 +54,9 @@ def test_truncated_last_line_still_yields_the_statement() -> None:
 
 
 def test_truncated_csv_record_is_reported() -> None:
-    stmts, bad = parse_bytes("postgres-csv", b'2026-11-30 09:00:00.000 CST,"his","his",1,"","s.1",1,"","",,0,LOG,00000,"statement: SELECT\n')  # noqa: E501
+    stmts, bad = parse_bytes(
+        "postgres-csv", b'2026-11-30 09:00:00.000 CST,"his","his",1,"","s.1",1,"","",,0,LOG,00000,"statement: SELECT\n'
+    )
     assert stmts == []
     assert [b.reason for b in bad] == ["CSV record not terminated (file cut off?)"]
 

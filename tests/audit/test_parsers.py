@@ -82,14 +82,15 @@ def test_slow_log_entry_cut_off_is_reported() -> None:
 def test_postgres_prefix_with_t_r_and_padding() -> None:
     prefix = "%t [%-6p] user=%u,db=%d,client=%r,app=%a "
     log = (
-        "2026-11-30 09:00:00 UTC [123   ] user=his,db=his,client=10.1.2.3(5432),app=psql LOG:  duration: 1.5 ms"
-        "  statement: SELECT 1\n"
-        "2026-11-30 09:00:01 UTC [123   ] user=his,db=his,client=10.1.2.3(5432),app=psql LOG:  execute S_1: SELECT $1\n"
-        "2026-11-30 09:00:01 UTC [123   ] user=his,db=his,client=10.1.2.3(5432),app=psql DETAIL:  parameters: "
-        "$1 = 'it''s, here'\n"
-        "2026-11-30 09:00:01 UTC [123   ] user=his,db=his,client=10.1.2.3(5432),app=psql LOG:  duration: 0.2 ms\n"
-        "2026-11-30 09:00:02 CST [124   ] user=,db=,client=,app= LOG:  checkpoint starting: time\n"
-    ).encode()
+        b"2026-11-30 09:00:00 UTC [123   ] user=his,db=his,client=10.1.2.3(5432),app=psql LOG:  duration: 1.5 ms"
+        b"  statement: SELECT 1\n"
+        b"2026-11-30 09:00:01 UTC [123   ] user=his,db=his,client=10.1.2.3(5432),app=psql LOG:  "
+        b"execute S_1: SELECT $1\n"
+        b"2026-11-30 09:00:01 UTC [123   ] user=his,db=his,client=10.1.2.3(5432),app=psql DETAIL:  parameters: "
+        b"$1 = 'it''s, here'\n"
+        b"2026-11-30 09:00:01 UTC [123   ] user=his,db=his,client=10.1.2.3(5432),app=psql LOG:  duration: 0.2 ms\n"
+        b"2026-11-30 09:00:02 CST [124   ] user=,db=,client=,app= LOG:  checkpoint starting: time\n"
+    )
     stmts, bad = parse_bytes("postgres", log, prefix)
     assert bad == []
     one, two = stmts

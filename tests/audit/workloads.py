@@ -51,7 +51,14 @@ def mariadb_workload(server: MariaDB) -> list[Ran]:
         autocommit=True,
     )  # fmt: skip
 
-    def run(conn: pymysql.Connection, user: str, db: str, sql: str, fails: bool = False, **kw: bool) -> None:
+    def run(
+        conn: pymysql.Connection[pymysql.cursors.Cursor],
+        user: str,
+        db: str,
+        sql: str,
+        fails: bool = False,
+        sqlglot_fails: bool = False,
+    ) -> None:
         with conn.cursor() as cur:
             try:
                 cur.execute(sql)
@@ -60,10 +67,21 @@ def mariadb_workload(server: MariaDB) -> list[Ran]:
                     raise
             else:
                 assert not fails, sql
-        ran.append(Ran(user, db, "127.0.0.1", sql, fails=fails, **kw))
+        ran.append(Ran(user, db, "127.0.0.1", sql, fails=fails, sqlglot_fails=sqlglot_fails))
 
-    run(doc, "doc", "his", "CREATE TABLE 患者 (id INT PRIMARY KEY, 姓名 VARCHAR(50), id_card CHAR(18), phone VARCHAR(20))")
-    run(doc, "doc", "his", "INSERT INTO 患者 VALUES (1, '张三', '110101199003071234', '13800138000'), (2, '李四', '110101198512120021', '13900139000')")  # noqa: E501
+    run(
+        doc,
+        "doc",
+        "his",
+        "CREATE TABLE 患者 (id INT PRIMARY KEY, 姓名 VARCHAR(50), id_card CHAR(18), phone VARCHAR(20))",
+    )
+    run(
+        doc,
+        "doc",
+        "his",
+        "INSERT INTO 患者 VALUES (1, '张三', '110101199003071234', '13800138000'),"
+        " (2, '李四', '110101198512120021', '13900139000')",
+    )
     run(doc, "doc", "his", MULTILINE_MY)
     run(doc, "doc", "his", "/* his-app: 门诊 */ SELECT * FROM 患者 WHERE phone = '13800138000'")
     run(doc, "doc", "his", "UPDATE 患者 SET phone = '13700000000'")
@@ -114,16 +132,16 @@ def postgres_workload(server: Postgres) -> list[Ran]:
         logged: tuple[str, ...] = (),
         fails: bool = False,
         prepare: bool | None = None,
-        **kw: bool,
+        sqlglot_fails: bool = False,
     ) -> None:
         try:
-            conn.execute(sql.replace("$1", "%s").replace("$2", "%s"), params, prepare=prepare)  # type: ignore[arg-type]
+            conn.execute(sql.replace("$1", "%s").replace("$2", "%s"), params, prepare=prepare)
         except psycopg.Error:
             if not fails:
                 raise
         else:
             assert not fails, sql
-        ran.append(Ran(user, db, "127.0.0.1", sql, fails=fails, params=logged, **kw))
+        ran.append(Ran(user, db, "127.0.0.1", sql, fails=fails, params=logged, sqlglot_fails=sqlglot_fails))
 
     run(doc, "doc", "his", "CREATE TABLE 患者 (id int PRIMARY KEY, 姓名 text, id_card char(18), phone text)")
     run(

@@ -143,24 +143,26 @@ def start_mariadb() -> MariaDB:
     os.chmod(cnf, 0o644)
     init = subprocess.run(
         [install_db, f"--defaults-file={cnf}", f"--user={user}", "--auth-root-authentication-method=socket"],
+        check=False,
         capture_output=True,
         timeout=120,
     )
     if init.returncode != 0:
         shutil.rmtree(base, ignore_errors=True)
         raise PeerUnavailable(f"mariadb-install-db failed: {init.stderr.decode(errors='replace')[-800:]}")
+    # setpriv --pdeathsig: the server goes when the test run goes, even on SIGKILL.
     process = subprocess.Popen(
-        [mariadbd, f"--defaults-file={cnf}"],
+        ["setpriv", "--pdeathsig", "TERM", "--", mariadbd, f"--defaults-file={cnf}"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         process_group=0,
-        preexec_fn=_die_with_parent,
     )
     server = MariaDB(base=base, port=port, process=process)
     deadline = time.monotonic() + START_TIMEOUT
     while True:
         ready = subprocess.run(
             ["mariadb", f"--socket={server.socket_path}", "-uroot", "-e", "SELECT 1"],
+            check=False,
             capture_output=True,
             timeout=30,
         )
@@ -185,11 +187,3 @@ def start_mariadb() -> MariaDB:
         timeout=30,
     )
     return server
-
-
-def _die_with_parent() -> None:
-    # PR_SET_PDEATHSIG: the server goes when the test run goes, even on SIGKILL.
-    import ctypes
-
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(1, signal.SIGTERM, 0, 0, 0)

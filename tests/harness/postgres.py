@@ -53,7 +53,7 @@ class Postgres:
         return self.base / "logs" / "pg.json"
 
     def _run(self, args: list[str], timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run(_as(self.user, args), capture_output=True, timeout=timeout)
+        return subprocess.run(_as(self.user, args), check=False, capture_output=True, timeout=timeout)
 
     def psql(self, sql: str, db: str = "postgres", user: str = "postgres") -> None:
         result = self._run(
