@@ -28,20 +28,37 @@ _DOUBLE_QUOTE_STRINGS = frozenset({"mysql", "mariadb"})
 # Dialects where a backslash escapes inside '…'.
 _BACKSLASH_ESCAPES = frozenset({"mysql", "mariadb"})
 
-_NUM = r"(?<![\w$.])(?:0[xX][0-9a-fA-F]+|0[bB][01]+|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)(?![\w])"
-_DIGITS = re.compile(r"\d{2,}")
+# A number standing alone. Each alternative starts with a plain character class and
+# checks what precedes it afterwards (a lookbehind first would make re try every
+# position the slow way: this form is twice as fast). ASCII digits only, as in
+# SQL (and pt's fingerprint): a fullwidth ９ is an identifier character.
+_NUM = (
+    r"[0-9.](?<![\w$.][0-9.])(?:(?<=0)[xX][0-9a-fA-F]+|(?<=0)[bB][01]+"
+    r"|(?<=[0-9])[0-9]*(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|(?<=\.)[0-9]+(?:[eE][+-]?[0-9]+)?)(?![\w])"
+)
+_DIGITS = re.compile(r"[0-9]{2,}")
+_E_STRING = re.compile(r"(?<![\w])[eE]'")
+
+
+def _string(dialect: str) -> str:
+    sq_body = r"(?:[^'\\]|\\.|'')*" if dialect in _BACKSLASH_ESCAPES else r"(?:[^']|'')*"
+    return r"(?:'|[nNxXbB](?<!\w[nNxXbB])'|_(?<!\w_)\w+')" + sq_body + r"(?:'|\Z)"
+
+
+def _simple(dialect: str) -> re.Pattern[str]:
+    """Strings and numbers only: enough for text with no identifiers, comments or placeholders to keep."""
+    return re.compile(_string(dialect) + "|" + _NUM, re.S)
 
 
 def _pattern(dialect: str) -> re.Pattern[str]:
     backslash = dialect in _BACKSLASH_ESCAPES
-    sq_body = r"(?:[^'\\]|\\.|'')*" if backslash else r"(?:[^']|'')*"
     dq_body = r'(?:[^"\\]|\\.|"")*' if backslash else r'(?:[^"]|"")*'
     parts = [
         r"(?P<comment>/\*.*?(?:\*/|\Z)|--[^\n]*" + (r"|#[^\n]*" if backslash else "") + ")",
         r"(?P<ident>`(?:[^`]|``)*(?:`|\Z))",
         # E'…' always takes backslash escapes in PostgreSQL.
         r"(?P<estr>(?<![\w])[eE]'(?:[^'\\]|\\.|'')*(?:'|\Z))",
-        r"(?P<str>(?<![\w])(?:[nNxXbB]|_\w+)?'" + sq_body + r"(?:'|\Z))",
+        r"(?P<str>" + _string(dialect) + ")",
     ]
     if dialect in _DOUBLE_QUOTE_STRINGS:
         parts.append(r'(?P<dstr>"' + dq_body + r'(?:"|\Z))')
@@ -68,8 +85,16 @@ class Masker:
     def __init__(self, dialect: str) -> None:
         self.dialect = dialect
         self._pattern = _pattern(dialect)
+        self._simple = _simple(dialect)
 
     def mask(self, text: str) -> str:
+        # Most statements hold nothing to keep verbatim: then one pattern with a
+        # constant replacement does (3x faster than a callback per literal).
+        # The full tokenizer is needed for quoted identifiers, "…", comments, $ forms and E'…'.
+        if not ("`" in text or '"' in text or "#" in text or "$" in text or "/*" in text or "--" in text) and not (
+            "'" in text and _E_STRING.search(text)
+        ):
+            return self._simple.sub("?", text)
         return self._pattern.sub(_replace, text)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from pathlib import Path
@@ -67,14 +66,15 @@ def parse(
     out = sys.stdout
     write = out.write
     bad_shown = 0
-    for item in audit_file(file, fmt, options, Pipeline(), counts):
+    pipeline = Pipeline()
+    for item in audit_file(file, fmt, options, pipeline, counts):
         if isinstance(item, BadLine):
             if bad_shown < _MAX_BAD_SHOWN:
                 click.echo(f"{item.source}:{item.line}: {item.reason}: {item.excerpt}", err=True)
             bad_shown += 1
             continue
         if as_json:
-            write(json.dumps(to_json(item, raw), ensure_ascii=False))
+            write(pipeline.json_line(item, raw))
             write("\n")
         else:
             d = to_json(item, raw)

@@ -45,6 +45,10 @@ _SET_TS = re.compile(r"SET timestamp=(?P<ts>\d+(?:\.\d+)?);$")
 _BANNER = re.compile(r".*, Version: .* started with:$|Tcp port: \d+  Unix socket: |Time\s+Id\s+Command\s+Argument$")
 
 
+def _is_banner(text: str) -> bool:
+    return text[:1] in ("/", "T") and _BANNER.match(text) is not None
+
+
 def _seconds_ns(value: str | None) -> int | None:
     try:
         return round(float(value) * 1_000_000_000) if value is not None else None
@@ -105,13 +109,15 @@ def parse_slow(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
         elif done is not None:
             yield bad(options, done, "slow-log entry without a statement (file cut off?)")
 
+    last_epoch: tuple[str, dt.datetime | None] = ("", None)
     for line in read_lines(stream):
         text = line.text
         if text is None:
             yield bad(options, line)
             continue
-        is_time = text.startswith("# Time: ")
-        is_user = text.startswith("# User@Host: ")
+        hashed = text.startswith("# ")
+        is_time = hashed and text.startswith("# Time: ")
+        is_user = hashed and not is_time and text.startswith("# User@Host: ")
         if is_time or is_user:
             if (start is not None and (in_body or (is_time and header))) or (start is not None and is_user and user):
                 yield from emit()
@@ -139,11 +145,11 @@ def parse_slow(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
                     conn_id = u.group("id") or conn_id
             continue
         if start is None:
-            if not _BANNER.match(text) and text:
+            if text and not _is_banner(text):
                 yield bad(options, line, "not part of a slow-log entry")
             continue
         if not in_body:
-            if text.startswith("# "):
+            if hashed:
                 pairs = dict(_PAIRS.findall(text))
                 header.update(pairs)
                 if "Thread_id" in pairs:
@@ -151,19 +157,22 @@ def parse_slow(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
                 if "Schema" in pairs:
                     entry_db = pairs["Schema"] or None
                 continue
-            u2 = _USE.match(text)
+            u2 = _USE.match(text) if text.startswith("use ") else None
             if u2 is not None:
                 entry_db = u2.group("db")
                 if conn_id:
                     db[conn_id] = entry_db
                 continue
-            s = _SET_TS.match(text)
+            s = _SET_TS.match(text) if text.startswith("SET timestamp=") else None
             if s is not None:
-                ts = from_epoch(float(s.group("ts")))
+                epoch = s.group("ts")
+                if epoch != last_epoch[0]:
+                    last_epoch = (epoch, from_epoch(float(epoch)))
+                ts = last_epoch[1]
                 in_body = True
                 continue
             in_body = True
-        if _BANNER.match(text):
+        if _is_banner(text):
             yield from emit()
             start = None
             in_body = False
