@@ -28,7 +28,8 @@ class Line(NamedTuple):
     raw: bytes = b""  # the start of an undecodable line, for the message
 
 
-def _line(number: int, offset: int, raw: bytes, max_line: int) -> Line:
+def decode_line(number: int, offset: int, raw: bytes, max_line: int = MAX_LINE) -> Line:
+    """One line's bytes (without its newline) as a Line: decoded, or None with the problem."""
     if len(raw) >= max_line:
         return Line(number, offset, None, f"line longer than {max_line} bytes, skipped", raw[:_EXCERPT])
     if raw.endswith(b"\r"):
@@ -67,13 +68,13 @@ def read_lines(stream: BinaryIO, max_line: int = MAX_LINE, chunk: int = 1 << 20)
                 if overlong is not None:
                     yield Line(number, line_start, None, f"line longer than {max_line} bytes, skipped", overlong)
                 else:
-                    yield _line(number, line_start, b"".join(pending) + head, max_line)
+                    yield decode_line(number, line_start, b"".join(pending) + head, max_line)
                 line_start += total + 1
                 pending, pending_len, overlong = [], 0, None
                 first = 1
             for raw in pieces[first:] if first else pieces:
                 number += 1
-                yield _line(number, line_start, raw, max_line)
+                yield decode_line(number, line_start, raw, max_line)
                 line_start += len(raw) + 1
         if tail:
             pending_len += len(tail)
@@ -87,7 +88,7 @@ def read_lines(stream: BinaryIO, max_line: int = MAX_LINE, chunk: int = 1 << 20)
         if overlong is not None:
             yield Line(number, line_start, None, f"line longer than {max_line} bytes, skipped", overlong)
         else:
-            yield _line(number, line_start, b"".join(pending), max_line)
+            yield decode_line(number, line_start, b"".join(pending), max_line)
 
 
 def visible(text: str | bytes, limit: int = _EXCERPT) -> str:

@@ -67,7 +67,8 @@ def _str(value: str | None) -> str:
 
 
 def _num(value: float | None) -> str:
-    return "null" if value is None else json.dumps(value)
+    # Values here are ints or finite floats (durations from integer nanoseconds): repr is their JSON.
+    return "null" if value is None else repr(value)
 
 
 def _ms(ns: int | None) -> float | None:

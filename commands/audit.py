@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -11,7 +13,7 @@ import click
 from audit.formats import FORMATS, ParseOptions
 from audit.formats.base import DEFAULT_LOG_LINE_PREFIX
 from audit.lines import visible
-from audit.pipeline import Pipeline, to_json
+from audit.pipeline import Audited, Pipeline, to_json
 from audit.reader import Counts, audit_file
 from audit.records import BadLine
 from audit.timestamps import zone
@@ -63,26 +65,15 @@ def parse(
         source=str(file), tz=zone(tz_name), log_line_prefix=log_line_prefix, dialect=dialect, system=system
     )
     counts = Counts()
-    out = sys.stdout
-    write = out.write
-    bad_shown = 0
-    pipeline = Pipeline()
-    for item in audit_file(file, fmt, options, pipeline, counts):
-        if isinstance(item, BadLine):
-            if bad_shown < _MAX_BAD_SHOWN:
-                click.echo(f"{item.source}:{item.line}: {item.reason}: {item.excerpt}", err=True)
-            bad_shown += 1
-            continue
-        if as_json:
-            write(pipeline.json_line(item, raw))
-            write("\n")
-        else:
-            d = to_json(item, raw)
-            who = f"{d['user'] or '?'}@{d['client'] or '?'}"
-            write(f"{d['ts'] or '-'} {who} {d['db'] or '-'} [{d['risk']}] {visible(d['statement'], 200)}\n")
-    out.flush()
-    if counts.bad_lines > _MAX_BAD_SHOWN:
-        click.echo(f"... {counts.bad_lines - _MAX_BAD_SHOWN} more bad lines not shown", err=True)
+    try:
+        pipeline = Pipeline()
+        bad_shown = _print(audit_file(file, fmt, options, pipeline, counts), pipeline, raw, as_json)
+    except BrokenPipeError:
+        # The reader went away (| head): stop quietly, as other Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(0) from None
+    if counts.bad_lines > bad_shown:
+        click.echo(f"... {counts.bad_lines - bad_shown} more bad lines not shown", err=True)
     summary = f"{file}: {counts.statements} statements, {counts.bad_lines} bad lines"
     if counts.unparsed:
         summary += f", {counts.unparsed} not understood by sqlglot (kept, flagged parse_error)"
@@ -91,3 +82,24 @@ def parse(
     click.echo(summary, err=True)
     if counts.bad_lines:
         raise SystemExit(EXIT_FINDINGS)
+
+
+def _print(items: Iterator[Audited | BadLine], pipeline: Pipeline, raw: bool, as_json: bool) -> int:
+    """Statements to stdout, the first bad lines to stderr; returns how many bad lines were shown."""
+    write = sys.stdout.write
+    shown = 0
+    for item in items:
+        if isinstance(item, BadLine):
+            if shown < _MAX_BAD_SHOWN:
+                click.echo(f"{item.source}:{item.line}: {item.reason}: {item.excerpt}", err=True)
+                shown += 1
+            continue
+        if as_json:
+            write(pipeline.json_line(item, raw))
+            write("\n")
+        else:
+            d = to_json(item, raw)
+            who = f"{d['user'] or '?'}@{d['client'] or '?'}"
+            write(f"{d['ts'] or '-'} {who} {d['db'] or '-'} [{d['risk']}] {visible(d['statement'], 200)}\n")
+    sys.stdout.flush()
+    return shown

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import replace
 
 from audit.formats.base import ParseOptions
 from audit.formats.pg_entries import PgEntry
@@ -74,11 +73,11 @@ def statements(entries: Iterator[PgEntry | BadLine], options: ParseOptions) -> I
         reason = f"{error.sqlstate}: {error.message}" if error.sqlstate else error.message
         held = pending.pop(key, None)
         if held is not None and held.text == text:
-            yield replace(held, outcome="failure", error=reason)
+            yield held._replace(outcome="failure", error=reason)
             return
         if held is not None:
             yield held
-        yield replace(new(error, text, None), outcome="failure", error=reason)
+        yield new(error, text, None)._replace(outcome="failure", error=reason)
 
     for e in entries:
         if isinstance(e, BadLine):
@@ -98,7 +97,7 @@ def statements(entries: Iterator[PgEntry | BadLine], options: ParseOptions) -> I
                 if rest is None:
                     held = pending.pop(key, None)
                     if held is not None:
-                        yield replace(held, duration_ns=round(float(duration) * 1_000_000), outcome="success")
+                        yield held._replace(duration_ns=round(float(duration) * 1_000_000), outcome="success")
                     continue
                 msg = rest
             if msg.startswith("statement: "):
@@ -128,7 +127,7 @@ def statements(entries: Iterator[PgEntry | BadLine], options: ParseOptions) -> I
                     yield pending.pop(key)
         elif sev == "DETAIL":
             if last_was_execute.get(key) and e.message.startswith("parameters: ") and key in pending:
-                pending[key] = replace(pending[key], params=parameters(e.message))
+                pending[key] = pending[key]._replace(params=parameters(e.message))
                 if pending[key].duration_ns is not None:
                     yield pending.pop(key)
             last_was_execute[key] = False
