@@ -26,7 +26,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from audit.analysis import Analyser, Analysis
 from audit.fingerprint import fingerprint, fingerprint_id, masked_is_equivalent
@@ -38,8 +38,9 @@ SHAPES = 20_000
 _QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
 
 
-@dataclass(frozen=True, slots=True)
-class Audited:
+class Audited(NamedTuple):
+    """A statement with its analysis (an immutable NamedTuple: one per statement, built cheaply)."""
+
     statement: Statement
     masked: str
     fingerprint: str
