@@ -98,6 +98,14 @@ class Masker:
         return self._pattern.sub(_replace, text)
 
 
+_QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
+
+
+def mask_error(message: str | None) -> str | None:
+    """A server error message with its quoted values masked ('invalid input syntax for type integer: "张三"')."""
+    return None if message is None else _QUOTED.sub("?", message)
+
+
 def bind_parameters(text: str, params: tuple[str, ...]) -> str:
     """Put PostgreSQL ``$n`` parameters back into the text (raw output only: they hold PII)."""
     if not params:

@@ -23,19 +23,17 @@ same object as one line of JSON, reusing the shape's pre-rendered fields.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from audit.analysis import Analyser, Analysis
 from audit.fingerprint import fingerprint, fingerprint_id, masked_is_equivalent
-from audit.masking import Masker, bind_parameters
+from audit.masking import Masker, bind_parameters, mask_error
 from audit.records import Statement
 from audit.risk import BuiltinClassifier, Classifier, Verdict
 
 SHAPES = 20_000
-_QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
 
 
 class Audited(NamedTuple):
@@ -117,7 +115,7 @@ def _statement_fields(s: Statement, text: str, raw: bool) -> dict[str, Any]:
         "rows_examined": s.rows_examined,
         "outcome": s.outcome,
         # Server messages quote the offending value ('invalid input syntax for type integer: "张三"').
-        "error": s.error if raw or s.error is None else _QUOTED.sub("?", s.error),
+        "error": s.error if raw else mask_error(s.error),
     }
     if raw and s.params:
         out["parameters"] = list(s.params)

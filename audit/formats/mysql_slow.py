@@ -48,8 +48,6 @@ _USER_HOST = re.compile(
     r"# User@Host: (?P<user>[^\[\s]*)\[[^\]]*\] @ (?P<host>\S*) \[(?P<ip>[^\]]*)\](?:\s+Id:\s+(?P<id>\d+))?"
 )
 _PAIRS = re.compile(r"(\w+):(?: (\S+))?")  # "Schema:   QC_hit: No" is an empty Schema
-_USE = re.compile(r"use `?(?P<db>[^`;]+)`?;$")
-_SET_TS = re.compile(r"SET timestamp=(?P<ts>\d+(?:\.\d+)?);$")
 _BANNER = re.compile(r".*, Version: .* started with:$|Tcp port: \d+  Unix socket: |Time\s+Id\s+Command\s+Argument$")
 
 
