@@ -13,6 +13,7 @@ import click
 
 import commands.lab_net  # noqa: F401 - registers lab up/status/down on the lab group
 from commands.bastion import bastion
+from commands.audit import audit
 from commands.config import config_group
 from commands.context import AppContext
 from commands.events import events
@@ -88,6 +89,7 @@ main.add_command(lab)
 main.add_command(events)
 main.add_command(links)
 main.add_command(bastion)
+main.add_command(audit)
 
 
 if __name__ == "__main__":

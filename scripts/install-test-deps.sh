@@ -24,8 +24,12 @@ VENV=${VENV:-.venv}
 # snmpd (one agent per lab switch) and snmp (snmpwalk/snmpset in the tests), iputils-ping
 # (hosts reach their gateway), arping (ARP from inside a namespace), nftables (packet loss in
 # the lab: this kernel has no tc netem); fping: the link checks' benchmark anchor.
+# mariadb-server (with the server_audit plugin), postgresql (15 on Debian 12) and
+# postgresql-15-pgaudit: the real servers whose logs the audit tests read;
+# percona-toolkit (pt-fingerprint, pt-query-digest) and pgbadger: the anchors the
+# fingerprint test and bench/audit.py compare against.
 TEST_DEBS=(openjdk-17-jdk-headless maven unzip openssl iproute2 snmpd snmp iputils-ping arping nftables fping
-    openssh-server openssh-client)
+    openssh-server openssh-client mariadb-server postgresql postgresql-15-pgaudit percona-toolkit pgbadger)
 
 say() { printf 'install-test-deps: %s\n' "$*"; }
 

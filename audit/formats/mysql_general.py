@@ -1,0 +1,145 @@
+"""The MySQL / MariaDB general query log.
+
+Each entry is ``[time] <id> <Command>\\t<argument>``; the argument of a
+statement runs on over the following lines until the next entry. The time is
+either the old ``YYMMDD HH:MM:SS`` (written only when it changes; later entries
+start with tabs and inherit it) or MySQL 8's ISO form with a zone
+(``2024-05-01T10:00:00.123456Z``). Server banners (``…mariadbd, Version: …``,
+``Tcp port: …``, ``Time  Id Command Argument``) appear at every log reopen.
+
+User and client appear only on a connection's ``Connect`` line (``user@host on
+db using TCP/IP``), later lines carry just the connection id, so the parser
+keeps one small record per open connection (dropped at ``Quit``); ``Init DB``
+and ``Change user`` update it. ``Query`` and ``Execute`` (a server-side prepared
+statement, logged with its parameters substituted) are statements; ``Prepare``
+is not an execution and is skipped, as are the other commands. A continuation
+line with no entry before it (a log that starts mid-statement) is a bad line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import BinaryIO
+
+from audit.formats.base import ParseOptions, bad
+from audit.lines import Line, read_lines
+from audit.records import Record, Statement
+from audit.timestamps import with_zone
+
+_COMMANDS = (
+    "Connect|Query|Quit|Init DB|Prepare|Execute|Close stmt|Reset stmt|Field List|Change user|Statistics|Ping|"
+    "Refresh|Shutdown|Processlist|Kill|Debug|Set option|Fetch|Long Data|Binlog Dump GTID|Binlog Dump|Table Dump|"
+    "Connect Out|Register Slave|Time|Sleep|Create DB|Drop DB|Delayed insert|Daemon|Error|Killed|Reset connection"
+)
+_ENTRY = re.compile(
+    r"(?:(?P<old>\d{6} [ \d]\d:\d\d:\d\d)|(?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)(?P<zone>Z|[+-]\d\d:\d\d)?)?"
+    r"\s+(?P<id>\d+) (?P<cmd>" + _COMMANDS + r")(?:\t(?P<arg>.*)|$)",
+    re.S,
+)
+_BANNER = re.compile(r".*, Version: .* started with:$|Tcp port: \d+  Unix socket: |Time\s+Id\s+Command\s+Argument$")
+_CONNECT = re.compile(r"(?P<user>[^@\s]*)@(?P<host>\S*)(?: as \S+)? on (?P<db>\S*)")
+_STATEMENT_COMMANDS = frozenset({"Query", "Execute"})
+_SQL_EXECUTE = re.compile(r"\s*EXECUTE\s", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class _Connection:
+    user: str | None = None
+    client: str | None = None
+    db: str | None = None
+
+
+def parse_general(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
+    system = options.system or "mysql"
+    source = options.source
+    tz = options.tz
+    connections: dict[str, _Connection] = {}
+    # A Query "EXECUTE stmt USING …" is followed by an Execute entry with the real
+    # text and values: that one is kept, the Query dropped, so it counts once.
+    held: dict[str, Statement] = {}
+    last_ts: dt.datetime | None = None
+    # The entry still collecting continuation lines: (line, command, id, ts, parts)
+    open_entry: tuple[Line, str, str, dt.datetime | None, list[str]] | None = None
+
+    def finish() -> Statement | None:
+        assert open_entry is not None
+        line, cmd, conn_id, ts, parts = open_entry
+        if cmd not in _STATEMENT_COMMANDS:
+            return None
+        conn = connections.get(conn_id) or _Connection()
+        return Statement(
+            source=source,
+            offset=line.offset,
+            line=line.number,
+            text="\n".join(parts),
+            dialect="mysql",
+            system=system,
+            ts=ts,
+            user=conn.user,
+            db=conn.db,
+            client=conn.client,
+            connection_id=conn_id,
+        )
+
+    for line in read_lines(stream):
+        text = line.text
+        if text is None:
+            yield bad(options, line)
+            continue
+        m = _ENTRY.match(text)
+        if m is None:
+            if _BANNER.match(text):
+                if open_entry is not None:
+                    done = finish()
+                    if done is not None:
+                        yield done
+                    open_entry = None
+                continue
+            if open_entry is not None:
+                open_entry[4].append(text)
+            elif text:
+                yield bad(options, line, "not a general-log entry, and no statement before it to continue")
+            continue
+
+        if open_entry is not None:
+            done = finish()
+            if done is not None:
+                if _SQL_EXECUTE.match(done.text):
+                    held[done.connection_id or ""] = done
+                else:
+                    yield done
+            open_entry = None
+
+        conn_id = m.group("id")
+        cmd = m.group("cmd")
+        previous = held.pop(conn_id, None)
+        if previous is not None and cmd != "Execute":
+            yield previous
+
+        old, iso = m.group("old"), m.group("iso")
+        if old is not None:
+            last_ts = with_zone(dt.datetime.strptime(old.replace("  ", " 0"), "%y%m%d %H:%M:%S"), None, tz)
+        elif iso is not None:
+            last_ts = with_zone(dt.datetime.fromisoformat(iso), m.group("zone"), tz)
+        arg = m.group("arg") or ""
+
+        if cmd in ("Connect", "Change user"):
+            c = _CONNECT.match(arg)
+            if c is not None:
+                connections[conn_id] = _Connection(
+                    c.group("user") or None, c.group("host") or None, c.group("db") or None
+                )
+        elif cmd == "Init DB":
+            connections[conn_id] = replace(connections.get(conn_id) or _Connection(), db=arg.strip() or None)
+        elif cmd == "Quit":
+            connections.pop(conn_id, None)
+        open_entry = (line, cmd, conn_id, last_ts, [arg])
+
+    if open_entry is not None:
+        done = finish()
+        if done is not None:
+            yield done
+    yield from held.values()

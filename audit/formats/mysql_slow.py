@@ -1,0 +1,257 @@
+"""The MySQL / MariaDB slow query log (with ``long_query_time=0``, every statement).
+
+An entry is a block of ``# `` header lines, then ``use db;`` (when the schema
+changed) and ``SET timestamp=<epoch>;``, then the statement, which ends with a
+``;`` the server appended and runs until the next entry::
+
+    # Time: 261130 17:06:53                 (MariaDB; MySQL 8: 2026-11-30T17:06:53.123456Z)
+    # User@Host: doc[doc] @  [127.0.0.1]    (MySQL 8 adds "Id: 6")
+    # Thread_id: 6  Schema: his  QC_hit: No (MariaDB)
+    # Query_time: 0.000151  Lock_time: 0.000050  Rows_sent: 1  Rows_examined: 1
+    SET timestamp=1796058413;
+    SELECT … ;
+
+A new entry begins at ``# Time:`` or ``# User@Host:``; every ``Key: value`` pair
+on the header lines is read, unknown ones ignored. ``SET timestamp`` gives the
+exact time (epoch, so UTC); ``# Time:`` is the fallback. A statement line
+starting with ``# `` that is not a header is pt-query-digest's blind spot too:
+it is kept as part of the statement. ``# administrator command: Quit;`` bodies
+are protocol commands, not SQL, and are skipped. An entry cut off before its
+statement (a truncated file) is reported as a bad line.
+
+How it reads: the log is read in blocks of bytes and each block is cut at its
+last entry start; one regular expression over the bytes then finds whole
+entries (header, ``use``, ``SET timestamp``, body), so the per-line work is done
+by the regex engine and byte offsets come straight from the match. Text
+between entries is split into lines: server banners are skipped, anything else
+is a bad line. A body line that is not UTF-8 or holds NUL bytes is reported and
+left out of the statement.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from audit.formats.base import ParseOptions, bad
+from audit.lines import MAX_LINE, Line, decode_line
+from audit.records import Record, Statement
+from audit.timestamps import from_epoch, with_zone
+
+_TIME = re.compile(
+    r"# Time: (?:(?P<old>\d{6}\s+\d{1,2}:\d\d:\d\d)"
+    r"|(?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)(?P<zone>Z|[+-]\d\d:\d\d)?)"
+)
+_USER_HOST = re.compile(
+    r"# User@Host: (?P<user>[^\[\s]*)\[[^\]]*\] @ (?P<host>\S*) \[(?P<ip>[^\]]*)\](?:\s+Id:\s+(?P<id>\d+))?"
+)
+_PAIRS = re.compile(r"(\w+):(?: (\S+))?")  # "Schema:   QC_hit: No" is an empty Schema
+_BANNER = re.compile(r".*, Version: .* started with:$|Tcp port: \d+  Unix socket: |Time\s+Id\s+Command\s+Argument$")
+
+
+def _is_banner(text: str) -> bool:
+    return text[:1] in ("/", "T") and _BANNER.match(text) is not None
+
+
+def _seconds_ns(value: str | None) -> int | None:
+    try:
+        return round(float(value) * 1_000_000_000) if value is not None else None
+    except (ValueError, OverflowError):  # "nan", "inf", garbage
+        return None
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value is not None and value.isdigit() else None
+
+
+_ENTRY = re.compile(
+    rb"(?:# Time: (?P<time>[^\n]*)\n)?"
+    rb"# User@Host: (?P<uh>[^\n]*)\n"
+    rb"(?P<meta>(?:# [^\n]*\n)*)"
+    rb"(?:use (?P<use>[^\n]*);\n)?"
+    rb"(?:SET timestamp=(?P<ts>[0-9]+(?:\.[0-9]+)?);\n)?"
+    rb"(?P<body>(?:(?!# (?:Time|User@Host): )[^\n]*(?:\n|\Z))*)"
+)
+_BLOCK = 4 << 20
+_MAX_ENTRY = MAX_LINE
+
+
+def _entry_cut(buf: bytes) -> int:
+    """Where the last entry in ``buf`` starts (its ``# Time:`` line if it has one); 0 if none after the start."""
+    at = buf.rfind(b"\n# User@Host: ")
+    if at < 0:
+        return 0
+    before = buf.rfind(b"\n", 0, at)
+    if buf.startswith(b"# Time: ", before + 1):
+        at = before
+    return at + 1
+
+
+def parse_slow(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
+    system = options.system or "mysql"
+    source = options.source
+    tz = options.tz
+    db_of: dict[str, str] = {}  # connection id -> schema, for servers that write "use" only on change
+    last_time: tuple[bytes, dt.datetime | None] = (b"", None)  # MariaDB writes "# Time:" only on change
+    last_epoch: tuple[bytes, dt.datetime | None] = (b"", None)
+
+    def gap(buf: bytes, start: int, end: int, offset: int, line: int) -> Iterator[Record]:
+        """The lines between entries: banners and blank lines skipped, the rest bad."""
+        for raw in buf[start:end].split(b"\n"):
+            if raw:
+                ln = decode_line(line, offset, raw, _MAX_ENTRY)
+                if ln.text is None:
+                    yield bad(options, ln)
+                elif not _is_banner(ln.text) and ln.text.strip():
+                    yield bad(options, ln, "not part of a slow-log entry")
+            offset += len(raw) + 1
+            line += 1
+
+    def entry(m: re.Match[bytes], offset: int, line: int) -> Iterator[Record]:
+        nonlocal last_time, last_epoch
+        first = Line(line, offset, "")
+        try:
+            user_host = m.group("uh").decode()
+            meta = m.group("meta").decode()
+            use = m.group("use")
+            use_db = use.decode().strip("`") if use is not None else None
+        except UnicodeDecodeError:
+            yield bad(options, first, "slow-log header is not UTF-8")
+            return
+        raw_time = m.group("time")
+        if raw_time is not None and raw_time != last_time[0]:
+            last_time = (raw_time, _header_time(raw_time, tz))
+            if last_time[1] is None:
+                yield bad(options, first, "unreadable # Time: header")
+        ts = last_time[1]
+        epoch = m.group("ts")
+        if epoch is not None:
+            if epoch != last_epoch[0]:
+                last_epoch = (epoch, from_epoch(float(epoch)))
+            ts = last_epoch[1]
+        body_start = m.start("body")
+        body_line = line + m.string.count(b"\n", m.start(), body_start)
+        lines, problems = _body(m.group("body"), offset + body_start - m.start(), body_line)
+        for problem in problems:
+            yield bad(options, problem)
+        text = "\n".join(lines).rstrip("\n")
+        u = _USER_HOST.match("# User@Host: " + user_host)
+        if u is None:
+            yield bad(options, first, "unreadable # User@Host: header")
+            return
+        header = dict(_PAIRS.findall(meta))
+        conn_id = header.get("Thread_id") or u.group("id")
+        db = header.get("Schema") or use_db
+        if use_db and conn_id:
+            db_of[conn_id] = use_db
+        if not text:
+            if "# administrator command:" not in meta:  # else a protocol command: nothing to audit
+                yield bad(options, first, "slow-log entry without a statement (file cut off?)")
+            return
+        if text.startswith("# administrator command:"):
+            return
+        if text.endswith(";"):
+            text = text[:-1]
+        yield Statement(
+            source=source,
+            offset=offset,
+            line=line,
+            text=text,
+            dialect="mysql",
+            system=system,
+            ts=ts,
+            user=u.group("user") or None,
+            db=db or (db_of.get(conn_id) if conn_id else None),
+            client=u.group("ip") or u.group("host") or None,
+            connection_id=conn_id,
+            duration_ns=_seconds_ns(header.get("Query_time")),
+            lock_time_ns=_seconds_ns(header.get("Lock_time")),
+            rows_sent=_int(header.get("Rows_sent")),
+            rows_examined=_int(header.get("Rows_examined")),
+        )
+
+    buf = b""
+    base = 0  # byte offset of buf[0] in the file
+    base_line = 1  # line number of buf[0]
+    eof = False
+    while True:
+        if not eof:
+            block = stream.read(_BLOCK)
+            if block:
+                buf += block
+            else:
+                eof = True
+        if not buf:
+            if eof:
+                return
+            continue
+        limit = len(buf) if eof else _entry_cut(buf)
+        if limit == 0:
+            if len(buf) < _MAX_ENTRY:
+                continue  # one entry so far, not yet complete: read on
+            limit = len(buf)  # one giant "entry" with no end in sight: report its lines
+        pos, line = 0, base_line
+        for m in _ENTRY.finditer(buf, 0, limit):
+            start = m.start()
+            if start == m.end():
+                continue
+            if start > pos:
+                yield from gap(buf, pos, start, base + pos, line)
+                line += buf.count(b"\n", pos, start)
+            yield from entry(m, base + start, line)
+            line += buf.count(b"\n", start, m.end())
+            pos = m.end()
+        if pos < limit:
+            yield from gap(buf, pos, limit, base + pos, line)
+            line += buf.count(b"\n", pos, limit)
+        buf = buf[limit:]
+        base += limit
+        base_line = line
+        if eof and not buf:
+            return
+
+
+def _header_time(raw: bytes, tz: dt.tzinfo) -> dt.datetime | None:
+    t = _TIME.match("# Time: " + raw.decode("ascii", "replace"))
+    if t is None:
+        return None
+    if t.group("old"):
+        return with_zone(dt.datetime.strptime(re.sub(r"\s+", " ", t.group("old")), "%y%m%d %H:%M:%S"), None, tz)
+    return with_zone(dt.datetime.fromisoformat(t.group("iso")), t.group("zone"), tz)
+
+
+def _body(raw: bytes, offset: int, line: int) -> tuple[list[str], list[Line]]:
+    """The statement's lines, cut at a server banner; undecodable lines apart."""
+    try:
+        if b"\x00" in raw:
+            raise UnicodeDecodeError("utf-8", raw, 0, 1, "NUL")
+        text = raw.decode()
+    except UnicodeDecodeError:
+        lines: list[str] = []
+        problems: list[Line] = []
+        for piece in raw.split(b"\n"):
+            ln = decode_line(line, offset, piece, _MAX_ENTRY)
+            if ln.text is None:
+                problems.append(ln)
+            else:
+                lines.append(ln.text)
+            offset += len(piece) + 1
+            line += 1
+        return lines, problems
+    if ", Version: " in text or "Tcp port: " in text:
+        # MariaDB writes its banner after the statement before a log reopen (FLUSH LOGS).
+        kept: list[str] = []
+        after: list[Line] = []
+        in_banner = False
+        for part in text.split("\n"):
+            in_banner = in_banner or _is_banner(part)
+            if not in_banner:
+                kept.append(part)
+            elif part.strip() and not _is_banner(part):
+                after.append(Line(line, offset, None, "not part of a slow-log entry", part.encode()[:80]))
+            offset += len(part.encode()) + 1
+            line += 1
+        return kept, after
+    return [text], []

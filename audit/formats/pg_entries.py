@@ -1,0 +1,233 @@
+"""PostgreSQL log entries from the three log formats: stderr, csvlog, jsonlog.
+
+An *entry* is one message the server logged (``LOG:  statement: …``,
+``DETAIL:  parameters: …``, ``ERROR:  …``), with the session fields the
+format gives. The statement logic (``pg_statements``) and pgaudit work on
+entries, so they do not care which format the file is in.
+
+- **stderr**: lines match the compiled ``log_line_prefix`` followed by
+  ``SEVERITY:  message``; a line starting with a tab continues the previous
+  message (multi-line statements). ``DETAIL`` and ``STATEMENT`` come as their
+  own entries.
+- **csvlog**: one CSV record per entry, possibly spanning lines (quoted
+  newlines); a record is complete when its quote count is even. The first 23
+  columns are the same from PG 12 to 17; 13 added ``backend_type``, 14
+  ``leader_pid`` and ``query_id``; any count from 23 on is accepted. ``detail``
+  and the failing ``query`` are columns of the same entry.
+- **jsonlog** (PG 15+): one JSON object per line.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from audit.formats.base import ParseOptions, bad
+from audit.formats.pg_prefix import compile_prefix
+from audit.lines import Line, read_lines
+from audit.records import BadLine
+from audit.timestamps import from_epoch, with_zone
+
+_CSV_MIN_COLUMNS = 23
+_PG_TS = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)(?: (\S+))?$")
+
+
+@dataclass(frozen=True, slots=True)
+class PgEntry:
+    offset: int
+    line: int
+    severity: str
+    message: str
+    ts: dt.datetime | None = None
+    pid: str | None = None
+    session: str | None = None
+    user: str | None = None
+    db: str | None = None
+    client: str | None = None
+    client_port: int | None = None
+    application: str | None = None
+    detail: str | None = None  # csv/json: the DETAIL of this entry
+    query: str | None = None  # csv/json: the statement that failed (ERROR entries)
+    sqlstate: str | None = None
+
+    @property
+    def key(self) -> str | None:
+        """What ties the entries of one session together: session id, else pid."""
+        return self.session or self.pid
+
+
+def _pg_time(value: str | None, tz: dt.tzinfo) -> dt.datetime | None:
+    if not value:
+        return None
+    m = _PG_TS.match(value)
+    if m is None:
+        return None
+    return with_zone(dt.datetime.fromisoformat(m.group(1)), m.group(2), tz)
+
+
+def stderr_entries(stream: BinaryIO, options: ParseOptions) -> Iterator[PgEntry | BadLine]:
+    pattern = compile_prefix(options.log_line_prefix)
+    tz = options.tz
+    current: tuple[Line, re.Match[str], list[str]] | None = None
+    last_time: tuple[str, dt.datetime | None] = ("", None)
+
+    def build() -> PgEntry:
+        nonlocal last_time
+        assert current is not None
+        line, m, parts = current
+        groups = m.groupdict()
+        raw_time = groups.get("m") or groups.get("t")
+        ts: dt.datetime | None = None
+        if raw_time:
+            zone = groups.get("tz_m") or groups.get("tz_t")
+            if last_time[0] == f"{raw_time} {zone}":
+                ts = last_time[1]
+            else:
+                ts = with_zone(dt.datetime.fromisoformat(raw_time), zone, tz)
+                last_time = (f"{raw_time} {zone}", ts)
+        elif groups.get("n"):
+            ts = from_epoch(float(groups["n"]))
+        client = groups.get("client") or groups.get("host")
+        port = groups.get("port")
+        return PgEntry(
+            offset=line.offset,
+            line=line.number,
+            severity=groups["severity"],
+            message="\n".join(parts),
+            ts=ts,
+            pid=groups.get("pid"),
+            session=groups.get("session"),
+            user=groups.get("user") or None,
+            db=groups.get("db") or None,
+            client=None if client in (None, "", "[local]") else client,
+            client_port=int(port) if port else None,
+            application=groups.get("app") or None,
+        )
+
+    for line in read_lines(stream):
+        text = line.text
+        if text is None:
+            yield bad(options, line)
+            continue
+        m = pattern.match(text)
+        if m is None:
+            if current is not None and text.startswith("\t"):
+                current[2].append(text[1:])
+                continue
+            if current is not None:
+                yield build()
+                current = None
+            if text:
+                yield bad(options, line, "does not match the log_line_prefix (wrong --log-line-prefix or format?)")
+            continue
+        if current is not None:
+            yield build()
+        current = (line, m, [m.group("message")])
+    if current is not None:
+        yield build()
+
+
+def _records(stream: BinaryIO, options: ParseOptions) -> Iterator[tuple[Line, str] | BadLine]:
+    """Whole CSV records (quoted newlines joined back) with the line they start on."""
+    first: Line | None = None
+    parts: list[str] = []
+    quotes = 0
+    for line in read_lines(stream):
+        text = line.text
+        if text is None:
+            if first is not None:  # the record is torn: report it, resynchronise
+                yield bad(options, first, "CSV record interrupted by undecodable data")
+                first, parts, quotes = None, [], 0
+            yield bad(options, line)
+            continue
+        if first is None:
+            first = line
+        parts.append(text)
+        quotes += text.count('"')
+        if quotes % 2 == 0:
+            yield first, "\n".join(parts)
+            first, parts, quotes = None, [], 0
+    if first is not None:
+        yield bad(options, first, "CSV record not terminated (file cut off?)")
+
+
+def csv_entries(stream: BinaryIO, options: ParseOptions) -> Iterator[PgEntry | BadLine]:
+    tz = options.tz
+    for item in _records(stream, options):
+        if isinstance(item, BadLine):
+            yield item
+            continue
+        line, text = item
+        try:
+            row = next(csv.reader([text]))
+        except (csv.Error, StopIteration) as exc:
+            yield bad(options, line, f"not a CSV record: {exc}")
+            continue
+        if len(row) < _CSV_MIN_COLUMNS:
+            yield bad(options, line, f"csvlog record with {len(row)} columns (PostgreSQL writes 23 to 26)")
+            continue
+        ts = _pg_time(row[0], tz)
+        if ts is None:
+            yield bad(options, line, "csvlog record without a log_time")
+            continue
+        client, _, port = row[4].rpartition(":") if ":" in row[4] and not row[4].startswith("[") else (row[4], "", "")
+        yield PgEntry(
+            offset=line.offset,
+            line=line.number,
+            severity=row[11],
+            message=row[13],
+            ts=ts,
+            pid=row[3] or None,
+            session=row[5] or None,
+            user=row[1] or None,
+            db=row[2] or None,
+            client=client or None if client != "[local]" else None,
+            client_port=int(port) if port.isdigit() else None,
+            application=row[22] or None,
+            detail=row[14] or None,
+            query=row[19] or None,
+            sqlstate=row[12] or None,
+        )
+
+
+def json_entries(stream: BinaryIO, options: ParseOptions) -> Iterator[PgEntry | BadLine]:
+    tz = options.tz
+    for line in read_lines(stream):
+        text = line.text
+        if text is None:
+            yield bad(options, line)
+            continue
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text)
+        except ValueError as exc:
+            yield bad(options, line, f"not JSON: {exc}")
+            continue
+        if not isinstance(obj, dict) or "message" not in obj or "error_severity" not in obj:
+            yield bad(options, line, "not a jsonlog entry (no message or error_severity)")
+            continue
+        host = obj.get("remote_host")
+        port = obj.get("remote_port")
+        yield PgEntry(
+            offset=line.offset,
+            line=line.number,
+            severity=str(obj["error_severity"]),
+            message=str(obj["message"]),
+            ts=_pg_time(str(obj.get("timestamp") or ""), tz),
+            pid=str(obj["pid"]) if obj.get("pid") is not None else None,
+            session=obj.get("session_id") or None,
+            user=obj.get("user") or None,
+            db=obj.get("dbname") or None,
+            client=host if host and host != "[local]" else None,
+            client_port=int(port) if isinstance(port, int) else None,
+            application=obj.get("application_name") or None,
+            detail=obj.get("detail") or None,
+            query=obj.get("statement") or None,
+            sqlstate=obj.get("state_code") or None,
+        )

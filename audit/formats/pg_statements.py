@@ -1,0 +1,143 @@
+"""Statements from PostgreSQL log entries (``log_statement`` and ``log_min_duration_statement``).
+
+What the server writes, per session, and what becomes of it:
+
+- ``statement: SQL`` (simple protocol) → a statement;
+- ``execute NAME: SQL`` (extended protocol: drivers, prepared statements) → a
+  statement; the ``DETAIL:  parameters: $1 = '…', $2 = NULL`` that follows (a
+  separate entry in stderr, a column in csv/json) is bound to it;
+- ``duration: N ms  statement: SQL`` / ``duration: N ms  execute NAME: SQL``
+  (duration logging without ``log_statement``) → a statement with its duration;
+- ``duration: N ms`` alone → the duration of the session's pending statement,
+  which is then complete;
+- ``duration: N ms  parse|bind NAME: …`` → protocol steps, not executions: skipped
+  (their ``DETAIL`` is not bound to anything);
+- ``ERROR:`` followed by ``STATEMENT:  SQL`` (a column in csv/json) → marks the
+  session's pending statement failed when it is the same text; otherwise (a
+  syntax error: the server logs no ``statement:`` for text it cannot parse) it
+  becomes a failed statement of its own, so it is not lost;
+- pgaudit's ``AUDIT:`` lines and everything else → skipped here.
+
+A statement is held per session until its duration, its error or the
+session's next statement arrives, then emitted; the rest at end of input. The
+pending set is one statement per live session, so memory stays flat.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from audit.formats.base import ParseOptions
+from audit.formats.pg_entries import PgEntry
+from audit.records import BadLine, Record, Statement
+
+_DURATION = re.compile(r"duration: (?P<ms>\d+(?:\.\d+)?) ms(?:  (?P<rest>.*))?\Z", re.S)
+_EXECUTE = re.compile(r"execute (?P<name>\S+?)(?: \(portal \S+\))?: (?P<sql>.*)\Z", re.S)
+_PARAM = re.compile(r"\$(\d+) = (NULL|'(?:[^']|'')*')")
+
+
+def parameters(detail: str) -> tuple[str, ...]:
+    """``parameters: $1 = '1', $2 = NULL`` → ("'1'", "NULL"), in $n order (as SQL literals)."""
+    found = {int(n): v for n, v in _PARAM.findall(detail)}
+    return tuple(found.get(i, "NULL") for i in range(1, max(found, default=0) + 1))
+
+
+def statements(entries: Iterator[PgEntry | BadLine], options: ParseOptions) -> Iterator[Record]:
+    pending: dict[str | None, Statement] = {}
+    last_error: dict[str | None, PgEntry] = {}
+    last_was_execute: dict[str | None, bool] = {}
+
+    def new(e: PgEntry, text: str, duration_ms: str | None) -> Statement:
+        params = parameters(e.detail) if e.detail and e.detail.startswith("parameters: ") else ()
+        return Statement(
+            source=options.source,
+            offset=e.offset,
+            line=e.line,
+            text=text,
+            dialect="postgres",
+            system="postgresql",
+            ts=e.ts,
+            user=e.user,
+            db=e.db,
+            client=e.client,
+            client_port=e.client_port,
+            connection_id=e.session or e.pid,
+            application=e.application,
+            params=params,
+            duration_ns=round(float(duration_ms) * 1_000_000) if duration_ms else None,
+            outcome="success" if duration_ms else "unknown",
+        )
+
+    def failed(e: PgEntry, key: str | None, text: str, error: PgEntry) -> Iterator[Statement]:
+        reason = f"{error.sqlstate}: {error.message}" if error.sqlstate else error.message
+        held = pending.pop(key, None)
+        if held is not None and held.text == text:
+            yield held._replace(outcome="failure", error=reason)
+            return
+        if held is not None:
+            yield held
+        yield new(error, text, None)._replace(outcome="failure", error=reason)
+
+    for e in entries:
+        if isinstance(e, BadLine):
+            yield e
+            continue
+        key = e.key
+        sev = e.severity
+        if sev == "LOG":
+            msg = e.message
+            text: str | None = None
+            duration: str | None = None
+            is_execute = False
+            d = _DURATION.match(msg)
+            if d is not None:
+                duration = d.group("ms")
+                rest = d.group("rest")
+                if rest is None:
+                    held = pending.pop(key, None)
+                    if held is not None:
+                        yield held._replace(duration_ns=round(float(duration) * 1_000_000), outcome="success")
+                    continue
+                msg = rest
+            if msg.startswith("statement: "):
+                text = msg[11:]
+            else:
+                x = _EXECUTE.match(msg)
+                if x is not None:
+                    text, is_execute = x.group("sql"), True
+            last_was_execute[key] = is_execute
+            if text is None:
+                if msg.startswith("disconnection: "):
+                    held = pending.pop(key, None)
+                    if held is not None:
+                        yield held
+                    last_error.pop(key, None)
+                    last_was_execute.pop(key, None)
+                continue
+            held = pending.pop(key, None)
+            if held is not None:
+                yield held
+            stmt = new(e, text, duration)
+            if duration is not None and not is_execute:
+                yield stmt
+            else:
+                pending[key] = stmt
+                if duration is not None and e.detail is not None:
+                    yield pending.pop(key)
+        elif sev == "DETAIL":
+            if last_was_execute.get(key) and e.message.startswith("parameters: ") and key in pending:
+                pending[key] = pending[key]._replace(params=parameters(e.message))
+                if pending[key].duration_ns is not None:
+                    yield pending.pop(key)
+            last_was_execute[key] = False
+        elif sev in ("ERROR", "FATAL", "PANIC"):
+            if e.query is not None:  # csv/json: the statement is on the error entry itself
+                yield from failed(e, key, e.query, e)
+            else:
+                last_error[key] = e
+        elif sev == "STATEMENT":
+            error = last_error.pop(key, None)
+            if error is not None:
+                yield from failed(e, key, e.message, error)
+    yield from pending.values()

@@ -1,0 +1,205 @@
+"""From a parsed statement to what NetGuard reports about it.
+
+For each :class:`~audit.records.Statement`: mask its literals (always: the
+masked text is also what sqlglot sees, so analysis never handles PII), take
+the pt-query-digest fingerprint, analyse the shape, classify it.
+
+Speed comes from the masked text: a log repeats a few hundred shapes with
+different literals, and one shape's masked text is the same string every time.
+A dict keyed by (dialect, masked text) holds the shape's analysis, the
+fingerprint of the masked text, the verdict when the classifier looks only at
+the analysis, and the shape's pre-rendered JSON fields. The fingerprint is
+reused only when :func:`~audit.fingerprint.masked_is_equivalent` proves it
+equal to the raw text's (ids must match pt-query-digest, which fingerprints
+raw text); otherwise the raw text is fingerprinted. The dict is cleared when it
+outgrows :data:`SHAPES`, so memory stays bounded by the number of shapes.
+
+:func:`to_json` renders one result as the object ``netguard audit parse --json``
+prints; the statement text is the masked one unless ``raw`` is asked for, and
+bound parameters (PII) appear only then. :meth:`Pipeline.json_line` gives the
+same object as one line of JSON, reusing the shape's pre-rendered fields.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from audit.analysis import Analyser, Analysis
+from audit.fingerprint import fingerprint, fingerprint_id, masked_is_equivalent
+from audit.masking import Masker, bind_parameters, mask_error
+from audit.records import Statement
+from audit.risk import BuiltinClassifier, Classifier, Verdict
+
+SHAPES = 20_000
+
+
+class Audited(NamedTuple):
+    """A statement with its analysis (an immutable NamedTuple: one per statement, built cheaply)."""
+
+    statement: Statement
+    masked: str
+    fingerprint: str
+    fingerprint_id: str
+    analysis: Analysis
+    verdict: Verdict
+
+
+@dataclass(slots=True)
+class _Shape:
+    """One masked text's cached results (mutable: the JSON fields are filled on first use)."""
+
+    analysis: Analysis
+    fingerprint: str
+    fingerprint_id: str
+    verdict: Verdict | None
+    fields_json: str | None = None
+
+
+_enc: Callable[[str], str] = json.encoder.encode_basestring
+
+
+def _str(value: str | None) -> str:
+    return "null" if value is None else _enc(value)
+
+
+def _num(value: float | None) -> str:
+    # Values here are ints or finite floats (durations from integer nanoseconds): repr is their JSON.
+    return "null" if value is None else repr(value)
+
+
+def _ms(ns: int | None) -> float | None:
+    return None if ns is None else ns / 1_000_000
+
+
+def _shape_fields(fp: str, fp_id: str, a: Analysis, verdict: Verdict) -> dict[str, Any]:
+    return {
+        "statement_type": a.statement_type,
+        "tables": list(a.tables),
+        "columns_read": list(a.columns_read),
+        "columns_written": list(a.columns_written),
+        "where_less": a.where_less,
+        "has_limit": a.has_limit,
+        "joins": a.joins,
+        "select_star": a.select_star,
+        "fingerprint": fp,
+        "fingerprint_id": fp_id,
+        "risk": verdict.risk,
+        "rules": [
+            {"id": r.id, "title": r.title, "severity": r.severity, "reference": r.reference} for r in verdict.rules
+        ],
+        "parse_error": a.parse_error,
+    }
+
+
+def _statement_fields(s: Statement, text: str, raw: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "ts": s.ts.isoformat() if s.ts else None,
+        "user": s.user,
+        "db": s.db,
+        "client": s.client,
+        "statement": text,
+        "source": s.source,
+        "offset": s.offset,
+        "line": s.line,
+        "dialect": s.dialect,
+        "system": s.system,
+        "connection_id": s.connection_id,
+        "client_port": s.client_port,
+        "application": s.application,
+        "duration_ms": _ms(s.duration_ns),
+        "lock_time_ms": _ms(s.lock_time_ns),
+        "rows_sent": s.rows_sent,
+        "rows_examined": s.rows_examined,
+        "outcome": s.outcome,
+        # Server messages quote the offending value ('invalid input syntax for type integer: "张三"').
+        "error": s.error if raw else mask_error(s.error),
+    }
+    if raw and s.params:
+        out["parameters"] = list(s.params)
+    return out
+
+
+def to_json(item: Audited, raw: bool = False) -> dict[str, Any]:
+    s = item.statement
+    text = bind_parameters(s.text, s.params) if raw else item.masked
+    out = _statement_fields(s, text, raw)
+    out.update(_shape_fields(item.fingerprint, item.fingerprint_id, item.analysis, item.verdict))
+    return out
+
+
+class Pipeline:
+    def __init__(self, classifier: Classifier | None = None, analyser: Analyser | None = None) -> None:
+        self.classifier: Classifier = classifier or BuiltinClassifier()
+        # The built-in rules look only at the analysis: their verdict is cached with the shape.
+        self._verdict_per_shape = isinstance(self.classifier, BuiltinClassifier)
+        self.analyser = analyser or Analyser()
+        self._maskers: dict[str, Masker] = {}
+        self._shapes: dict[tuple[str, str], _Shape] = {}
+        self._last: tuple[Audited, _Shape | None] | None = None
+
+    def _masker(self, dialect: str) -> Masker:
+        masker = self._maskers.get(dialect)
+        if masker is None:
+            masker = self._maskers[dialect] = Masker(dialect)
+        return masker
+
+    def _shape(self, stmt: Statement, masked: str) -> _Shape:
+        key = (stmt.dialect, masked)
+        shape = self._shapes.get(key)
+        if shape is None:
+            if len(self._shapes) >= SHAPES:
+                self._shapes.clear()
+            analysis = self.analyser.analyse(masked, stmt.dialect)
+            fp = fingerprint(masked)
+            verdict = self.classifier.classify(stmt, analysis) if self._verdict_per_shape else None
+            shape = self._shapes[key] = _Shape(analysis, fp, fingerprint_id(fp), verdict)
+        return shape
+
+    def process(self, stmt: Statement) -> Audited:
+        masked = self._masker(stmt.dialect).mask(stmt.text)
+        shape = self._shape(stmt, masked)
+        reusable: _Shape | None = shape
+        if masked_is_equivalent(stmt.text):
+            fp, fp_id = shape.fingerprint, shape.fingerprint_id
+        else:
+            fp = fingerprint(stmt.text)
+            fp_id = fingerprint_id(fp)
+            reusable = None
+        verdict = shape.verdict
+        if verdict is None:
+            verdict = self.classifier.classify(stmt, shape.analysis)
+            reusable = None
+        item = Audited(stmt, masked, fp, fp_id, shape.analysis, verdict)
+        self._last = (item, reusable)
+        return item
+
+    def json_line(self, item: Audited, raw: bool = False) -> str:
+        """``json.dumps(to_json(item, raw))``, reusing the shape's rendered fields when they apply."""
+        shape = self._last[1] if self._last is not None and self._last[0] is item else None
+        if shape is None:
+            return json.dumps(to_json(item, raw), ensure_ascii=False)
+        if shape.fields_json is None:
+            assert shape.verdict is not None
+            shape_json = json.dumps(
+                _shape_fields(shape.fingerprint, shape.fingerprint_id, shape.analysis, shape.verdict),
+                ensure_ascii=False,
+            )
+            shape.fields_json = shape_json[1:-1]
+        s = item.statement
+        if raw or s.error is not None:
+            head = json.dumps(_statement_fields(s, bind_parameters(s.text, s.params) if raw else item.masked, raw))
+            return head[:-1] + ", " + shape.fields_json + "}"
+        # The common case by hand: same keys, order and encoding as _statement_fields.
+        return (
+            f'{{"ts": {_str(s.ts.isoformat() if s.ts else None)}, "user": {_str(s.user)}, "db": {_str(s.db)}, '
+            f'"client": {_str(s.client)}, "statement": {_enc(item.masked)}, "source": {_enc(s.source)}, '
+            f'"offset": {s.offset}, "line": {s.line}, "dialect": {_enc(s.dialect)}, "system": {_enc(s.system)}, '
+            f'"connection_id": {_str(s.connection_id)}, "client_port": {_num(s.client_port)}, '
+            f'"application": {_str(s.application)}, "duration_ms": {_num(_ms(s.duration_ns))}, '
+            f'"lock_time_ms": {_num(_ms(s.lock_time_ns))}, "rows_sent": {_num(s.rows_sent)}, '
+            f'"rows_examined": {_num(s.rows_examined)}, "outcome": {_enc(s.outcome)}, "error": null, '
+            f"{shape.fields_json}}}"
+        )

@@ -1,0 +1,78 @@
+"""A minimal built-in risk classification, until the YAML rule engine (``rules/``) lands.
+
+Placeholder by design: the rule engine of issue 9's rules slice (YAML packs with
+id, title, severity, rationale and 等保 clause, institution rules, sensitive
+tables and columns, working hours, allowed sources) replaces this module. It
+keeps the same shape so the swap is local: a :class:`Classifier` takes the
+statement and its analysis and returns a :class:`Verdict` (risk level and
+matched rules), and the pipeline only ever calls ``classify``.
+
+Built in: UPDATE/DELETE without WHERE; DROP, TRUNCATE, ALTER; GRANT, REVOKE and
+account changes. Risk is the highest severity matched, ``info`` when none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from audit.analysis import Analysis
+from audit.records import Statement
+from netguard.events.schema import RISK_LEVELS
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMatch:
+    id: str
+    title: str
+    severity: str
+    reference: str  # the 等保2.0 clause
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    risk: str
+    rules: tuple[RuleMatch, ...] = ()
+
+
+class Classifier(Protocol):
+    def classify(self, statement: Statement, analysis: Analysis) -> Verdict: ...
+
+
+@dataclass(frozen=True)
+class _Rule:
+    match: RuleMatch
+    applies: Callable[[Analysis], bool]
+
+
+_ACCOUNT_CHANGES = frozenset({"GRANT", "REVOKE", "RENAME USER", "SET PASSWORD"})
+_ACCOUNT_OBJECTS = frozenset({"USER", "ROLE"})
+
+
+def _account_change(a: Analysis) -> bool:
+    words = a.statement_type.split(" ")
+    return a.statement_type in _ACCOUNT_CHANGES or (len(words) == 2 and words[1] in _ACCOUNT_OBJECTS)
+
+
+_BUILTIN: tuple[_Rule, ...] = (
+    _Rule(RuleMatch("sql-where-less", "UPDATE or DELETE without WHERE", "high", "8.1.4.3 a)"), lambda a: a.where_less),
+    _Rule(
+        RuleMatch("sql-destructive-ddl", "DROP, TRUNCATE or ALTER", "high", "8.1.4.3 a)"),
+        lambda a: a.statement_type.split(" ")[0] in ("DROP", "TRUNCATE", "ALTER") and not _account_change(a),
+    ),
+    _Rule(
+        RuleMatch("sql-privilege-change", "GRANT, REVOKE or account change", "medium", "8.1.4.3 a)"), _account_change
+    ),
+)
+_ORDER = {level: i for i, level in enumerate(RISK_LEVELS)}
+
+
+class BuiltinClassifier:
+    """The three built-in rules; the verdict depends only on the analysis, so it is cached with it."""
+
+    def classify(self, statement: Statement, analysis: Analysis) -> Verdict:
+        matched = tuple(rule.match for rule in _BUILTIN if rule.applies(analysis))
+        if not matched:
+            return Verdict("info")
+        return Verdict(max((m.severity for m in matched), key=_ORDER.__getitem__), matched)

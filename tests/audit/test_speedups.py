@@ -1,0 +1,65 @@
+"""The shortcuts taken for speed give exactly what the slow ways give."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import random
+
+from audit.fingerprint import fingerprint, masked_is_equivalent
+from audit.lines import read_lines
+from audit.masking import Masker
+from audit.pipeline import Pipeline, to_json
+from audit.records import Statement
+from bench.audit import workload
+
+FRAGMENTS = [
+    "SELECT", " * ", "FROM", " t1 ", " 患者 ", "WHERE", " id ", "=", " 42", " -5", "+3", " 1-2", " 1E5", " 0x1F",
+    " 3.5", " .5", " 5.", " 'a'", " '2026-11-30'", " 'it''s'", " N'李四'", " x'1F'", " 'a\\'b'", " \"dq\"",
+    " `bt`", " IN (1, 2, 3)", " VALUES (1, 'a'), (2, 'b')", " NULL", " /* c 1 */", " -- c\n", " # c\n", " $1",
+    " $$x$$", " LIMIT 5, 10", " ORDER BY a ASC", " UNION SELECT 1", "\n\t", "'", " e'x'", " 患者2", " t.5",
+    " a+b", " 1 - 2", " (5)", " 9a", " _x'y'", " 0b101", " 0B1", " ９", " 1²", " ١", "''", " N", "x", " :p1",
+    " -- c 12\n", " --x", " -- 'q\n", " a--1", " -- 门诊 3\n  WHERE 5", " 1--2", " '--'", " '-- x",
+]  # fmt: skip
+
+
+def test_masked_fingerprint_shortcut_is_exact() -> None:
+    masker = Masker("mysql")
+    r = random.Random(5)
+    his = [s.text for s in workload(5000)]
+    fuzz = ["".join(r.choice(FRAGMENTS) for _ in range(r.randint(1, 12))) for _ in range(30000)]
+    for text in his + fuzz:
+        if masked_is_equivalent(text):
+            assert fingerprint(masker.mask(text)) == fingerprint(text), text
+    # The shortcut is actually used: for most of a HIS workload, and for some of the fuzz.
+    assert sum(map(masked_is_equivalent, his)) > len(his) // 2
+    assert sum(map(masked_is_equivalent, fuzz)) > 1000
+
+
+def test_json_line_equals_to_json() -> None:
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    pipeline, reference = Pipeline(), Pipeline()
+    for i, s in enumerate(workload(3000)):
+        stmt = Statement("x.log", i * 100, i + 1, s.text, "mysql", "mariadb", user=s.user, client=s.client)
+        for raw in (False, True):
+            line = pipeline.json_line(pipeline.process(stmt), raw)
+            assert json.loads(line) == to_json(reference.process(stmt), raw)
+
+
+def test_block_reading_matches_line_by_line() -> None:
+    r = random.Random(1)
+    pieces = [b"a", b"bc", b"\n", "患".encode(), b"\x00", b"\r\n", b"xyzxyzxyz", b"\xff"]
+    for _ in range(1500):
+        data = b"".join(r.choice(pieces) for _ in range(r.randint(0, 60)))
+        expected = []
+        offset = 0
+        for number, raw in enumerate(data.split(b"\n")[: -1 if data.endswith(b"\n") else None] if data else [], 1):
+            expected.append((number, offset))
+            offset += len(raw) + 1
+        for chunk in (1, 3, 100):
+            for max_line in (4, 1000):
+                got = [(line.number, line.offset) for line in read_lines(io.BytesIO(data), max_line, chunk)]
+                assert got == expected, (data, chunk, max_line)
+                texts = [line.text for line in read_lines(io.BytesIO(data), max_line, chunk)]
+                assert all(t is None or ("\x00" not in t and "\n" not in t) for t in texts)
