@@ -30,6 +30,10 @@ class Notes:
         """Record the walk's problem, if any, and hand the walk back."""
         if walk.problem is not None:
             self._problems.append(TableProblem(table, walk.problem, len(walk.rows)))
+        if walk.unordered:
+            key = (table, "agent returned OIDs out of order (rows kept)")
+            self._counts[key] += walk.unordered
+            self._examples.setdefault(key, oid_text(walk.root))
         return walk
 
     def skipped(self) -> tuple[Skip, ...]:

@@ -15,10 +15,14 @@ How it is built, and why:
   in and out, which is pure overhead for a walker that only needs numbers.
 * **Its own GETBULK walk**: ask for ``max_repetitions`` successors of the last
   OID seen, keep those under the root, stop at the first one outside it or at
-  ``endOfMibView``. An agent that answers with an OID not greater than the one
-  asked for would loop forever: the walk stops and says so. ``tooBig`` halves
+  ``endOfMibView``. ``tooBig`` halves
   the repetitions and asks again. A walk never raises for a failure after its
   first row: it returns the rows it has and the problem (a *partial* table).
+* **Out-of-order agents.** Some switches (seen in the ZTE and BDCOM
+  recordings) return table rows out of OID order. Stopping at the first
+  non-increasing OID would lose most of the table, so the walk goes on from
+  there as long as every OID is new, counts the out-of-order steps, and stops
+  with ``oid-not-increasing`` only at an OID it has already seen (a loop).
 * **Errors are data**: pysnmp's error indications are mapped to
   :class:`~netguard.snmp.problems.ProblemKind`; messages are written here and
   name the device, never a community or key. In v2c a wrong community and a
@@ -80,6 +84,7 @@ class Walk:
     rows: tuple[tuple[Oid, Value], ...]
     problem: SnmpProblem | None = None
     requests: int = 0
+    unordered: int = 0  # answers whose OID was not greater than the one asked for (kept; a repeat stops the walk)
 
     @property
     def complete(self) -> bool:
@@ -180,9 +185,14 @@ class SnmpClient:
         """Every row under ``root`` with GETBULK; never raises for an agent's failure, see :class:`Walk`."""
         reps = max_repetitions or self.max_repetitions
         rows: list[tuple[Oid, Value]] = []
+        seen: set[Oid] = set()
         cursor = root
-        requests = 0
+        requests = unordered = 0
         depth = len(root)
+
+        def stop(problem: SnmpProblem | None) -> Walk:
+            return Walk(root, tuple(rows), problem, requests, unordered)
+
         while True:
             requests += 1
             try:
@@ -192,25 +202,26 @@ class SnmpClient:
                     reps = max(1, reps // 2)
                     continue
                 if exc.status == "noSuchName":  # an SNMPv1-minded agent's end of the MIB
-                    return Walk(root, tuple(rows), None, requests)
-                return Walk(root, tuple(rows), exc.problem, requests)
+                    return stop(None)
+                return stop(exc.problem)
             if not var_binds:
-                problem = SnmpProblem(target.label, ProblemKind.MALFORMED, "empty GETBULK response", oid_text(cursor))
-                return Walk(root, tuple(rows), problem, requests)
+                msg = "empty GETBULK response"
+                return stop(SnmpProblem(target.label, ProblemKind.MALFORMED, msg, oid_text(cursor)))
             for name, value in var_binds:
                 oid = tuple(name)
                 if isinstance(value, rfc1905.EndOfMibView) or oid[:depth] != root:
-                    return Walk(root, tuple(rows), None, requests)
+                    return stop(None)
                 if oid <= cursor:
-                    msg = f"the agent returned {oid_text(oid)} after {oid_text(cursor)}: walk stopped"
-                    problem = SnmpProblem(target.label, ProblemKind.OID_NOT_INCREASING, msg, oid_text(root))
-                    return Walk(root, tuple(rows), problem, requests)
+                    if oid in seen:
+                        msg = f"the agent returned {oid_text(oid)} again after {oid_text(cursor)}: a loop, walk stopped"
+                        return stop(SnmpProblem(target.label, ProblemKind.OID_NOT_INCREASING, msg, oid_text(root)))
+                    unordered += 1
+                seen.add(oid)
                 rows.append((oid, to_python(value)))
                 cursor = oid
             if len(rows) >= self.max_rows:
                 msg = f"more than {self.max_rows} rows: walk stopped"
-                problem = SnmpProblem(target.label, ProblemKind.TOO_MANY_ROWS, msg, oid_text(root))
-                return Walk(root, tuple(rows), problem, requests)
+                return stop(SnmpProblem(target.label, ProblemKind.TOO_MANY_ROWS, msg, oid_text(root)))
 
     async def set(self, target: SnmpTarget, oid: Oid, value: int | bytes | str) -> SetResult:
         """SET one value and read it back. Raises SnmpError when the agent refuses or does not answer.
