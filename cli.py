@@ -13,6 +13,7 @@ import click
 
 from commands.config import config_group
 from commands.context import AppContext
+from commands.discover import discover
 from commands.events import events
 from commands.inventory import inventory
 from commands.lab import lab
@@ -67,6 +68,7 @@ main.add_command(config_group)
 main.add_command(inventory)
 main.add_command(lab)
 main.add_command(events)
+main.add_command(discover)
 
 
 if __name__ == "__main__":

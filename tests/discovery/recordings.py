@@ -94,7 +94,7 @@ def quirks() -> list[Record]:
         (f"{MEDIA}.1.10.0.0.5", "4x", "000000000000"),  # incomplete: skipped
         (f"{MEDIA}.1.10.0.0.6", "4", ""),  # incomplete: skipped
         (f"{PHYS}.1.1.4.10.0.0.1", "4x", "001a2b3c4d01"),  # same as the first ipNetToMedia row: merged
-        (f"{PHYS}.1.2.32.1.13.184.0.0.0.0.0.0.0.0.0.0.0.0.1", "4x", "001a2b3c4d07"),  # IPv6, no length prefix
+        (f"{PHYS}.1.2.32.1.13.184.0.0.0.0.0.0.0.0.0.0.0.1", "4x", "001a2b3c4d07"),  # IPv6, no length prefix
         (f"{PHYS}.1.3.8.10.0.0.8.0.0.0.1", "4x", "001a2b3c4d08"),  # zoned: skipped
     ]
     chassis = "3891d5fb742c"

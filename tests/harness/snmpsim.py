@@ -25,6 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -196,3 +197,44 @@ class SnmpSim:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+class GarbageAgent:
+    """A UDP peer on loopback that answers every datagram with bytes that are not SNMP.
+
+    It stands for the broken or hostile device that a run across hundreds of
+    switches will meet; the client must drop the junk and report a timeout.
+    """
+
+    REPLY = b"\x30\x82\xff\xffnot an SNMP message \x00\xff"
+
+    def __init__(self) -> None:
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.settimeout(0.2)
+        self.port = int(self._sock.getsockname()[1])
+        self.answered = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="garbage-agent", daemon=True)
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                _data, peer = self._sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self._sock.sendto(self.REPLY, peer)
+            self.answered += 1
+
+    def __enter__(self) -> GarbageAgent:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._sock.close()
