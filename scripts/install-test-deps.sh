@@ -16,8 +16,9 @@ VENV=${VENV:-.venv}
 # openjdk-17-jdk-headless: Java 17 for Elasticsearch 8.x and javac for the harness's shim;
 # maven: fetches the Elasticsearch zips from Maven Central; unzip: for looking into them by hand;
 # openssl: the throw-away CA and certificate for the HTTPS test node;
+# snmp: net-snmp's snmpbulkwalk, the oracle in the discovery tests and the anchor in bench/discovery.py;
 # util-linux (setpriv) and passwd (useradd) are essential packages, always present.
-TEST_DEBS=(openjdk-17-jdk-headless maven unzip openssl)
+TEST_DEBS=(openjdk-17-jdk-headless maven unzip openssl snmp)
 
 say() { printf 'install-test-deps: %s\n' "$*"; }
 

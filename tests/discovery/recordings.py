@@ -57,6 +57,8 @@ def interfaces(count: int, *, writable: tuple[int, ...] = ()) -> list[Record]:
     return records
 
 
+LOCATION = "[red]ward 3[/red] :smile:\x07"
+
 # MACs used by the quirks recording, and what the parser must make of them.
 GOOD_MAC = "00:1a:2b:3c:4d:01"
 SECOND_MAC = "00:1a:2b:3c:4d:02"
@@ -66,6 +68,8 @@ UNMAPPED_PORT_MAC = "00:1a:2b:3c:4d:09"
 def quirks() -> list[Record]:
     """No Q-BRIDGE, no dot1dBasePortIfIndex, no ifXTable, MACs spelled every way, junk rows."""
     records = system("edge-quirks") + interfaces(4, writable=(1,))
+    # A location that looks like rich markup and an emoji code, with a BEL: must be shown as it is.
+    records.append(("1.3.6.1.2.1.1.6.0", "4x", LOCATION.encode().hex()))
     # ifPhysAddress quirks: interface 2 as text, 3 not a MAC at all, 4 empty; 4 also a 'faster than 4G' ifSpeed.
     records = [r for r in records if not (r[0].startswith(f"{IF}.6.") and r[0] != f"{IF}.6.1")]
     records += [
