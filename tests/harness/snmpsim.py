@@ -127,34 +127,48 @@ class SnmpSim:
         return self.work_dir / "snmpsim.log"
 
     def start(self) -> SnmpSim:
-        exe = responder_command()
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        cache = self.work_dir / "cache"
-        cache.mkdir(exist_ok=True)
-        env = dict(os.environ, SNMPSIM_ALLOW_ROOT="true")
+        """Start and wait until it listens; retries on another port if the chosen one was taken."""
         last = ""
         for _attempt in range(3):  # a free port can be taken by someone else before snmpsim binds it
-            self.port = self.port or free_udp_port()
-            args = [
-                str(exe),
-                f"--data-dir={self.data_dir}",
-                f"--cache-dir={cache}",
-                f"--agent-udpv4-endpoint={self.host}:{self.port}",
-                "--log-level=error",
-                f"--v3-user={V3_USER}",
-                f"--v3-auth-key={V3_AUTH_KEY}",
-                f"--v3-auth-proto={V3_AUTH_PROTOCOL}",
-                f"--v3-priv-key={V3_PRIV_KEY}",
-                f"--v3-priv-proto={V3_PRIV_PROTOCOL}",
-            ]
-            with open(self.log_path, "wb") as log:
-                self._proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+            self.spawn()
             if self._wait_ready():
                 return self
             last = self._tail()
             self.stop()
             self.port = 0
         raise PeerUnavailable(f"snmpsim did not start: {last}")
+
+    def spawn(self) -> SnmpSim:
+        """Start the process without waiting (several can then index their data at once); see :meth:`ready`."""
+        exe = responder_command()
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        cache = self.work_dir / "cache"
+        cache.mkdir(exist_ok=True)
+        env = dict(os.environ, SNMPSIM_ALLOW_ROOT="true")
+        self.port = self.port or free_udp_port()
+        args = [
+            str(exe),
+            f"--data-dir={self.data_dir}",
+            f"--cache-dir={cache}",
+            f"--agent-udpv4-endpoint={self.host}:{self.port}",
+            "--log-level=error",
+            f"--v3-user={V3_USER}",
+            f"--v3-auth-key={V3_AUTH_KEY}",
+            f"--v3-auth-proto={V3_AUTH_PROTOCOL}",
+            f"--v3-priv-key={V3_PRIV_KEY}",
+            f"--v3-priv-proto={V3_PRIV_PROTOCOL}",
+        ]
+        with open(self.log_path, "wb") as log:
+            self._proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+        return self
+
+    def ready(self) -> SnmpSim:
+        """Wait for a spawned process to listen; PeerUnavailable if it does not."""
+        if not self._wait_ready():
+            last = self._tail()
+            self.stop()
+            raise PeerUnavailable(f"snmpsim did not start: {last}")
+        return self
 
     def _wait_ready(self) -> bool:
         assert self._proc is not None
