@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import resource
 import shutil
@@ -136,8 +137,8 @@ def large(runs: int) -> None:
         loop = asyncio.new_event_loop()
         client = SnmpClient()
         fdb = O.DOT1D_TP_FDB_PORT
-        # snmpsim opens a recording's index on the first request for it (tens of seconds for this one).
-        warm = SnmpTarget("127.0.0.1", sim.port, community=Secret(LARGE), timeout=300, retries=0)
+        # snmpsim opens a recording's index on the first request for it and drops that request.
+        warm = SnmpTarget("127.0.0.1", sim.port, community=Secret(LARGE), timeout=5, retries=60)
         loop.run_until_complete(client.get(warm, [O.SYS_NAME]))
         base = rss_mib()
         ng, nb10, nb50, ng_all, nb_all = [], [], [], [], []
@@ -225,9 +226,10 @@ def many(switches: int, agents: int, limit: int, parallel: int) -> None:
                     samples[pct] = rss_mib()
 
         async def warm() -> None:
-            # snmpsim opens each recording's index on its first request: not NetGuard's time.
+            # snmpsim opens each recording's index on its first request (and drops that request): not NetGuard's time.
             async with SnmpClient() as client:
-                await run_bounded(jobs, lambda j: client.get(j.target, [O.SYS_NAME]), label=lambda j: j.target.label)
+                targets = [dataclasses.replace(j.target, timeout=5, retries=20) for j in jobs]
+                await run_bounded(targets, lambda t: client.get(t, [O.SYS_NAME]), label=lambda t: t.label, limit=16)
 
         warm_time, _ = timed(lambda: asyncio.run(warm()))
         say(f"  warm-up (one GET per switch, snmpsim opening its indexes) {warm_time:.0f} s")

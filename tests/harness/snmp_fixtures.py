@@ -11,14 +11,16 @@ into a conftest: ``from tests.harness.snmp_fixtures import snmp_agents``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from netguard.discovery.oids import SYS_DESCR
 from netguard.secrets import Secret
-from netguard.snmp import SnmpTarget
+from netguard.snmp import Outcome, SnmpClient, SnmpTarget, run_bounded
 from tests.discovery import recordings
 from tests.harness.peers import PeerUnavailable, require_peer
 from tests.harness.snmpsim import (
@@ -90,6 +92,22 @@ class Agents:
         )
 
 
+def warm(sim: SnmpSim, data: Path) -> None:
+    """One GET per recording: snmpsim opens a recording's index on the first request for it and drops
+    that request, which a test asking with a short timeout and no retry would take for a dead agent."""
+    names = [str(p.relative_to(data).with_suffix("")) for p in sorted(data.rglob("*.snmprec"))]
+
+    async def main() -> list[Outcome[object]]:
+        async with SnmpClient() as client:
+            targets = [SnmpTarget("127.0.0.1", sim.port, community=Secret(n), timeout=2, retries=15) for n in names]
+            return await run_bounded(targets, lambda t: client.get(t, [SYS_DESCR]), label=lambda t: t.label)
+
+    failed = [o.problem for o in asyncio.run(main()) if o.problem is not None]
+    if failed:
+        sim.stop()
+        raise PeerUnavailable(f"snmpsim does not answer: {failed[0]}")
+
+
 @pytest.fixture(scope="session")
 def snmp_agents(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agents]:
     root = tmp_path_factory.mktemp("snmpsim")
@@ -102,6 +120,7 @@ def snmp_agents(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agents]:
         recordings.write(data / "edge" / "partial.snmprec", recordings.partial_fdb())
         recordings.write(data / "edge" / "huge.snmprec", recordings.huge_fdb(HUGE_FDB_ROWS))
         sim = SnmpSim(data, root / "run").start()
+        warm(sim, data)
     except PeerUnavailable as exc:
         reason = f"snmpsim unavailable: {exc}"
     if reason:
