@@ -22,8 +22,8 @@
    H3C E528, Maipu SM4200, Huawei S5720, D-Link DES-3200, each under its own
    community) served by ``--agents`` snmpsim processes, all walked in one
    ``walk_switches`` run: wall time, switches complete, resident memory at
-   25 %, 50 % and 100 % of the run (flat = nothing accumulates per switch
-   beyond its report).
+   25 %, 50 % and 100 % of the run (what grows is the reports themselves,
+   which the run returns), and the CPU NetGuard and the agents each used.
 
 snmpsim's indexes are kept in ~/.cache/netguard/bench-snmpsim and reused. Results are
 printed and written to bench/results/discovery.txt.
@@ -169,6 +169,7 @@ def large(runs: int) -> None:
             nb_all.append(t)
             rows["snmpbulkwalk switch rows"] = n
         client.close()
+        loop.run_until_complete(asyncio.sleep(0))  # let the dispatcher's timer task see its cancellation
         loop.close()
     med = statistics.median
     say(f"rows: {rows}")
@@ -258,7 +259,7 @@ def many(switches: int, agents: int, limit: int, parallel: int) -> None:
         say(f"  first failures: {failed}")
     say(
         f"  CPU during the run: NetGuard {cpu_netguard:.1f} s ({1000 * cpu_netguard / switches:.0f} ms per switch),"
-        f" snmpsim {cpu_agents:.1f} s: the simulated agents, not NetGuard, bound the wall time on 2 cores"
+        f" snmpsim {cpu_agents:.1f} s (both on the same 2 shared cores)"
     )
     mem = ", ".join(f"{p} % {samples.get(p, 0):.0f} MiB" for p in (25, 50, 100))
     say(f"  NetGuard resident memory: before {before:.0f} MiB, {mem}")
