@@ -237,3 +237,39 @@ def test_bad_targets_are_refused_before_any_packet() -> None:
         SnmpTarget("127.0.0.1", 161, version="3", user="u", priv_protocol="AES", priv_key=Secret("k"))
     with pytest.raises(TargetError):
         SnmpTarget("127.0.0.1", 70000, community=Secret("c"))
+
+
+def test_columns_walked_together_equal_columns_walked_alone(snmp_agents: Agents) -> None:
+    name = "real/hpe-procurve-516733-b21"
+    columns = [parse_oid(f"1.3.6.1.2.1.2.2.1.{c}") for c in (2, 3, 5, 7, 8)] + [
+        parse_oid("1.3.6.1.2.1.31.1.1.1.1"),
+        parse_oid("1.3.6.1.2.1.4.35.1.4"),  # empty in this recording
+        Q_FDB_PORT,  # far longer than the others
+    ]
+
+    async def both(client: SnmpClient) -> tuple[list[Walk], list[Walk]]:
+        together = await client.walk_columns(snmp_agents.v2c(name), columns)
+        alone = [await client.walk(snmp_agents.v2c(name), c) for c in columns]
+        return together, alone
+
+    together, alone = run(both)
+    assert [w.rows for w in together] == [w.rows for w in alone]
+    assert all(w.complete for w in together)
+    assert together[6].rows == () and len(together[7].rows) > 200
+    assert together[0].requests < sum(w.requests for w in alone)
+
+
+def test_columns_of_an_out_of_order_agent_are_read_whole(snmp_agents: Agents) -> None:
+    name = "real/zte-zxr10-5250"
+    status = parse_oid("1.3.6.1.2.1.17.7.1.2.2.1.3")
+
+    async def both(client: SnmpClient) -> tuple[list[Walk], list[Walk]]:
+        target = snmp_agents.v2c(name)
+        return await client.walk_columns(target, [Q_FDB_PORT, status]), [
+            await client.walk(target, Q_FDB_PORT),
+            await client.walk(target, status),
+        ]
+
+    together, alone = run(both)
+    assert [set(w.rows) for w in together] == [set(w.rows) for w in alone]
+    assert all(w.complete and w.unordered > 0 for w in together)
