@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from cli import main
-from tests.discovery import recordings
+from tests.harness import snmp_recordings as recordings
 from tests.harness.snmp_fixtures import Agents
 from tests.harness.snmpsim import V3_AUTH_KEY, V3_PRIV_KEY, free_udp_port
 

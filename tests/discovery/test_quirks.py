@@ -1,4 +1,4 @@
-"""Quirks, partial and huge tables, uplinks, and many switches in one run (snmpsim, recordings in recordings.py)."""
+"""Quirks, partial and huge tables, uplinks, and many switches in one run (snmpsim, recordings in tests/harness/snmp_recordings.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from netguard.discovery import (
 from netguard.discovery.switch import with_uplinks
 from netguard.discovery.uplinks import find_uplinks
 from netguard.snmp import ProblemKind, SnmpClient, SnmpTarget
-from tests.discovery import recordings
+from tests.harness import snmp_recordings as recordings
 from tests.harness.snmp_fixtures import HUGE_FDB_ROWS, Agents
 from tests.harness.snmpsim import free_udp_port
 

@@ -2,7 +2,7 @@
 
 ``snmp_agents`` (session scope) copies the recordings of real switches from
 PyPI snmpsim-data (only the subtrees discovery reads) and writes the
-edge-case recordings of :mod:`tests.discovery.recordings`, starts snmpsim on a
+edge-case recordings of :mod:`tests.harness.snmp_recordings`, starts snmpsim on a
 free loopback port and hands out :class:`Agents`, which builds targets:
 ``agents.v2c("real/huawei-s12704")`` (the community picks the recording),
 ``agents.v3("edge/quirks")`` (the v3 context picks it). Import the fixture
@@ -21,7 +21,7 @@ import pytest
 from netguard.discovery.oids import SYS_DESCR
 from netguard.secrets import Secret
 from netguard.snmp import Outcome, SnmpClient, SnmpTarget, run_bounded
-from tests.discovery import recordings
+from tests.harness import snmp_recordings as recordings
 from tests.harness.peers import PeerUnavailable, require_peer
 from tests.harness.snmpsim import (
     V3_AUTH_KEY,
