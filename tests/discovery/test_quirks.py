@@ -1,4 +1,4 @@
-"""Quirks, partial and huge tables, uplinks, and many switches in one run (snmpsim, recordings in tests/harness/snmp_recordings.py)."""
+"""Quirks, partial and huge tables, uplinks, many switches in one run (recordings: tests/harness/snmp_recordings.py)."""
 
 from __future__ import annotations
 
