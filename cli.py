@@ -12,10 +12,11 @@ from typing import Any
 import click
 
 import commands.lab_net  # noqa: F401 - registers lab up/status/down on the lab group
-from commands.bastion import bastion
 from commands.audit import audit
+from commands.bastion import bastion
 from commands.config import config_group
 from commands.context import AppContext
+from commands.discover import discover
 from commands.events import events
 from commands.inventory import inventory
 from commands.lab import lab
@@ -90,6 +91,7 @@ main.add_command(events)
 main.add_command(links)
 main.add_command(bastion)
 main.add_command(audit)
+main.add_command(discover)
 
 
 if __name__ == "__main__":

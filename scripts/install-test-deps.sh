@@ -19,6 +19,7 @@ VENV=${VENV:-.venv}
 # iproute2 (ip netns, veth, tuntap) and nftables: the link tests' namespaces, loss made by nft rules;
 # fping: the anchor bench/links.py compares the ICMP prober with;
 # openssh-server, openssh-client: the real sshd behind the bastion and the real ssh/scp/sftp in front;
+# snmp: net-snmp's snmpbulkwalk, the oracle in the discovery tests and the anchor in bench/discovery.py;
 # util-linux (setpriv) and passwd (useradd) are essential packages, always present.
 # The lab (netguard lab up, tests/lab): iproute2 (ip, bridge: namespaces, veths, VLAN bridges),
 # snmpd (one agent per lab switch) and snmp (snmpwalk/snmpset in the tests), iputils-ping
