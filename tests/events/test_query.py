@@ -11,7 +11,7 @@ from netguard.events.query import plan as p
 from netguard.events.query.parser import parse
 from netguard.events.query.syntax import And, Between, Compare, Exists, Not, Or, Term, Wild
 from netguard.events.query.to_es import to_es
-from netguard.events.query.to_sqlite import glob_pattern, to_sqlite
+from netguard.events.query.to_sqlite import glob_prefix, to_sqlite
 from netguard.events.schema import FIELDS
 
 NOW = 1_790_000_000_000
@@ -135,11 +135,12 @@ def test_unknown_field_suggests_the_closest() -> None:
 
 
 def test_compilers_escape_literal_wildcards() -> None:
-    assert glob_pattern(("a*[b]?",)) == "a[*][[]b][?]"
+    assert glob_prefix(("a*[b]?", Wild.STAR)) == "a[*][[]b][?]*"
     es = to_es(bind(r"user:a\*b*"))
     assert es == {"wildcard": {"user.name": {"value": "a\\*b*"}}}
     sql, params = to_sqlite(bind(r"user:a\*b*"))
-    assert "GLOB" in sql and params == ["a[*]b*"]
+    # The literal prefix goes to GLOB (an index range), the whole pattern to the linear matcher.
+    assert "GLOB" in sql and params == ["a[*]b*", "a\\*b*"]
 
 
 def test_not_keeps_events_without_the_field_in_sql() -> None:

@@ -5,24 +5,46 @@ all fields; text fields are also indexed in a contentless FTS5 table with the
 trigram tokenizer. A text match works like Elasticsearch's wildcard field: the
 trigram index finds candidates from every literal run of three or more
 characters, then :func:`contains_match` (a Python function registered on the
-connection) checks the exact pattern. Under a ``NOT`` every leaf is made
-two-valued (NULL → 0) so that ``NOT user:alice`` keeps events that lack the
-field, as Elasticsearch does; elsewhere NULL already means "no match", and the
-bare comparison lets SQLite use an index on the expression.
+connection) checks the exact pattern with the linear matcher of
+:mod:`.matching`; a keyword wildcard is checked the same way
+(:func:`wildcard_match`), after a ``GLOB 'prefix*'`` on its literal prefix
+that an index can serve. Neither SQLite's GLOB nor a regex sees a pattern with
+more than one ``*``: both backtrack.
+
+Under a ``NOT`` every leaf is made two-valued (NULL → 0) so that ``NOT
+user:alice`` keeps events that lack the field, as Elasticsearch does;
+elsewhere NULL already means "no match", and the bare comparison lets SQLite
+use an index on the expression.
+
+Size: SQLite refuses an expression more than 1,000 levels deep (a chain of
+1,000 ORs is one), more than ~50 nested parentheses, and binds a limited
+number of parameters. So a list of values is one ``IN`` (a long one reads its
+values from one JSON parameter with ``json_each``), long AND/OR lists are
+grouped in parenthesised chunks of :data:`CHUNK` (depth ~2 for the 1,024
+clauses the plan allows, not 1,024), and the plan's limits
+(:func:`netguard.events.query.plan.check_limits`) bound the rest; a test runs
+the largest and deepest query they allow.
 """
 
 from __future__ import annotations
 
 import functools
 import ipaddress
+import json
 import re
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from netguard.events.query import plan as p
+from netguard.events.query.matching import matcher, pattern_text
 from netguard.events.query.syntax import Pattern, Wild
 from netguard.events.schema import DEFAULT_TEXT_FIELDS, KINDS, Field, FieldType
+
+# AND/OR lists longer than this are split into parenthesised groups of this size.
+CHUNK = 32
+# A value list longer than this is bound as one JSON array rather than one parameter each.
+LONG_LIST = 32
 
 # Columns of the events table that mirror a field, for speed.
 COLUMNS = {"@timestamp": "e.ts", "event.id": "e.id", "netguard.kind": "e.kind", "user.name": "e.user"}
@@ -44,15 +66,18 @@ def fts_body(fields: Mapping[str, Any]) -> str:
     return FTS_SEPARATOR.join([v for n in names if (v := fields.get(n))])
 
 
-@functools.lru_cache(maxsize=256)
-def _regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.DOTALL)
-
-
-def contains_match(value: Any, regex: str) -> int:
+def contains_match(value: Any, pattern: str) -> int:
+    """1 if ``pattern`` (wildcard syntax, see :mod:`.matching`) occurs in ``value``, ignoring case."""
     if value is None:
         return 0
-    return 1 if _regex(regex).search(str(value).lower()) else 0
+    return 1 if matcher(pattern, True, True)(str(value)) else 0
+
+
+def wildcard_match(value: Any, pattern: str) -> int:
+    """1 if ``pattern`` matches the whole ``value``, case-sensitively."""
+    if value is None:
+        return 0
+    return 1 if matcher(pattern, False, False)(str(value)) else 0
 
 
 @functools.lru_cache(maxsize=256)
@@ -61,39 +86,36 @@ def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
 
 
 def ip_in(value: Any, network: str) -> int:
+    """1 if the address is in the network, an IPv4 address counting as ``::ffff:a.b.c.d`` (see :class:`~.plan.IpIn`)."""
     if value is None:
         return 0
     try:
-        return 1 if ipaddress.ip_address(str(value)) in _network(network) else 0
+        addr = ipaddress.ip_address(str(value))
     except ValueError:
         return 0
+    net = _network(network)
+    if isinstance(addr, ipaddress.IPv4Address) and isinstance(net, ipaddress.IPv6Network):
+        return 1 if ipaddress.IPv6Address(b"\0" * 10 + b"\xff\xff" + addr.packed) in net else 0
+    if isinstance(addr, ipaddress.IPv6Address) and isinstance(net, ipaddress.IPv4Network):
+        mapped = addr.ipv4_mapped  # stored addresses are unmapped already; this is for older rows
+        return 1 if mapped is not None and mapped in net else 0
+    return 1 if addr in net else 0
 
 
 def register_functions(conn: sqlite3.Connection) -> None:
     conn.create_function("ng_contains", 2, contains_match, deterministic=True)
+    conn.create_function("ng_wildcard", 2, wildcard_match, deterministic=True)
     conn.create_function("ng_ip_in", 2, ip_in, deterministic=True)
 
 
-def contains_regex(pattern: Pattern) -> str:
-    out = []
-    for seg in pattern:
-        if seg is Wild.STAR:
-            out.append(".*")
-        elif seg is Wild.ONE:
-            out.append(".")
-        else:
-            out.append(re.escape(str(seg).lower()))
-    return "".join(out)
+def glob_prefix(pattern: Pattern) -> str | None:
+    """``GLOB 'prefix*'`` for the literal prefix of a wildcard pattern (None if it starts with a wildcard).
 
-
-def glob_pattern(pattern: Pattern) -> str:
-    out = []
-    for seg in pattern:
-        if isinstance(seg, Wild):
-            out.append(seg.value)
-        else:
-            out.append(re.sub(r"([*?\[])", r"[\1]", seg))
-    return "".join(out)
+    One trailing ``*`` never backtracks, and SQLite turns a literal prefix into an index range.
+    """
+    if not pattern or not isinstance(pattern[0], str):
+        return None
+    return re.sub(r"([*?\[])", r"[\1]", pattern[0]) + "*"
 
 
 # Characters JSON text escapes: a literal containing one cannot be looked for in JSON text.
@@ -122,9 +144,9 @@ class SQLiteCompiler:
         if isinstance(plan, p.MatchAll):
             return "1"
         if isinstance(plan, p.All):
-            return "(" + " AND ".join(self.node(i) for i in plan.items) + ")"
+            return _joined(" AND ", [self.node(i) for i in plan.items])
         if isinstance(plan, p.Any_):
-            return "(" + " OR ".join(self.node(i) for i in plan.items) + ")"
+            return _joined(" OR ", [self.node(i) for i in plan.items])
         if isinstance(plan, p.Not):
             outer, self.negated = self.negated, True
             try:
@@ -153,16 +175,25 @@ class SQLiteCompiler:
         if isinstance(plan, p.OneOf):
             if not plan.values:
                 return "0"
-            return f"{v} IN ({', '.join(self.bind(x) for x in plan.values)})"
+            values = [int(x) if isinstance(x, bool) else x for x in plan.values]
+            if len(values) > LONG_LIST:
+                # One parameter however long the list: SQLite reads it into a temporary index once.
+                return f"{v} IN (SELECT value FROM json_each({self.bind(json.dumps(values))}))"
+            return f"{v} IN ({', '.join(self.bind(x) for x in values)})"
         if isinstance(plan, p.Wildcard):
-            return f"{v} GLOB {self.bind(glob_pattern(plan.pattern))}"
+            prefix = glob_prefix(plan.pattern)
+            # Parameters bind in SQL order: the prefix first.
+            lead = "" if prefix is None else f"{v} GLOB {self.bind(prefix)} AND "
+            return f"({lead}ng_wildcard({v}, {self.bind(pattern_text(plan.pattern))}))"
         if isinstance(plan, p.IpIn):
             net = plan.network
             glob = ""
-            if net.version == 4 and net.prefixlen >= 8:
-                # Canonical IPv4 text starts with the network's leading whole octets: a GLOB in C
-                # drops most rows before the exact check in Python. (Parameters bind in SQL order.)
-                lead = ".".join(str(net.network_address).split(".")[: net.prefixlen // 8]) + ".*"
+            octets = min(net.prefixlen // 8, 3)
+            if net.version == 4 and octets:
+                # Canonical IPv4 text starts with the network's leading whole octets (at most three:
+                # a /32 is the whole address, with no dot after it): a GLOB in C drops most rows
+                # before the exact check in Python.
+                lead = ".".join(str(net.network_address).split(".")[:octets]) + ".*"
                 glob = f"{v} GLOB {self.bind(lead)} AND "
             return f"({glob}ng_ip_in({v}, {self.bind(str(net))}))"
         if isinstance(plan, p.Range):
@@ -180,14 +211,24 @@ class SQLiteCompiler:
         if runs:
             match = self.bind(" AND ".join('"' + r.replace('"', '""') + '"' for r in runs))
             prefilter = f"e.rowid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {match}) AND "
-        regex = contains_regex(plan.pattern)
         if len(plan.fields) > 1 and not any(isinstance(s, str) and _JSON_ESCAPED.search(s) for s in plan.pattern):
             # One pass over all the fields at once (their values as one JSON array) before the
             # exact check per field: a cheap way to drop most rows when the index cannot help.
+            # In JSON text a newline or a quote is two characters or more, so a ``?`` that may
+            # stand for one becomes ``*`` here: the prefilter must only ever add candidates.
+            loose = tuple(Wild.STAR if seg is Wild.ONE else seg for seg in plan.pattern)
             paths = ", ".join(_json_path(f.name) for f in plan.fields)
-            prefilter += f"ng_contains(json_extract(e.doc, {paths}), {self.bind(regex)}) AND "
-        checks = " OR ".join(f"ng_contains({self.expr(f)}, {self.bind(regex)})" for f in plan.fields)
+            prefilter += f"ng_contains(json_extract(e.doc, {paths}), {self.bind(pattern_text(loose))}) AND "
+        text = pattern_text(plan.pattern)
+        checks = " OR ".join(f"ng_contains({self.expr(f)}, {self.bind(text)})" for f in plan.fields)
         return f"({prefilter}({checks}))"
+
+
+def _joined(op: str, parts: Sequence[str]) -> str:
+    """``(a OP b OP ...)``, in nested groups of at most :data:`CHUNK` so that SQLite's expression stays shallow."""
+    while len(parts) > CHUNK:
+        parts = ["(" + op.join(parts[i : i + CHUNK]) + ")" for i in range(0, len(parts), CHUNK)]
+    return "(" + op.join(parts) + ")"
 
 
 def to_sqlite(plan: p.Plan) -> tuple[str, list[Any]]:
