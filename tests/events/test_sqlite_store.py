@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from netguard.errors import StoreError
 from netguard.events import make_event
 from netguard.events.sqlite_store import SQLiteEventStore
 from netguard.lab.synthetic_events import START_MS, synthetic_events
+from tests.events.deadline import deadline
 
 
 def test_wal_and_reopen(tmp_path: Path) -> None:
@@ -142,3 +144,123 @@ def test_cidr_matches_agree_with_python(sqlite_store: SQLiteEventStore, network:
             expected += any(ipaddress.ip_address(v) in net for v in values)
         assert sqlite_store.count(f"{field}:{network}") == expected, field
         assert sqlite_store.count(f"NOT {field}:{network}") == len(events) - expected, field
+
+
+# --- issue 5: long lists, limits, linear matching, CIDR edge cases
+
+
+def test_pathological_wildcards_do_not_hold_the_store(sqlite_store: SQLiteEventStore) -> None:
+    long_command = "a" * 2000
+    sqlite_store.write(
+        [
+            make_event(
+                "bastion-command",
+                {"event.action": "exec", "process.command_line": long_command, "user.name": "a" * 2000},
+                timestamp=START_MS / 1000,
+            ),
+            make_event(
+                "bastion-command",
+                {"event.action": "exec", "process.command_line": long_command + "b", "user.name": "a" * 2000 + "b"},
+                timestamp=START_MS / 1000,
+            ),
+        ]
+    )
+    # A backtracking regex or GLOB takes minutes on each of these; the alarm stops a regression.
+    with deadline(20):
+        assert sqlite_store.count("command:*a*a*b") == 1
+        assert sqlite_store.count("*a*a*a*a*a*b") == 1
+        assert sqlite_store.count("a*a*a*b?") == 0
+        assert sqlite_store.count("user:*a*a*a*a*b") == 1
+        assert sqlite_store.count("user:a*a*a*a*a") == 1
+
+
+def test_multiline_statements_match_question_marks(sqlite_store: SQLiteEventStore) -> None:
+    sql = 'SELECT *\nFROM\t"patients"\nWHERE id = 1'
+    sqlite_store.write(
+        [make_event("sql", {"event.action": "query", "db.query.text": sql}, timestamp=START_MS / 1000)]
+    )
+    # A bare word searches every text field; '?' stands for the newline, the tab, the quote.
+    for query in ("select?*?from", "from??patients", "patients??where", "sql:from??patients", "*?from?*"):
+        assert sqlite_store.count(query) == 1, query
+    assert sqlite_store.count("from?patients") == 0
+
+
+def test_a_thousand_values_for_one_field(sqlite_store: SQLiteEventStore) -> None:
+    events = list(synthetic_events(800, seed=9))
+    sqlite_store.write(events)
+    users = sorted({e.fields["user.name"] for e in events if "user.name" in e.fields})
+    listed = users[: len(users) // 2] + [f"nobody{i}" for i in range(1000)]
+    listed = listed[:1000]
+    expected = sum(1 for e in events if e.fields.get("user.name") in set(listed))
+    assert 0 < expected < len(events)
+    assert sqlite_store.count(" OR ".join(f"user:{u}" for u in listed)) == expected
+    assert sqlite_store.count("user:(" + " OR ".join(listed) + ")") == expected
+    assert sqlite_store.count(" ".join(f"-user:{u}" for u in listed)) == len(events) - expected
+    ips = sorted({e.fields["source.ip"] for e in events if "source.ip" in e.fields})
+    chosen = (ips[::2] + [f"192.0.2.{i % 250}" for i in range(1000)])[:1000]
+    expected_ips = sum(1 for e in events if e.fields.get("source.ip") in set(chosen))
+    assert expected_ips > 0
+    assert sqlite_store.count("source.ip:(" + " OR ".join(chosen) + ")") == expected_ips
+    # A thousand different conditions (ranges, CIDRs) are not a list of values, but still run.
+    hosts = [f"{ip}/{32 if '.' in ip else 128}" for ip in chosen]
+    assert sqlite_store.count(" OR ".join(f"source.ip:{net}" for net in hosts)) == expected_ips
+
+
+def test_the_largest_and_deepest_query_allowed_runs(sqlite_store: SQLiteEventStore) -> None:
+    from netguard.events.query import plan as p
+
+    sqlite_store.write(synthetic_events(50))
+    queries = largest_queries()
+    sizes = [p.plan_size(p.compile_query(q)) for q in queries]
+    assert max(clauses for clauses, _ in sizes) > p.MAX_CLAUSES - 100
+    depths = sorted(depth for _, depth in sizes)
+    assert depths[-1] == p.MAX_DEPTH and depths[-3] >= p.MAX_DEPTH - 1
+    for query in queries:
+        sqlite_store.count(query)  # no "parser stack overflow", "too many SQL variables", "too large"
+
+
+def largest_queries() -> list[str]:
+    """Queries right at the documented limits, in the shapes that nest SQL the most (test_parity runs them too)."""
+    from netguard.errors import QueryError
+    from netguard.events.query import plan as p
+
+    leaves = ["related.ip:10.1.0.0/16", "tags:a*b", "-user:a", "bytes:[1 TO 9]", "sel?ct"]
+
+    def deepest(grow: Callable[[str, int], str], seed: str) -> str:
+        query, i = seed, 0
+        while True:
+            bigger = grow(query, i)
+            try:
+                p.compile_query(bigger)
+            except QueryError as exc:
+                assert "too complex" in exc.reason
+                return query
+            query, i = bigger, i + 1
+
+    wide = " OR ".join(f"related.ip:10.{i // 250}.{i % 250}.0/24" for i in range(p.MAX_CLAUSES - 100))
+    deep_or = deepest(lambda q, i: f"{leaves[i % 5]} ({leaves[(i + 1) % 5]} OR {q})", "from?x")
+    deep_not = deepest(lambda q, i: f"NOT ({leaves[i % 5]} {leaves[(i + 2) % 5]} {q})", "tags:x*")
+    deep_list = deepest(lambda q, i: f"NOT (bytes:>{i} OR {q})", wide)
+    return [wide, deep_or, deep_not, deep_list]
+
+
+def test_host_networks_and_ipv4_in_ipv6_networks(sqlite_store: SQLiteEventStore) -> None:
+    sqlite_store.write(
+        [
+            make_event("sql", {"event.action": "query", "source.ip": ip}, timestamp=START_MS / 1000)
+            for ip in ("10.1.2.3", "::ffff:10.1.2.4", "fd00::1", "::5")
+        ]
+    )
+    counts = {
+        "source.ip:10.1.2.3/32": 1,
+        "source.ip:10.1.2.3/31": 1,
+        "source.ip:10.1.2.0/30": 1,
+        "source.ip:10.1.2.0/29": 2,
+        "source.ip:::ffff:10.1.2.4/128": 1,
+        "source.ip:::/0": 4,  # an IPv4 address is ::ffff:a.b.c.d, as in Elasticsearch
+        "source.ip:::/64": 3,
+        "source.ip:::/96": 1,
+        "source.ip:0.0.0.0/0": 2,
+        "NOT source.ip:::/64": 1,
+    }
+    assert {q: sqlite_store.count(q) for q in counts} == counts

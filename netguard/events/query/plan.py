@@ -151,7 +151,7 @@ def compile_query(text: str, *, now: int | None = None) -> Plan:
 
 def check_limits(plan: Plan, text: str = "") -> None:
     """Refuse a plan past :data:`MAX_CLAUSES` or :data:`MAX_DEPTH` (a usage error, the same on both backends)."""
-    clauses, depth = _size(plan)
+    clauses, depth = plan_size(plan)
     if depth > MAX_DEPTH:
         raise QueryError(
             f"the query is too complex: AND, OR and NOT nest {depth} levels deep, at most {MAX_DEPTH}", text
@@ -164,13 +164,13 @@ def check_limits(plan: Plan, text: str = "") -> None:
         )
 
 
-def _size(plan: Plan) -> tuple[int, int]:
+def plan_size(plan: Plan) -> tuple[int, int]:
     """(clauses, nesting depth) as Elasticsearch sees the compiled query."""
     if isinstance(plan, All | Any_):
-        sizes = [_size(i) for i in plan.items]
+        sizes = [plan_size(i) for i in plan.items]
         return sum(c for c, _ in sizes), 1 + max((d for _, d in sizes), default=0)
     if isinstance(plan, Not):
-        clauses, depth = _size(plan.item)
+        clauses, depth = plan_size(plan.item)
         return clauses, depth + 1
     if isinstance(plan, Contains):
         return len(plan.fields), int(len(plan.fields) > 1)
