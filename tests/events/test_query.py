@@ -276,3 +276,11 @@ def test_sqlite_ip_in_treats_ipv4_as_mapped() -> None:
     assert ip_in("10.1.2.3", "::/0") == ip_in("10.1.2.3", "::/64") == ip_in("10.1.2.3", "::ffff:0:0/96") == 1
     assert ip_in("10.1.2.3", "::/96") == ip_in("fd00::1", "::/64") == ip_in("fd00::1", "0.0.0.0/0") == 0
     assert ip_in("10.1.2.3", "10.1.2.3/32") == ip_in("::ffff:10.1.2.3", "10.0.0.0/8") == 1
+
+
+def test_plans_built_by_code_are_held_to_the_same_limits() -> None:
+    from netguard.events.store import build_plan
+
+    wide = p.Any_(tuple(p.Range(FIELDS["destination.bytes"], gt=i) for i in range(p.MAX_CLAUSES + 1)))
+    with pytest.raises(QueryError, match="too complex"):
+        build_plan(wide, (), None, None, NOW)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from netguard.events import make_event
 from netguard.events.sqlite_store import SQLiteEventStore
 from netguard.lab.synthetic_events import START_MS, synthetic_events
 from tests.events.deadline import deadline
+from tests.events.hard_queries import largest_queries
 
 
 def test_wal_and_reopen(tmp_path: Path) -> None:
@@ -176,9 +176,7 @@ def test_pathological_wildcards_do_not_hold_the_store(sqlite_store: SQLiteEventS
 
 def test_multiline_statements_match_question_marks(sqlite_store: SQLiteEventStore) -> None:
     sql = 'SELECT *\nFROM\t"patients"\nWHERE id = 1'
-    sqlite_store.write(
-        [make_event("sql", {"event.action": "query", "db.query.text": sql}, timestamp=START_MS / 1000)]
-    )
+    sqlite_store.write([make_event("sql", {"event.action": "query", "db.query.text": sql}, timestamp=START_MS / 1000)])
     # A bare word searches every text field; '?' stands for the newline, the tab, the quote.
     for query in ("select?*?from", "from??patients", "patients??where", "sql:from??patients", "*?from?*"):
         assert sqlite_store.count(query) == 1, query
@@ -217,31 +215,6 @@ def test_the_largest_and_deepest_query_allowed_runs(sqlite_store: SQLiteEventSto
     assert depths[-1] == p.MAX_DEPTH and depths[-3] >= p.MAX_DEPTH - 1
     for query in queries:
         sqlite_store.count(query)  # no "parser stack overflow", "too many SQL variables", "too large"
-
-
-def largest_queries() -> list[str]:
-    """Queries right at the documented limits, in the shapes that nest SQL the most (test_parity runs them too)."""
-    from netguard.errors import QueryError
-    from netguard.events.query import plan as p
-
-    leaves = ["related.ip:10.1.0.0/16", "tags:a*b", "-user:a", "bytes:[1 TO 9]", "sel?ct"]
-
-    def deepest(grow: Callable[[str, int], str], seed: str) -> str:
-        query, i = seed, 0
-        while True:
-            bigger = grow(query, i)
-            try:
-                p.compile_query(bigger)
-            except QueryError as exc:
-                assert "too complex" in exc.reason
-                return query
-            query, i = bigger, i + 1
-
-    wide = " OR ".join(f"related.ip:10.{i // 250}.{i % 250}.0/24" for i in range(p.MAX_CLAUSES - 100))
-    deep_or = deepest(lambda q, i: f"{leaves[i % 5]} ({leaves[(i + 1) % 5]} OR {q})", "from?x")
-    deep_not = deepest(lambda q, i: f"NOT ({leaves[i % 5]} {leaves[(i + 2) % 5]} {q})", "tags:x*")
-    deep_list = deepest(lambda q, i: f"NOT (bytes:>{i} OR {q})", wide)
-    return [wide, deep_or, deep_not, deep_list]
 
 
 def test_host_networks_and_ipv4_in_ipv6_networks(sqlite_store: SQLiteEventStore) -> None:
