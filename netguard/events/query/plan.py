@@ -277,9 +277,11 @@ def _date_value(text: str, now: int) -> tuple[int, int]:
             value = now + delta if m.group(1) == "+" else now - delta
         return _in_time_range(value), _in_time_range(value) + 1
     if _DAY.match(text):
-        start = to_epoch_ms(dt.date.fromisoformat(text))
-        end = to_epoch_ms(dt.date.fromisoformat(text) + dt.timedelta(days=1))
-        return _in_time_range(start), _in_time_range(end - 1) + 1
+        day = dt.date.fromisoformat(text)
+        start = _in_time_range(to_epoch_ms(day))
+        if day == dt.date.max:  # no next day to end at: the end of time NetGuard stores
+            return start, TIME_MAX_MS + 1
+        return start, min(to_epoch_ms(day + dt.timedelta(days=1)), TIME_MAX_MS + 1)
     value = _in_time_range(to_epoch_ms(text))
     return value, value + 1
 
@@ -366,7 +368,10 @@ class _Binder:
     def ip(self, f: Field, text: str, pos: int) -> Plan:
         try:
             if "/" in text:
-                return IpIn(f, _unmapped(ipaddress.ip_network(text, strict=False)))
+                net = _unmapped(ipaddress.ip_network(text, strict=False))
+                if net.prefixlen == net.max_prefixlen:  # one address: a value, so a list of them is one clause
+                    return Eq(f, normalize_ip(str(net.network_address)))
+                return IpIn(f, net)
             return Eq(f, normalize_ip(text))
         except ValueError:
             raise self.error(f"'{text}' is not an IP address or CIDR network", pos) from None

@@ -28,12 +28,14 @@ the largest and deepest query they allow.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import ipaddress
 import json
 import re
 import sqlite3
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from netguard.events.query import plan as p
@@ -80,26 +82,54 @@ def wildcard_match(value: Any, pattern: str) -> int:
     return 1 if matcher(pattern, False, False)(str(value)) else 0
 
 
-@functools.lru_cache(maxsize=256)
-def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
-    return ipaddress.ip_network(text, strict=False)
+# IPv4 addresses live in IPv6 space as ::ffff:a.b.c.d (see :class:`~.plan.IpIn`).
+_MAPPED_BASE = 0xFFFF << 32
 
 
-def ip_in(value: Any, network: str) -> int:
-    """1 if the address is in the network, an IPv4 address counting as ``::ffff:a.b.c.d`` (see :class:`~.plan.IpIn`)."""
+def _address_number(text: str) -> int | None:
+    """The address as a number in IPv6 space, or None if it is not an address."""
+    try:
+        addr = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(addr, ipaddress.IPv4Address):
+        return _MAPPED_BASE + int(addr)
+    return int(addr)
+
+
+@functools.lru_cache(maxsize=64)
+def _intervals(networks: str) -> tuple[list[int], list[int]]:
+    """A JSON list of networks as merged, sorted [start, end] intervals in IPv6 space."""
+    spans = []
+    for text in json.loads(networks):
+        net = ipaddress.ip_network(text, strict=False)
+        base = _MAPPED_BASE if net.version == 4 else 0
+        spans.append((base + int(net.network_address), base + int(net.broadcast_address)))
+    starts: list[int] = []
+    ends: list[int] = []
+    for start, end in sorted(spans):
+        if ends and start <= ends[-1] + 1:
+            ends[-1] = max(ends[-1], end)
+        else:
+            starts.append(start)
+            ends.append(end)
+    return starts, ends
+
+
+def ip_in(value: Any, networks: str) -> int:
+    """1 if the address is in one of the networks (a JSON list), an IPv4 address counting as ``::ffff:a.b.c.d``.
+
+    One call checks a whole list of networks by bisection, so a thousand pasted CIDRs cost one
+    call per row, not a thousand.
+    """
     if value is None:
         return 0
-    try:
-        addr = ipaddress.ip_address(str(value))
-    except ValueError:
+    number = _address_number(str(value))
+    if number is None:
         return 0
-    net = _network(network)
-    if isinstance(addr, ipaddress.IPv4Address) and isinstance(net, ipaddress.IPv6Network):
-        return 1 if ipaddress.IPv6Address(b"\0" * 10 + b"\xff\xff" + addr.packed) in net else 0
-    if isinstance(addr, ipaddress.IPv6Address) and isinstance(net, ipaddress.IPv4Network):
-        mapped = addr.ipv4_mapped  # stored addresses are unmapped already; this is for older rows
-        return 1 if mapped is not None and mapped in net else 0
-    return 1 if addr in net else 0
+    starts, ends = _intervals(networks)
+    i = bisect.bisect_right(starts, number) - 1
+    return 1 if i >= 0 and number <= ends[i] else 0
 
 
 def register_functions(conn: sqlite3.Connection) -> None:
@@ -140,13 +170,13 @@ class SQLiteCompiler:
         self.params.append(value)
         return "?"
 
-    def node(self, plan: p.Plan) -> str:
+    def node(self, plan: p.Plan | _IpInAny) -> str:
         if isinstance(plan, p.MatchAll):
             return "1"
         if isinstance(plan, p.All):
             return _joined(" AND ", [self.node(i) for i in plan.items])
         if isinstance(plan, p.Any_):
-            return _joined(" OR ", [self.node(i) for i in plan.items])
+            return _joined(" OR ", [self.node(i) for i in _networks_together(plan.items)])
         if isinstance(plan, p.Not):
             outer, self.negated = self.negated, True
             try:
@@ -157,6 +187,9 @@ class SQLiteCompiler:
             return self.contains(plan)
         if isinstance(plan, p.Exists):
             return f"({self.expr(plan.field)} IS NOT NULL)"
+        if isinstance(plan, _IpInAny):
+            nets = json.dumps([str(n) for n in plan.networks])
+            return self.leaf(plan.field, lambda v: f"ng_ip_in({v}, {self.bind(nets)})")
         return self.leaf(plan.field, lambda v: self.predicate(plan, v))
 
     def expr(self, f: Field) -> str:
@@ -195,7 +228,7 @@ class SQLiteCompiler:
                 # before the exact check in Python.
                 lead = ".".join(str(net.network_address).split(".")[:octets]) + ".*"
                 glob = f"{v} GLOB {self.bind(lead)} AND "
-            return f"({glob}ng_ip_in({v}, {self.bind(str(net))}))"
+            return f"({glob}ng_ip_in({v}, {self.bind(json.dumps([str(net)]))}))"
         if isinstance(plan, p.Range):
             parts = [
                 f"{v} {op} {self.bind(bound)}"
@@ -222,6 +255,31 @@ class SQLiteCompiler:
         text = pattern_text(plan.pattern)
         checks = " OR ".join(f"ng_contains({self.expr(f)}, {self.bind(text)})" for f in plan.fields)
         return f"({prefilter}({checks}))"
+
+
+@dataclass(frozen=True)
+class _IpInAny:
+    """Several :class:`~.plan.IpIn` on one field, ORed: one bisecting call instead of one call each."""
+
+    field: Field
+    networks: tuple[p.IpNetwork, ...]
+
+
+def _networks_together(items: Sequence[p.Plan]) -> list[p.Plan | _IpInAny]:
+    """The items of an OR, the CIDRs on each field gathered into one :class:`_IpInAny` at the first one's place."""
+    by_field: dict[str, list[p.IpNetwork]] = {}
+    for item in items:
+        if isinstance(item, p.IpIn):
+            by_field.setdefault(item.field.name, []).append(item.network)
+    out: list[p.Plan | _IpInAny] = []
+    placed: set[str] = set()
+    for item in items:
+        if not isinstance(item, p.IpIn) or len(by_field[item.field.name]) < 2:
+            out.append(item)
+        elif item.field.name not in placed:
+            out.append(_IpInAny(item.field, tuple(by_field[item.field.name])))
+            placed.add(item.field.name)
+    return out
 
 
 def _joined(op: str, parts: Sequence[str]) -> str:
