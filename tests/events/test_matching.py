@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import random
 import re
 
 import pytest
 
-from netguard.events.query.matching import compile_matcher, matcher, pattern_text, read_pattern
+from netguard.events.query.matching import (
+    compile_matcher,
+    compile_set,
+    matcher,
+    matcher_set,
+    pattern_text,
+    read_pattern,
+)
 from netguard.events.query.syntax import Pattern, Wild
 from tests.events.deadline import deadline
 
@@ -70,3 +78,22 @@ def test_pathological_patterns_on_long_values_finish(text: str, tail: str) -> No
                 assert not m("a" * n)
                 assert m("a" * n + tail)
                 assert m("a" * n + tail.upper()) == fold
+
+
+def test_a_set_matches_when_one_of_its_patterns_does() -> None:
+    rng = random.Random(11)
+    for _ in range(3000):
+        patterns = [random_pattern(rng) for _ in range(rng.randint(1, 6))]
+        value = "".join(rng.choice("abAB\n*?\\é") for _ in range(rng.randint(0, 9)))
+        for anywhere in (True, False):
+            for fold in (True, False):
+                one_by_one = any(reference(pt, value, anywhere, fold) for pt in patterns)
+                together = compile_set(patterns, anywhere=anywhere, fold=fold)(value)
+                assert together == one_by_one, (patterns, value, anywhere, fold)
+
+
+def test_a_thousand_patterns_are_filed_not_tried_one_by_one() -> None:
+    texts = [f"h{i}*x" for i in range(500)] + [f"*-{i}.lan" for i in range(500)]
+    s = matcher_set(json.dumps(texts), False, False)
+    assert not s.rest and len(s.by_prefix) + len(s.by_suffix) <= 6
+    assert s("h77-anything-x") and s("db-42.lan") and not s("h77-anything-y") and not s("db-42.lan.")

@@ -237,3 +237,20 @@ def test_host_networks_and_ipv4_in_ipv6_networks(sqlite_store: SQLiteEventStore)
         "NOT source.ip:::/64": 1,
     }
     assert {q: sqlite_store.count(q) for q in counts} == counts
+
+
+def test_lists_of_wildcards_and_words_match_like_one_by_one(sqlite_store: SQLiteEventStore) -> None:
+    events = list(synthetic_events(600, seed=4))
+    sqlite_store.write(events)
+    hosts = sorted({e.fields["host.name"] for e in events if "host.name" in e.fields})
+    assert len(hosts) > 3
+    lists = {
+        "host.name": [f"{h[:3]}*{h[-1]}" for h in hosts[::2]] + [f"*{h[-4:]}" for h in hosts[1::3]] + ["zz*"] * 3,
+        "command": ["ls", "rm?-?f", "*sudo*", "x" * 5, "tar?c"],
+        "": ["drop", "sel?ct", "患者", "t?ble", "zzzq"],
+    }
+    for field, patterns in lists.items():
+        prefix = f"{field}:" if field else ""
+        alone = {e for pt in patterns for e in (x.id for x in sqlite_store.iter_search(prefix + pt))}
+        together = {e.id for e in sqlite_store.iter_search(" OR ".join(prefix + pt for pt in patterns))}
+        assert together == alone and 0 < len(alone) < len(events), field

@@ -24,6 +24,7 @@ Patterns cross the SQL boundary as text in Elasticsearch's wildcard syntax
 from __future__ import annotations
 
 import functools
+import json
 import re
 from dataclasses import dataclass
 
@@ -56,14 +57,26 @@ class _Segment:
 
 @dataclass(frozen=True)
 class Matcher:
-    """A compiled pattern: its segments split on ``*``; ``fold`` lowers the value first."""
+    """A compiled pattern: its segments split on ``*``; ``fold`` lowers the value first.
+
+    ``prefix`` and ``suffix`` are the literal text every match starts and ends with (maybe
+    empty), ``required`` the longest literal run every match contains: cheap checks in C that
+    settle most values before the segments are looked at.
+    """
 
     segments: tuple[_Segment, ...]
     fold: bool
+    prefix: str
+    suffix: str
+    required: str
 
     def __call__(self, value: str) -> bool:
-        if self.fold:
-            value = value.lower()
+        return self.match_folded(value.lower() if self.fold else value)
+
+    def match_folded(self, value: str) -> bool:
+        """The match on a value already lowered if the matcher folds case."""
+        if self.required not in value:
+            return False
         segs = self.segments
         first = segs[0]
         if len(segs) == 1:
@@ -81,6 +94,50 @@ class Matcher:
                 return False
             pos = i + seg.length
         return True
+
+
+@dataclass(frozen=True)
+class MatcherSet:
+    """Several patterns, any of which may match (``user:(adm* OR svc-*? OR ...)``), checked in one call.
+
+    Patterns are filed by their literal prefix (else suffix) so that a value is compared with
+    the few patterns that can match it: a dictionary look-up per distinct prefix length, not a
+    thousand matchers per value. Patterns with neither (``*web*``) are tried one by one, each
+    first by its required literal (a substring test in C).
+    """
+
+    fold: bool
+    by_prefix: tuple[tuple[int, dict[str, tuple[Matcher, ...]]], ...]
+    by_suffix: tuple[tuple[int, dict[str, tuple[Matcher, ...]]], ...]
+    rest: tuple[Matcher, ...]
+
+    def __call__(self, value: str) -> bool:
+        if self.fold:
+            value = value.lower()
+        for length, table in self.by_prefix:
+            for m in table.get(value[:length], ()):
+                if m.match_folded(value):
+                    return True
+        for length, table in self.by_suffix:
+            for m in table.get(value[len(value) - length :], ()):
+                if m.match_folded(value):
+                    return True
+        return any(m.match_folded(value) for m in self.rest)
+
+
+def _filed(pairs: list[tuple[str, Matcher]]) -> tuple[tuple[int, dict[str, tuple[Matcher, ...]]], ...]:
+    tables: dict[int, dict[str, list[Matcher]]] = {}
+    for key, m in pairs:
+        tables.setdefault(len(key), {}).setdefault(key, []).append(m)
+    return tuple((n, {k: tuple(v) for k, v in t.items()}) for n, t in sorted(tables.items()))
+
+
+def compile_set(patterns: list[Pattern], *, anywhere: bool, fold: bool) -> MatcherSet:
+    matchers = [compile_matcher(pt, anywhere=anywhere, fold=fold) for pt in patterns]
+    prefixed = [(m.prefix, m) for m in matchers if m.prefix]
+    suffixed = [(m.suffix, m) for m in matchers if not m.prefix and m.suffix]
+    rest = tuple(m for m in matchers if not m.prefix and not m.suffix)
+    return MatcherSet(fold, _filed(prefixed), _filed(suffixed), rest)
 
 
 def pattern_text(pattern: Pattern, *, lower: bool = False) -> str:
@@ -120,13 +177,18 @@ def read_pattern(text: str) -> Pattern:
 
 def compile_matcher(pattern: Pattern, *, anywhere: bool, fold: bool) -> Matcher:
     """``anywhere``: the pattern may occur anywhere in the value; ``fold``: ignore case (``str.lower``)."""
+    items = [seg.lower() if fold and isinstance(seg, str) else seg for seg in pattern]
     groups: list[list[str | Wild]] = [[]]
-    for seg in (Wild.STAR, *pattern, Wild.STAR) if anywhere else pattern:
+    for seg in (Wild.STAR, *items, Wild.STAR) if anywhere else items:
         if seg is Wild.STAR:
             groups.append([])
         else:
-            groups[-1].append(seg.lower() if fold and isinstance(seg, str) else seg)
-    return Matcher(tuple(_segment(g) for g in groups), fold)
+            groups[-1].append(seg)
+    literals = [x for x in items if isinstance(x, str)]
+    prefix = "" if anywhere or not items or not isinstance(items[0], str) else items[0]
+    suffix = "" if anywhere or not items or not isinstance(items[-1], str) else items[-1]
+    required = max(literals, key=len, default="")
+    return Matcher(tuple(_segment(g) for g in groups), fold, prefix, suffix, required)
 
 
 def _segment(items: list[str | Wild]) -> _Segment:
@@ -140,3 +202,9 @@ def _segment(items: list[str | Wild]) -> _Segment:
 @functools.lru_cache(maxsize=512)
 def matcher(text: str, anywhere: bool, fold: bool) -> Matcher:
     return compile_matcher(read_pattern(text), anywhere=anywhere, fold=fold)
+
+
+@functools.lru_cache(maxsize=64)
+def matcher_set(texts: str, anywhere: bool, fold: bool) -> MatcherSet:
+    """The patterns of a JSON list of pattern texts (see :func:`pattern_text`) as one :class:`MatcherSet`."""
+    return compile_set([read_pattern(t) for t in json.loads(texts)], anywhere=anywhere, fold=fold)

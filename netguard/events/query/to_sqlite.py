@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from netguard.events.query import plan as p
-from netguard.events.query.matching import matcher, pattern_text
+from netguard.events.query.matching import matcher, matcher_set, pattern_text
 from netguard.events.query.syntax import Pattern, Wild
 from netguard.events.schema import DEFAULT_TEXT_FIELDS, KINDS, Field, FieldType
 
@@ -73,6 +73,20 @@ def contains_match(value: Any, pattern: str) -> int:
     if value is None:
         return 0
     return 1 if matcher(pattern, True, True)(str(value)) else 0
+
+
+def contains_any(value: Any, patterns: str) -> int:
+    """1 if one of the patterns (a JSON list) occurs in ``value``, ignoring case."""
+    if value is None:
+        return 0
+    return 1 if matcher_set(patterns, True, True)(str(value)) else 0
+
+
+def wildcard_any(value: Any, patterns: str) -> int:
+    """1 if one of the patterns (a JSON list) matches the whole ``value``, case-sensitively."""
+    if value is None:
+        return 0
+    return 1 if matcher_set(patterns, False, False)(str(value)) else 0
 
 
 def wildcard_match(value: Any, pattern: str) -> int:
@@ -135,6 +149,8 @@ def ip_in(value: Any, networks: str) -> int:
 def register_functions(conn: sqlite3.Connection) -> None:
     conn.create_function("ng_contains", 2, contains_match, deterministic=True)
     conn.create_function("ng_wildcard", 2, wildcard_match, deterministic=True)
+    conn.create_function("ng_contains_any", 2, contains_any, deterministic=True)
+    conn.create_function("ng_wildcard_any", 2, wildcard_any, deterministic=True)
     conn.create_function("ng_ip_in", 2, ip_in, deterministic=True)
 
 
@@ -170,13 +186,13 @@ class SQLiteCompiler:
         self.params.append(value)
         return "?"
 
-    def node(self, plan: p.Plan | _IpInAny) -> str:
+    def node(self, plan: p.Plan | _Gathered) -> str:
         if isinstance(plan, p.MatchAll):
             return "1"
         if isinstance(plan, p.All):
             return _joined(" AND ", [self.node(i) for i in plan.items])
         if isinstance(plan, p.Any_):
-            return _joined(" OR ", [self.node(i) for i in _networks_together(plan.items)])
+            return _joined(" OR ", [self.node(i) for i in _gathered(plan.items)])
         if isinstance(plan, p.Not):
             outer, self.negated = self.negated, True
             try:
@@ -184,7 +200,12 @@ class SQLiteCompiler:
             finally:
                 self.negated = outer
         if isinstance(plan, p.Contains):
-            return self.contains(plan)
+            return self.contains(plan.fields, [plan.pattern])
+        if isinstance(plan, _ContainsAny):
+            return self.contains(plan.fields, list(plan.patterns))
+        if isinstance(plan, _WildcardAny):
+            texts = json.dumps([pattern_text(x) for x in plan.patterns])
+            return self.leaf(plan.field, lambda v: f"ng_wildcard_any({v}, {self.bind(texts)})")
         if isinstance(plan, p.Exists):
             return f"({self.expr(plan.field)} IS NOT NULL)"
         if isinstance(plan, _IpInAny):
@@ -238,23 +259,38 @@ class SQLiteCompiler:
             return "(" + " AND ".join(parts) + ")" if parts else f"{v} IS NOT NULL"
         raise TypeError(f"no SQLite form for {plan!r}")  # pragma: no cover
 
-    def contains(self, plan: p.Contains) -> str:
-        runs = [seg for seg in plan.pattern if isinstance(seg, str) and len(seg) >= 3]
+    def contains(self, fields: tuple[Field, ...], patterns: list[Pattern]) -> str:
+        """One or several patterns (ORed) occurring in one of the text fields."""
+        runs = [[seg for seg in pt if isinstance(seg, str) and len(seg) >= 3] for pt in patterns]
         prefilter = ""
-        if runs:
-            match = self.bind(" AND ".join('"' + r.replace('"', '""') + '"' for r in runs))
+        if all(runs):  # a pattern without a run of three could match rows the index cannot name
+            each = [" AND ".join('"' + r.replace('"', '""') + '"' for r in rs) for rs in runs]
+            match = self.bind(each[0] if len(each) == 1 else " OR ".join(f"({x})" for x in each))
             prefilter = f"e.rowid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {match}) AND "
-        if len(plan.fields) > 1 and not any(isinstance(s, str) and _JSON_ESCAPED.search(s) for s in plan.pattern):
+        escaped = any(isinstance(seg, str) and _JSON_ESCAPED.search(seg) for pt in patterns for seg in pt)
+        if len(fields) > 1 and not escaped:
             # One pass over all the fields at once (their values as one JSON array) before the
             # exact check per field: a cheap way to drop most rows when the index cannot help.
             # In JSON text a newline or a quote is two characters or more, so a ``?`` that may
             # stand for one becomes ``*`` here: the prefilter must only ever add candidates.
-            loose = tuple(Wild.STAR if seg is Wild.ONE else seg for seg in plan.pattern)
-            paths = ", ".join(_json_path(f.name) for f in plan.fields)
-            prefilter += f"ng_contains(json_extract(e.doc, {paths}), {self.bind(pattern_text(loose))}) AND "
-        text = pattern_text(plan.pattern)
-        checks = " OR ".join(f"ng_contains({self.expr(f)}, {self.bind(text)})" for f in plan.fields)
+            loose = [tuple(Wild.STAR if seg is Wild.ONE else seg for seg in pt) for pt in patterns]
+            paths = ", ".join(_json_path(f.name) for f in fields)
+            prefilter += f"{self.contains_call(loose)}(json_extract(e.doc, {paths}), {self.bind(_texts(loose))}) AND "
+        checks = " OR ".join(
+            f"{self.contains_call(patterns)}({self.expr(f)}, {self.bind(_texts(patterns))})" for f in fields
+        )
         return f"({prefilter}({checks}))"
+
+    @staticmethod
+    def contains_call(patterns: Sequence[Pattern]) -> str:
+        return "ng_contains" if len(patterns) == 1 else "ng_contains_any"
+
+
+def _texts(patterns: Sequence[Pattern]) -> str:
+    """One pattern as its text (``ng_contains``), several as a JSON list of texts (``ng_contains_any``)."""
+    if len(patterns) == 1:
+        return pattern_text(patterns[0])
+    return json.dumps([pattern_text(pt) for pt in patterns])
 
 
 @dataclass(frozen=True)
@@ -265,20 +301,63 @@ class _IpInAny:
     networks: tuple[p.IpNetwork, ...]
 
 
-def _networks_together(items: Sequence[p.Plan]) -> list[p.Plan | _IpInAny]:
-    """The items of an OR, the CIDRs on each field gathered into one :class:`_IpInAny` at the first one's place."""
-    by_field: dict[str, list[p.IpNetwork]] = {}
+@dataclass(frozen=True)
+class _WildcardAny:
+    """Several :class:`~.plan.Wildcard` on one field, ORed: one :class:`~.matching.MatcherSet` call."""
+
+    field: Field
+    patterns: tuple[Pattern, ...]
+
+
+@dataclass(frozen=True)
+class _ContainsAny:
+    """Several :class:`~.plan.Contains` on the same fields, ORed: one index query, one call per field."""
+
+    fields: tuple[Field, ...]
+    patterns: tuple[Pattern, ...]
+
+
+_Gathered = _IpInAny | _WildcardAny | _ContainsAny
+
+
+def _gathered(items: Sequence[p.Plan]) -> list[p.Plan | _Gathered]:
+    """The items of an OR, with the CIDRs, the wildcards and the text patterns on the same field(s)
+    gathered into one condition each, at the first one's place.
+
+    Each condition repeats the work of reading its field out of the document (``json_extract``)
+    and a call into Python for every row: a thousand pasted wildcards cost minutes on 100,000
+    events one by one, and well under a second gathered.
+    """
+
+    def key(item: p.Plan) -> tuple[str, tuple[str, ...]] | None:
+        if isinstance(item, p.IpIn | p.Wildcard):
+            return type(item).__name__, (item.field.name,)
+        if isinstance(item, p.Contains):
+            return "Contains", tuple(f.name for f in item.fields)
+        return None
+
+    groups: dict[tuple[str, tuple[str, ...]], list[p.Plan]] = {}
     for item in items:
-        if isinstance(item, p.IpIn):
-            by_field.setdefault(item.field.name, []).append(item.network)
-    out: list[p.Plan | _IpInAny] = []
-    placed: set[str] = set()
+        k = key(item)
+        if k is not None:
+            groups.setdefault(k, []).append(item)
+    sizes = {k: len(v) for k, v in groups.items()}
+    out: list[p.Plan | _Gathered] = []
     for item in items:
-        if not isinstance(item, p.IpIn) or len(by_field[item.field.name]) < 2:
+        k = key(item)
+        if k is None or sizes[k] < 2:
             out.append(item)
-        elif item.field.name not in placed:
-            out.append(_IpInAny(item.field, tuple(by_field[item.field.name])))
-            placed.add(item.field.name)
+            continue
+        members = groups.pop(k, None)
+        if members is None:
+            continue  # already placed with the first of its group
+        first = members[0]
+        if isinstance(first, p.IpIn):
+            out.append(_IpInAny(first.field, tuple(m.network for m in members if isinstance(m, p.IpIn))))
+        elif isinstance(first, p.Wildcard):
+            out.append(_WildcardAny(first.field, tuple(m.pattern for m in members if isinstance(m, p.Wildcard))))
+        elif isinstance(first, p.Contains):
+            out.append(_ContainsAny(first.fields, tuple(m.pattern for m in members if isinstance(m, p.Contains))))
     return out
 
 
