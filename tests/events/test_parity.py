@@ -285,6 +285,10 @@ def test_long_lists_same_hits(both: tuple[SQLiteEventStore, ElasticsearchEventSt
     ]
     some_ips = (ips[::3] + [f"192.0.2.{i % 250}" for i in range(1000)])[:1000]
     hosts = [f"{ip}/{32 if '.' in ip else 128}" for ip in some_ips]
+    names = sorted({e.fields["host.name"] for e in events if "host.name" in e.fields})
+    wildcards = ([f"{n[:3]}*{n[-1]}" for n in names[::2]] + [f"*{n[-3:]}" for n in names[1::2]])[:100]
+    wildcards += [f"zz{i}*x?" for i in range(1000 - len(wildcards))]
+    words = ["sudo", "rm?-", "t?r", "ls", "drop", "sel?ct"] + [f"q{i}z" for i in range(994)]
     queries = [
         " OR ".join(f"user:{u}" for u in some_users),
         "user:(" + " OR ".join(some_users) + ")",
@@ -293,6 +297,10 @@ def test_long_lists_same_hits(both: tuple[SQLiteEventStore, ElasticsearchEventSt
         "NOT source.ip:(" + " OR ".join(some_ips) + ") AND kind:sql",
         "source.ip:(" + " OR ".join(hosts) + ")",  # a thousand CIDRs: a thousand clauses, under the limit
         "(" + " OR ".join(f"user:{u}" for u in some_users) + ") AND NOT source.ip:(" + " OR ".join(some_ips) + ")",
+        "source.ip:(" + " OR ".join(f"10.{i // 250}.{i % 250}.0/24" for i in range(1000)) + ")",
+        "host.name:(" + " OR ".join(wildcards) + ")",
+        "command:(" + " OR ".join(words) + ")",
+        " OR ".join(words[:120]),  # bare words: 120 x 8 text fields = 960 clauses
     ]
     for q in queries:
         lite_ids = [e.id for e in lite.iter_search(q, now=NOW)]
