@@ -301,6 +301,8 @@ def test_long_lists_same_hits(both: tuple[SQLiteEventStore, ElasticsearchEventSt
         "host.name:(" + " OR ".join(wildcards) + ")",
         "command:(" + " OR ".join(words) + ")",
         " OR ".join(words[:120]),  # bare words: 120 x 8 text fields = 960 clauses
+        " ".join(f"-source.ip:10.{i // 250}.{i % 250}.0/24" for i in range(1000)),
+        " ".join(f"-host.name:{w}" for w in wildcards),
     ]
     for q in queries:
         lite_ids = [e.id for e in lite.iter_search(q, now=NOW)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import sqlite3
 from pathlib import Path
 
@@ -131,8 +132,6 @@ def test_threads_share_one_store_safely(sqlite_store: SQLiteEventStore) -> None:
 
 @pytest.mark.parametrize("network", ["10.1.0.0/16", "10.1.0.0/17", "10.0.0.0/8", "10.20.128.0/20", "fd00::/8"])
 def test_cidr_matches_agree_with_python(sqlite_store: SQLiteEventStore, network: str) -> None:
-    import ipaddress
-
     events = list(synthetic_events(1500, seed=5))
     sqlite_store.write(events)
     net = ipaddress.ip_network(network)
@@ -254,3 +253,32 @@ def test_lists_of_wildcards_and_words_match_like_one_by_one(sqlite_store: SQLite
         alone = {e for pt in patterns for e in (x.id for x in sqlite_store.iter_search(prefix + pt))}
         together = {e.id for e in sqlite_store.iter_search(" OR ".join(prefix + pt for pt in patterns))}
         assert together == alone and 0 < len(alone) < len(events), field
+
+
+def test_excluded_lists_are_one_condition_too(sqlite_store: SQLiteEventStore) -> None:
+    from netguard.events.query.plan import compile_query
+    from netguard.events.query.to_sqlite import to_sqlite
+
+    events = list(synthetic_events(600, seed=6))
+    sqlite_store.write(events)
+    cidrs = [f"10.{i // 250}.{i % 250}.0/24" for i in range(1000)]
+    excluded = " ".join(f"-source.ip:{c}" for c in cidrs)
+    sql, _ = to_sqlite(compile_query(excluded))
+    assert sql.count("ng_ip_in") == 1
+    nets = [ipaddress.ip_network(c) for c in cidrs]
+    expected = sum(
+        1
+        for e in events
+        if "source.ip" not in e.fields or not any(ipaddress.ip_address(e.fields["source.ip"]) in n for n in nets)
+    )
+    assert 0 < expected < len(events)
+    assert sqlite_store.count(excluded) == expected
+    names = sorted({e.fields["host.name"] for e in events if "host.name" in e.fields})
+    patterns = [f"{n[:4]}*" for n in names[::2]]
+    minus = " ".join(f"-host.name:{pt}" for pt in patterns)
+    assert to_sqlite(compile_query(minus))[0].count("ng_wildcard_any") == 1
+    expected_names = sum(
+        1 for e in events if not any(e.fields.get("host.name", "").startswith(pt[:-1]) for pt in patterns)
+    )
+    assert 0 < expected_names < len(events)
+    assert sqlite_store.count(minus) == expected_names

@@ -190,7 +190,7 @@ class SQLiteCompiler:
         if isinstance(plan, p.MatchAll):
             return "1"
         if isinstance(plan, p.All):
-            return _joined(" AND ", [self.node(i) for i in plan.items])
+            return _joined(" AND ", [self.node(i) for i in _negations_together(plan.items)])
         if isinstance(plan, p.Any_):
             return _joined(" OR ", [self.node(i) for i in _gathered(plan.items)])
         if isinstance(plan, p.Not):
@@ -320,6 +320,15 @@ class _ContainsAny:
 _Gathered = _IpInAny | _WildcardAny | _ContainsAny
 
 
+def _key(item: p.Plan) -> tuple[str, tuple[str, ...]] | None:
+    """What items :func:`_gathered` puts together: CIDRs, wildcards or text patterns on the same field(s)."""
+    if isinstance(item, p.IpIn | p.Wildcard):
+        return type(item).__name__, (item.field.name,)
+    if isinstance(item, p.Contains):
+        return "Contains", tuple(f.name for f in item.fields)
+    return None
+
+
 def _gathered(items: Sequence[p.Plan]) -> list[p.Plan | _Gathered]:
     """The items of an OR, with the CIDRs, the wildcards and the text patterns on the same field(s)
     gathered into one condition each, at the first one's place.
@@ -329,22 +338,15 @@ def _gathered(items: Sequence[p.Plan]) -> list[p.Plan | _Gathered]:
     events one by one, and well under a second gathered.
     """
 
-    def key(item: p.Plan) -> tuple[str, tuple[str, ...]] | None:
-        if isinstance(item, p.IpIn | p.Wildcard):
-            return type(item).__name__, (item.field.name,)
-        if isinstance(item, p.Contains):
-            return "Contains", tuple(f.name for f in item.fields)
-        return None
-
     groups: dict[tuple[str, tuple[str, ...]], list[p.Plan]] = {}
     for item in items:
-        k = key(item)
+        k = _key(item)
         if k is not None:
             groups.setdefault(k, []).append(item)
     sizes = {k: len(v) for k, v in groups.items()}
     out: list[p.Plan | _Gathered] = []
     for item in items:
-        k = key(item)
+        k = _key(item)
         if k is None or sizes[k] < 2:
             out.append(item)
             continue
@@ -358,6 +360,25 @@ def _gathered(items: Sequence[p.Plan]) -> list[p.Plan | _Gathered]:
             out.append(_WildcardAny(first.field, tuple(m.pattern for m in members if isinstance(m, p.Wildcard))))
         elif isinstance(first, p.Contains):
             out.append(_ContainsAny(first.fields, tuple(m.pattern for m in members if isinstance(m, p.Contains))))
+    return out
+
+
+def _negations_together(items: Sequence[p.Plan]) -> list[p.Plan]:
+    """The items of an AND, with ``NOT a AND NOT b`` on the same field(s) as ``NOT (a OR b)``, so that
+    :func:`_gathered` makes one condition of a thousand excluded CIDRs or wildcards."""
+    groups: dict[tuple[str, tuple[str, ...]], list[p.Plan]] = {}
+    for item in items:
+        if isinstance(item, p.Not) and (k := _key(item.item)) is not None:
+            groups.setdefault(k, []).append(item.item)
+    out: list[p.Plan] = []
+    placed: set[tuple[str, tuple[str, ...]]] = set()
+    for item in items:
+        k = _key(item.item) if isinstance(item, p.Not) else None
+        if k is None or len(groups[k]) < 2:
+            out.append(item)
+        elif k not in placed:
+            out.append(p.Not(p.Any_(tuple(groups[k]))))
+            placed.add(k)
     return out
 
 
