@@ -11,6 +11,13 @@ connection) checks the exact pattern with the linear matcher of
 that an index can serve. Neither SQLite's GLOB nor a regex sees a pattern with
 more than one ``*``: both backtrack.
 
+Every such condition costs a ``json_extract`` and a call into Python per row,
+so the CIDRs, wildcards and text patterns ORed on the same field(s) are
+gathered into one call (:func:`_gathered`: networks by bisection, patterns in
+a :class:`~.matching.MatcherSet`, one FTS query with OR), and so are the
+excluded ones (``-a -b`` is ``NOT (a OR b)``). A thousand pasted wildcards
+took three minutes on 100,000 events one by one, one second gathered.
+
 Under a ``NOT`` every leaf is made two-valued (NULL → 0) so that ``NOT
 user:alice`` keeps events that lack the field, as Elasticsearch does;
 elsewhere NULL already means "no match", and the bare comparison lets SQLite
