@@ -208,6 +208,9 @@ QUERIES = [
     "user:*a*a*b",
     "user:a*a*a*a",
     "command:a?*a?*a",
+    "command:a????????",  # the most '?' the language allows: Elasticsearch must still compile it
+    "user:*a????????b",
+    "user:a*????????",
     "file.size:9223372036854775807",
     "file.size:>-9223372036854775808",
     "file.size:>1e3",
@@ -330,6 +333,8 @@ def test_largest_queries_allowed_same_hits(both: tuple[SQLiteEventStore, Elastic
         "NOT " * 300 + "user:a",
         " OR ".join(f"bytes:>{i}" for i in range(1100)),
         " OR ".join(f"word{i}" for i in range(200)),
+        "command:a????????????",
+        "user:*a??????????????b",
     ],
 )
 def test_refused_alike_as_usage_errors(

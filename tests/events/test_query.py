@@ -305,3 +305,32 @@ def test_plans_built_by_code_are_held_to_the_same_limits() -> None:
     wide = p.Any_(tuple(p.Range(FIELDS["destination.bytes"], gt=i) for i in range(p.MAX_CLAUSES + 1)))
     with pytest.raises(QueryError, match="too complex"):
         build_plan(wide, (), None, None, NOW)
+
+
+@pytest.mark.parametrize(
+    ("query", "position"),
+    [
+        ("command:a" + "?" * 9, 8),
+        ("x" + "?" * 9, 0),
+        ("user:*a" + "?" * 9 + "b", 5),
+        ("user:a*b????*c?????", 5),
+        ("mac:*" + "?" * 9, 4),
+    ],
+)
+def test_patterns_elasticsearch_cannot_compile_are_refused_alike(query: str, position: int) -> None:
+    with pytest.raises(QueryError, match="the pattern is too complex") as info:
+        bind(query)
+    assert info.value.position == position
+
+
+def test_question_marks_within_the_limit_are_patterns() -> None:
+    bind("command:a" + "?" * 8)
+    bind("user:*a" + "?" * 8 + "b")
+    bind("user:" + "?" * 40)  # no '*' before them: anchored, nothing to blow up
+    bind('command:"' + "?" * 40 + '"')  # quoted: literal question marks
+
+
+def test_a_list_longer_than_elasticsearch_takes_is_refused() -> None:
+    bind(" OR ".join(f"user:u{i}" for i in range(p.MAX_VALUES)))
+    error = _too_complex(" OR ".join(f"user:u{i}" for i in range(p.MAX_VALUES + 1)))
+    assert f"a list of {p.MAX_VALUES + 1} values" in error.reason

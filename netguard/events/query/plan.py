@@ -118,6 +118,8 @@ Plan = Eq | OneOf | Wildcard | Contains | Range | IpIn | Exists | All | Any_ | N
 # The documented limits (docs/query.md), the same for both backends.
 MAX_CLAUSES = 1024
 MAX_DEPTH = s.MAX_DEPTH
+MAX_WILD_ONE = 8  # '?' in a text pattern, or after a '*' in a keyword pattern: see _Binder.check_pattern
+MAX_VALUES = 65_536  # values in one list: Elasticsearch's index.max_terms_count
 
 _DURATION = re.compile(r"^([0-9]+)\s*([smhdw])$")
 _UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
@@ -151,6 +153,9 @@ def compile_query(text: str, *, now: int | None = None) -> Plan:
 
 def check_limits(plan: Plan, text: str = "") -> None:
     """Refuse a plan past :data:`MAX_CLAUSES` or :data:`MAX_DEPTH` (a usage error, the same on both backends)."""
+    longest = _longest_list(plan)
+    if longest > MAX_VALUES:
+        raise QueryError(f"the query is too complex: a list of {longest} values, at most {MAX_VALUES}", text)
     clauses, depth = plan_size(plan)
     if depth > MAX_DEPTH:
         raise QueryError(
@@ -162,6 +167,14 @@ def check_limits(plan: Plan, text: str = "") -> None:
             "each text field it searches; a list of values for one field, user:(a OR b OR ...), counts once)",
             text,
         )
+
+
+def _longest_list(plan: Plan) -> int:
+    if isinstance(plan, All | Any_):
+        return max((_longest_list(i) for i in plan.items), default=0)
+    if isinstance(plan, Not):
+        return _longest_list(plan.item)
+    return len(plan.values) if isinstance(plan, OneOf) else 0
 
 
 def plan_size(plan: Plan) -> tuple[int, int]:
@@ -197,7 +210,8 @@ def all_of(items: Iterable[Plan]) -> Plan:
 
 def _gather(items: list[Plan], inner: Callable[[Plan], Plan | None]) -> list[Plan]:
     """Merge the items whose ``inner`` is an Eq or OneOf on the same field, at the first one's place."""
-    by_field: dict[str, list[str | int | float | bool]] = {}
+    # Values keyed by type too: True == 1, but a boolean and a number are different values.
+    by_field: dict[str, dict[tuple[type, str | int | float | bool], str | int | float | bool]] = {}
     counts: dict[str, int] = {}
     for item in items:
         x = inner(item)
@@ -211,16 +225,15 @@ def _gather(items: list[Plan], inner: Callable[[Plan], Plan | None]) -> list[Pla
             continue
         values = by_field.get(x.field.name)
         if values is None:
-            values = by_field[x.field.name] = []
+            values = by_field[x.field.name] = {}
             out.append(item)  # the place of the merged item, replaced below
         for v in (x.value,) if isinstance(x, Eq) else x.values:
-            if not any(v == w and type(v) is type(w) for w in values):
-                values.append(v)
+            values.setdefault((type(v), v), v)
     result: list[Plan] = []
     for item in out:
         x = inner(item)
         if isinstance(x, Eq | OneOf) and x.field.name in by_field:
-            one: Plan = OneOf(x.field, tuple(by_field[x.field.name]))
+            one: Plan = OneOf(x.field, tuple(by_field[x.field.name].values()))
             result.append(Not(one) if isinstance(item, Not) else one)
         else:
             result.append(item)
@@ -330,13 +343,17 @@ class _Binder:
         if not node.value:
             raise self.error("an empty phrase matches nothing useful", node.value_pos)
         if node.field is None:
+            self.check_pattern(node.value, True, node.value_pos)
             return Contains(tuple(FIELDS[n] for n in DEFAULT_TEXT_FIELDS), node.value)
         f = self.field(node.field, node.pos)
         wild = s.has_wildcard(node.value) and not node.quoted
         text = s.literal(node.value)
         t = f.type
         if t is FieldType.TEXT:
+            self.check_pattern(node.value, True, node.value_pos)
             return Contains((f,), node.value)
+        if t in (FieldType.KEYWORD, FieldType.MAC) and wild:
+            self.check_pattern(node.value, False, node.value_pos)
         if t is FieldType.KEYWORD:
             return Wildcard(f, node.value) if wild else Eq(f, text)
         if t is FieldType.MAC:
@@ -364,6 +381,26 @@ class _Binder:
             start, end = self.date(text, node.value_pos)
             return Range(f, gte=start, lt=end)
         return Eq(f, self.number(f, text, node.value_pos))
+
+    def check_pattern(self, pattern: s.Pattern, anywhere: bool, pos: int) -> None:
+        """Refuse what Elasticsearch cannot turn into an automaton (and so refuses): many ``?`` after a ``*``.
+
+        Matching ``*a??????`` needs a state for every subset of the last few characters that
+        could have been the ``a``: 2 to the power of the ``?`` count. Lucene gives up past about
+        10,000 states (measured: 10 ``?`` pass in a text field, 12 fail; 12 pass after a keyword's
+        ``*``, 14 fail). SQLite's matcher has no such limit, so the plan sets one for both.
+        """
+        after_star = anywhere
+        count = 0
+        for seg in pattern:
+            after_star = after_star or seg is s.Wild.STAR
+            if after_star and seg is s.Wild.ONE:
+                count += 1
+        if count > MAX_WILD_ONE:
+            where = "in a text field" if anywhere else "after a '*'"
+            raise self.error(
+                f"the pattern is too complex: at most {MAX_WILD_ONE} '?' {where}, not {count} (use '*')", pos
+            )
 
     def ip(self, f: Field, text: str, pos: int) -> Plan:
         try:
