@@ -282,3 +282,18 @@ def test_excluded_lists_are_one_condition_too(sqlite_store: SQLiteEventStore) ->
     )
     assert 0 < expected_names < len(events)
     assert sqlite_store.count(minus) == expected_names
+
+
+def test_a_pasted_value_of_any_length_is_a_query(sqlite_store: SQLiteEventStore) -> None:
+    long_name = "医" * 8000  # the longest stored string, 24,000 bytes: SQLite's GLOB refuses patterns over 50,000
+    sqlite_store.write(
+        [
+            make_event("sql", {"event.action": "query", "user.name": long_name, "host.name": long_name}, timestamp=t)
+            for t in (START_MS / 1000, START_MS / 1000 + 1)
+        ]
+    )
+    for field in ("user", "host.name"):
+        assert sqlite_store.count(f"{field}:{long_name}") == 2
+        assert sqlite_store.count(f"{field}:{long_name * 3}*") == 0
+        assert sqlite_store.count(f"{field}:{long_name[:-1]}?") == 2
+        assert sqlite_store.count(f"{field}:{long_name[:7000]}*") == 2

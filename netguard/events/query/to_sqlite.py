@@ -54,6 +54,8 @@ from netguard.events.schema import DEFAULT_TEXT_FIELDS, KINDS, Field, FieldType
 CHUNK = 32
 # A value list longer than this is bound as one JSON array rather than one parameter each.
 LONG_LIST = 32
+# The longest literal prefix a keyword wildcard gives to GLOB (see glob_prefix).
+GLOB_PREFIX = 200
 
 # Columns of the events table that mirror a field, for speed.
 COLUMNS = {"@timestamp": "e.ts", "event.id": "e.id", "netguard.kind": "e.kind", "user.name": "e.user"}
@@ -165,10 +167,12 @@ def glob_prefix(pattern: Pattern) -> str | None:
     """``GLOB 'prefix*'`` for the literal prefix of a wildcard pattern (None if it starts with a wildcard).
 
     One trailing ``*`` never backtracks, and SQLite turns a literal prefix into an index range.
+    The prefix is cut to :data:`GLOB_PREFIX` characters: the check stays a superset, and SQLite
+    refuses GLOB patterns over 50,000 bytes ("LIKE or GLOB pattern too complex").
     """
     if not pattern or not isinstance(pattern[0], str):
         return None
-    return re.sub(r"([*?\[])", r"[\1]", pattern[0]) + "*"
+    return re.sub(r"([*?\[])", r"[\1]", pattern[0][:GLOB_PREFIX]) + "*"
 
 
 # Characters JSON text escapes: a literal containing one cannot be looked for in JSON text.
