@@ -95,6 +95,7 @@ def test_text_match_is_substring_and_case_insensitive(sqlite_store: SQLiteEventS
     assert sqlite_store.count("command:名单") == 1  # two characters: below the trigram, still found
     assert sqlite_store.count("command:r?\\ -rf") == 1
     assert sqlite_store.count("command:rmrf") == 0
+    assert sqlite_store.count('command:"sudo\x00rm"') == 0  # a NUL (from an API caller) is a character
 
 
 def test_threads_share_one_store_safely(sqlite_store: SQLiteEventStore) -> None:

@@ -272,7 +272,8 @@ class SQLiteCompiler:
 
     def contains(self, fields: tuple[Field, ...], patterns: list[Pattern]) -> str:
         """One or several patterns (ORed) occurring in one of the text fields."""
-        runs = [[seg for seg in pt if isinstance(seg, str) and len(seg) >= 3] for pt in patterns]
+        # FTS5 reads its query as a C string: a NUL would end it, so a run is split there.
+        runs = [[r for seg in pt if isinstance(seg, str) for r in seg.split("\x00") if len(r) >= 3] for pt in patterns]
         prefilter = ""
         if all(runs):  # a pattern without a run of three could match rows the index cannot name
             each = [" AND ".join('"' + r.replace('"', '""') + '"' for r in rs) for rs in runs]
