@@ -89,6 +89,15 @@ EDGE_CASES: list[tuple[str, dict[str, Any]]] = [
         },
     ),
     (
+        "bastion-command",
+        {
+            "event.action": "exec",
+            "process.command_line": "sudo\x00rm -rf /tmp/x",
+            "tags": ["x\x00y", "pii"],
+            "message": "a NUL in the middle",
+        },
+    ),
+    (
         "link",
         {
             "event.action": "state-change",
@@ -208,6 +217,10 @@ QUERIES = [
     "user:*a*a*b",
     "user:a*a*a*a",
     "command:a?*a?*a",
+    "command:sudo?rm",
+    "sudo?rm?-rf",
+    "tags:x?y",
+    "tags:x*",
     "command:a????????",  # the most '?' the language allows: Elasticsearch must still compile it
     "user:*a????????b",
     "user:a*????????",

@@ -298,3 +298,20 @@ def test_a_pasted_value_of_any_length_is_a_query(sqlite_store: SQLiteEventStore)
         assert sqlite_store.count(f"{field}:{long_name * 3}*") == 0
         assert sqlite_store.count(f"{field}:{long_name[:-1]}?") == 2
         assert sqlite_store.count(f"{field}:{long_name[:7000]}*") == 2
+
+
+def test_stored_nul_characters_are_matched_like_any_other(sqlite_store: SQLiteEventStore) -> None:
+    # SQLite's json_extract cuts "sudo\u0000rm" to "sudo": the matchers read the JSON text instead.
+    sqlite_store.write(
+        [
+            make_event(
+                "bastion-command",
+                {"event.action": "exec", "process.command_line": "sudo\x00rm -rf", "tags": ["x\x00y", "z"]},
+                timestamp=START_MS / 1000,
+            )
+        ]
+    )
+    for query in ("command:sudo?rm", "command:*rm*", "sudo?rm", "*?rm?-rf", "tags:x?y", "tags:*y", "NOT tags:q*"):
+        assert sqlite_store.count(query) == 1, query
+    for query in ("command:sudorm", "tags:x?", "NOT tags:*y", "command:sudo??rm"):
+        assert sqlite_store.count(query) == 0, query

@@ -18,6 +18,12 @@ a :class:`~.matching.MatcherSet`, one FTS query with OR), and so are the
 excluded ones (``-a -b`` is ``NOT (a OR b)``). A thousand pasted wildcards
 took three minutes on 100,000 events one by one, one second gathered.
 
+The matching functions read values as JSON text (``e.doc -> path``), never
+through ``json_extract``, which cuts a string at an escaped NUL (a bastion
+command may hold one); the FTS body has its NULs as separators, since FTS5
+indexes text up to the first. Known limit: an exact comparison (``tags:x``)
+still reads through ``json_extract``, so it also matches a stored ``x\0y``.
+
 Under a ``NOT`` every leaf is made two-valued (NULL → 0) so that ``NOT
 user:alice`` keeps events that lack the field, as Elasticsearch does;
 elsewhere NULL already means "no match", and the bare comparison lets SQLite
@@ -47,7 +53,7 @@ from typing import Any
 
 from netguard.events.query import plan as p
 from netguard.events.query.matching import matcher, matcher_set, pattern_text
-from netguard.events.query.syntax import Pattern, Wild
+from netguard.events.query.syntax import Pattern
 from netguard.events.schema import DEFAULT_TEXT_FIELDS, KINDS, Field, FieldType
 
 # AND/OR lists longer than this are split into parenthesised groups of this size.
@@ -74,35 +80,53 @@ _TEXT_OF_KIND = {k.name: tuple(n for n in DEFAULT_TEXT_FIELDS if n in k.allowed)
 def fts_body(fields: Mapping[str, Any]) -> str:
     # Only the text fields the event's kind can have: this runs once per stored event.
     names = _TEXT_OF_KIND.get(fields.get("netguard.kind", ""), DEFAULT_TEXT_FIELDS)
-    return FTS_SEPARATOR.join([v for n in names if (v := fields.get(n))])
+    body = FTS_SEPARATOR.join([v for n in names if (v := fields.get(n))])
+    # FTS5 indexes text only up to a NUL; as a separator the NUL loses nothing, since the query
+    # side splits its runs there too (SQLiteCompiler.contains). Purge rebuilds the same body.
+    return body.replace("\x00", FTS_SEPARATOR) if "\x00" in body else body
+
+
+def _texts_of(value: Any) -> list[str]:
+    """The strings in a JSON value handed to the matching functions: a string, an array of them, or NULL.
+
+    Values reach Python as JSON text (``e.doc -> path``, ``json_quote(column)``), never through
+    ``json_extract``, which cuts a string at an escaped NUL: ``sudo\\u0000rm`` would be ``sudo``.
+    """
+    if value is None:
+        return []
+    decoded = json.loads(value)
+    items = decoded if isinstance(decoded, list) else [decoded]
+    out: list[str] = []
+    for item in items:
+        if isinstance(item, list):  # several fields at once (json_extract with many paths), one an array
+            out.extend(str(x) for x in item if x is not None)
+        elif item is not None:
+            out.append(str(item))
+    return out
 
 
 def contains_match(value: Any, pattern: str) -> int:
-    """1 if ``pattern`` (wildcard syntax, see :mod:`.matching`) occurs in ``value``, ignoring case."""
-    if value is None:
-        return 0
-    return 1 if matcher(pattern, True, True)(str(value)) else 0
+    """1 if ``pattern`` (wildcard syntax, see :mod:`.matching`) occurs in the JSON value, ignoring case."""
+    m = matcher(pattern, True, True)
+    return 1 if any(m(t) for t in _texts_of(value)) else 0
 
 
 def contains_any(value: Any, patterns: str) -> int:
-    """1 if one of the patterns (a JSON list) occurs in ``value``, ignoring case."""
-    if value is None:
-        return 0
-    return 1 if matcher_set(patterns, True, True)(str(value)) else 0
+    """1 if one of the patterns (a JSON list) occurs in the JSON value, ignoring case."""
+    m = matcher_set(patterns, True, True)
+    return 1 if any(m(t) for t in _texts_of(value)) else 0
 
 
 def wildcard_any(value: Any, patterns: str) -> int:
-    """1 if one of the patterns (a JSON list) matches the whole ``value``, case-sensitively."""
-    if value is None:
-        return 0
-    return 1 if matcher_set(patterns, False, False)(str(value)) else 0
+    """1 if one of the patterns (a JSON list) matches the whole JSON value (or an item of it), case-sensitively."""
+    m = matcher_set(patterns, False, False)
+    return 1 if any(m(t) for t in _texts_of(value)) else 0
 
 
 def wildcard_match(value: Any, pattern: str) -> int:
-    """1 if ``pattern`` matches the whole ``value``, case-sensitively."""
-    if value is None:
-        return 0
-    return 1 if matcher(pattern, False, False)(str(value)) else 0
+    """1 if ``pattern`` matches the whole JSON value (or an item of it), case-sensitively."""
+    m = matcher(pattern, False, False)
+    return 1 if any(m(t) for t in _texts_of(value)) else 0
 
 
 # IPv4 addresses live in IPv6 space as ::ffff:a.b.c.d (see :class:`~.plan.IpIn`).
@@ -172,11 +196,8 @@ def glob_prefix(pattern: Pattern) -> str | None:
     """
     if not pattern or not isinstance(pattern[0], str):
         return None
-    return re.sub(r"([*?\[])", r"[\1]", pattern[0][:GLOB_PREFIX]) + "*"
-
-
-# Characters JSON text escapes: a literal containing one cannot be looked for in JSON text.
-_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
+    # json_extract, which GLOB reads, cuts a string at a NUL: so does the prefix.
+    return re.sub(r"([*?\[])", r"[\1]", pattern[0][:GLOB_PREFIX].split("\x00")[0]) + "*"
 
 
 def _json_path(name: str) -> str:
@@ -216,7 +237,9 @@ class SQLiteCompiler:
             return self.contains(plan.fields, list(plan.patterns))
         if isinstance(plan, _WildcardAny):
             texts = json.dumps([pattern_text(x) for x in plan.patterns])
-            return self.leaf(plan.field, lambda v: f"ng_wildcard_any({v}, {self.bind(texts)})")
+            return f"ng_wildcard_any({self.json_expr(plan.field)}, {self.bind(texts)})"
+        if isinstance(plan, p.Wildcard):
+            return self.wildcard(plan)
         if isinstance(plan, p.Exists):
             return f"({self.expr(plan.field)} IS NOT NULL)"
         if isinstance(plan, _IpInAny):
@@ -226,6 +249,20 @@ class SQLiteCompiler:
 
     def expr(self, f: Field) -> str:
         return COLUMNS.get(f.name) or f"json_extract(e.doc, {_json_path(f.name)})"
+
+    def json_expr(self, f: Field) -> str:
+        """The field as JSON text (an array for an array field), for the matching functions."""
+        column = COLUMNS.get(f.name)
+        return f"json_quote({column})" if column else f"(e.doc -> {_json_path(f.name)})"
+
+    def wildcard(self, plan: p.Wildcard) -> str:
+        check = f"ng_wildcard({self.json_expr(plan.field)}, {{}})"
+        prefix = glob_prefix(plan.pattern)
+        if prefix is None or plan.field.array:
+            return check.format(self.bind(pattern_text(plan.pattern)))
+        # GLOB on the literal prefix first (an index range on a column); parameters bind in SQL order.
+        glob = f"{self.expr(plan.field)} GLOB {self.bind(prefix)}"
+        return f"({glob} AND {check.format(self.bind(pattern_text(plan.pattern)))})"
 
     def leaf(self, f: Field, pred: Any) -> str:
         if f.array:
@@ -245,11 +282,6 @@ class SQLiteCompiler:
                 # One parameter however long the list: SQLite reads it into a temporary index once.
                 return f"{v} IN (SELECT value FROM json_each({self.bind(json.dumps(values))}))"
             return f"{v} IN ({', '.join(self.bind(x) for x in values)})"
-        if isinstance(plan, p.Wildcard):
-            prefix = glob_prefix(plan.pattern)
-            # Parameters bind in SQL order: the prefix first.
-            lead = "" if prefix is None else f"{v} GLOB {self.bind(prefix)} AND "
-            return f"({lead}ng_wildcard({v}, {self.bind(pattern_text(plan.pattern))}))"
         if isinstance(plan, p.IpIn):
             net = plan.network
             glob = ""
@@ -279,19 +311,12 @@ class SQLiteCompiler:
             each = [" AND ".join('"' + r.replace('"', '""') + '"' for r in rs) for rs in runs]
             match = self.bind(each[0] if len(each) == 1 else " OR ".join(f"({x})" for x in each))
             prefilter = f"e.rowid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {match}) AND "
-        escaped = any(isinstance(seg, str) and _JSON_ESCAPED.search(seg) for pt in patterns for seg in pt)
-        if len(fields) > 1 and not escaped:
-            # One pass over all the fields at once (their values as one JSON array) before the
-            # exact check per field: a cheap way to drop most rows when the index cannot help.
-            # In JSON text a newline or a quote is two characters or more, so a ``?`` that may
-            # stand for one becomes ``*`` here: the prefilter must only ever add candidates.
-            loose = [tuple(Wild.STAR if seg is Wild.ONE else seg for seg in pt) for pt in patterns]
-            paths = ", ".join(_json_path(f.name) for f in fields)
-            prefilter += f"{self.contains_call(loose)}(json_extract(e.doc, {paths}), {self.bind(_texts(loose))}) AND "
-        checks = " OR ".join(
-            f"{self.contains_call(patterns)}({self.expr(f)}, {self.bind(_texts(patterns))})" for f in fields
-        )
-        return f"({prefilter}({checks}))"
+        call, text = self.contains_call(patterns), _texts(patterns)
+        if len(fields) == 1:
+            return f"({prefilter}{call}({self.json_expr(fields[0])}, {self.bind(text)}))"
+        # All the fields at once, their values as one JSON array: one call per row, not one per field.
+        paths = ", ".join(_json_path(f.name) for f in fields)
+        return f"({prefilter}{call}(json_extract(e.doc, {paths}), {self.bind(text)}))"
 
     @staticmethod
     def contains_call(patterns: Sequence[Pattern]) -> str:
