@@ -59,8 +59,14 @@ def check_kinds(kinds: Sequence[str]) -> None:
 def build_plan(
     query: str | p.Plan, kinds: Sequence[str], since: str | None, until: str | None, now: int | None
 ) -> p.Plan:
-    """The query, restricted to the kinds and the time window."""
+    """The query, restricted to the kinds and the time window.
+
+    A query given as text is checked against the size limits when it is compiled; one given as a
+    plan (built by code) is checked here, so that no backend ever sees a plan past them.
+    """
     n = now if now is not None else p.now_ms()
+    if not isinstance(query, str):
+        p.check_limits(query)
     parts: list[p.Plan] = [p.compile_query(query, now=n) if isinstance(query, str) else query]
     if kinds:
         parts.append(p.OneOf(FIELDS["netguard.kind"], tuple(kinds)))

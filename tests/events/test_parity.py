@@ -6,15 +6,18 @@ Runs against the real Elasticsearch node the harness starts (8.x and 9.x).
 from __future__ import annotations
 
 import random
+import re
 from typing import Any
 
 import pytest
 
+from netguard.errors import QueryError
 from netguard.events import KINDS, Event, make_event
 from netguard.events.es_store import ElasticsearchEventStore
 from netguard.events.model import to_epoch_ms
 from netguard.events.sqlite_store import SQLiteEventStore
 from netguard.lab.synthetic_events import START_MS, synthetic_event, synthetic_events
+from tests.events.hard_queries import largest_queries
 
 NOW = START_MS + 2 * 3_600_000  # one fixed "now" for relative times, the same for both
 
@@ -55,6 +58,43 @@ EDGE_CASES: list[tuple[str, dict[str, Any]]] = [
             "host.ip": "10.1.2.3",
             "netguard.device.conflicting_mac": "00:11:22:33:44:66",
             "message": "IP conflict",
+        },
+    ),
+    (
+        "sql",
+        {
+            "event.action": "query",
+            "user.name": "a" * 1999 + "b",
+            "source.ip": "::5",
+            "db.query.text": 'SELECT *\nFROM\t"患者"\nWHERE id = \\1',
+            "message": "multi-line statement",
+        },
+    ),
+    (
+        "bastion-command",
+        {
+            "event.action": "exec",
+            "user.name": "a" * 2000,
+            "process.command_line": "a" * 2000,
+            "message": "a long line of one letter",
+        },
+    ),
+    (
+        "bastion-command",
+        {
+            "event.action": "exec",
+            "process.command_line": "a" * 2000 + "b",
+            "source.ip": "10.1.2.3",
+            "message": "a long line ending in b",
+        },
+    ),
+    (
+        "bastion-command",
+        {
+            "event.action": "exec",
+            "process.command_line": "sudo\x00rm -rf /tmp/x",
+            "tags": ["x\x00y", "pii"],
+            "message": "a NUL in the middle",
         },
     ),
     (
@@ -152,6 +192,52 @@ QUERIES = [
     "mac:00-11-22-33-44-55",
     "netguard.device.conflicting_mac:0011.2233.4466",
     "host.mac:00:11:22:*",
+    # issue 5: disagreements found by reading the SQLite compiler beside Elasticsearch
+    "source.ip:10.1.2.3/32",
+    "host.ip:10.1.2.3/32",
+    "related.ip:10.1.2.3/32",
+    "host.ip:10.1.2.3/31",
+    "NOT source.ip:10.1.2.3/32",
+    "source.ip:::/0",
+    "source.ip:::/64",
+    "NOT source.ip:::/64",
+    "source.ip:::/96",
+    "related.ip:::/0",
+    "source.ip:0.0.0.0/0",
+    "source.ip:::ffff:10.0.0.0/104",
+    "source.ip:::ffff:10.1.2.3",
+    "from??患者",
+    "select?*?from",
+    "sql:from??患者",
+    "*?from?*",
+    "=?\\\\1",
+    'command:"a b"',
+    "command:*a*a*b",
+    "*a*a*a*a*b",
+    "user:*a*a*b",
+    "user:a*a*a*a",
+    "command:a?*a?*a",
+    "command:sudo?rm",
+    "sudo?rm?-rf",
+    "tags:x?y",
+    "tags:x*",
+    "command:a????????",  # the most '?' the language allows: Elasticsearch must still compile it
+    "user:*a????????b",
+    "user:a*????????",
+    "file.size:9223372036854775807",
+    "file.size:>-9223372036854775808",
+    "file.size:>1e3",
+    "netguard.link.loss:<1e300",
+    "netguard.link.rtt_avg_ms:>-1.5e-3",
+    "@timestamp:<0001-01-02",
+    "@timestamp:>now-100000w",
+    "@timestamp:[now-5000w TO now+5000w]",
+    "file.size:>-1.5",
+    "file.size:[* TO 2000.5]",
+    "netguard.sql.where_less:true OR netguard.sql.where_less:false",
+    "source.ip:(10.1.2.3 OR 10.0.0.0/8 OR fd00:10:1::5)",
+    "mac:(00-11-22-33-44-55 OR 0011.2233.4466)",
+    "-user:alice -user:bob -user:Alice",
 ]
 
 
@@ -202,6 +288,77 @@ def test_same_results_with_kinds_and_windows(both: tuple[SQLiteEventStore, Elast
         assert a.total == b.total > 0
         assert [e.id for e in a.hits] == [e.id for e in b.hits]
         assert [e.fields for e in a.hits] == [e.fields for e in b.hits]
+
+
+def test_long_lists_same_hits(both: tuple[SQLiteEventStore, ElasticsearchEventStore]) -> None:
+    lite, es = both
+    events = corpus()
+    users = sorted({e.fields["user.name"] for e in events if "user.name" in e.fields})
+    ips = sorted({e.fields["source.ip"] for e in events if "source.ip" in e.fields})
+    # Escape what the language would read as syntax (a stored user is "x[1]").
+    some_users = [
+        re.sub(r'([\\\[\]{}()"*?: ])', r"\\\1", u) for u in (users[::2] + [f"u{i}" for i in range(1000)])[:1000]
+    ]
+    some_ips = (ips[::3] + [f"192.0.2.{i % 250}" for i in range(1000)])[:1000]
+    hosts = [f"{ip}/{32 if '.' in ip else 128}" for ip in some_ips]
+    names = sorted({e.fields["host.name"] for e in events if "host.name" in e.fields})
+    wildcards = ([f"{n[:3]}*{n[-1]}" for n in names[::2]] + [f"*{n[-3:]}" for n in names[1::2]])[:100]
+    wildcards += [f"zz{i}*x?" for i in range(1000 - len(wildcards))]
+    words = ["sudo", "rm?-", "t?r", "ls", "drop", "sel?ct"] + [f"q{i}z" for i in range(994)]
+    queries = [
+        " OR ".join(f"user:{u}" for u in some_users),
+        "user:(" + " OR ".join(some_users) + ")",
+        "source.ip:(" + " OR ".join(some_ips) + ")",
+        " ".join(f"-user:{u}" for u in some_users),
+        "NOT source.ip:(" + " OR ".join(some_ips) + ") AND kind:sql",
+        "source.ip:(" + " OR ".join(hosts) + ")",  # a thousand CIDRs: a thousand clauses, under the limit
+        "(" + " OR ".join(f"user:{u}" for u in some_users) + ") AND NOT source.ip:(" + " OR ".join(some_ips) + ")",
+        "source.ip:(" + " OR ".join(f"10.{i // 250}.{i % 250}.0/24" for i in range(1000)) + ")",
+        "host.name:(" + " OR ".join(wildcards) + ")",
+        "command:(" + " OR ".join(words) + ")",
+        " OR ".join(words[:120]),  # bare words: 120 x 8 text fields = 960 clauses
+        " ".join(f"-source.ip:10.{i // 250}.{i % 250}.0/24" for i in range(1000)),
+        " ".join(f"-host.name:{w}" for w in wildcards),
+    ]
+    for q in queries:
+        lite_ids = [e.id for e in lite.iter_search(q, now=NOW)]
+        es_ids = [e.id for e in es.iter_search(q, now=NOW, page_size=500)]
+        assert lite_ids == es_ids, f"backends disagree on {q[:80]!r}...: sqlite {len(lite_ids)} vs es {len(es_ids)}"
+        assert 0 < len(lite_ids) < len(events), q[:80]
+
+
+def test_largest_queries_allowed_same_hits(both: tuple[SQLiteEventStore, ElasticsearchEventStore]) -> None:
+    lite, es = both
+    for q in largest_queries():
+        assert [e.id for e in lite.iter_search(q, now=NOW)] == [e.id for e in es.iter_search(q, now=NOW)], q[:80]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "netguard.link.loss:nan",
+        "netguard.link.loss:>-inf",
+        "netguard.link.loss:1e400",
+        "file.size:99999999999999999999",
+        "file.size:>1e19",
+        "@timestamp:now-99999999999w",
+        "(" * 40 + "user:a" + ")" * 40,
+        "NOT " * 300 + "user:a",
+        " OR ".join(f"bytes:>{i}" for i in range(1100)),
+        " OR ".join(f"word{i}" for i in range(200)),
+        "command:a????????????",
+        "user:*a??????????????b",
+    ],
+)
+def test_refused_alike_as_usage_errors(
+    sqlite_store: SQLiteEventStore, es_store: ElasticsearchEventStore, query: str
+) -> None:
+    messages = []
+    for store in (sqlite_store, es_store):
+        with pytest.raises(QueryError) as info:
+            store.search(query, now=NOW)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
 
 
 def test_one_of_each_kind_is_found_again_in_both(

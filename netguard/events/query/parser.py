@@ -16,12 +16,20 @@ may contain a colon (``2026-11-25T08:00``, IPv6) while a field name ends at one.
 ``\\`` escapes the next character in unquoted words; inside quotes only ``\\"``
 and ``\\\\`` are escapes and ``*``/``?`` are literal. Operators are upper case,
 so ``or`` stays a search word. Errors carry the position for a caret.
+
+Each ``(`` and ``NOT`` is a level of recursion: past
+:data:`~netguard.events.query.syntax.MAX_DEPTH` levels the query is refused as
+too complex, at the offending position, long before Python's recursion limit
+could turn it into an internal error. The binder then checks the AND/OR/NOT
+nesting of the plan against the same limit
+(:func:`netguard.events.query.plan.check_limits`).
 """
 
 from __future__ import annotations
 
 from netguard.errors import QueryError
 from netguard.events.query.syntax import (
+    MAX_DEPTH,
     And,
     Between,
     Compare,
@@ -47,6 +55,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
+        self.depth = 0
 
     # --- scanning
     def error(self, message: str, pos: int | None = None) -> QueryError:
@@ -154,13 +163,26 @@ class _Parser:
             items.append(self.not_expr(field))
         return items[0] if len(items) == 1 else And(tuple(items))
 
+    def nested(self, at: int) -> None:
+        """Enter one more level of ``(`` or ``NOT`` (left again by the caller's ``finally``)."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"the query is too complex: more than {MAX_DEPTH} levels of parentheses and NOT", at)
+
     def not_expr(self, field: tuple[str, int] | None) -> Node:
+        self.skip_ws()
+        at = self.pos
         if self.take_keyword("NOT"):
-            return Not(self.not_expr(field))
-        if self.peek() == "-" and self.pos + 1 < len(self.text) and not self.text[self.pos + 1].isspace():
+            pass
+        elif self.peek() == "-" and self.pos + 1 < len(self.text) and not self.text[self.pos + 1].isspace():
             self.pos += 1
+        else:
+            return self.primary(field)
+        self.nested(at)
+        try:
             return Not(self.not_expr(field))
-        return self.primary(field)
+        finally:
+            self.depth -= 1
 
     def primary(self, field: tuple[str, int] | None) -> Node:
         ch = self.peek()
@@ -171,7 +193,11 @@ class _Parser:
             self.pos += 1
             if self.peek() == ")":
                 raise self.error("empty parentheses")
-            node = self.or_expr(field)
+            self.nested(open_at)
+            try:
+                node = self.or_expr(field)
+            finally:
+                self.depth -= 1
             if self.peek() != ")":
                 raise self.error("missing ')'", open_at if self.at_end() else None)
             self.pos += 1
@@ -210,7 +236,11 @@ class _Parser:
         if ch == "(":
             open_at = self.pos
             self.pos += 1
-            node = self.or_expr((field, field_pos))
+            self.nested(open_at)
+            try:
+                node = self.or_expr((field, field_pos))
+            finally:
+                self.depth -= 1
             if self.peek() != ")":
                 raise self.error("missing ')'", open_at)
             self.pos += 1

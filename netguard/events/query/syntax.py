@@ -11,6 +11,10 @@ class Wild(Enum):
     ONE = "?"
 
 
+# How deep parentheses, NOT and AND/OR groups may nest (docs/query.md): the parser
+# checks the first two, the plan the nesting left after simplification.
+MAX_DEPTH = 16
+
 # A value as typed: literal runs and wildcards, e.g. ("adm", Wild.STAR).
 Pattern = tuple[str | Wild, ...]
 

@@ -5,27 +5,17 @@ and every licence level have it; the ``wildcard`` type needs an x-pack module)
 and matched with a case-insensitive ``wildcard`` query wrapped in ``*``, which
 is the same "occurs anywhere" rule the SQLite backend applies. Everything runs
 in filter context: search here is a set of matches ordered by time, not a
-relevance ranking.
+relevance ranking. A :class:`~.plan.OneOf` is one ``terms`` query however long
+the list (one clause for Elasticsearch's clause limit).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from netguard.events.query import plan as p
-from netguard.events.query.syntax import Pattern, Wild
+from netguard.events.query.matching import pattern_text
 from netguard.events.schema import FieldType
-
-
-def wildcard_value(pattern: Pattern, lower: bool = False) -> str:
-    out = []
-    for seg in pattern:
-        if isinstance(seg, Wild):
-            out.append(seg.value)
-        else:
-            out.append(re.sub(r"([*?\\])", r"\\\1", seg.lower() if lower else seg))
-    return "".join(out)
 
 
 def to_es(plan: p.Plan) -> dict[str, Any]:
@@ -40,7 +30,7 @@ def to_es(plan: p.Plan) -> dict[str, Any]:
     if isinstance(plan, p.Exists):
         return {"exists": {"field": plan.field.name}}
     if isinstance(plan, p.Contains):
-        value = "*" + wildcard_value(plan.pattern) + "*"
+        value = "*" + pattern_text(plan.pattern) + "*"
         clauses = [{"wildcard": {f.name: {"value": value, "case_insensitive": True}}} for f in plan.fields]
         return clauses[0] if len(clauses) == 1 else {"bool": {"should": clauses, "minimum_should_match": 1}}
     name = plan.field.name
@@ -49,7 +39,7 @@ def to_es(plan: p.Plan) -> dict[str, Any]:
     if isinstance(plan, p.OneOf):
         return {"terms": {name: list(plan.values)}}
     if isinstance(plan, p.Wildcard):
-        return {"wildcard": {name: {"value": wildcard_value(plan.pattern)}}}
+        return {"wildcard": {name: {"value": pattern_text(plan.pattern)}}}
     if isinstance(plan, p.IpIn):
         return {"term": {name: str(plan.network)}}
     if isinstance(plan, p.Range):
