@@ -16,6 +16,7 @@ from typing import Any
 
 from audit.masking import mask_error
 from audit.pipeline import Audited
+from netguard.events.model import LogPosition
 
 
 def _ip(value: str | None) -> str | None:
@@ -27,7 +28,17 @@ def _ip(value: str | None) -> str | None:
         return None
 
 
+def log_position(item: Audited, source: str, file_key: str) -> LogPosition:
+    """The event's identity: its log source, the checkpoint registry's key for the file, the byte offset.
+
+    Re-reading a file stores nothing twice, and two identical statements at two offsets stay two events.
+    """
+    s = item.statement
+    return LogPosition(source=source, file_key=file_key, offset=s.offset, path=s.source)
+
+
 def event_fields(item: Audited, host: str | None = None) -> dict[str, Any]:
+    """The ``sql`` event's fields; pass :func:`log_position` to ``make_event`` as ``position``."""
     s = item.statement
     a = item.analysis
     ip = _ip(s.client)
@@ -54,8 +65,6 @@ def event_fields(item: Audited, host: str | None = None) -> dict[str, Any]:
         "netguard.sql.rows_examined": s.rows_examined,
         "netguard.sql.connection_id": s.connection_id,
         "netguard.risk": item.verdict.risk,
-        "log.file.path": s.source,
-        "log.offset": s.offset,
         "error.message": mask_error(s.error),
     }
     rules = item.verdict.rules

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from audit.event_fields import event_fields
+from audit.event_fields import event_fields, log_position
 from audit.pipeline import Pipeline
 from netguard.events import make_event
 from tests.audit.conftest import ServerRun
@@ -23,7 +23,10 @@ def test_statements_become_sql_events(request: pytest.FixtureRequest, run_name: 
     run: ServerRun = request.getfixturevalue(run_name)
     stmts, _ = parse(fmt, run.logs[fmt], run.log_line_prefix)
     pipeline = Pipeline()
-    events = [make_event("sql", event_fields(pipeline.process(s), host="db01")) for s in stmts]
+    events = []
+    for s in stmts:
+        item = pipeline.process(s)
+        events.append(make_event("sql", event_fields(item, host="db01"), position=log_position(item, fmt, "f1")))
     assert len(events) == len(stmts) > 10
     docs = [dict(e.fields) for e in events]
     text = repr(docs)
@@ -31,3 +34,15 @@ def test_statements_become_sql_events(request: pytest.FixtureRequest, run_name: 
         assert pii not in text
     update = next(d for d in docs if "UPDATE 患者" in str(d))
     assert "sql-where-less" in repr(update)
+
+
+def test_identical_statements_at_two_offsets_stay_two_events(mariadb_run: ServerRun) -> None:
+    stmts, _ = parse("mysql-general", mariadb_run.logs["mysql-general"], mariadb_run.log_line_prefix)
+    pipeline = Pipeline()
+    item = pipeline.process(stmts[0])
+    fields = event_fields(item)
+    first = make_event("sql", fields, position=log_position(item, "db01-general", "f1"))
+    again = make_event("sql", fields, position=log_position(item, "db01-general", "f1"))
+    other = make_event("sql", fields, position=log_position(pipeline.process(stmts[1]), "db01-general", "f1"))
+    assert first.id == again.id and first.id != other.id
+    assert first.fields["log.offset"] == stmts[0].offset
