@@ -25,11 +25,22 @@ _MAX_BAD_SHOWN = 20
 
 @click.group()
 def audit() -> None:
-    """Database query auditing: read SQL logs, fingerprint and analyse each statement."""
+    """Database query auditing: who ran which SQL, from where.
+
+    Reads SQL logs (MySQL/MariaDB, PostgreSQL, audit exports), fingerprints and
+    analyses each statement, and flags risky ones (see docs/audit.md).
+    """
 
 
 @audit.command()
-@click.option("--format", "fmt", required=True, type=click.Choice(list(FORMATS)), help="The log's format.")
+@click.option(
+    "--format",
+    "fmt",
+    required=True,
+    metavar="FORMAT",
+    type=click.Choice(list(FORMATS)),
+    help="The log's format: " + ", ".join(FORMATS) + ".",
+)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--log-line-prefix",
@@ -54,7 +65,9 @@ def parse(
     raw: bool,
     as_json: bool,
 ) -> None:
-    """Analyse FILE without storing it: one line per statement on stdout, bad lines on stderr.
+    """Analyse a SQL log file without storing it.
+
+    One JSON line per statement on stdout, bad lines on stderr.
 
     Literals are masked unless --raw. Exit 1 when any line could not be read.
     """

@@ -79,7 +79,9 @@ def describe(cfg: Config, sections: Sequence[Section[Any]] = SECTIONS) -> dict[s
 @json_option
 @pass_app
 def show(app: AppContext, as_json: bool) -> None:
-    """Print the configuration in force (defaults filled in; secrets shown as their references)."""
+    """Print the configuration in force.
+
+    Defaults filled in; secrets shown as their references."""
     data = describe(app.config)
     if as_json:
         print_json(data)
@@ -258,7 +260,9 @@ def _event_store_check(cfg: Config) -> Check:
 @json_option
 @pass_app
 def check(app: AppContext, as_json: bool) -> None:
-    """Check that the configuration works: secrets resolve, files are private, stores open.
+    """Check that the configuration works.
+
+    Secrets resolve, files are private, stores open.
 
     Exit code 1 if any check fails, 2 if the file itself has errors (all listed). Secret values are never printed.
     """

@@ -35,7 +35,10 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 @click.group()
 def discover() -> None:
-    """Find devices: switch tables over SNMP (ARP sweeps and inventory-wide runs come later)."""
+    """Find devices on the network.
+
+    Reads switches' tables over SNMP (ARP sweeps and inventory-wide runs come later).
+    """
 
 
 @discover.command("switch")
@@ -82,7 +85,10 @@ def switch_cmd(
     uplinks: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    """Walk one switch: system, interfaces, forwarding table, ARP, LLDP, uplinks."""
+    """Walk one switch over SNMP.
+
+    System group, interfaces, forwarding table, ARP, LLDP and uplinks.
+    """
     if (community_ref is None) == (user is None):
         raise click.UsageError("give either --community REF (SNMPv2c) or --user NAME (SNMPv3)")
     if user is None and (auth_proto or auth_key_ref or priv_proto or priv_key_ref or context):

@@ -26,6 +26,8 @@ from netguard.events.schema import resolve_field
 ROOT = Path(__file__).parents[2]
 # Placeholders in docs/query.md's table that stand for any term, not queries.
 PLACEHOLDERS = {"a AND b", "a b", "a OR b", "NOT a", "-a", "( ... )"}
+# Examples the text itself says find nothing.
+NO_HITS = {"file.size:1.5"}
 DATE = re.compile(r"\b\d{4}-\d\d-\d\d\b")
 SPAN = re.compile(r"`([^`]+)`")
 
@@ -55,6 +57,8 @@ def _help_texts(cmd: click.Command) -> list[str]:
 def _query_doc(text: str) -> list[list[str]]:
     table = text.split("## Terms", 1)[1].split("\n\n`AND`", 1)[0]
     queries = []
+    # The Limits section shows the shapes of queries at the limits ("u0 OR … OR u999"), not queries.
+    text = re.sub(r"\n## Limits\n.*?(?=\n## |\Z)", "\n", text, flags=re.DOTALL)
     rest = [re.sub(r"```.*?```", "", text.replace(table, ""), flags=re.DOTALL)]  # no fenced blocks
     for row in table.splitlines():
         if row.startswith("| `"):
@@ -63,7 +67,7 @@ def _query_doc(text: str) -> list[list[str]]:
             rest.append(meaning)
     for span in SPAN.findall("\n".join(rest)):
         head = span.split(":", 1)[0]
-        if ":" in span and " " not in head and resolve_field(head) is not None:
+        if ":" in span and " " not in head and resolve_field(head) is not None and span not in NO_HITS:
             queries.append(span)
     return [[q] for q in queries]
 
