@@ -33,8 +33,11 @@ class Hooks:
     idle: Callable[[], None] = lambda: None
 
 
-def relay(client: paramiko.Channel, target: paramiko.Channel, hooks: Hooks) -> int | None:
-    """Relay until the target's channel closes (or the user's does); returns the exit status."""
+def relay(client: paramiko.Channel, target: paramiko.Channel, hooks: Hooks, *, exit_status: bool = True) -> int | None:
+    """Relay until the target's channel closes (or the user's does); returns the exit status.
+
+    ``exit_status=False`` for channels that have none (a forwarded TCP connection).
+    """
     client_open = True
     target_open = True
     while target_open:
@@ -78,6 +81,8 @@ def relay(client: paramiko.Channel, target: paramiko.Channel, hooks: Hooks) -> i
         if client.closed:
             break
     status: int | None = None
+    if not exit_status:
+        return None
     if target.exit_status_ready() or target.status_event.wait(5):
         status = target.recv_exit_status()
     return status

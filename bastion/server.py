@@ -130,7 +130,8 @@ class Connection(paramiko.ServerInterface):  # type: ignore[misc]
         self._interactive_stage = ""
         self.channels: dict[int, _ChannelState] = {}
         self.accesses: list[Access] = []
-        self.forwarding_allowed = False
+        # direct-tcpip channels granted at open time: chanid -> (access, origin, destination)
+        self.forwards: dict[int, tuple[Access, tuple[str, int], tuple[str, int]]] = {}
 
     # -- authentication ---------------------------------------------------------------------------
 
@@ -264,8 +265,18 @@ class Connection(paramiko.ServerInterface):  # type: ignore[misc]
     def check_channel_direct_tcpip_request(
         self, chanid: int, origin: tuple[str, int], destination: tuple[str, int]
     ) -> int:
-        self._denied("port forwarding", f"direct-tcpip to {destination[0]}:{destination[1]}")
-        return OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+        # Forwarding goes through the target (as `ssh -L` does on the target itself), only on a
+        # login that names the target and only when a grant for it allows forwarding.
+        access = (
+            resolve(self.accesses, self.login.target, self.login.account)
+            if self.login is not None and self.login.target is not None
+            else None
+        )
+        if access is None or not access.allow_forwarding:
+            self._denied("port forwarding", f"direct-tcpip to {destination[0]}:{destination[1]}")
+            return OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+        self.forwards[chanid] = (access, (str(origin[0]), int(origin[1])), (str(destination[0]), int(destination[1])))
+        return OPEN_SUCCEEDED
 
     def check_port_forward_request(self, address: str, port: int) -> bool:
         self._denied("remote port forwarding", f"tcpip-forward {address}:{port}")
@@ -442,6 +453,10 @@ class Server:
 
     def _channel(self, conn: Connection, transport: paramiko.Transport, channel: paramiko.Channel) -> None:
         try:
+            forward = conn.forwards.pop(channel.get_id(), None)
+            if forward is not None:
+                Forward(self.bastion, conn, channel, *forward).run()
+                return
             state = conn.channels.get(channel.get_id())
             if state is None or conn.user is None or conn.login is None:
                 channel.close()
@@ -454,6 +469,88 @@ class Server:
             log.exception("bastion session failed")
             with contextlib.suppress(Exception):
                 channel.close()
+
+
+class Forward:
+    """One granted direct-tcpip channel, relayed through the target (``ssh -L`` on the target).
+
+    The bytes are not recorded (they can be any protocol); the destination, the
+    byte counts and the start and end are events, so the channel is never invisible.
+    """
+
+    def __init__(
+        self,
+        bastion: Bastion,
+        conn: Connection,
+        channel: paramiko.Channel,
+        access: Access,
+        origin: tuple[str, int],
+        destination: tuple[str, int],
+    ) -> None:
+        self.bastion, self.conn, self.channel = bastion, conn, channel
+        self.access, self.origin, self.destination = access, origin, destination
+        self.bytes_in = self.bytes_out = 0
+
+    def _event(self, action: str, outcome: str = "success", message: str = "") -> None:
+        user = self.conn.login.user if self.conn.login else None
+        where = f"{self.destination[0]}:{self.destination[1]}"
+        self.bastion.emit(
+            "bastion-session",
+            {
+                "event.action": action,
+                "event.outcome": outcome,
+                "user.name": user,
+                "source.ip": self.conn.source_ip,
+                "netguard.bastion.account": self.access.account,
+                "destination.address": self.access.target.name,
+                "destination.port": self.access.target.port,
+                "netguard.bastion.channel": "direct-tcpip",
+                "source.bytes": self.bytes_in if action != "start" else None,
+                "destination.bytes": self.bytes_out if action != "start" else None,
+                "network.protocol": "ssh",
+                "tags": ["port-forwarding"],
+                "message": message or f"port forwarding {action}: {user} via {self.access.target.name} to {where}",
+            },
+        )
+
+    def run(self) -> None:
+        bastion = self.bastion
+        directory = bastion.directory()
+        try:
+            kind = next(a.kind for a in directory.accounts(self.access.target.name) if a.account == self.access.account)
+            credential = Credential(kind, bastion.vault.get(vault_name(self.access.target.name, self.access.account)))
+            upstream = connect(
+                self.access.target, self.access.account, credential, bastion.settings.target_timeout.total_seconds()
+            )
+        except (StopIteration, NetGuardError) as exc:
+            self._event("denied", "failure", f"port forwarding failed: {exc}")
+            self.channel.close()
+            return
+        try:
+            target = upstream.open_channel("direct-tcpip", self.destination, self.origin)
+        except (paramiko.SSHException, OSError) as exc:
+            self._event("denied", "failure", f"port forwarding refused by {self.access.target.name}: {exc}")
+            self.channel.close()
+            upstream.close()
+            return
+        self._event("start")
+
+        def client_data(data: bytes) -> bytes:
+            self.bytes_in += len(data)
+            return data
+
+        def target_data(data: bytes) -> None:
+            self.bytes_out += len(data)
+
+        try:
+            relay(self.channel, target, Hooks(client_data=client_data, target_data=target_data), exit_status=False)
+        except (paramiko.SSHException, OSError, EOFError):
+            pass
+        finally:
+            self._event("end")
+            with contextlib.suppress(Exception):
+                self.channel.close()
+            upstream.close()
 
 
 def _say(channel: paramiko.Channel, text: str, stderr: bool = False) -> None:

@@ -408,3 +408,56 @@ def test_target_import_from_the_example_county(lab: Lab) -> None:
     assert json.loads(out)["already_there"] == len(existing)
     code, out = lab.cli("bastion", "target", "import", "--inventory", str(example), "--json")
     assert json.loads(out) == {"added": [], "already_there": len(expected)}
+
+
+def test_port_forwarding_through_the_target_when_a_grant_allows_it(lab: Lab) -> None:
+    code, out = lab.cli("bastion", "grant", "add", "alice", "pacs01", "--account", "root", "--allow-forwarding")
+    assert code == 0, out
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        local_port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        lab.ssh_args(
+            "alice:root@pacs01", "-N", "-o", "ExitOnForwardFailure=yes", "-L",
+            f"{local_port}:127.0.0.1:{lab.sshd.port}", key=lab.alice_key,
+        ),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        banner = b""
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not banner:
+            try:
+                with socket.create_connection(("127.0.0.1", local_port), timeout=3) as conn:
+                    conn.settimeout(5)
+                    banner = conn.recv(100)
+            except (ConnectionRefusedError, TimeoutError):
+                time.sleep(0.2)
+        assert banner.startswith(b"SSH-2.0-OpenSSH"), banner  # the target's sshd, reached through the tunnel
+        [start] = lab.wait_events("kind:bastion-session AND action:start AND tags:port-forwarding")
+        assert start["destination.address"] == "pacs01" and start["netguard.bastion.channel"] == "direct-tcpip"
+        assert lab.wait_events("kind:bastion-session AND action:end AND tags:port-forwarding")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_unknown_channel_types_and_absurd_windows_cost_only_that_client(lab: Lab) -> None:
+    import paramiko
+
+    key = paramiko.Ed25519Key(filename=str(lab.alice_key))
+    odd = paramiko.Transport(("127.0.0.1", lab.port), default_window_size=2**32 - 1, default_max_packet_size=2**31)
+    try:
+        odd.connect(username="alice:root@his-db01", pkey=key)
+        try:
+            odd.open_channel("netguard-no-such-type")
+            raise AssertionError("an unknown channel type was accepted")
+        except paramiko.ChannelException as exc:
+            assert exc.code == 3  # SSH_OPEN_UNKNOWN_CHANNEL_TYPE
+        chan = odd.open_session(window_size=2**32 - 1, max_packet_size=2**31)
+        chan.exec_command("echo huge-window")
+        assert chan.makefile().read() == b"huge-window\n"
+    finally:
+        odd.close()
+    done = lab.ssh("alice:root@his-db01", "echo next-client", key=lab.alice_key)
+    assert done.returncode == 0 and done.stdout == b"next-client\n"
