@@ -79,7 +79,7 @@ def classify(
     mac = normalize_mac(mac)
     seen_ips = sorted({ip for ip in (normalize_ip(i) for i in ips) if ip})
     device = root.by_mac(mac)
-    if mac in infrastructure:
+    if mac in infrastructure or (device is not None and device.kind == "switch"):
         return Verdict(Status.INFRASTRUCTURE, "a switch of the network", device)
     for ip in seen_ips:
         bound = root.device_by_ip(ip)
