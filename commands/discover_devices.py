@@ -25,6 +25,7 @@ from netguard.discovery.run import DeviceChange, DiscoveryRun, SwitchOutcome, de
 from netguard.errors import EXIT_FINDINGS, InventoryError
 from netguard.events import open_event_store
 from netguard.inventory import Inventory, load_inventory
+from netguard.runner import Progress
 from netguard.store import StateStore
 
 _inventory_option = click.option(
@@ -77,7 +78,7 @@ def run_cmd(
             timeout=timeout,
             retries=retries,
             seen_events=seen_events,
-            on_switch_done=lambda: advance(1),
+            processors=[Progress(advance)],
         )
     events = open_event_store(app.config)
     try:
@@ -167,6 +168,7 @@ def _render_run(result: DiscoveryRun) -> None:
             "failed switches",
             [Column("switch", keep=True, priority=9), Column("reason", priority=8, min_width=20)],
             [[o.switch.id, o.reason] for o in result.failed],
+            wide=True,  # a reason is only useful whole: wrapped, never cut
         )
 
 

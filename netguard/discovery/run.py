@@ -1,12 +1,13 @@
 """``discover run``: walk every managed switch of a selection, reconcile, and say what changed.
 
-1. *Plan*: each inventory switch gets an SNMP target, its credential
-   references resolved through the configuration's resolver. A switch whose
-   references do not resolve is a failed switch with that reason; the others
-   go on.
-2. *Collect*: :func:`~netguard.discovery.switch.walk_switches` walks them all
-   with bounded concurrency (uplinks are decided after every walk, since
-   "learns another switch's MAC" needs all switches' own MACs).
+1. *Collect*: the runner (:mod:`netguard.runner`) runs :class:`WalkSwitch` on
+   every inventory switch, bounded and with a deadline each: the switch's
+   credential references are resolved through the configuration's resolver,
+   then the switch is walked. A reference that does not resolve, an agent that
+   does not answer or a walk past its deadline is a failed switch with its
+   reason; the others go on. Processors (a progress bar) plug into the run.
+2. *Uplinks* are decided after every walk, since "learns another switch's
+   MAC" needs all switches' own MACs.
 3. *Sightings*: per switch, every forwarding-table entry on a port that is not
    an uplink is an ``fdb`` sighting (MAC, switch, port name, VLAN) of the
    switch's institution; every ARP entry is an ``arp-table`` sighting (MAC, IP)
@@ -30,18 +31,18 @@ import asyncio
 import datetime as dt
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from netguard.discovery.authorise import Verdict, classify, infrastructure_macs
 from netguard.discovery.records import SwitchReport
-from netguard.discovery.switch import SwitchJob, walk_switches
+from netguard.discovery.switch import walk_switch, with_uplinks
 from netguard.discovery.uplinks import lldp_chassis_macs
-from netguard.errors import NetGuardError
 from netguard.events import Event, make_event
 from netguard.inventory import Inventory, Switch, mac_vendor
+from netguard.runner import Processor, Runner
 from netguard.secrets import SecretResolver
-from netguard.snmp import SnmpClient, SnmpTarget, target_for_switch
+from netguard.snmp import SnmpClient, target_for_switch
 from netguard.store.sightings import Sighting, SightingRecord, SightingRepository
 
 FDB_SCOPE = "fdb:"
@@ -99,31 +100,53 @@ def vendor_of(mac: str) -> str:
     return mac_vendor(mac) or "unknown"
 
 
-def plan_targets(
-    switches: Sequence[Switch], resolver: SecretResolver, *, timeout: float, retries: int
-) -> list[tuple[Switch, SnmpTarget | str]]:
-    """Each switch with its target, or the reason it has none (never the secret itself)."""
-    planned: list[tuple[Switch, SnmpTarget | str]] = []
-    for switch in switches:
-        try:
-            planned.append((switch, target_for_switch(switch, resolver, timeout=timeout, retries=retries)))
-        except NetGuardError as exc:
-            planned.append((switch, f"bad-target: {exc}"))
-    return planned
+@dataclass(frozen=True)
+class WalkContext:
+    """What the walk task needs: one SNMP client for the run, the resolver, per-request timing."""
+
+    client: SnmpClient
+    resolver: SecretResolver
+    timeout: float = 2.0
+    retries: int = 1
+
+
+class WalkSwitch:
+    """The runner task: resolve the switch's credentials now, then walk it (uplinks decided later)."""
+
+    name = "snmp-walk"
+
+    def handles(self, target: Switch) -> bool:
+        return True
+
+    async def run(self, target: Switch, context: WalkContext) -> SwitchReport:
+        snmp = target_for_switch(target, context.resolver, timeout=context.timeout, retries=context.retries)
+        return await walk_switch(context.client, snmp, parallel=2)
 
 
 async def collect(
-    planned: Sequence[tuple[Switch, SnmpTarget | str]], *, on_done: Callable[[], None] | None = None
+    switches: Sequence[Switch],
+    resolver: SecretResolver,
+    *,
+    timeout: float = 2.0,
+    retries: int = 1,
+    concurrency: int = 64,
+    deadline: float = 300.0,
+    processors: Sequence[Processor] = (),
 ) -> list[SwitchOutcome]:
-    """Walk every switch that has a target; the rest are failed outcomes in place."""
-    jobs = [(s, SwitchJob(t, s.uplinks)) for s, t in planned if isinstance(t, SnmpTarget)]
-    if on_done is not None:
-        for _ in range(len(planned) - len(jobs)):
-            on_done()
+    """Walk every switch on the runner, then decide uplinks against all switches' own MACs."""
     async with SnmpClient() as client:
-        reports = await walk_switches(client, [j for _, j in jobs], on_done=(lambda _o: on_done()) if on_done else None)
-    by_id = {s.id: r for (s, _), r in zip(jobs, reports, strict=True)}
-    return [SwitchOutcome(s, by_id.get(s.id), None if isinstance(t, SnmpTarget) else t) for s, t in planned]
+        context = WalkContext(client, resolver, timeout, retries)
+        run = await Runner(concurrency=concurrency, timeout=deadline).run(
+            switches, [WalkSwitch()], context, processors=processors, key=lambda s: s.id
+        )
+    reports = [(r.target, r.value if r.ok else None, r.reason) for r in run.results]
+    known = frozenset().union(*(rep.switch_macs() | lldp_chassis_macs(rep.lldp) for _, rep, _ in reports if rep))
+    return [
+        SwitchOutcome(sw, with_uplinks(rep, known, sw.uplinks), None)
+        if rep is not None
+        else SwitchOutcome(sw, None, reason or "not walked")
+        for sw, rep, reason in reports
+    ]
 
 
 def _port_name(names: dict[int, str], ifindex: int | None, bridge_port: int) -> str:
@@ -247,11 +270,10 @@ def discover(
     timeout: float = 2.0,
     retries: int = 1,
     seen_events: bool = False,
-    on_switch_done: Callable[[], None] | None = None,
+    processors: Sequence[Processor] = (),
 ) -> DiscoveryRun:
     """Plan, collect and reconcile (steps 1-4 above); events are the caller's to write."""
     started = time.monotonic()
-    planned = plan_targets(switches, resolver, timeout=timeout, retries=retries)
-    outcomes = asyncio.run(collect(planned, on_done=on_switch_done))
+    outcomes = asyncio.run(collect(switches, resolver, timeout=timeout, retries=retries, processors=processors))
     changes, stored = reconcile(repo, inventory, outcomes, seen_events=seen_events)
     return DiscoveryRun(tuple(outcomes), tuple(changes), stored, time.monotonic() - started)

@@ -184,6 +184,25 @@ def test_a_switch_with_a_wrong_community_fails_alone(lab: RunningLab, tmp_path: 
     assert wrong not in human.output and lab.community not in human.output
 
 
+def test_a_reference_that_does_not_resolve_fails_that_switch(lab: RunningLab, tmp_path: Path) -> None:
+    doc = yaml.safe_load((lab.dir / "inventory.yaml").read_text(encoding="utf-8"))
+    for inst in doc["institutions"]:
+        if inst["id"] == "lab-thc1":
+            inst["snmp"] = {"version": "2c", "community": "secret:no-such-secret"}
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    config = config_for(lab, tmp_path, inventory)
+    result = cli(config, "discover", "run", "--json")
+    assert result.exit_code == 1
+    report = as_json(result)
+    assert report["failed"] == ["lab-thc1-acc1"]
+    reason = next(s["reason"] for s in report["switches"] if s["id"] == "lab-thc1-acc1")
+    assert "no-such-secret" in reason
+    assert {c["switch"] for c in report["changes"]} == {
+        h.switch for h in managed_hosts(lab) if h.switch != "lab-thc1-acc1"
+    }
+
+
 def test_verdicts_for_conflicts(lab: RunningLab) -> None:
     inv = load_inventory(lab.dir / "inventory.yaml")
     dc_server = next(d for d in inv.devices() if d.institution == "lab-dc" and d.kind == "server")
