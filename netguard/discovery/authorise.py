@@ -10,9 +10,10 @@ port, or its IP in that institution's subnets) is, checked in this order:
     rogue, whichever segment it appears on.
 ``conflict``
     an authorised MAC seen on another institution's network; a MAC seen with
-    an IP other than the one its device is bound to; or any MAC using an IP
-    the inventory binds to a different device (the usual sign of a spoof or a
-    copied static address).
+    an IP other than the one its device is bound to; any MAC using an IP the
+    inventory binds to a different device (the usual sign of a spoof or a
+    copied static address); or an IP that another MAC uses at the same time
+    (a duplicate address: both MACs are in conflict).
 ``authorised``
     the MAC is one of the institution's devices, and its IP matches when the
     device is IP-bound (a device with no IP seen yet is authorised on its MAC).
@@ -25,7 +26,7 @@ yet. Everything here is pure: the inventory and the sighting in, a verdict out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -73,8 +74,10 @@ def classify(
     institution_id: str | None,
     *,
     infrastructure: frozenset[str] = frozenset(),
+    ip_users: Mapping[str, Iterable[str]] | None = None,
 ) -> Verdict:
-    """The verdict for ``mac`` seen with ``ips`` at ``institution_id`` (None: place unknown)."""
+    """The verdict for ``mac`` seen with ``ips`` at ``institution_id`` (None: place unknown);
+    ``ip_users`` maps each IP seen to every MAC seen using it (for duplicate addresses)."""
     root = inventory.root
     mac = normalize_mac(mac)
     seen_ips = sorted({ip for ip in (normalize_ip(i) for i in ips) if ip})
@@ -86,6 +89,9 @@ def classify(
         if bound is not None and normalize_mac(bound.mac) != mac:
             owner = normalize_mac(bound.mac)
             return Verdict(Status.CONFLICT, f"uses {ip}, which is bound to {owner}", device, owner)
+        others = sorted({normalize_mac(m) for m in (ip_users or {}).get(ip, ())} - {mac})
+        if others:
+            return Verdict(Status.CONFLICT, f"{ip} is also used by {', '.join(others)}", device, others[0])
     if device is None:
         return Verdict(Status.UNKNOWN, "not in the inventory")
     if institution_id is not None and device.institution != institution_id:

@@ -65,13 +65,18 @@ def current_devices(repo: SightingRepository, inventory: Inventory) -> list[Devi
         elif r.how == "fdb":
             fdb.append(r)
     infrastructure = infrastructure_macs(inventory)
+    users: dict[str, set[str]] = defaultdict(set)
+    for records in arp.values():
+        for a in records:
+            if a.ip:
+                users[a.ip].add(a.mac)
     rows: list[DeviceRow] = []
 
     def row(mac: str, place: SightingRecord, others: list[SightingRecord]) -> DeviceRow:
         ips = tuple(sorted({a.ip for a in arp.get(mac, []) if a.ip}))
         every = [place, *others]
         how = tuple(sorted({r.how for r in every}))
-        verdict = classify(inventory, mac, ips, place.institution_id, infrastructure=infrastructure)
+        verdict = classify(inventory, mac, ips, place.institution_id, infrastructure=infrastructure, ip_users=users)
         return DeviceRow(
             mac,
             ips,

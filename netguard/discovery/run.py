@@ -184,6 +184,7 @@ def reconcile(
     switch_macs: set[str] = set()
     per_switch: list[tuple[SwitchOutcome, list[Sighting], list[Sighting]]] = []
     ips: dict[str, set[str]] = defaultdict(set)
+    users: dict[str, set[str]] = defaultdict(set)
     for o in outcomes:
         if o.report is None or not o.report.reachable:
             continue
@@ -193,11 +194,14 @@ def reconcile(
         for s in arp:
             if s.ip:
                 ips[s.mac].add(s.ip)
+                users[s.ip].add(s.mac)
     infrastructure = infrastructure_macs(inventory, switch_macs)
 
     def change(action: str, record: SightingRecord, previous: SightingRecord | None = None) -> list[DeviceChange]:
         seen_ips = ips.get(record.mac, set())
-        verdict = classify(inventory, record.mac, seen_ips, record.institution_id, infrastructure=infrastructure)
+        verdict = classify(
+            inventory, record.mac, seen_ips, record.institution_id, infrastructure=infrastructure, ip_users=users
+        )
         found = tuple(sorted(seen_ips))
         out = [DeviceChange(action, record, verdict, found, previous)]
         if action in ("new", "moved") and verdict.status == "conflict":

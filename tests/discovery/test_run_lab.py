@@ -219,6 +219,37 @@ def test_verdicts_for_conflicts(lab: RunningLab) -> None:
     switch = next(d for d in inv.devices() if d.kind == "switch")
     assert classify(inv, switch.mac, [], "lab-thc1").status is Status.INFRASTRUCTURE
     assert classify(inv, "02:00:00:00:00:01", [], "lab-dc").status is Status.UNKNOWN
+    twins = {"10.0.0.77": ["02:00:00:00:00:01", "02:00:00:00:00:02"]}
+    duplicate = classify(inv, "02:00:00:00:00:01", ["10.0.0.77"], "lab-dc", ip_users=twins)
+    assert duplicate.status is Status.CONFLICT and duplicate.conflicting_mac == "02:00:00:00:00:02"
+    alone = {"10.0.0.77": ["02:00:00:00:00:01"]}
+    assert classify(inv, "02:00:00:00:00:01", ["10.0.0.77"], "lab-dc", ip_users=alone).status is Status.UNKNOWN
+
+
+def test_an_authorised_device_at_the_wrong_institution_is_a_conflict(lab: RunningLab, tmp_path: Path) -> None:
+    host = next(h for h in managed_hosts(lab) if h.role == "authorised" and h.institution == "lab-vc1-1")
+    doc = yaml.safe_load((lab.dir / "inventory.yaml").read_text(encoding="utf-8"))
+    by_id = {inst["id"]: inst for inst in doc["institutions"]}
+    entry = next(d for d in by_id["lab-vc1-1"]["devices"] if d["mac"] == host.mac)
+    by_id["lab-vc1-1"]["devices"].remove(entry)
+    by_id["lab-thc1"]["devices"].append({**entry, "ip": "10.11.0.99"})  # its IP must be in lab-thc1's subnet
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    config = config_for(lab, tmp_path, inventory)
+    traffic(lab)
+    run = cli(config, "discover", "run", "--json")
+    assert run.exit_code == 0, run.output
+    conflicts = [c for c in as_json(run)["changes"] if c["action"] == "conflict"]
+    assert [(c["mac"], c["switch"], c["port"]) for c in conflicts] == [(host.mac, host.switch, host.port)]
+    assert "lab-thc1" in conflicts[0]["reason"] and "lab-vc1-1" in conflicts[0]["reason"]
+    events = [e for e in device_events(config) if e["event.action"] == "conflict"]
+    assert [e["host.mac"] for e in events] == [host.mac]
+    assert events[0]["netguard.device.authorised"] is False
+
+    listed = cli(config, "discover", "unauthorised", "--json")
+    assert listed.exit_code == 1
+    rogues = {h.mac for h in managed_hosts(lab) if h.role == "rogue"}
+    assert {r["mac"] for r in as_json(listed)} == rogues | {host.mac}
 
 
 def test_a_moved_host_is_a_moved_event(lab: RunningLab, tmp_path: Path) -> None:
