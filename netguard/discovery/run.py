@@ -23,6 +23,10 @@
    device in conflict gets a ``conflict`` event when its sighting is new or
    moved (first seen in that state), not on every run; ``seen`` events for
    kept sightings only when asked for.
+
+A move is found within one switch (another port, another VLAN). A device that
+moves to another switch is ``new`` there and ``gone`` from the old one once
+that switch's grace runs are over.
 """
 
 from __future__ import annotations
@@ -86,6 +90,8 @@ class DeviceChange:
 
 @dataclass(frozen=True)
 class DiscoveryRun:
+    """One run: every switch's outcome (failed and partial ones included), the changes, the sightings stored."""
+
     switches: tuple[SwitchOutcome, ...]
     changes: tuple[DeviceChange, ...]
     sightings: int
@@ -276,7 +282,7 @@ def discover(
     seen_events: bool = False,
     processors: Sequence[Processor] = (),
 ) -> DiscoveryRun:
-    """Plan, collect and reconcile (steps 1-4 above); events are the caller's to write."""
+    """Steps 1-5 above; the events (:func:`device_events`) are the caller's to write."""
     started = time.monotonic()
     outcomes = asyncio.run(collect(switches, resolver, timeout=timeout, retries=retries, processors=processors))
     changes, stored = reconcile(repo, inventory, outcomes, seen_events=seen_events)
