@@ -1,4 +1,4 @@
-"""`netguard discover`: find what is on the network. Today: one switch over SNMP.
+"""`netguard discover`: find what is on the network, over SNMP.
 
 ``netguard discover switch HOST[:PORT]`` walks one switch (v2c with
 ``--community REF``, v3 with ``--user`` and the key options) and prints its
@@ -9,6 +9,13 @@ are secret references, resolved here and never printed.
 Exit codes: 0 the whole switch was read; 1 it answered only in part (a table
 failed or stopped early) or not at all, the document saying why; 2 usage
 (bad address, a reference that does not resolve).
+
+``netguard discover run`` walks every managed switch of the inventory (or of
+``--institution/--township/--tier``), reconciles the sightings into the state
+store and writes ``device`` events (:mod:`netguard.discovery.run`); exit 1 when
+a switch failed or was read only in part, each listed with its reason.
+``discover list`` shows the devices present now with their verdicts,
+``discover unauthorised`` only those that need action (exit 1 when any do).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from rich.table import Table
 from rich.text import Text
 
 from commands.context import AppContext, pass_app
+from commands.discover_devices import device_commands
 from commands.output import console, json_option, print_json, status
 from netguard.discovery import SwitchReport, walk_switch
 from netguard.errors import EXIT_FINDINGS
@@ -37,8 +45,13 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 def discover() -> None:
     """Find devices on the network.
 
-    Reads switches' tables over SNMP (ARP sweeps and inventory-wide runs come later).
+    Reads switches' tables over SNMP: one switch, or every managed switch of
+    the inventory into the state store (ARP sweeps come later).
     """
+
+
+for _command in device_commands:
+    discover.add_command(_command)
 
 
 @discover.command("switch")

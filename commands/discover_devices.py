@@ -1,0 +1,268 @@
+"""``netguard discover run | list | unauthorised``: the inventory's devices, found and judged.
+
+``run`` walks every managed switch of the selection (a progress bar on a
+terminal), reconciles into the state store, writes ``device`` events and
+prints what changed and which switches failed. ``list`` is the table of the
+devices present now; ``unauthorised`` only those that need action. Every
+cell is data, shown literally (``commands.tables``); ``--json`` prints the
+same rows as objects. Exit codes: ``run`` 1 when a switch failed or was read
+only in part, or an event could not be stored; ``unauthorised`` 1 when any
+device needs action; 2 for usage errors (unknown institution, no switches).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from commands.context import AppContext, pass_app
+from commands.output import echo, json_option, plural, print_json, progress, say
+from commands.scope import Scope, scope_options
+from commands.tables import Column, print_table, wide_option
+from netguard.discovery.current import DeviceRow, current_devices
+from netguard.discovery.run import DeviceChange, DiscoveryRun, SwitchOutcome, device_events, discover
+from netguard.errors import EXIT_FINDINGS, InventoryError
+from netguard.events import open_event_store
+from netguard.inventory import Inventory, load_inventory
+from netguard.runner import Progress
+from netguard.store import StateStore
+
+_inventory_option = click.option(
+    "--inventory", "inventory_file", type=click.Path(dir_okay=False), help="Inventory (default: configured)."
+)
+
+
+def _load(app: AppContext, inventory_file: str | None) -> Inventory:
+    return load_inventory(app.inventory_path(inventory_file))
+
+
+@click.command("run")
+@_inventory_option
+@scope_options
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=2.0, show_default=True, help="Seconds per request.")
+@click.option("--retries", type=click.IntRange(min=0), default=1, show_default=True, help="Retries per request.")
+@click.option("--seen-events", is_flag=True, help="Also write a 'seen' event for every device seen again.")
+@json_option
+@pass_app
+def run_cmd(
+    app: AppContext,
+    inventory_file: str | None,
+    scope: Scope,
+    timeout: float,
+    retries: int,
+    seen_events: bool,
+    as_json: bool,
+) -> None:
+    """Walk every managed switch and record the devices found.
+
+    Sightings go to the state store, new, moved, conflicting and gone devices
+    become 'device' events. Exit 1 when a switch failed.
+
+    \b
+    Examples:
+      netguard discover run --township 娜姑镇
+      netguard discover run --tier village --json
+    """
+    inv = _load(app, inventory_file)
+    switches = list(inv.switches(scope.filter(inv)))
+    if not switches:
+        raise InventoryError(f"no managed switch in {scope.describe()} ({inv.file})")
+    resolver = app.config.resolver()
+    with StateStore.from_config(app.config) as store, progress("walking switches", len(switches)) as advance:
+        result = discover(
+            inv,
+            switches,
+            resolver,
+            store.sightings,
+            timeout=timeout,
+            retries=retries,
+            seen_events=seen_events,
+            processors=[Progress(advance)],
+        )
+    events = open_event_store(app.config)
+    try:
+        written = events.write(device_events(inv, result.changes, dt.datetime.now(dt.UTC)))
+    finally:
+        events.close()
+    if as_json:
+        print_json(_run_dict(result, written.failed))
+    else:
+        _render_run(result)
+    if written.failed:
+        first = written.errors[0] if written.errors else "unknown reason"
+        echo(f"warning: {plural(written.failed, 'device event')} could not be stored (first: {first})", err=True)
+    if result.failed or written.failed:
+        raise click.exceptions.Exit(EXIT_FINDINGS)
+
+
+def _switch_dict(o: SwitchOutcome) -> dict[str, object]:
+    r = o.report
+    return {
+        "id": o.switch.id,
+        "institution": o.switch.institution,
+        "complete": o.complete,
+        "reason": o.reason,
+        "fdb": len(r.fdb) if r else 0,
+        "arp": len(r.arp) if r else 0,
+        "uplinks": len(r.uplinks) if r else 0,
+        "seconds": round(r.seconds, 3) if r else 0.0,
+    }
+
+
+def _change_dict(c: DeviceChange) -> dict[str, object]:
+    r = c.record
+    return {
+        "action": c.action,
+        "mac": r.mac,
+        "ips": list(c.ips),
+        "institution": r.institution_id,
+        "switch": r.switch,
+        "port": r.port,
+        "vlan": r.vlan,
+        "previous_port": f"{c.previous.switch} {c.previous.port}" if c.previous else None,
+        "status": c.verdict.status.value,
+        "reason": c.verdict.reason,
+    }
+
+
+def _run_dict(result: DiscoveryRun, failed_events: int) -> dict[str, object]:
+    counts: dict[str, int] = {}
+    for c in result.changes:
+        counts[c.action] = counts.get(c.action, 0) + 1
+    return {
+        "switches": [_switch_dict(o) for o in result.switches],
+        "failed": [o.switch.id for o in result.failed],
+        "sightings": result.sightings,
+        "changes": [_change_dict(c) for c in result.changes],
+        "counts": counts,
+        "events_failed": failed_events,
+        "seconds": round(result.seconds, 3),
+    }
+
+
+def _render_run(result: DiscoveryRun) -> None:
+    walked = len(result.switches) - len(result.failed)
+    say(
+        f"{plural(len(result.switches), 'switch', 'switches')}: {walked} read completely, "
+        f"{len(result.failed)} failed or partial; {plural(result.sightings, 'sighting')} in {result.seconds:.1f} s"
+    )
+    if result.changes:
+        rows: list[list[object]] = [
+            [c.action, c.record.mac, ", ".join(c.ips), c.record.switch, c.record.port, c.verdict.status.value]
+            for c in result.changes
+        ]
+        columns = [
+            Column("change", keep=True, priority=9),
+            Column("MAC", keep=True, priority=9),
+            Column("IP", keep=True, priority=7),
+            Column("switch", priority=5),
+            Column("port", priority=5, min_width=4),
+            Column("status", keep=True, priority=8),
+        ]
+        print_table("device changes", columns, rows)
+    else:
+        say("no device changes")
+    if result.failed:
+        print_table(
+            "failed switches",
+            [Column("switch", keep=True, priority=9), Column("reason", priority=8, min_width=20)],
+            [[o.switch.id, o.reason] for o in result.failed],
+            wide=True,  # a reason is only useful whole: wrapped, never cut
+        )
+
+
+_DEVICE_COLUMNS = [
+    Column("MAC", keep=True, priority=9),
+    Column("IP", keep=True, priority=7),
+    Column("vendor", priority=3),
+    Column("institution", priority=6),
+    Column("switch", priority=4),
+    Column("port", priority=5, min_width=4),
+    Column("VLAN", priority=2, min_width=4, justify="right"),
+    Column("first seen", keep=True, priority=0),
+    Column("last seen", keep=True, priority=1),
+    Column("how", priority=1),
+    Column("status", keep=True, priority=8),
+]
+
+
+def _when(t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _device_row(d: DeviceRow) -> list[object]:
+    return [
+        d.mac,
+        ", ".join(d.ips),
+        d.vendor,
+        d.institution,
+        d.switch,
+        d.port,
+        d.vlan,
+        _when(d.first_seen),
+        _when(d.last_seen),
+        ",".join(d.how),
+        d.verdict.status.value,
+    ]
+
+
+def _devices(app: AppContext, inventory_file: str | None) -> list[DeviceRow]:
+    inv = _load(app, inventory_file)
+    with StateStore.from_config(app.config) as store:
+        return current_devices(store.sightings, inv)
+
+
+@click.command("list")
+@_inventory_option
+@json_option
+@wide_option
+@pass_app
+def list_cmd(app: AppContext, inventory_file: str | None, as_json: bool, wide: bool) -> None:
+    """The devices present now, from the last discovery runs.
+
+    MAC, IPs, vendor, where, first and last seen, how seen, and status:
+    authorised, infrastructure (a switch), unknown or conflict.
+    """
+    rows = _devices(app, inventory_file)
+    if as_json:
+        print_json([d.as_dict() for d in rows])
+        return
+    print_table(f"devices present ({len(rows)}; times UTC)", _DEVICE_COLUMNS, [_device_row(d) for d in rows], wide=wide)
+
+
+@click.command("unauthorised")
+@_inventory_option
+@json_option
+@wide_option
+@pass_app
+def unauthorised_cmd(app: AppContext, inventory_file: str | None, as_json: bool, wide: bool) -> None:
+    """The devices that need action: unknown or in conflict.
+
+    Exit 1 when there is any.
+    """
+    rows = [d for d in _devices(app, inventory_file) if d.verdict.status.needs_action]
+    if as_json:
+        print_json([d.as_dict() for d in rows])
+    elif rows:
+        columns = [
+            Column("MAC", keep=True, priority=9),
+            Column("IP", keep=True, priority=7),
+            Column("institution", priority=6),
+            Column("switch", priority=4),
+            Column("port", priority=5, min_width=4),
+            Column("status", keep=True, priority=8),
+            Column("why", priority=3, min_width=12),
+        ]
+        data: list[list[object]] = [
+            [d.mac, ", ".join(d.ips), d.institution, d.switch, d.port, d.verdict.status.value, d.verdict.reason]
+            for d in rows
+        ]
+        print_table(f"devices that need action ({len(rows)})", columns, data, wide=wide)
+    else:
+        say("no unauthorised devices")
+    if rows:
+        raise click.exceptions.Exit(EXIT_FINDINGS)
+
+
+device_commands = (run_cmd, list_cmd, unauthorised_cmd)
