@@ -34,6 +34,14 @@ demo: $(VENV)/.installed-runtime
 	$(BIN)/netguard --config $(CONFIG) lab events --count 20000 --hours 24
 	$(BIN)/netguard --config $(CONFIG) events search 'risk:>=high AND (kind:sql OR kind:bastion-command)' --since 2h --limit 10
 	$(BIN)/netguard --config $(CONFIG) events search 'kind:device AND action:new AND netguard.device.authorised:false' --since 24h --limit 5
+	@if [ "$$(id -u)" -eq 0 ]; then \
+	  $(BIN)/netguard lab down --dir var/lab >/dev/null 2>&1; rm -rf var/lab; \
+	  echo "== the namespace lab: a small county, discovered over SNMP"; \
+	  $(BIN)/netguard lab up --dir var/lab && \
+	  $(BIN)/netguard --config var/lab/netguard.yaml discover run; \
+	  $(BIN)/netguard --config var/lab/netguard.yaml discover unauthorised; \
+	  $(BIN)/netguard lab down --dir var/lab; \
+	else echo "demo: skipping the namespace lab and discovery (they need root)"; fi
 
 test-deps:
 	PYTHON=$(PYTHON) VENV=$(VENV) scripts/install-test-deps.sh
