@@ -114,7 +114,9 @@ def _snmpsim(lab: Lab, ns: str, address: str, work: Path, community: str) -> Non
         f"--agent-udpv4-endpoint={address}:161", "--log-level=error",
     ]  # fmt: skip
     with open(log, "wb") as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ, SNMPSIM_ALLOW_ROOT="true"))
+        proc = subprocess.Popen(
+            args, stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ, SNMPSIM_ALLOW_ROOT="true")
+        )
     lab.processes.append(proc)  # type: ignore[arg-type]  # Lab.close kills and reaps every process it holds
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

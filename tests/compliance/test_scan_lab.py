@@ -31,7 +31,10 @@ def test_scan_finds_what_was_planted_and_the_second_scan_shows_the_fix(scan_lab:
     assert result[("DJ-SNMP-DEFAULT-COMMUNITY", "sw-public")] == "fail"
     assert by[("DJ-SNMP-DEFAULT-COMMUNITY", "sw-public")]["facts"]["snmp_default_answers"] == 1
     assert result[("DJ-SNMP-DEFAULT-COMMUNITY", "sw-private")] == "pass"
-    assert "k7-not-a-default" not in done.stdout and "public" not in by[("DJ-SNMP-DEFAULT-COMMUNITY", "sw-public")]["evidence"]
+    assert (
+        "k7-not-a-default" not in done.stdout
+        and "public" not in by[("DJ-SNMP-DEFAULT-COMMUNITY", "sw-public")]["evidence"]
+    )
     # SSH: the listener makes db-open fail; db-closed refuses; the bastion's own SSH does not apply.
     assert result[("DJ-SSH-BASTION-ONLY", "db-open")] == "fail"
     assert result[("DJ-SSH-BASTION-ONLY", "db-closed")] == "pass"
@@ -44,9 +47,7 @@ def test_scan_finds_what_was_planted_and_the_second_scan_shows_the_fix(scan_lab:
     assert report["counts"]["fail"] == sum(1 for r in result.values() if r == "fail")
     # Recorded: one compliance scan in the state store with every result, and one event per result.
     with sqlite3.connect(scan_lab.root / "main-state.db") as db:
-        stored = db.execute(
-            "SELECT count(*) FROM check_results WHERE scan_id = ?", (report["scan_id"],)
-        ).fetchone()[0]
+        stored = db.execute("SELECT count(*) FROM check_results WHERE scan_id = ?", (report["scan_id"],)).fetchone()[0]
         label = db.execute("SELECT label FROM check_scans WHERE scan_id = ?", (report["scan_id"],)).fetchone()[0]
     assert stored == len(by) and label == "compliance"
     query = f"netguard.compliance.scan_id:{report['scan_id']}"
