@@ -69,6 +69,8 @@ def test_scan_finds_what_was_planted_and_the_second_scan_shows_the_fix(scan_lab:
     fixed = {(c["control"], c["target"]) for c in second["fixed"]}
     assert fixed == {("DJ-SSH-BASTION-ONLY", "db-open"), ("DJ-AUDIT-RETENTION", "county")}
     assert second["new_failures"] == []
+    assert by2[("DJ-SSH-BASTION-ONLY", "db-open")]["result"] == "pass"
+    assert by2[("DJ-SNMP-DEFAULT-COMMUNITY", "sw-public")]["result"] == "fail"
     terminal = scan_lab.netguard(config, "scan")
     assert terminal.returncode == 1
     assert "since scan" in terminal.stdout and "0 new failures, 0 fixed" in terminal.stdout
