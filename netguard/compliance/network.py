@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 
 from netguard.compliance.model import Evidence, Observation, Target
 from netguard.discovery.oids import SYS_OBJECT_ID
@@ -30,7 +31,7 @@ from netguard.inventory import Inventory
 from netguard.inventory.model import Institution, Switch
 from netguard.links.check import CheckSettings, check_links
 from netguard.links.classify import ThresholdPolicy
-from netguard.links.records import LinkResult, TcpTarget
+from netguard.links.records import LinkResult, LinkState, TcpTarget
 from netguard.links.targets import link_targets
 from netguard.links.tcp import connect_many
 from netguard.secrets import Secret
@@ -54,10 +55,10 @@ def _ms(value: float | None) -> str:
 
 
 async def collect_links(
-    inv: Inventory, settings: CheckSettings, policy: ThresholdPolicy
+    inv: Inventory, settings: CheckSettings, policy: ThresholdPolicy, previous: Mapping[str, LinkState] | None = None
 ) -> tuple[Evidence, list[LinkResult]]:
     clock = time.perf_counter()
-    results = await check_links(link_targets(inv), settings=settings, policy=policy)
+    results = await check_links(link_targets(inv), settings=settings, policy=policy, previous=previous)
     observations = []
     for r in results:
         facts: dict[str, object] = {"link_state": r.state.value, "link_loss": r.icmp.loss}

@@ -25,7 +25,7 @@ import datetime as dt
 import secrets
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from netguard.compliance.controls import Control
@@ -38,6 +38,7 @@ from netguard.errors import NetGuardError
 from netguard.events import Event, EventStore, WriteResult, make_event
 from netguard.hashchain import ChainKey
 from netguard.inventory import Inventory
+from netguard.links.recording import previous_states
 from netguard.links.recording import record as record_links
 from netguard.links.records import LinkResult
 from netguard.links.settings import LinksConfig
@@ -104,7 +105,9 @@ async def _network(inputs: ScanInputs, wanted: set[str]) -> tuple[dict[str, Evid
     inv = inputs.inventory
     jobs: dict[str, Awaitable[object]] = {}
     if "links" in wanted:
-        jobs["links"] = collect_links(inv, inputs.links.check, inputs.links.policy)
+        # The last known states, so the link events of this run tell state changes as `links check` does.
+        previous = previous_states(inputs.checks, (i.id for i in inv))
+        jobs["links"] = collect_links(inv, inputs.links.check, inputs.links.policy, previous)
     if "snmp-communities" in wanted:
         jobs["snmp-communities"] = collect_snmp_communities(inv, s.snmp_timeout_ms, s.concurrency)
     if "ssh-exposure" in wanted:
@@ -217,7 +220,3 @@ def run_scan(inputs: ScanInputs, *, now: Callable[[], dt.datetime] = lambda: dt.
         diff=diff,
         events_written=written,
     )
-
-
-def by_key(results: Sequence[ControlResult]) -> Mapping[tuple[str, str], ControlResult]:
-    return {(r.control_id, r.target.id): r for r in results}
