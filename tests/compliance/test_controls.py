@@ -72,3 +72,11 @@ def test_disabling_every_control_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ScanCannotRun, match="no compliance controls"):
         load_controls([pack], COLLECTORS)
     assert BUILTIN.exists()
+
+
+def test_a_bad_scan_section_is_an_error_at_its_line(tmp_path: Path) -> None:
+    config = tmp_path / "netguard.yaml"
+    config.write_text("scan:\n  sql_window_hours: 24\n  audit_retention: six months\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["--config", str(config), "scan"])
+    assert result.exit_code == 2
+    assert f"{config}:3" in result.output and "'six months' is not a duration" in result.output, result.output
