@@ -91,6 +91,7 @@ def scan(
             settings=settings,
             links=links_config,
             checks=store.checks,
+            sightings=store.sightings,
             state=store.conn,
             events=events,
             events_backend=app.config.events_backend,

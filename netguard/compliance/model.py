@@ -37,6 +37,8 @@ COMPLIANCE_DOMAIN = Domain(
         "recordings": "number",  # finished recorded bastion sessions
         "recording_problems": "number",
         "retention_days": "number",
+        "devices_seen": "number",  # distinct MACs with an open sighting
+        "unauthorised_devices": "number",  # of those, neither authorised nor protected
         "sql_events": "number",  # sql events in the window
         "sql_window_hours": "number",
     },

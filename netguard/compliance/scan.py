@@ -33,7 +33,7 @@ from netguard.compliance.evaluate import evaluate
 from netguard.compliance.model import ControlResult, Evidence
 from netguard.compliance.network import collect_links, collect_snmp_communities, collect_ssh_exposure
 from netguard.compliance.settings import ScanSettings
-from netguard.compliance.stores import collect_recordings, collect_retention, collect_sql_events
+from netguard.compliance.stores import collect_devices, collect_recordings, collect_retention, collect_sql_events
 from netguard.errors import NetGuardError
 from netguard.events import Event, EventStore, WriteResult, make_event
 from netguard.hashchain import ChainKey
@@ -43,8 +43,9 @@ from netguard.links.recording import record as record_links
 from netguard.links.records import LinkResult
 from netguard.links.settings import LinksConfig
 from netguard.store.checks import CheckResult, CheckResultRepository, ScanDiff
+from netguard.store.sightings import SightingRepository
 
-COLLECTORS = ("links", "snmp-communities", "ssh-exposure", "recordings", "retention", "sql-events")
+COLLECTORS = ("links", "snmp-communities", "ssh-exposure", "devices", "recordings", "retention", "sql-events")
 SCAN_LABEL = "compliance"
 _OUTCOME = {"pass": "success", "fail": "failure", "na": "unknown", "error": "unknown"}
 
@@ -56,6 +57,7 @@ class ScanInputs:
     settings: ScanSettings
     links: LinksConfig
     checks: CheckResultRepository
+    sightings: SightingRepository
     state: sqlite3.Connection
     events: EventStore | None  # None: it could not be opened (events_error says why)
     events_backend: str = "sqlite"
@@ -130,6 +132,7 @@ async def _network(inputs: ScanInputs, wanted: set[str]) -> tuple[dict[str, Evid
 
 def _stores(inputs: ScanInputs, wanted: set[str]) -> dict[str, Evidence]:
     jobs: dict[str, Callable[[], Evidence]] = {
+        "devices": lambda: collect_devices(inputs.sightings, inputs.inventory),
         "recordings": lambda: collect_recordings(inputs.state, inputs.chain_key),
         "retention": lambda: collect_retention(inputs.settings.retention_days, inputs.events_backend),
         "sql-events": lambda: _sql(inputs),

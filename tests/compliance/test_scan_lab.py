@@ -41,6 +41,8 @@ def test_scan_finds_what_was_planted_and_the_second_scan_shows_the_fix(scan_lab:
     assert result[("DJ-SSH-BASTION-ONLY", "bastion01")] == "na"
     # Stores: no bastion sessions; retention 90 days; one sql event for db-open only.
     assert result[("DJ-BASTION-RECORDINGS", "county")] == "na"
+    # No discovery has run here: no sightings, so the rogue-device control does not apply anywhere.
+    assert {result[("DJ-NO-ROGUE-DEVICE", i)] for i in ("t-dc", "t-thc", "t-vc-dead")} == {"na"}
     assert result[("DJ-AUDIT-RETENTION", "county")] == "fail"
     assert result[("DJ-DB-AUDITED", "db-open")] == "pass" and result[("DJ-DB-AUDITED", "db-closed")] == "fail"
     assert report["previous_scan"] is None and report["events_failed"] == 0

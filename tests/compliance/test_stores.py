@@ -82,3 +82,38 @@ def test_sql_events_by_host_name_or_address_within_the_window(tmp_path: Path) ->
     finally:
         store.close()
     assert _outcomes("sql-events", ev) == {"by-name": "pass", "by-address": "pass", "stale": "fail"}
+
+
+def test_devices_unauthorised_authorised_protected_and_not_covered(tmp_path: Path) -> None:
+    from netguard.compliance.stores import collect_devices
+    from netguard.store.sightings import Sighting
+
+    inventory = tmp_path / "inv.yaml"
+    inventory.write_text(
+        "county: {name: 县, code: t}\ndata_centre: dc\ninstitutions:\n"
+        "  - id: dc\n    name: 中心\n    tier: county\n    kind: data-centre\n    subnets: [127.80.0.0/24]\n"
+        "    gateway: 127.80.0.1\n"
+        "    devices: [{mac: 'aa:bb:cc:00:00:01', ip: 127.80.0.50, kind: pc}]\n"
+        "  - id: clean\n    name: 卫生院\n    tier: township\n    township: 镇\n    subnets: [127.81.0.0/24]\n"
+        "    gateway: 127.81.0.1\n    devices: [{mac: 'aa:bb:cc:00:00:02', kind: pc}]\n"
+        "  - id: never\n    name: 村\n    tier: village\n    parent: clean\n    subnets: [127.82.0.0/24]\n"
+        "    gateway: 127.82.0.1\n",
+        encoding="utf-8",
+    )
+    inv = load_inventory(inventory)
+    with StateStore.open(tmp_path / "state.db") as store:
+        store.sightings.reconcile(
+            "arp:test",
+            [
+                Sighting("aa:bb:cc:00:00:01", "arp", ip="127.80.0.50"),  # authorised
+                Sighting("aa:bb:cc:00:00:99", "arp", ip="127.80.0.77"),  # rogue, placed by its IP
+                Sighting("aa:bb:cc:00:00:98", "arp", ip="127.80.0.1"),  # the gateway: protected
+                Sighting("aa:bb:cc:00:00:02", "arp", ip="127.81.0.9"),  # authorised
+                Sighting("aa:bb:cc:00:00:97", "arp", ip="192.0.2.1"),  # in no institution
+            ],
+            True,
+        )
+        ev = collect_devices(store.sightings, inv)
+    assert _outcomes("devices", ev) == {"dc": "fail", "clean": "pass", "never": "na", "county": "fail"}
+    dc = next(o for o in ev.observations if o.target.id == "dc")
+    assert dc.facts == {"devices_seen": 3, "unauthorised_devices": 1} and "aa:bb:cc:00:00:99" in dc.summary
