@@ -22,6 +22,7 @@ from commands.inventory import inventory
 from commands.lab import lab
 from commands.links import links
 from commands.output import visible
+from commands.scan import scan
 from netguard import __version__
 from netguard.errors import EXIT_USAGE, NetGuardError
 
@@ -92,6 +93,7 @@ main.add_command(links)
 main.add_command(bastion)
 main.add_command(audit)
 main.add_command(discover)
+main.add_command(scan)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from bastion.settings import BASTION
+from netguard.compliance.settings import SCAN
 from netguard.links.settings import LINKS
 from netguard.section import Section
 
-SECTIONS: tuple[Section[Any], ...] = (BASTION, LINKS)
+SECTIONS: tuple[Section[Any], ...] = (BASTION, LINKS, SCAN)

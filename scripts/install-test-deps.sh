@@ -27,10 +27,12 @@ VENV=${VENV:-.venv}
 # the lab: this kernel has no tc netem); fping: the link checks' benchmark anchor.
 # mariadb-server (with the server_audit plugin), postgresql (15 on Debian 12) and
 # postgresql-15-pgaudit: the real servers whose logs the audit tests read;
+# chromium: renders the compliance scan's HTML report headless (tests/compliance/test_html.py);
 # percona-toolkit (pt-fingerprint, pt-query-digest) and pgbadger: the anchors the
 # fingerprint test and bench/audit.py compare against.
 TEST_DEBS=(openjdk-17-jdk-headless maven unzip openssl iproute2 snmpd snmp iputils-ping arping nftables fping
-    openssh-server openssh-client mariadb-server postgresql postgresql-15-pgaudit percona-toolkit pgbadger)
+    openssh-server openssh-client mariadb-server postgresql postgresql-15-pgaudit percona-toolkit pgbadger
+    chromium)
 
 say() { printf 'install-test-deps: %s\n' "$*"; }
 
