@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -61,30 +62,84 @@ class Event:
     data: str
 
 
-class TextSink(Protocol):
-    def write(self, text: str, /) -> int: ...
+class BytesSink(Protocol):
+    def write(self, data: bytes, /) -> int: ...
 
     def flush(self) -> None: ...
 
 
-class Writer:
-    """Appends events to an open recording; one writer per session, flushed per event."""
+# JSON's escapes for the characters it requires escaped (as Python's json writes them with
+# ensure_ascii=False): the quote, the backslash and the C0 controls.
+_SHORT_ESCAPES = (
+    (b"\\", b"\\\\"),
+    (b'"', b'\\"'),
+    (b"\n", b"\\n"),
+    (b"\r", b"\\r"),
+    (b"\t", b"\\t"),
+    (b"\x08", b"\\b"),
+    (b"\x0c", b"\\f"),
+    (b"\x1b", b"\\u001b"),  # not a short escape, but terminal output is full of it
+)
+_OTHER_C0 = re.compile(rb"[\x00-\x07\x0b\x0e-\x1a\x1c-\x1f]")
+_OTHER_C0_BYTES = bytes([*range(0x00, 0x08), 0x0B, *range(0x0E, 0x1B), *range(0x1C, 0x20)])
 
-    def __init__(self, fh: TextSink, header: Header, clock: Any = time.monotonic, autoflush: bool = True) -> None:
+
+def json_string_body(utf8: bytes) -> bytes:
+    """The inside of a JSON string for valid UTF-8 ``utf8``, byte for byte what ``json.dumps``
+    (ensure_ascii=False) writes, but by ``bytes.replace`` passes instead of a per-character
+    encoder: about 10x faster on terminal output, which is most of a session's recording cost."""
+    for raw, escaped in _SHORT_ESCAPES:
+        if raw in utf8:
+            utf8 = utf8.replace(raw, escaped)
+    # bytes.translate finds them at memory speed; the regex only runs when there are some.
+    if len(utf8.translate(None, _OTHER_C0_BYTES)) != len(utf8):
+        utf8 = _OTHER_C0.sub(lambda m: b"\\u%04x" % m.group()[0], utf8)
+    return utf8
+
+
+def _split_incomplete(data: bytes) -> tuple[bytes, bytes]:
+    """``data`` less a UTF-8 sequence its last bytes begin but do not finish, and that tail."""
+    for back in (1, 2, 3):
+        if len(data) < back:
+            break
+        byte = data[-back]
+        if byte & 0xC0 == 0x80:
+            continue  # a continuation byte: its lead is further back
+        if byte >= 0xC0:
+            need = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            if need > back:
+                return data[:-back], data[-back:]
+        break
+    return data, b""
+
+
+class Writer:
+    """Appends events to an open recording (a binary file); one writer per session.
+
+    Output and input arrive as bytes cut anywhere: the valid UTF-8 part of each
+    piece is escaped straight into the JSON line (:func:`json_string_body`), and
+    an incomplete sequence at its end waits for the next piece. Bytes that are
+    not UTF-8 go through an incremental decoder that writes U+FFFD for them.
+    """
+
+    def __init__(self, fh: BytesSink, header: Header, clock: Any = time.monotonic, autoflush: bool = True) -> None:
         self._fh = fh
         self._autoflush = autoflush
         self._clock = clock
         self._start = clock()
-        self._decoders = {code: codecs.getincrementaldecoder("utf-8")("replace") for code in ("o", "i")}
+        self._tails = {"o": b"", "i": b""}
         self.raw_bytes = {"o": 0, "i": 0}
-        fh.write(json.dumps(header.to_json(), ensure_ascii=False) + "\n")
+        fh.write(json.dumps(header.to_json(), ensure_ascii=False).encode("utf-8") + b"\n")
         fh.flush()
 
-    def _event(self, code: str, data: str) -> None:
+    def _line(self, code: str, body: bytes) -> None:
         at = round(self._clock() - self._start, 6)
-        self._fh.write(json.dumps([at, code, data], ensure_ascii=False) + "\n")
+        self._fh.write(b'[%s, "%s", "%s"]\n' % (repr(float(at)).encode(), code.encode(), body))
         if self._autoflush:
             self._fh.flush()
+
+    def _event(self, code: str, data: str) -> None:
+        self._line(code, json_string_body(data.encode("utf-8")))
 
     def flush(self) -> None:
         self._fh.flush()
@@ -97,9 +152,19 @@ class Writer:
 
     def _stream(self, code: str, data: bytes) -> None:
         self.raw_bytes[code] += len(data)
-        text = self._decoders[code].decode(data)
-        if text:
-            self._event(code, text)
+        pending = self._tails[code] + data if self._tails[code] else data
+        try:
+            _, used = codecs.utf_8_decode(pending, "strict", False)
+        except UnicodeDecodeError:
+            # Not UTF-8 (a binary on the terminal): replace what is invalid, as asciinema does,
+            # keeping a sequence cut at the end for the next piece.
+            body, self._tails[code] = _split_incomplete(pending)
+            if body:
+                self._event(code, body.decode("utf-8", "replace"))
+            return
+        self._tails[code] = pending[used:]
+        if used:
+            self._line(code, json_string_body(pending[:used] if used < len(pending) else pending))
 
     def resize(self, width: int, height: int) -> None:
         self._event("r", f"{width}x{height}")
@@ -108,10 +173,10 @@ class Writer:
         self._event("m", label)
 
     def close(self) -> None:
-        for code, decoder in self._decoders.items():
-            tail = decoder.decode(b"", final=True)
+        for code, tail in self._tails.items():
             if tail:
-                self._event(code, tail)
+                self._event(code, tail.decode("utf-8", "replace"))
+                self._tails[code] = b""
         self._fh.flush()
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO
 
 from bastion.asciicast import Header, Writer
 
@@ -42,7 +42,7 @@ class LiveSession:
     killed_by: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _writer: Writer | None = field(default=None, repr=False)
-    _file: TextIO | None = field(default=None, repr=False)
+    _file: BinaryIO | None = field(default=None, repr=False)
     _watchers: list[queue.Queue[str | None]] = field(default_factory=list, repr=False)
     _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
     _recorded: int = 0
@@ -51,7 +51,7 @@ class LiveSession:
     def open_recording(self, width: int, height: int, title: str, env: dict[str, str]) -> None:
         self.recording.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(self.recording, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        fh = os.fdopen(fd, "w", encoding="utf-8")
+        fh = os.fdopen(fd, "wb")
         self._file = fh
         tee = _Tee(fh, self)
         # Flushed when the relay goes idle (and at the end), not after every piece of a bulk transfer.
@@ -143,15 +143,15 @@ class LiveSession:
 class _Tee:
     """A text file that also hands each complete line to the session's watchers."""
 
-    def __init__(self, fh: TextIO, session: LiveSession) -> None:
+    def __init__(self, fh: BinaryIO, session: LiveSession) -> None:
         self._fh = fh
         self._session = session
 
-    def write(self, text: str) -> int:
-        self._fh.write(text)
+    def write(self, data: bytes) -> int:
+        self._fh.write(data)
         if self._session._watchers:
-            self._session._emit_line(text)
-        return len(text)
+            self._session._emit_line(data.decode("utf-8", "replace"))
+        return len(data)
 
     def flush(self) -> None:
         self._fh.flush()

@@ -13,7 +13,7 @@ from bastion.asciicast import Header, RecordingError, Writer, paced, read
 def test_round_trip_with_multibyte_split_across_chunks(tmp_path):
     path = tmp_path / "s.cast"
     ticks = itertools.count()
-    with path.open("w", encoding="utf-8") as fh:
+    with path.open("wb") as fh:
         w = Writer(fh, Header(80, 24, 1_700_000_000, title="alice@his-db01"), clock=lambda: next(ticks) * 0.5)
         text = "患者 \x1b[31mred\x1b[0m\r\n".encode()
         w.output(text[:1])
@@ -56,3 +56,28 @@ def test_paced_caps_idle_and_scales():
     assert delays == [0.0, 0.5, 0.25]
     with pytest.raises(RecordingError):
         list(paced(iter(events), speed=0))
+
+
+def test_fast_json_escaping_matches_json_dumps():
+    import json
+    import random
+
+    from bastion.asciicast import json_string_body
+
+    rng = random.Random(7)
+    alphabet = [chr(c) for c in range(0, 0x80)] + ["患", "者", "\u2028", "é", "\ufffd", "😀"]
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
+        assert json_string_body(text.encode()) == json.dumps(text, ensure_ascii=False)[1:-1].encode(), text
+
+
+def test_invalid_utf8_is_replaced_and_a_cut_sequence_waits(tmp_path):
+    path = tmp_path / "b.cast"
+    with path.open("wb") as fh:
+        w = Writer(fh, Header(80, 24, 0))
+        w.output(b"ok \xff\xfe bin ")
+        w.output("患".encode()[:2])
+        w.output("患".encode()[2:] + b" done")
+        w.close()
+    _, events = read(path)
+    assert "".join(e.data for e in events) == "ok \ufffd\ufffd bin 患 done"
