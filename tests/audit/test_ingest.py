@@ -1,0 +1,240 @@
+"""``netguard audit ingest``: real log files, the real SQLite event store, a real follower process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from audit.formats import ParseOptions
+from audit.pipeline import Pipeline
+from audit.reader import Counts, audit_file
+from audit.records import BadLine
+from audit.settings import AUDIT, AuditSettings
+from audit.timestamps import zone
+from cli import main
+from netguard.config import load_config
+from netguard.errors import ConfigError
+from netguard.events.sqlite_store import SQLiteEventStore
+from tests.audit.conftest import ServerRun
+
+ROOT = Path(__file__).resolve().parents[2]
+BANNER = (
+    "/usr/sbin/mariadbd, Version: 10.11.6-MariaDB-0+deb12u1 (Debian 12). started with:\n"
+    "Tcp port: 3306  Unix socket: /run/mysqld/mysqld.sock\n"
+    "Time\t\t    Id Command\tArgument\n"
+)
+ARGS = ("audit", "ingest", "--format", "mysql-general", "--timezone", "Asia/Shanghai", "--source", "his")
+
+
+class GeneralLog:
+    """A MariaDB-style general log written by the test, which knows the offset of every statement."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offsets: dict[int, str] = {}  # statement offset -> text
+        path.write_text(BANNER + "241001 10:00:00\t    5 Connect\tapp@10.0.0.5 on his using TCP/IP\n")
+
+    def append(self, count: int, start: int = 0) -> None:
+        with self.path.open("ab") as f:
+            for i in range(start, start + count):
+                text = f"SELECT name FROM patient WHERE id = {i}" + ("\n  AND ward = 3" if i % 7 == 0 else "")
+                self.offsets[f.tell()] = text
+                f.write(f"\t\t    5 Query\t{text}\n".encode())
+
+    def quit(self) -> None:
+        with self.path.open("ab") as f:
+            f.write(b"\t\t    5 Quit\t\n")
+
+
+@pytest.fixture
+def cfg(tmp_path: Path) -> Path:
+    path = tmp_path / "netguard.yaml"
+    path.write_text("state:\n  path: state.db\nevents:\n  sqlite:\n    path: events.db\n", encoding="utf-8")
+    return path
+
+
+def ingest(cfg: Path, *args: str) -> Result:
+    return CliRunner().invoke(main, ["--config", str(cfg), *ARGS, *args])
+
+
+def stored(cfg: Path) -> list[tuple[int, str]]:
+    """(offset, masked statement text) of every sql event stored, sorted."""
+    store = SQLiteEventStore(cfg.parent / "events.db")
+    try:
+        return sorted(
+            (int(e.get("log.offset")), str(e.get("db.query.text"))) for e in store.iter_search("", kinds=("sql",))
+        )
+    finally:
+        store.close()
+
+
+def offsets(cfg: Path) -> list[int]:
+    return [o for o, _ in stored(cfg)]
+
+
+def count(cfg: Path) -> int:
+    if not (cfg.parent / "events.db").exists():
+        return 0
+    store = SQLiteEventStore(cfg.parent / "events.db")
+    try:
+        return store.count("", kinds=("sql",))
+    finally:
+        store.close()
+
+
+def wait_for(cfg: Path, n: int, timeout: float = 120.0) -> int:
+    deadline = time.monotonic() + timeout
+    while (have := count(cfg)) < n and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return have
+
+
+def follower(cfg: Path, *files: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "cli", "--config", str(cfg), *ARGS, "--follow", *map(str, files)]
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_ingest_once_again_and_appended(cfg: Path, tmp_path: Path) -> None:
+    log = GeneralLog(tmp_path / "general.log")
+    log.append(300)
+    first = ingest(cfg, str(log.path))
+    assert first.exit_code == 0, first.output
+    assert "300 statements, 0 bad lines" in first.output
+    assert "300 stored, 0 duplicates" in first.output
+    again = ingest(cfg, str(log.path))
+    assert "0 stored" in again.output
+    assert count(cfg) == 300
+    log.append(40, start=300)
+    more = ingest(cfg, str(log.path))
+    assert "40 stored" in more.output
+    assert offsets(cfg) == sorted(log.offsets)
+    # Statements after the resume point keep the user and client of the connection opened before it.
+    store = SQLiteEventStore(cfg.parent / "events.db")
+    try:
+        assert store.count("user.name:app AND source.ip:10.0.0.5", kinds=("sql",)) == 340
+    finally:
+        store.close()
+
+
+def test_a_statement_cut_at_the_end_is_stored_once_whole(cfg: Path, tmp_path: Path) -> None:
+    log = GeneralLog(tmp_path / "general.log")
+    log.append(5)
+    with log.path.open("ab") as f:
+        f.write(b"\t\t    5 Query\tSELECT secret FROM pati")
+    assert ingest(cfg, str(log.path)).exit_code == 0
+    # The entry before the cut line is held too: the cut line might have been its continuation.
+    assert len(stored(cfg)) == 4
+    with log.path.open("ab") as f:
+        f.write(b"ent WHERE id = 99\n\t\t    5 Quit\t\n")
+    assert ingest(cfg, str(log.path)).exit_code == 0
+    texts = [t for _, t in stored(cfg)]
+    assert len(texts) == 6
+    assert "SELECT secret FROM patient WHERE id = ?" in texts
+
+
+def test_truncated_file_is_read_again_from_zero(cfg: Path, tmp_path: Path) -> None:
+    log = GeneralLog(tmp_path / "general.log")
+    log.append(50)
+    ingest(cfg, str(log.path))
+    log = GeneralLog(log.path)  # rewritten shorter: `> general.log`, then new entries
+    log.append(10, start=1000)
+    out = ingest(cfg, str(log.path))
+    assert "10 statements" in out.output and "10 stored" in out.output
+    assert count(cfg) == 60
+
+
+def test_bad_lines_are_counted_and_exit_1(cfg: Path, tmp_path: Path) -> None:
+    log = GeneralLog(tmp_path / "general.log")
+    log.append(3)
+    with log.path.open("ab") as f:
+        f.write(b"\x00\x01\xff garbage\n")
+    log.append(2, start=3)
+    out = ingest(cfg, str(log.path))
+    assert out.exit_code == 1
+    assert "5 statements, 1 bad line" in out.output
+    assert "NUL bytes" in out.output
+    assert count(cfg) == 5
+
+
+def test_rotation_while_following_loses_and_doubles_nothing(cfg: Path, tmp_path: Path) -> None:
+    log = GeneralLog(tmp_path / "general.log")
+    log.append(200)
+    proc = follower(cfg, log.path)
+    try:
+        assert wait_for(cfg, 199) >= 199  # the last entry waits for the next one, or for the file's end
+        with log.path.open("ab") as old:
+            rotated = log.path.with_name("general.log.1")
+            log.path.rename(rotated)
+            after_rename = old.tell()
+            old.write(b"\t\t    5 Query\tSELECT 'written after the rename'\n")  # the server still has it open
+        new = GeneralLog(log.path)
+        new.append(100, start=5000)
+        new.quit()
+        assert wait_for(cfg, 301) >= 301
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err.decode()
+    assert offsets(cfg) == sorted([*log.offsets, after_rename, *new.offsets])
+    assert "SELECT ?" in [t for _, t in stored(cfg)]
+
+
+def test_sigkill_mid_file_then_restart_stores_each_statement_once(cfg: Path, tmp_path: Path) -> None:
+    log = GeneralLog(tmp_path / "general.log")
+    log.append(30_000)
+    proc = follower(cfg, log.path)
+    try:
+        assert wait_for(cfg, 1) >= 1
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    proc = follower(cfg, log.path)
+    try:
+        assert wait_for(cfg, 29_999, timeout=300) >= 29_999
+        log.quit()  # the last statement is known complete once the next entry starts
+        assert wait_for(cfg, 30_000) >= 30_000
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err.decode()
+    assert offsets(cfg) == sorted(log.offsets)
+
+
+def test_real_mariadb_general_log_once(cfg: Path, mariadb_run: ServerRun) -> None:
+    path = mariadb_run.logs["mysql-general"]
+    counts = Counts()
+    options = ParseOptions(source=str(path), tz=zone("Asia/Shanghai"))
+    expected = {
+        r.statement.offset
+        for r in audit_file(path, "mysql-general", options, Pipeline(), counts)
+        if not isinstance(r, BadLine)
+    }
+    out = ingest(cfg, str(path))
+    assert out.exit_code == (1 if counts.bad_lines else 0), out.output
+    assert offsets(cfg) == sorted(expected)
+    again = ingest(cfg, str(path))
+    assert "0 stored" in again.output
+
+
+def test_audit_section_reads_sources_and_wants_a_zone(tmp_path: Path) -> None:
+    path = tmp_path / "netguard.yaml"
+    path.write_text(
+        "audit:\n  sources:\n    his:\n      path: logs/general.log\n      format: mysql-general\n"
+        "      timezone: Asia/Shanghai\n      institution: county-hospital\n",
+        encoding="utf-8",
+    )
+    settings = load_config(path).section(AUDIT)
+    assert isinstance(settings, AuditSettings)
+    his = settings.source("his")
+    assert his is not None and his.path == tmp_path / "logs/general.log" and his.institution == "county-hospital"
+    path.write_text("audit:\n  sources:\n    his:\n      path: g.log\n      format: mysql-general\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="timezone"):
+        load_config(path).section(AUDIT)
