@@ -28,18 +28,23 @@ follower commits a mark only once the sink has acknowledged it durable, so a
 crash loses at most the unconfirmed tail, which is read again and stored once.
 
 Where a mark may point. Resuming at offset ``m`` must re-read every statement
-not yet acknowledged whole. For the formats whose parsers emit statements in
-file order (``ORDERED_FORMATS``), ``m`` is the offset of the last statement
-emitted: the next one starts after it (the last one is read again and stored
-as a duplicate). PostgreSQL's parsers hold a statement per session until its
-duration or error arrives, so statements leave out of file order; for them the
-mark moves only when a file is finished, and a restart reads the current file
-again from its start (duplicates, never loss). What a resumed parser cannot
-know is state written before ``m``: a MySQL general log names a connection's
-user and client only on its ``Connect`` line and writes a time only when it
-changes (the slow log likewise). For those formats (``STATEFUL_FORMATS``) the
-parser is run from byte 0 and what lies before ``m`` is skipped unanalysed:
-parsing alone is cheap next to analysis, and attribution stays right.
+not yet acknowledged whole. When the input ends (the file read, a stop) the
+parser flushes all it holds, so everything before the first record it flushed
+provisionally, or the end read when it flushed nothing, has been emitted:
+that is the mark. While following, for the formats whose parsers emit
+statements in file order (``ORDERED_FORMATS``) the mark is the offset of the
+last statement emitted (the next one starts after it; the last one is read
+again and stored as a duplicate). PostgreSQL's parsers hold a statement per
+session until its duration or error arrives, so statements leave out of file
+order; for them the mark moves only at an end, and after a SIGKILL the follower
+reads again from the last one (duplicates, never loss).
+
+What a resumed parser cannot know is state written before ``m``: a MySQL
+general log names a connection's user and client only on its ``Connect`` line
+and writes a time only when it changes (the slow log likewise). For those
+formats (``STATEFUL_FORMATS``) the parser is run from byte 0 and what lies
+before ``m`` is skipped unanalysed: parsing alone is cheap next to analysis,
+and attribution stays right.
 """
 
 from __future__ import annotations
@@ -70,6 +75,7 @@ ORDERED_FORMATS = frozenset({"mysql-general", "mysql-slow", "mariadb-audit", "js
 STATEFUL_FORMATS = frozenset({"mysql-general", "mysql-slow"})
 BATCH = 500
 BATCH_SECONDS = 0.25
+HEAD_BYTES = 1024  # compared at each poll to notice a file rewritten in place
 
 
 class IngestError(NetGuardError):
@@ -100,7 +106,9 @@ class _Tail:
         self,
         handle: BinaryIO,
         path: Path,
+        *,
         follow: bool,
+        finished: bool,
         stop: threading.Event,
         idle: Callable[[], None],
         poll_interval: float,
@@ -113,52 +121,56 @@ class _Tail:
         self.poll_interval = poll_interval
         self.pos = handle.tell()
         self.end: _End | None = None
-        self._rotated = False
-        st = os.fstat(handle.fileno())
+        self._finished = finished  # the file is complete (rotated away): read it to its true end
+        fd = handle.fileno()
+        st = os.fstat(fd)
         self._ident = (st.st_dev, st.st_ino)
+        self._head = os.pread(fd, HEAD_BYTES, 0)
 
     def read(self, n: int = -1) -> bytes:
         if self.end is not None:
             return b""
         while True:
+            if self.stop.is_set():
+                self.end = _End(False, "stop")
+                return b""
             data = self.handle.read(n if n > 0 else 1 << 20)
             if data:
-                if self._rotated:
+                if self._finished:
                     self.pos += len(data)
-                    return data  # a rotated file is read to its true end
+                    return data
                 cut = data.rfind(b"\n") + 1
                 if cut:
                     if cut < len(data):
                         self.handle.seek(self.pos + cut)
                     self.pos += cut
                     return data[:cut]
-                self.handle.seek(self.pos)
-                if len(data) == n:  # a line longer than the block: let the line reader assemble it
+                if len(data) == n:  # a line longer than the block: the line reader assembles it
                     self.pos += len(data)
-                    self.handle.seek(self.pos)
                     return data
+                self.handle.seek(self.pos)
             ended = self._caught_up(partial=bool(data))
             if ended is not None:
                 self.end = ended
                 return b""
 
     def _caught_up(self, partial: bool) -> _End | None:
-        if self._rotated:
+        if self._finished:
             return _End(True, "rotated")
         if not self.follow:
             return _End(not partial, "eof")
         self.idle()
-        if self.stop.is_set():
-            return _End(False, "stop")
-        if os.fstat(self.handle.fileno()).st_size < self.pos:
+        fd = self.handle.fileno()
+        if os.fstat(fd).st_size < self.pos or os.pread(fd, len(self._head), 0) != self._head:
+            # Shorter than what was read, or rewritten in place (copytruncate that already refilled past us).
             return _End(False, "truncated")
         try:
             st = os.stat(self.path)
-            here = (st.st_dev, st.st_ino)
+            here: tuple[int, int] | None = (st.st_dev, st.st_ino)
         except OSError:
             here = None
         if here != self._ident:
-            self._rotated = True  # read what is left, then finish
+            self._finished = True  # renamed away (rotated) or deleted: read what is left, then finish
             return None
         self.stop.wait(self.poll_interval)
         return None
@@ -259,18 +271,27 @@ class LogFollower:
         skip = start if self.source.format in STATEFUL_FORMATS else 0
         base = start - skip
         handle.seek(base)
-        tail = _Tail(handle, path, follow, self.stop, self._housekeeping, self.poll_interval)
-        if final:
-            tail._rotated = True
+        tail = _Tail(
+            handle,
+            path,
+            follow=follow,
+            finished=final,
+            stop=self.stop,
+            idle=self._housekeeping,
+            poll_interval=self.poll_interval,
+        )
+        held: int | None = None  # with a non-final end: the first offset the parser still held, to resume at
         parser = FORMATS[self.source.format]
         ordered = self.source.format in ORDERED_FORMATS
         key = cp.file_key
         name = self.source.name
         for record in parser(tail, self.options):  # type: ignore[arg-type]
-            if tail.end is not None and not tail.end.final:
-                continue  # tentative: read again whole next time
             if record.offset + base < start:
                 continue  # replayed for the parser's state; stored before
+            if tail.end is not None and not tail.end.final:
+                # Flushed by the parser at a provisional end: maybe incomplete, read again whole next time.
+                held = record.offset + base if held is None else min(held, record.offset + base)
+                continue
             if isinstance(record, BadLine):
                 self.counts.bad_lines += 1
                 if self.on_bad is not None:
@@ -290,8 +311,9 @@ class LogFollower:
                 self._submit()
                 self._poll()
         assert tail.end is not None
-        if tail.end.final:
-            self._batch_mark = cp.at(tail.pos)
+        # At its end the parser has flushed all it held, so every record before `held` has been emitted.
+        if tail.end.reason != "truncated":
+            self._batch_mark = cp.at(tail.pos if tail.end.final or held is None else held)
         self._submit()
         self._poll()
         return tail.end
@@ -310,9 +332,9 @@ class LogFollower:
                 self.sink.submit(self._batch, ack=self._batch_mark)
                 break
             except SinkFull:
-                # Back-pressure: keep the events, commit what was confirmed, try again.
+                # Back-pressure: keep the events, commit what was confirmed, try again until told to stop.
                 self._poll()
-                if self.stop.is_set() and not self.follow:
+                if self.stop.is_set():
                     raise
         self._batch = []
         self._batch_mark = None

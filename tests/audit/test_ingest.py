@@ -238,3 +238,50 @@ def test_audit_section_reads_sources_and_wants_a_zone(tmp_path: Path) -> None:
     path.write_text("audit:\n  sources:\n    his:\n      path: g.log\n      format: mysql-general\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="timezone"):
         load_config(path).section(AUDIT)
+
+
+def _expected(path: Path, fmt: str, prefix: str) -> list[tuple[int, str]]:
+    options = ParseOptions(source=str(path), tz=zone("Asia/Shanghai"), log_line_prefix=prefix or "%m [%p] ")
+    return sorted(
+        (r.statement.offset, r.masked)
+        for r in audit_file(path, fmt, options, Pipeline(), Counts())
+        if not isinstance(r, BadLine)
+    )
+
+
+def _ingest_real(cfg: Path, fmt: str, prefix: str, path: Path) -> Result:
+    args = ["audit", "ingest", "--format", fmt, "--timezone", "Asia/Shanghai", "--source", "real", str(path)]
+    if prefix:
+        args += ["--log-line-prefix", prefix]
+    return CliRunner().invoke(main, ["--config", str(cfg), *args])
+
+
+@pytest.mark.parametrize("cut", [0.37, 0.81])
+@pytest.mark.parametrize("fmt", ["mysql-general", "mysql-slow", "mariadb-audit"])
+def test_real_mariadb_log_cut_mid_write_is_stored_whole_once(
+    cfg: Path, tmp_path: Path, mariadb_run: ServerRun, fmt: str, cut: float
+) -> None:
+    check_cut(cfg, tmp_path, mariadb_run.logs[fmt], fmt, "", cut)
+
+
+@pytest.mark.parametrize("cut", [0.37, 0.81])
+@pytest.mark.parametrize("fmt", ["postgres", "postgres-csv", "postgres-json", "pgaudit"])
+def test_real_postgres_log_cut_mid_write_is_stored_whole_once(
+    cfg: Path, tmp_path: Path, postgres_run: ServerRun, fmt: str, cut: float
+) -> None:
+    check_cut(cfg, tmp_path, postgres_run.logs[fmt], fmt, postgres_run.log_line_prefix, cut)
+
+
+def check_cut(cfg: Path, tmp_path: Path, real: Path, fmt: str, prefix: str, cut: float) -> None:
+    """The log as a reader finds it mid-write (cut inside a line), then whole: each statement once, whole."""
+    data = real.read_bytes()
+    path = tmp_path / real.name
+    at = int(len(data) * cut)
+    path.write_bytes(data[:at])
+    _ingest_real(cfg, fmt, prefix, path)
+    with path.open("ab") as f:
+        f.write(data[at:])
+    _ingest_real(cfg, fmt, prefix, path)
+    expected = _expected(path, fmt, prefix)
+    assert expected
+    assert stored(cfg) == expected
