@@ -285,6 +285,7 @@ class LogFollower:
         ordered = self.source.format in ORDERED_FORMATS
         key = cp.file_key
         name = self.source.name
+        institution = self.source.institution
         for record in parser(tail, self.options):  # type: ignore[arg-type]
             if record.offset + base < start:
                 continue  # replayed for the parser's state; stored before
@@ -304,7 +305,10 @@ class LogFollower:
             self.counts.statements += 1
             if item.analysis.parse_error:
                 self.counts.unparsed += 1
-            self._add(make_event("sql", event_fields(item), position=log_position(item, name, key)))
+            fields = event_fields(item)
+            if institution is not None:
+                fields["organization.id"] = institution
+            self._add(make_event("sql", fields, position=log_position(item, name, key)))
             if ordered:
                 self._batch_mark = cp.at(stmt.offset)
             if len(self._batch) >= BATCH or time.monotonic() - self._batch_started > BATCH_SECONDS:

@@ -24,7 +24,10 @@ from audit.records import BadLine
 from audit.settings import AUDIT, ZONELESS_FORMATS, AuditSettings, LogSource
 from audit.timestamps import zone
 from commands.context import AppContext, pass_app
-from commands.output import echo, plural
+from commands.events import _backend_option
+from commands.events import search as events_search
+from commands.output import echo, json_option, plural
+from commands.tables import wide_option
 from netguard.errors import EXIT_FINDINGS, NetGuardError
 from netguard.events import open_event_store
 from netguard.events.sink import EventSink
@@ -128,8 +131,8 @@ def _print(items: Iterator[Audited | BadLine], pipeline: Pipeline, raw: bool, as
     return shown
 
 
-@audit.command()
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@audit.command(short_help="Store SQL log statements as sql events (resumable).")
+@click.argument("files", nargs=-1, metavar="[FILE]...", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", metavar="FORMAT", type=click.Choice(list(FORMATS)), help="The files' log format.")
 @click.option(
     "--source",
@@ -166,9 +169,9 @@ def ingest(
     for s in sources:
         zone(s.timezone)  # an unknown zone is a usage error before anything is read
     stop = threading.Event()
-    if follow:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
+    # Stop cleanly (flush, commit what was confirmed), following or not: the readers run on their own threads.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
     bad_shown = [0]
 
     def on_bad(b: BadLine) -> None:
@@ -261,3 +264,44 @@ def _sources(
 
 class UsageError(NetGuardError):
     """A combination of ingest options that does not make sense."""
+
+
+@audit.command(name="search")
+@click.argument("query", required=False, default="")
+@click.option("--since", metavar="TIME", help="Only statements from TIME on (24h, 7d, 2026-11-01).")
+@click.option("--until", metavar="TIME", help="Only statements before TIME (2026-11-25, 1h = an hour ago).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1_000_000), help="Most hits shown.")
+@_backend_option
+@wide_option
+@json_option
+@click.pass_context
+def search_(
+    ctx: click.Context,
+    query: str,
+    since: str | None,
+    until: str | None,
+    limit: int,
+    backend: str | None,
+    wide: bool,
+    as_json: bool,
+) -> None:
+    """Find stored SQL statements matching QUERY, newest first.
+
+    `events search --kind sql`: the same query language (docs/query.md).
+
+    \b
+    Examples:
+      netguard audit search 'user:app AND netguard.sql.tables:患者' --since 24h
+      netguard audit search 'netguard.sql.where_less:true' --json
+    """
+    ctx.invoke(
+        events_search,
+        query=query,
+        kinds=("sql",),
+        since=since,
+        until=until,
+        limit=limit,
+        backend=backend,
+        wide=wide,
+        as_json=as_json,
+    )

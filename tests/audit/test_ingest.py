@@ -285,3 +285,53 @@ def check_cut(cfg: Path, tmp_path: Path, real: Path, fmt: str, prefix: str, cut:
     expected = _expected(path, fmt, prefix)
     assert expected
     assert stored(cfg) == expected
+
+
+def test_configured_sources_are_read_together_and_searchable(tmp_path: Path) -> None:
+    a = GeneralLog(tmp_path / "a.log")
+    a.append(30)
+    b = GeneralLog(tmp_path / "b.log")
+    b.append(20, start=100)
+    cfg = tmp_path / "netguard.yaml"
+    cfg.write_text(
+        "state:\n  path: state.db\nevents:\n  sqlite:\n    path: events.db\naudit:\n  sources:\n"
+        "    his-a: {path: a.log, format: mysql-general, timezone: Asia/Shanghai, institution: county-hospital}\n"
+        "    his-b: {path: b.log, format: mysql-general, timezone: Asia/Shanghai}\n",
+        encoding="utf-8",
+    )
+    out = CliRunner().invoke(main, ["--config", str(cfg), "audit", "ingest"])
+    assert out.exit_code == 0, out.output
+    assert "his-a: 30 statements" in out.output and "his-b: 20 statements" in out.output
+    assert count(cfg) == 50
+    found = CliRunner().invoke(main, ["--config", str(cfg), "audit", "search", "institution:county-hospital", "--json"])
+    assert found.exit_code == 0, found.output
+    assert '"total": 30' in found.output
+    one = CliRunner().invoke(main, ["--config", str(cfg), "audit", "ingest", "--source", "nope"])
+    assert one.exit_code == 2 and "no source 'nope'" in one.output
+
+
+def test_sigterm_stops_a_postgres_follower_which_resumes_without_loss(
+    cfg: Path, tmp_path: Path, postgres_run: ServerRun
+) -> None:
+    real = postgres_run.logs["postgres"]
+    data = real.read_bytes()
+    path = tmp_path / real.name
+    half = data.rfind(b"\n", 0, len(data) // 2) + 1
+    path.write_bytes(data[:half])
+    prefix = postgres_run.log_line_prefix
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "cli", "--config", str(cfg), "audit", "ingest", "--format", "postgres"]
+    cmd += ["--timezone", "Asia/Shanghai", "--log-line-prefix", prefix, "--source", "pg", "--follow", str(path)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert wait_for(cfg, 1) >= 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err.decode()
+    with path.open("ab") as f:
+        f.write(data[half:])
+    out = CliRunner().invoke(main, ["--config", str(cfg), *cmd[5:-2], str(path)])  # the same, once
+    assert out.exit_code in (0, 1), out.output
+    expected = _expected(path, "postgres", prefix)
+    assert stored(cfg) == expected
