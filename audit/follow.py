@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -376,6 +377,8 @@ def read_sources(
             results[i] = f.run()
         except NetGuardError as exc:
             results[i] = exc
+        except (OSError, sqlite3.Error) as exc:  # the disk, not the data: one line, the other sources go on
+            results[i] = IngestError(f"{f.source.name}: {f.source.path}: {exc}")
 
     threads = [
         threading.Thread(target=run, args=(i, f), name=f"audit-{f.source.name}", daemon=True)

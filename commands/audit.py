@@ -169,9 +169,6 @@ def ingest(
     for s in sources:
         zone(s.timezone)  # an unknown zone is a usage error before anything is read
     stop = threading.Event()
-    # Stop cleanly (flush, commit what was confirmed), following or not: the readers run on their own threads.
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
     bad_shown = [0]
 
     def on_bad(b: BadLine) -> None:
@@ -184,6 +181,8 @@ def ingest(
     followers = [LogFollower(s, config.state_path, sink, follow=follow, stop=stop, on_bad=on_bad) for s in sources]
     started = time.monotonic()
     failed: list[str] = []
+    # Stop cleanly (flush, commit what was confirmed), following or not: the readers run on their own threads.
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         for follower, result in read_sources(followers):
             if isinstance(result, NetGuardError):
@@ -199,6 +198,8 @@ def ingest(
     finally:
         stats = sink.close()
         store.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     elapsed = time.monotonic() - started
     echo(
         f"events: {stats.stored} stored, {stats.duplicates} duplicates"

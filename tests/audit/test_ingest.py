@@ -335,3 +335,30 @@ def test_sigterm_stops_a_postgres_follower_which_resumes_without_loss(
     assert out.exit_code in (0, 1), out.output
     expected = _expected(path, "postgres", prefix)
     assert stored(cfg) == expected
+
+
+def test_rotated_while_nobody_read_the_old_file_is_finished_first(cfg: Path, tmp_path: Path) -> None:
+    log = GeneralLog(tmp_path / "general.log")
+    log.append(20)
+    assert ingest(cfg, str(log.path)).exit_code == 0
+    log.append(15, start=20)  # written after the last run...
+    log.quit()
+    log.path.rename(tmp_path / "general.log.1")  # ...then rotated before the next one
+    new = GeneralLog(log.path)
+    new.append(10, start=900)
+    new.quit()
+    out = ingest(cfg, str(log.path))
+    assert out.exit_code == 0, out.output
+    assert "25 statements" in out.output
+    assert offsets(cfg) == sorted([*log.offsets, *new.offsets])
+
+
+def test_usage_errors_are_one_line_and_exit_2(cfg: Path, tmp_path: Path) -> None:
+    missing = CliRunner().invoke(main, ["--config", str(cfg), *ARGS, str(tmp_path / "nope.log")])
+    assert missing.exit_code == 2 and "no such file" in missing.output and "Traceback" not in missing.output
+    no_format = CliRunner().invoke(main, ["--config", str(cfg), "audit", "ingest", str(tmp_path / "x.log")])
+    assert no_format.exit_code == 2 and "--format" in no_format.output
+    no_zone = CliRunner().invoke(
+        main, ["--config", str(cfg), "audit", "ingest", "--format", "mysql-general", str(tmp_path / "x.log")]
+    )
+    assert no_zone.exit_code == 2 and "--timezone" in no_zone.output
