@@ -288,7 +288,7 @@ def search_(
 ) -> None:
     """Find stored SQL statements matching QUERY, newest first.
 
-    `events search --kind sql`: the same query language (docs/query.md).
+    The events of kind sql, in the query language of docs/query.md.
 
     \b
     Examples:
