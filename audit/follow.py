@@ -123,6 +123,7 @@ class _Tail:
         self.pos = handle.tell()
         self.end: _End | None = None
         self._finished = finished  # the file is complete (rotated away): read it to its true end
+        self._open_line = False  # part of a line longer than a block was handed out, its newline not yet
         fd = handle.fileno()
         st = os.fstat(fd)
         self._ident = (st.st_dev, st.st_ino)
@@ -142,15 +143,17 @@ class _Tail:
                     return data
                 cut = data.rfind(b"\n") + 1
                 if cut:
+                    self._open_line = False
                     if cut < len(data):
                         self.handle.seek(self.pos + cut)
                     self.pos += cut
                     return data[:cut]
                 if len(data) == n:  # a line longer than the block: the line reader assembles it
                     self.pos += len(data)
+                    self._open_line = True
                     return data
                 self.handle.seek(self.pos)
-            ended = self._caught_up(partial=bool(data))
+            ended = self._caught_up(partial=bool(data) or self._open_line)
             if ended is not None:
                 self.end = ended
                 return b""

@@ -362,3 +362,23 @@ def test_usage_errors_are_one_line_and_exit_2(cfg: Path, tmp_path: Path) -> None
         main, ["--config", str(cfg), "audit", "ingest", "--format", "mysql-general", str(tmp_path / "x.log")]
     )
     assert no_zone.exit_code == 2 and "--timezone" in no_zone.output
+
+
+def test_a_line_longer_than_a_block_cut_mid_write_is_stored_once_whole(cfg: Path, tmp_path: Path) -> None:
+    log = GeneralLog(tmp_path / "general.log")
+    log.append(3)
+    ids = ", ".join(str(i) for i in range(400_000))  # about 3 MB: several read blocks
+    long_entry = f"\t\t    5 Query\tSELECT name FROM patient WHERE id IN ({ids}) /* end */\n".encode()
+    with log.path.open("ab") as f:
+        long_at = f.tell()
+        f.write(long_entry[: len(long_entry) // 2])
+    assert ingest(cfg, str(log.path)).exit_code == 0
+    assert long_at not in offsets(cfg)
+    with log.path.open("ab") as f:
+        f.write(long_entry[len(long_entry) // 2 :])
+    log.append(2, start=3)
+    log.quit()
+    assert ingest(cfg, str(log.path)).exit_code == 0
+    assert offsets(cfg) == sorted([*log.offsets, long_at])
+    long_text = dict(stored(cfg))[long_at]
+    assert long_text.startswith("SELECT name FROM patient WHERE id IN (?, ?")
