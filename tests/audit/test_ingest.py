@@ -7,22 +7,30 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from elasticsearch import Elasticsearch
 
+from audit.follow import LogFollower
 from audit.formats import ParseOptions
 from audit.pipeline import Pipeline
 from audit.reader import Counts, audit_file
 from audit.records import BadLine
-from audit.settings import AUDIT, AuditSettings
+from audit.settings import AUDIT, AuditSettings, LogSource
 from audit.timestamps import zone
 from cli import main
 from netguard.config import load_config
 from netguard.errors import ConfigError
+from netguard.events.es_store import ElasticsearchEventStore
+from netguard.events.sink import EventSink
 from netguard.events.sqlite_store import SQLiteEventStore
+from netguard.events.store import EventStore
 from tests.audit.conftest import ServerRun
+from tests.harness.elasticsearch import EsNode
 
 ROOT = Path(__file__).resolve().parents[2]
 BANNER = (
@@ -382,3 +390,41 @@ def test_a_line_longer_than_a_block_cut_mid_write_is_stored_once_whole(cfg: Path
     assert offsets(cfg) == sorted([*log.offsets, long_at])
     long_text = dict(stored(cfg))[long_at]
     assert long_text.startswith("SELECT name FROM patient WHERE id IN (?, ?")
+
+
+def _ingest_into(store: EventStore, tmp_path: Path, name: str, path: Path) -> None:
+    sink = EventSink(store, tmp_path / f"{name}-spool.db")
+    try:
+        source = LogSource("his", path, "mysql-general", "Asia/Shanghai")
+        LogFollower(source, tmp_path / f"{name}-state.db", sink).run()
+    finally:
+        sink.close()
+
+
+def test_real_mariadb_log_into_elasticsearch_matches_sqlite(
+    tmp_path: Path, mariadb_run: ServerRun, es_node: EsNode, es_client: Elasticsearch
+) -> None:
+    path = mariadb_run.logs["mysql-general"]
+    sqlite = SQLiteEventStore(tmp_path / "events.db")
+    prefix = "t" + uuid.uuid4().hex[:10]
+    es = ElasticsearchEventStore(es_client, prefix=prefix, replicas=0, hosts=[es_node.url])
+    try:
+        _ingest_into(sqlite, tmp_path, "sqlite", path)
+        _ingest_into(es, tmp_path, "es", path)
+        es_client.indices.refresh(index=f"{prefix}-*")
+        # Each ingest has its own checkpoint registry, hence its own file key and event ids: compare what was read.
+        users = sorted({r.user for r in mariadb_run.ran})
+        found: dict[str, Any] = {}
+        for name, store in (("sqlite", sqlite), ("es", es)):
+            found[name] = sorted(
+                (e.get("log.offset"), e.get("db.query.text")) for e in store.iter_search("", kinds=("sql",))
+            )
+            hits = store.iter_search(f"user:{users[0]}", kinds=("sql",))
+            found[name + "-user"] = sorted(e.get("log.offset") for e in hits)
+        assert found["sqlite"] and found["sqlite"] == found["es"]
+        assert found["sqlite-user"] and found["sqlite-user"] == found["es-user"]
+    finally:
+        sqlite.close()
+        es_client.options(ignore_status=404).indices.delete(index=f"{prefix}-*", allow_no_indices=True)
+        es_client.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-*")
+        es.close()
