@@ -89,7 +89,6 @@ class IngestCounts:
     bad_lines: int = 0
     unparsed: int = 0
     files: int = 0
-    acked: int = 0  # events the sink confirmed durable
     lost_rotated: int = 0  # rotated files that could no longer be found to finish
     messages: list[str] = field(default_factory=list)
 
@@ -212,6 +211,7 @@ class LogFollower:
             system=source.system,
         )
         self._batch: list[Event] = []
+        self._not_durable = False
         self._batch_mark: Mark | None = None
         self._batch_started = 0.0
 
@@ -349,9 +349,13 @@ class LogFollower:
 
     def _poll(self) -> None:
         acks = self.sink.poll_acks()
-        confirmed = list(itertools.takewhile(lambda a: a[1].durable, acks))
-        for _token, ack in acks:
-            self.counts.acked += ack.events
+        confirmed = [] if self._not_durable else list(itertools.takewhile(lambda a: a[1].durable, acks))
+        if not self._not_durable and len(confirmed) < len(acks):
+            # Events the sink could neither store nor spool: the checkpoint stays before them for good.
+            self._not_durable = True
+            self.counts.messages.append(
+                f"{self.source.name}: some events were not stored; they are read again next run"
+            )
         marks = [m for m, _ in confirmed if isinstance(m, Mark)]
         if marks:
             try:
