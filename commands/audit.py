@@ -1,23 +1,36 @@
-"""``netguard audit``: database query auditing (this slice: ``parse``)."""
+"""``netguard audit``: database query auditing (``parse``, ``ingest``, ``search``)."""
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+import threading
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
+from audit.follow import LogFollower, read_sources
 from audit.formats import FORMATS, ParseOptions
 from audit.formats.base import DEFAULT_LOG_LINE_PREFIX
 from audit.lines import visible
 from audit.pipeline import Audited, Pipeline, to_json
 from audit.reader import Counts, audit_file
 from audit.records import BadLine
+from audit.settings import AUDIT, ZONELESS_FORMATS, AuditSettings, LogSource
 from audit.timestamps import zone
-from netguard.errors import EXIT_FINDINGS
+from commands.context import AppContext, pass_app
+from commands.events import _backend_option
+from commands.events import search as events_search
+from commands.output import echo, json_option, plural
+from commands.tables import wide_option
+from netguard.errors import EXIT_FINDINGS, NetGuardError
+from netguard.events import open_event_store
+from netguard.events.sink import EventSink
 
 _DIALECTS = ("mysql", "postgres", "oracle", "tsql", "sqlite", "mariadb")
 _MAX_BAD_SHOWN = 20
@@ -116,3 +129,180 @@ def _print(items: Iterator[Audited | BadLine], pipeline: Pipeline, raw: bool, as
             write(f"{d['ts'] or '-'} {who} {d['db'] or '-'} [{d['risk']}] {visible(d['statement'], 200)}\n")
     sys.stdout.flush()
     return shown
+
+
+@audit.command(short_help="Store SQL log statements as sql events (resumable).")
+@click.argument("files", nargs=-1, metavar="[FILE]...", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", metavar="FORMAT", type=click.Choice(list(FORMATS)), help="The files' log format.")
+@click.option(
+    "--source",
+    "source_name",
+    metavar="NAME",
+    help="Source name (part of every event id); without FILE, the configured source to read.",
+)
+@click.option("--timezone", "tz_name", metavar="ZONE", help="IANA zone of timestamps written without one.")
+@click.option("--log-line-prefix", default=None, help="PostgreSQL's log_line_prefix (postgres, pgaudit).")
+@click.option("--dialect", type=click.Choice(_DIALECTS), help="SQL dialect of a jsonl export that does not name one.")
+@click.option("--system", type=click.Choice(["mysql", "mariadb"]), help="db.system for MySQL-format logs.")
+@click.option("--follow", is_flag=True, help="Keep reading new data until SIGTERM/SIGINT (rotation handled).")
+@pass_app
+def ingest(
+    app: AppContext,
+    files: tuple[Path, ...],
+    fmt: str | None,
+    source_name: str | None,
+    tz_name: str | None,
+    log_line_prefix: str | None,
+    dialect: str | None,
+    system: str | None,
+    follow: bool,
+) -> None:
+    """Store the statements of SQL logs as sql events, from where each was left.
+
+    FILE... with --format, or the sources of 'audit:' in netguard.yaml. Each
+    file resumes at its checkpoint; a rerun stores nothing twice. Exit 1 when
+    any line could not be read.
+    """
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    config = app.config
+    sources = _sources(config.section(AUDIT), files, fmt, source_name, tz_name, log_line_prefix, dialect, system)
+    for s in sources:
+        zone(s.timezone)  # an unknown zone is a usage error before anything is read
+    stop = threading.Event()
+    bad_shown = [0]
+
+    def on_bad(b: BadLine) -> None:
+        if bad_shown[0] < _MAX_BAD_SHOWN:
+            echo(f"{b.source}: byte {b.offset}: {b.reason}: {b.excerpt}", err=True)
+        bad_shown[0] += 1
+
+    store = open_event_store(config)
+    sink = EventSink(store, config.state_path.parent / "audit-spool.db", name="audit-ingest")
+    followers = [LogFollower(s, config.state_path, sink, follow=follow, stop=stop, on_bad=on_bad) for s in sources]
+    started = time.monotonic()
+    failed: list[str] = []
+    # Stop cleanly (flush, commit what was confirmed), following or not: the readers run on their own threads.
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        for follower, result in read_sources(followers):
+            if isinstance(result, NetGuardError):
+                failed.append(str(result))
+                continue
+            for message in result.messages:
+                echo(message, err=True)
+            echo(
+                f"{follower.source.name}: {plural(result.statements, 'statement')}, "
+                f"{plural(result.bad_lines, 'bad line')}"
+                + (f", {result.unparsed} not understood by sqlglot (kept, flagged)" if result.unparsed else "")
+            )
+    finally:
+        stats = sink.close()
+        store.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    elapsed = time.monotonic() - started
+    echo(
+        f"events: {stats.stored} stored, {stats.duplicates} duplicates"
+        + (f", {stats.spooled} spooled (store unavailable)" if stats.spooled else "")
+        + (
+            f", {stats.rejected} rejected (kept in {config.state_path.parent / 'audit-spool.db'})"
+            if stats.rejected
+            else ""
+        )
+        + f" in {elapsed:.1f} s"
+    )
+    for message in failed:
+        echo(f"error: {message}", err=True)
+    if failed:
+        raise SystemExit(2)
+    if sum(f.counts.bad_lines for f in followers):
+        raise SystemExit(EXIT_FINDINGS)
+
+
+def _sources(
+    settings: AuditSettings,
+    files: tuple[Path, ...],
+    fmt: str | None,
+    name: str | None,
+    tz_name: str | None,
+    prefix: str | None,
+    dialect: str | None,
+    system: str | None,
+) -> list[LogSource]:
+    """The sources to read: FILE... as given, or the configured ones (one with --source)."""
+    if not files:
+        if fmt is not None:
+            raise UsageError("--format needs FILE...; configured sources name their own format")
+        chosen = list(settings.sources)
+        if name is not None:
+            one = settings.source(name)
+            if one is None:
+                known = ", ".join(s.name for s in settings.sources) or "none configured"
+                raise UsageError(f"no source '{name}' in the audit section of netguard.yaml (known: {known})")
+            chosen = [one]
+        if not chosen:
+            raise UsageError("nothing to read: give FILE... with --format, or configure audit.sources")
+        return [replace(s, timezone=tz_name or s.timezone) for s in chosen]
+    if fmt is None:
+        raise UsageError("FILE... needs --format")
+    if name is not None and len(files) > 1:
+        raise UsageError("--source names one file; give one FILE per command, or configure audit.sources")
+    if tz_name is None and fmt in ZONELESS_FORMATS:
+        raise UsageError(f"--timezone is required: {fmt} logs write times without a zone (e.g. Asia/Shanghai)")
+    return [
+        LogSource(
+            name=name or str(file.resolve()),
+            path=file,
+            format=fmt,
+            timezone=tz_name,
+            log_line_prefix=prefix or DEFAULT_LOG_LINE_PREFIX,
+            dialect=dialect,
+            system=system,
+        )
+        for file in files
+    ]
+
+
+class UsageError(NetGuardError):
+    """A combination of ingest options that does not make sense."""
+
+
+@audit.command(name="search")
+@click.argument("query", required=False, default="")
+@click.option("--since", metavar="TIME", help="Only statements from TIME on (24h, 7d, 2026-11-01).")
+@click.option("--until", metavar="TIME", help="Only statements before TIME (2026-11-25, 1h = an hour ago).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1_000_000), help="Most hits shown.")
+@_backend_option
+@wide_option
+@json_option
+@click.pass_context
+def search_(
+    ctx: click.Context,
+    query: str,
+    since: str | None,
+    until: str | None,
+    limit: int,
+    backend: str | None,
+    wide: bool,
+    as_json: bool,
+) -> None:
+    """Find stored SQL statements matching QUERY, newest first.
+
+    The events of kind sql, in the query language of docs/query.md.
+
+    \b
+    Examples:
+      netguard audit search 'user:app AND netguard.sql.tables:患者' --since 24h
+      netguard audit search 'netguard.sql.where_less:true' --json
+    """
+    ctx.invoke(
+        events_search,
+        query=query,
+        kinds=("sql",),
+        since=since,
+        until=until,
+        limit=limit,
+        backend=backend,
+        wide=wide,
+        as_json=as_json,
+    )

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from audit.settings import AUDIT
 from bastion.settings import BASTION
 from netguard.compliance.settings import SCAN
 from netguard.links.settings import LINKS
 from netguard.section import Section
 
-SECTIONS: tuple[Section[Any], ...] = (BASTION, LINKS, SCAN)
+SECTIONS: tuple[Section[Any], ...] = (AUDIT, BASTION, LINKS, SCAN)

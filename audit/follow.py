@@ -1,0 +1,399 @@
+"""Reading SQL logs into the event store, once or following them: ``netguard audit ingest``.
+
+One :class:`LogFollower` per log source, on its own thread (the checkpoint
+registry's SQLite connection stays there). For each file it asks the registry
+where to start (:meth:`~netguard.store.checkpoints.CheckpointRegistry.open`:
+resume, or start at 0 for a new, truncated or replaced file), then runs the
+format's parser over a :class:`_Tail`, a stream over the open file that:
+
+- hands the parser bytes only up to the last complete line, so a line being
+  written is never read in part;
+- when it has caught up, either ends (a one-shot read) or, following, does the
+  follower's housekeeping (submit the batch, poll the sink's acks, commit) and
+  waits ``poll_interval`` seconds, watching for a stop request, truncation
+  (the file is now shorter than what was read) and rotation (the path now
+  names another file: the old one is then read to its true end and finished);
+- tells the follower whether the end it reports is **final** (the file is
+  complete: a one-shot read of a file ending in a newline, or a rotated file
+  drained). A parser flushes what it holds when its input ends (the last
+  entry, which might still get continuation lines; PostgreSQL statements
+  waiting for their duration): records yielded after a non-final end are
+  *tentative* and are not emitted; they are read again, whole, next time.
+
+Statements are analysed (:class:`~audit.pipeline.Pipeline`), turned into
+``sql`` events whose ids come from (source, file key, offset), and submitted
+to the :class:`~netguard.events.sink.EventSink` in batches, each with a
+checkpoint :class:`~netguard.store.checkpoints.Mark` as its ack token. The
+follower commits a mark only once the sink has acknowledged it durable, so a
+crash loses at most the unconfirmed tail, which is read again and stored once.
+
+Where a mark may point. Resuming at offset ``m`` must re-read every statement
+not yet acknowledged whole. When the input ends (the file read, a stop) the
+parser flushes all it holds, so everything before the first record it flushed
+provisionally, or the end read when it flushed nothing, has been emitted:
+that is the mark. While following, for the formats whose parsers emit
+statements in file order (``ORDERED_FORMATS``) the mark is the offset of the
+last statement emitted (the next one starts after it; the last one is read
+again and stored as a duplicate). PostgreSQL's parsers hold a statement per
+session until its duration or error arrives, so statements leave out of file
+order; for them the mark moves only at an end, and after a SIGKILL the follower
+reads again from the last one (duplicates, never loss).
+
+What a resumed parser cannot know is state written before ``m``: a MySQL
+general log names a connection's user and client only on its ``Connect`` line
+and writes a time only when it changes (the slow log likewise). For those
+formats (``STATEFUL_FORMATS``) the parser is run from byte 0 and what lies
+before ``m`` is skipped unanalysed: parsing alone is cheap next to analysis,
+and attribution stays right.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from audit.event_fields import event_fields, log_position
+from audit.formats import FORMATS, ParseOptions
+from audit.pipeline import Pipeline
+from audit.records import BadLine, Statement
+from audit.settings import LogSource
+from audit.timestamps import zone
+from netguard.errors import NetGuardError, StoreError
+from netguard.events.model import Event, make_event
+from netguard.events.sink import EventSink, SinkFull
+from netguard.store import StateStore
+from netguard.store.checkpoints import Checkpoint, CheckpointRegistry, Mark
+
+ORDERED_FORMATS = frozenset({"mysql-general", "mysql-slow", "mariadb-audit", "jsonl"})
+# Formats whose entries lean on earlier ones (a connection's user and client, a time written only when it changes).
+STATEFUL_FORMATS = frozenset({"mysql-general", "mysql-slow"})
+BATCH = 500
+BATCH_SECONDS = 0.25
+HEAD_BYTES = 1024  # compared at each poll to notice a file rewritten in place
+
+
+class IngestError(NetGuardError):
+    """A log source that cannot be read."""
+
+
+@dataclass
+class IngestCounts:
+    statements: int = 0  # emitted (submitted) statements
+    bad_lines: int = 0
+    unparsed: int = 0
+    files: int = 0
+    lost_rotated: int = 0  # rotated files that could no longer be found to finish
+    messages: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _End:
+    final: bool
+    reason: str  # eof, stop, truncated, rotated
+
+
+class _Tail:
+    """A read-only stream over a log being written (see the module docstring)."""
+
+    def __init__(
+        self,
+        handle: BinaryIO,
+        path: Path,
+        *,
+        follow: bool,
+        finished: bool,
+        stop: threading.Event,
+        idle: Callable[[], None],
+        poll_interval: float,
+    ) -> None:
+        self.handle = handle
+        self.path = path
+        self.follow = follow
+        self.stop = stop
+        self.idle = idle
+        self.poll_interval = poll_interval
+        self.pos = handle.tell()
+        self.end: _End | None = None
+        self._finished = finished  # the file is complete (rotated away): read it to its true end
+        self._open_line = False  # part of a line longer than a block was handed out, its newline not yet
+        fd = handle.fileno()
+        st = os.fstat(fd)
+        self._ident = (st.st_dev, st.st_ino)
+        self._head = os.pread(fd, HEAD_BYTES, 0)
+
+    def read(self, n: int = -1) -> bytes:
+        if self.end is not None:
+            return b""
+        while True:
+            if self.stop.is_set():
+                self.end = _End(False, "stop")
+                return b""
+            data = self.handle.read(n if n > 0 else 1 << 20)
+            if data:
+                if self._finished:
+                    self.pos += len(data)
+                    return data
+                cut = data.rfind(b"\n") + 1
+                if cut:
+                    self._open_line = False
+                    if cut < len(data):
+                        self.handle.seek(self.pos + cut)
+                    self.pos += cut
+                    return data[:cut]
+                if len(data) == n:  # a line longer than the block: the line reader assembles it
+                    self.pos += len(data)
+                    self._open_line = True
+                    return data
+                self.handle.seek(self.pos)
+            ended = self._caught_up(partial=bool(data) or self._open_line)
+            if ended is not None:
+                self.end = ended
+                return b""
+
+    def _caught_up(self, partial: bool) -> _End | None:
+        if self._finished:
+            return _End(True, "rotated")
+        if not self.follow:
+            return _End(not partial, "eof")
+        self.idle()
+        fd = self.handle.fileno()
+        if os.fstat(fd).st_size < self.pos or os.pread(fd, len(self._head), 0) != self._head:
+            # Shorter than what was read, or rewritten in place (copytruncate that already refilled past us).
+            return _End(False, "truncated")
+        try:
+            st = os.stat(self.path)
+            here: tuple[int, int] | None = (st.st_dev, st.st_ino)
+        except OSError:
+            here = None
+        if here != self._ident:
+            self._finished = True  # renamed away (rotated) or deleted: read what is left, then finish
+            return None
+        self.stop.wait(self.poll_interval)
+        return None
+
+
+class LogFollower:
+    """Reads one source into the sink, committing checkpoints as the sink confirms (see the module docstring)."""
+
+    def __init__(
+        self,
+        source: LogSource,
+        state_path: Path,
+        sink: EventSink,
+        *,
+        follow: bool = False,
+        stop: threading.Event | None = None,
+        poll_interval: float = 0.25,
+        on_bad: Callable[[BadLine], None] | None = None,
+    ) -> None:
+        self.source = source
+        self.state_path = state_path
+        self.sink = sink
+        self.follow = follow
+        self.stop = stop or threading.Event()
+        self.poll_interval = poll_interval
+        self.on_bad = on_bad
+        self.counts = IngestCounts()
+        self.registry: CheckpointRegistry  # opened by run(), on the follower's thread
+        self.pipeline = Pipeline()
+        self.options = ParseOptions(
+            source=str(source.path),
+            tz=zone(source.timezone),
+            log_line_prefix=source.log_line_prefix,
+            dialect=source.dialect,
+            system=source.system,
+        )
+        self._batch: list[Event] = []
+        self._not_durable = False
+        self._batch_mark: Mark | None = None
+        self._batch_started = 0.0
+
+    # --- the loop
+    def run(self) -> IngestCounts:
+        """Read (or follow until stopped); opens its own state store connection, on the calling thread."""
+        with StateStore.open(self.state_path) as state:
+            self.registry = state.checkpoints
+            self._run()
+        return self.counts
+
+    def _run(self) -> None:
+        path = self.source.path
+        while True:
+            try:
+                handle = path.open("rb")
+            except FileNotFoundError:
+                if not self.follow:
+                    raise IngestError(f"{self.source.name}: {path}: no such file") from None
+                if self.stop.wait(self.poll_interval):
+                    break
+                continue
+            except OSError as exc:
+                raise IngestError(f"{self.source.name}: {path}: cannot read: {exc.strerror or exc}") from exc
+            with handle:
+                decision = self.registry.open(self.source.name, path, handle)
+                if decision.previous is not None:
+                    self._finish_previous(decision.previous)
+                end = self._read(handle, path, decision.checkpoint, decision.offset, self.follow)
+            if end.reason in ("rotated", "truncated"):
+                # Only once everything read from it is durable: a retired file is never read again.
+                self._flush_and_commit()
+                self.registry.retire(decision.checkpoint, end.reason)
+            if not self.follow or end.reason == "stop":
+                break
+        self._flush_and_commit()
+
+    def _finish_previous(self, previous: Checkpoint) -> None:
+        """The file that had this name before (rotated while nobody followed it): read it to its end."""
+        path = Path(previous.path)
+        candidates = sorted(p for p in path.parent.glob(path.name + "*") if p != path)
+        found = self.registry.locate(previous, candidates)
+        if found is None:
+            self.counts.lost_rotated += 1
+            self.counts.messages.append(
+                f"{self.source.name}: the file rotated away from {path} (read to byte {previous.offset}) "
+                "is gone; what it held after that was not read"
+            )
+            self.registry.retire(previous, "rotated and not found")
+            return
+        with found.open("rb") as old:
+            self._read(old, found, previous, previous.offset, follow=False, final=True)
+        self._flush_and_commit()
+        self.registry.retire(previous, f"rotated to {found}; read to its end")
+
+    def _read(
+        self, handle: BinaryIO, path: Path, cp: Checkpoint, start: int, follow: bool, final: bool = False
+    ) -> _End:
+        self.counts.files += 1
+        # Replay from 0 to rebuild the parser's state; what lies before `start` is already stored.
+        skip = start if self.source.format in STATEFUL_FORMATS else 0
+        base = start - skip
+        handle.seek(base)
+        tail = _Tail(
+            handle,
+            path,
+            follow=follow,
+            finished=final,
+            stop=self.stop,
+            idle=self._housekeeping,
+            poll_interval=self.poll_interval,
+        )
+        held: int | None = None  # with a non-final end: the first offset the parser still held, to resume at
+        parser = FORMATS[self.source.format]
+        ordered = self.source.format in ORDERED_FORMATS
+        key = cp.file_key
+        name = self.source.name
+        institution = self.source.institution
+        for record in parser(tail, self.options):  # type: ignore[arg-type]
+            if record.offset + base < start:
+                continue  # replayed for the parser's state; stored before
+            if tail.end is not None and not tail.end.final:
+                # Flushed by the parser at a provisional end: maybe incomplete, read again whole next time.
+                held = record.offset + base if held is None else min(held, record.offset + base)
+                continue
+            if isinstance(record, BadLine):
+                self.counts.bad_lines += 1
+                if self.on_bad is not None:
+                    self.on_bad(
+                        BadLine(record.source, record.offset + base, record.line, record.reason, record.excerpt)
+                    )
+                continue
+            stmt: Statement = record._replace(offset=record.offset + base)
+            item = self.pipeline.process(stmt)
+            self.counts.statements += 1
+            if item.analysis.parse_error:
+                self.counts.unparsed += 1
+            fields = event_fields(item)
+            if institution is not None:
+                fields["organization.id"] = institution
+            self._add(make_event("sql", fields, position=log_position(item, name, key)))
+            if ordered:
+                self._batch_mark = cp.at(stmt.offset)
+            if len(self._batch) >= BATCH or time.monotonic() - self._batch_started > BATCH_SECONDS:
+                self._submit()
+                self._poll()
+        assert tail.end is not None
+        # At its end the parser has flushed all it held, so every record before `held` has been emitted.
+        if tail.end.reason != "truncated":
+            self._batch_mark = cp.at(tail.pos if tail.end.final or held is None else held)
+        self._submit()
+        self._poll()
+        return tail.end
+
+    # --- the sink
+    def _add(self, event: Event) -> None:
+        if not self._batch:
+            self._batch_started = time.monotonic()
+        self._batch.append(event)
+
+    def _submit(self) -> None:
+        if not self._batch and self._batch_mark is None:
+            return
+        while True:
+            try:
+                self.sink.submit(self._batch, ack=self._batch_mark)
+                break
+            except SinkFull:
+                # Back-pressure: keep the events, commit what was confirmed, try again until told to stop.
+                self._poll()
+                if self.stop.is_set():
+                    raise
+        self._batch = []
+        self._batch_mark = None
+
+    def _poll(self) -> None:
+        acks = self.sink.poll_acks()
+        confirmed = [] if self._not_durable else list(itertools.takewhile(lambda a: a[1].durable, acks))
+        if not self._not_durable and len(confirmed) < len(acks):
+            # Events the sink could neither store nor spool: the checkpoint stays before them for good.
+            self._not_durable = True
+            self.counts.messages.append(
+                f"{self.source.name}: some events were not stored; they are read again next run"
+            )
+        marks = [m for m, _ in confirmed if isinstance(m, Mark)]
+        if marks:
+            try:
+                self.registry.commit(marks)
+            except StoreError as exc:
+                self.counts.messages.append(f"{self.source.name}: checkpoint not saved: {exc}")
+
+    def _housekeeping(self) -> None:
+        self._submit()
+        self._poll()
+
+    def _flush_and_commit(self) -> None:
+        self._submit()
+        self.sink.flush()
+        self._poll()
+
+
+def read_sources(
+    followers: list[LogFollower],
+) -> Iterator[tuple[LogFollower, IngestCounts | NetGuardError]]:
+    """Run each follower on its own thread; yields each one's counts (or its error) as it ends."""
+    results: dict[int, IngestCounts | NetGuardError] = {}
+
+    def run(i: int, f: LogFollower) -> None:
+        try:
+            results[i] = f.run()
+        except NetGuardError as exc:
+            results[i] = exc
+        except (OSError, sqlite3.Error) as exc:  # the disk, not the data: one line, the other sources go on
+            results[i] = IngestError(f"{f.source.name}: {f.source.path}: {exc}")
+
+    threads = [
+        threading.Thread(target=run, args=(i, f), name=f"audit-{f.source.name}", daemon=True)
+        for i, f in enumerate(followers)
+    ]
+    for t in threads:
+        t.start()
+    for i, t in enumerate(threads):
+        while t.is_alive():
+            t.join(0.2)
+        yield followers[i], results.get(i, IngestError(f"{followers[i].source.name}: reader stopped"))
