@@ -43,7 +43,8 @@ templates, bulk, search, aggregations, point-in-time and ``flattened`` work.
 
 Readiness is polled (cluster health yellow or green, 1 s server-side wait per
 request, 0.2 s between attempts) up to ``NETGUARD_TEST_ES_START_TIMEOUT`` seconds
-(300: two nodes starting at once on two busy cores have needed more than 120); on failure the error carries the tail of the node's log. Stopping sends
+(300: two nodes starting at once on two busy cores have needed more than 120); on
+failure the error carries the tail of the node's log. Stopping sends
 SIGTERM to the node's process group, then SIGKILL after 30 s. The node is also
 started with a parent-death signal, so a killed test run does not leave JVMs.
 
