@@ -86,9 +86,8 @@ def _with_client(work: Callable[[SnmpClient], Awaitable[T]]) -> T:
 
 def _render_plan(plan: Plan, applied: JournalEntry | None) -> None:
     d = plan.as_dict()
-    say(
-        f"{d['mac']} ({', '.join(plan.device.ips) or 'no IP'}, {d['status']}) on {d['switch']} {d['port']} VLAN {d['vlan']}"
-    )
+    ips = ", ".join(plan.device.ips) or "no IP"
+    say(f"{d['mac']} ({ips}, {d['status']}) on {d['switch']} {d['port']} VLAN {d['vlan']}")
     say(f"  {d['method']}: {d['state_before']} -> {d['state_after']}")
     for r in plan.refusals:
         echo(f"  refused ({r.kind}): {r}")
