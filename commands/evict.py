@@ -1,12 +1,15 @@
-"""``netguard evict device | restore | list``: isolate a device at its switch port, and undo it.
+"""``netguard evict device | unauthorised | restore | list``: isolate a device at its switch port, and undo it.
 
 ``device`` locates the device from the last discovery, reads its port live
 and prints the plan; only ``--apply`` acts, after every guard
 (:mod:`netguard.enforce.guards`), through the action journal, with every SET
 read back and an ``enforcement`` event per step. ``restore`` undoes an entry
 (or every one with ``--all``), also one a crash left in ``intent``. ``list``
-shows what is isolated now. Exit codes: 2 for a refusal or usage error, 1 when
-a SET failed or did not read back, or an event could not be stored.
+shows what is isolated now. ``unauthorised`` does ``device`` for every
+device the last discovery found that needs action, within the per-run limit,
+reporting the refused ones instead of stopping at them. Exit codes: 2 for a refusal or usage error, 1 when
+a SET failed or did not read back, or an event could not be stored
+(``unauthorised``: also when a device was refused or left over by the limit).
 """
 
 from __future__ import annotations
@@ -23,8 +26,16 @@ from commands.context import AppContext, pass_app
 from commands.output import echo, json_option, plural, print_json, say
 from commands.tables import Column, print_table, wide_option
 from netguard.config import Config
+from netguard.discovery.current import current_devices
 from netguard.enforce.apply import Record, apply_plan
-from netguard.enforce.guards import ActionLimit, EnforcementFailed, ProtectedTarget
+from netguard.enforce.guards import (
+    DEFAULT_LIMIT,
+    ActionLimit,
+    EnforcementFailed,
+    LimitReached,
+    ProtectedTarget,
+    Refused,
+)
 from netguard.enforce.plan import METHODS, NotFound, Plan, locate, make_plan
 from netguard.enforce.restore import NotRestorable, restorable, restore_entry
 from netguard.errors import EXIT_FINDINGS, NetGuardError
@@ -265,3 +276,83 @@ def list_cmd(app: AppContext, as_json: bool, wide: bool) -> None:
         for r in rows
     ]
     print_table(f"{plural(len(rows), 'isolated device')}", columns, cells, wide=wide)
+
+
+@evict.command("unauthorised")
+@click.option("--method", type=click.Choice(METHODS), default="auto", show_default=True, help="How to isolate.")
+@click.option("--reason", default="unauthorised device found by discovery", show_default=True, help="Why (journalled).")
+@click.option("--apply", "do_apply", is_flag=True, help="Act; without it only the plans are shown.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=DEFAULT_LIMIT, show_default=True, help="Most actions in this run."
+)
+@json_option
+@pass_app
+def unauthorised_cmd(app: AppContext, method: str, reason: str, do_apply: bool, limit: int, as_json: bool) -> None:
+    """Isolate every device the last discovery found unauthorised (unknown or in conflict), on a switch port.
+
+    Guards apply to each device; a refused one is reported and skipped. At
+    most --limit actions run; the rest are reported as left over.
+    """
+    inv = load_inventory(app.inventory_path(None))
+    results: list[dict[str, object]] = []
+    with StateStore.from_config(app.config) as store, _recorder(app.config) as (record, failures):
+        rows = [
+            r
+            for r in current_devices(store.sightings, inv)
+            if r.verdict.status.needs_action and r.switch is not None and r.port is not None
+        ]
+        budget = ActionLimit(limit)
+
+        async def work(client: SnmpClient) -> None:
+            for device in rows:
+                row: dict[str, object] = {"mac": device.mac, "switch": device.switch, "port": device.port}
+                try:
+                    target = _target(app, inv, device.switch)
+                    plan = await make_plan(
+                        client,
+                        target,
+                        inv,
+                        store.sightings,
+                        store.isolation,
+                        device,
+                        method=method,
+                        force_shared_port=False,
+                    )
+                    row.update(plan.as_dict())
+                    if not do_apply:
+                        row["outcome"] = "refused" if plan.refusals else "planned"
+                    else:
+                        entry = await apply_plan(
+                            plan,
+                            journal=store.journal,
+                            client=client,
+                            target=target,
+                            operator=getpass.getuser(),
+                            reason=reason,
+                            limit=budget,
+                            record=record,
+                        )
+                        row.update({"outcome": "applied", "journal_id": entry.id})
+                except LimitReached as exc:
+                    row.update({"outcome": "left over", "error": str(exc)})
+                except Refused as exc:
+                    row.update({"outcome": "refused", "error": str(exc)})
+                except (EnforcementFailed, NotFound) as exc:
+                    row.update({"outcome": "failed", "error": str(exc)})
+                results.append(row)
+
+        _with_client(work)
+    if as_json:
+        print_json(results)
+    else:
+        for r in results:
+            where = f"{r['mac']} on {r['switch']} {r['port']}"
+            detail = r.get("error") or (
+                f"journal entry {r['journal_id']}" if r["outcome"] == "applied" else r.get("method")
+            )
+            echo(f"{r['outcome']}: {where}: {detail}")
+        if not results:
+            say("no unauthorised device on a switch port")
+    _warn_events(failures)
+    if any(r["outcome"] in ("refused", "failed", "left over") for r in results):
+        raise click.exceptions.Exit(EXIT_FINDINGS)

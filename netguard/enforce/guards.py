@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from netguard.errors import EXIT_FINDINGS, EXIT_USAGE, NetGuardError
 from netguard.inventory import Inventory
 
+DEFAULT_LIMIT = 10
+
 
 class Refused(NetGuardError):
     """An eviction a guard forbids; ``kind`` names the guard."""
@@ -61,7 +63,9 @@ def target_refusals(inventory: Inventory, mac: str, ips: Iterable[str], authoris
             what = mac if ip is None else ip
             found.append(ProtectedTarget(f"{what} is protected ({reason}); NetGuard never evicts it"))
     if authorised_reason is not None:
-        found.append(AuthorisedTarget(f"{mac} is authorised ({authorised_reason}); remove it from the inventory first"))
+        found.append(
+            AuthorisedTarget(f"{mac} is an inventory device ({authorised_reason}); remove it from the inventory first")
+        )
     return found
 
 

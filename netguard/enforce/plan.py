@@ -186,8 +186,11 @@ async def make_plan(
         m for m in facts.macs if m != device.mac and (inventory.root.by_mac(m) is not None or m in infrastructure)
     ]
     verdict = device.verdict
+    # A device the inventory lists is never evicted by NetGuard, even in conflict (its IP or place is wrong):
+    # that is for a person to sort out, not a reason to cut off a known device.
+    listed = verdict.authorised or verdict.device is not None
     refusals = [
-        *target_refusals(inventory, device.mac, device.ips, verdict.reason if verdict.authorised else None),
+        *target_refusals(inventory, device.mac, device.ips, verdict.reason if listed else None),
         *port_refusals(switch.id, device.port, facts.uplink_reasons, shared, force_shared_port=force_shared_port),
     ]
     return Plan(device, switch, facts, chosen, switch.quarantine_vlan, tuple(refusals))

@@ -29,9 +29,9 @@ from netguard.events import open_event_store
 from netguard.lab.status import HostStatus
 from netguard.secrets import write_private
 from netguard.store import StateStore
-from netguard.store.journal import witness_of
+from netguard.store.journal import Target, witness_of
 from netguard.store.sightings import Sighting
-from tests.harness.lab import RunningLab, ping, running_lab
+from tests.harness.lab import RunningLab, ping, running_lab, snmp
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -178,7 +178,7 @@ def refused(config: Path, *args: str) -> Result:
 
 def test_guards_refuse_and_nothing_changes(lab: RunningLab, config: Path, tmp_path: Path) -> None:
     good = managed(lab, "authorised")[0]
-    assert "is authorised" in refused(config, good.mac).output
+    assert "is an inventory device (authorised device of" in refused(config, good.mac).output
     assert "is protected (gateway of" in refused(config, good.gateway).output
     rogue = managed(lab, "rogue")[0]
 
@@ -242,4 +242,83 @@ def test_a_killed_run_is_restored_from_the_switch(lab: RunningLab, config: Path)
     assert [e.status for e in journal_entries(config)] == ["failed"]
     assert host(lab, rogue.namespace).port_up and ping(rogue.namespace, rogue.gateway)
     assert json.loads(cli(config, "evict", "list", "--json").stdout) == []
+    assert_chain_verifies(config)
+
+
+def test_unauthorised_acts_within_the_per_run_limit(lab: RunningLab, config: Path) -> None:
+    rogues = {h.mac: h for h in managed(lab, "rogue")}
+    assert len(rogues) == 2
+    planned = cli(config, "evict", "unauthorised", "--json")
+    assert planned.exit_code == 0, planned.output
+    assert {(r["mac"], r["outcome"]) for r in json.loads(planned.stdout)} == {(m, "planned") for m in rogues}
+    assert journal_entries(config) == []
+
+    acted = cli(config, "evict", "unauthorised", "--apply", "--limit", "1", "--method", "port-shutdown", "--json")
+    assert acted.exit_code == 1, acted.output  # one device left over
+    outcomes = {r["mac"]: r["outcome"] for r in json.loads(acted.stdout)}
+    assert sorted(outcomes.values()) == ["applied", "left over"]
+    for mac, outcome in outcomes.items():
+        h = rogues[mac]
+        assert ping(h.namespace, h.gateway) == (outcome == "left over"), h.namespace
+    for h in managed(lab, "authorised"):
+        assert ping(h.namespace, h.gateway), h.namespace
+    assert len(journal_entries(config)) == 1
+
+    assert cli(config, "evict", "restore", "--all").exit_code == 0
+    for h in rogues.values():
+        assert ping(h.namespace, h.gateway), h.namespace
+    assert_chain_verifies(config)
+
+
+def test_a_set_the_switch_refuses_is_journalled_as_failed(lab: RunningLab, tmp_path: Path) -> None:
+    # The inventory names a quarantine VLAN the switch does not have: the agent answers inconsistentValue.
+    inventory = yaml.safe_load((lab.dir / "inventory.yaml").read_text(encoding="utf-8"))
+    inventory["defaults"]["quarantine_vlan"] = 998
+    edited = tmp_path / "inventory.yaml"
+    edited.write_text(yaml.safe_dump(inventory, allow_unicode=True), encoding="utf-8")
+    config = write_config(lab, tmp_path, edited)
+    assert cli(config, "discover", "run").exit_code == 0
+    rogue = managed(lab, "rogue")[0]
+    result = cli(config, "evict", "device", rogue.mac, "--method", "quarantine-vlan", "--reason", "x", "--apply")
+    assert result.exit_code == 1, result.output
+    assert "PVID 998" in result.output and rogue.port in result.output
+    [entry] = journal_entries(config)
+    assert entry.status == "failed" and entry.outcome and "PVID 998" in entry.outcome
+    assert host(lab, rogue.namespace).vlan == rogue.vlan and ping(rogue.namespace, rogue.gateway)
+    assert json.loads(cli(config, "evict", "list", "--json").stdout) == []
+    assert ("quarantine-vlan", "failure") in [
+        (e["event.action"], e["event.outcome"]) for e in enforcement_events(config)
+    ]
+    assert_chain_verifies(config)
+
+
+def test_an_interrupted_action_that_did_reach_the_switch_is_restored(lab: RunningLab, config: Path) -> None:
+    rogue = managed(lab, "rogue")[0]
+    plan = json.loads(
+        cli(config, "evict", "device", rogue.mac, "--method", "port-shutdown", "--reason", "x", "--json").stdout
+    )
+    # What a run killed right after its SET leaves: the intent, and the port really down.
+    with StateStore.from_config(load_config(config)) as store:
+        entry_id = store.journal.record_intent(
+            operator="tester",
+            action="port-shutdown",
+            target=Target(mac=rogue.mac, ip=rogue.ip, switch=rogue.switch, port=rogue.port),
+            state_before=plan["state_before"],
+            state_after=plan["state_after"],
+            reason="crash after the SET",
+        )
+    address, _ = lab.switch(str(rogue.switch))
+    oid = f"1.3.6.1.2.1.2.2.1.7.{plan['state_before']['ifindex']}"
+    assert snmp("snmpset", address, lab.community, oid, "i", "2").returncode == 0
+    assert not ping(rogue.namespace, rogue.gateway)
+
+    restored = cli(config, "evict", "restore", str(entry_id), "--json")
+    assert restored.exit_code == 0, restored.output
+    [row] = json.loads(restored.stdout)
+    assert row["restored"] is True and row["outcome"] == "undone"
+    assert [(e.action, e.status) for e in journal_entries(config)] == [
+        ("port-shutdown", "undone"),
+        ("restore", "applied"),
+    ]
+    assert host(lab, rogue.namespace).port_up and ping(rogue.namespace, rogue.gateway)
     assert_chain_verifies(config)
