@@ -38,6 +38,7 @@ from netguard.enforce.guards import (
 )
 from netguard.enforce.plan import METHODS, NotFound, Plan, locate, make_plan
 from netguard.enforce.restore import NotRestorable, restorable, restore_entry
+from netguard.enforce.settings import ENFORCE
 from netguard.errors import EXIT_FINDINGS, NetGuardError
 from netguard.events import make_event, open_event_store
 from netguard.inventory import Inventory, load_inventory
@@ -84,7 +85,10 @@ def _target(app: AppContext, inv: Inventory, switch_id: str | None) -> SnmpTarge
     switch = inv.root.switch(switch_id) if switch_id else None
     if switch is None:
         raise NotFound(f"switch '{switch_id}' is not in the inventory ({inv.file})")
-    return target_for_switch(switch, app.config.resolver())
+    settings = app.config.section(ENFORCE)
+    return target_for_switch(
+        switch, app.config.resolver(), timeout=settings.snmp_timeout_s, retries=settings.snmp_retries
+    )
 
 
 def _with_client(work: Callable[[SnmpClient], Awaitable[T]]) -> T:
@@ -283,11 +287,16 @@ def list_cmd(app: AppContext, as_json: bool, wide: bool) -> None:
 @click.option("--reason", default="unauthorised device found by discovery", show_default=True, help="Why (journalled).")
 @click.option("--apply", "do_apply", is_flag=True, help="Act; without it only the plans are shown.")
 @click.option(
-    "--limit", type=click.IntRange(min=1), default=DEFAULT_LIMIT, show_default=True, help="Most actions in this run."
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help=f"Most actions in this run (default: enforce.max_actions_per_run, else {DEFAULT_LIMIT}).",
 )
 @json_option
 @pass_app
-def unauthorised_cmd(app: AppContext, method: str, reason: str, do_apply: bool, limit: int, as_json: bool) -> None:
+def unauthorised_cmd(
+    app: AppContext, method: str, reason: str, do_apply: bool, limit: int | None, as_json: bool
+) -> None:
     """Isolate every device the last discovery found unauthorised (unknown or in conflict), on a switch port.
 
     Guards apply to each device; a refused one is reported and skipped. At
@@ -301,7 +310,7 @@ def unauthorised_cmd(app: AppContext, method: str, reason: str, do_apply: bool, 
             for r in current_devices(store.sightings, inv)
             if r.verdict.status.needs_action and r.switch is not None and r.port is not None
         ]
-        budget = ActionLimit(limit)
+        budget = ActionLimit(limit or app.config.section(ENFORCE).max_actions_per_run)
 
         async def work(client: SnmpClient) -> None:
             for device in rows:

@@ -13,7 +13,8 @@ from typing import Any
 
 from bastion.settings import BASTION
 from netguard.compliance.settings import SCAN
+from netguard.enforce.settings import ENFORCE
 from netguard.links.settings import LINKS
 from netguard.section import Section
 
-SECTIONS: tuple[Section[Any], ...] = (BASTION, LINKS, SCAN)
+SECTIONS: tuple[Section[Any], ...] = (BASTION, ENFORCE, LINKS, SCAN)

@@ -111,6 +111,9 @@ def test_dry_run_plans_and_changes_nothing(lab: RunningLab, config: Path) -> Non
     assert plan["method"] == "quarantine-vlan"  # the lab's inventory sets quarantine_vlan 999
     assert plan["state_before"]["admin_status"] == 1 and plan["state_before"]["pvid"] == rogue.vlan
     assert plan["refusals"] == []
+    shown = cli(config, "evict", "device", rogue.ip, "--reason", "test")
+    assert shown.exit_code == 0 and "dry run: nothing changed (--apply to do it)" in shown.output
+    assert rogue.mac in shown.output and "quarantine-vlan" in shown.output
     assert ping(rogue.namespace, rogue.gateway)
     assert host(lab, rogue.namespace).port_up
     assert journal_entries(config) == []
@@ -131,6 +134,8 @@ def test_port_shutdown_cuts_the_rogue_off_until_restored(lab: RunningLab, config
     assert [(r["mac"], r["port"], r["status"], r["journal_id"]) for r in listed] == [
         (rogue.mac, rogue.port, "disabled", entry.id)
     ]
+    table = cli(config, "evict", "list")
+    assert rogue.mac in table.output and rogue.port in table.output and "disabled" in table.output
     again = cli(config, "evict", "device", rogue.mac, "--reason", "twice", "--apply")
     assert again.exit_code == 2 and "already disabled" in again.output
 
@@ -245,7 +250,7 @@ def test_a_killed_run_is_restored_from_the_switch(lab: RunningLab, config: Path)
     assert_chain_verifies(config)
 
 
-def test_unauthorised_acts_within_the_per_run_limit(lab: RunningLab, config: Path) -> None:
+def test_unauthorised_acts_within_the_configured_per_run_limit(lab: RunningLab, config: Path) -> None:
     rogues = {h.mac: h for h in managed(lab, "rogue")}
     assert len(rogues) == 2
     planned = cli(config, "evict", "unauthorised", "--json")
@@ -253,7 +258,10 @@ def test_unauthorised_acts_within_the_per_run_limit(lab: RunningLab, config: Pat
     assert {(r["mac"], r["outcome"]) for r in json.loads(planned.stdout)} == {(m, "planned") for m in rogues}
     assert journal_entries(config) == []
 
-    acted = cli(config, "evict", "unauthorised", "--apply", "--limit", "1", "--method", "port-shutdown", "--json")
+    doc = yaml.safe_load(config.read_text(encoding="utf-8"))
+    doc["enforce"] = {"max_actions_per_run": 1}
+    config.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    acted = cli(config, "evict", "unauthorised", "--apply", "--method", "port-shutdown", "--json")
     assert acted.exit_code == 1, acted.output  # one device left over
     outcomes = {r["mac"]: r["outcome"] for r in json.loads(acted.stdout)}
     assert sorted(outcomes.values()) == ["applied", "left over"]
