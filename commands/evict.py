@@ -31,6 +31,7 @@ from netguard.enforce.apply import Record, apply_plan
 from netguard.enforce.guards import (
     DEFAULT_LIMIT,
     ActionLimit,
+    AlreadyIsolated,
     EnforcementFailed,
     LimitReached,
     ProtectedTarget,
@@ -51,7 +52,10 @@ T = TypeVar("T")
 
 @click.group("evict")
 def evict() -> None:
-    """Isolate unauthorised devices at their switch port, and undo it (dry run unless --apply)."""
+    """Isolate unauthorised devices at their switch port; restore.
+
+    Every command is a dry run unless --apply. See docs/evict.md.
+    """
 
 
 @contextmanager
@@ -125,12 +129,14 @@ def _render_plan(plan: Plan, applied: JournalEntry | None) -> None:
 def device_cmd(
     app: AppContext, what: str, method: str, reason: str, do_apply: bool, force_shared_port: bool, as_json: bool
 ) -> None:
-    """Isolate one device (by MAC or IP) at the switch port discovery last saw it on.
+    """Isolate one device (MAC or IP) at its switch port.
+
+    The port is the one the last discovery saw the device on.
 
     \b
     Examples:
       netguard evict device 02:aa:bb:cc:dd:ee --reason "rogue in 办公 VLAN"
-      netguard evict device 10.11.0.66 --method port-shutdown --reason 工单123 --apply
+      netguard evict device 10.11.0.66 --method port-shutdown --reason 工单 --apply
     """
     if not reason.strip():
         raise NetGuardError("--reason must say why")
@@ -182,7 +188,10 @@ def device_cmd(
 @json_option
 @pass_app
 def restore_cmd(app: AppContext, entry_id: int | None, everything: bool, reason: str, as_json: bool) -> None:
-    """Undo an eviction (journal entry ID), also one a crash interrupted; --all for every one."""
+    """Undo an eviction (journal entry ID), or --all.
+
+    Also undoes an action a crash interrupted, after reading the switch.
+    """
     if (entry_id is None) == (not everything):
         raise NetGuardError("give a journal entry ID or --all, not both")
     inv = load_inventory(app.inventory_path(None))
@@ -245,7 +254,7 @@ def restore_cmd(app: AppContext, entry_id: int | None, everything: bool, reason:
 @wide_option
 @pass_app
 def list_cmd(app: AppContext, as_json: bool, wide: bool) -> None:
-    """What is isolated now: device, port, how, and the journal entry that did it."""
+    """What is isolated now, with the journal entry that did it."""
     with StateStore.from_config(app.config) as store:
         rows = store.isolation.restricted()
     if as_json:
@@ -297,7 +306,9 @@ def list_cmd(app: AppContext, as_json: bool, wide: bool) -> None:
 def unauthorised_cmd(
     app: AppContext, method: str, reason: str, do_apply: bool, limit: int | None, as_json: bool
 ) -> None:
-    """Isolate every device the last discovery found unauthorised (unknown or in conflict), on a switch port.
+    """Isolate every unauthorised device the last discovery found.
+
+    Unauthorised: unknown, or in conflict, and on a switch port.
 
     Guards apply to each device; a refused one is reported and skipped. At
     most --limit actions run; the rest are reported as left over.
@@ -342,6 +353,8 @@ def unauthorised_cmd(
                             record=record,
                         )
                         row.update({"outcome": "applied", "journal_id": entry.id})
+                except AlreadyIsolated as exc:
+                    row.update({"outcome": "isolated", "error": str(exc)})
                 except LimitReached as exc:
                     row.update({"outcome": "left over", "error": str(exc)})
                 except Refused as exc:

@@ -44,6 +44,10 @@ class SharedPort(Refused):
     kind = "shared-port"
 
 
+class AlreadyIsolated(Refused):
+    kind = "isolated"
+
+
 class LimitReached(Refused):
     kind = "limit"
 

@@ -28,7 +28,7 @@ from netguard.discovery.context import SwitchContext
 from netguard.discovery.current import DeviceRow, current_devices
 from netguard.discovery.switch import walk_switch
 from netguard.enforce.actions import ADMIN_DOWN, PortReading, PortRef, read_port
-from netguard.enforce.guards import Refused, port_refusals, target_refusals
+from netguard.enforce.guards import AlreadyIsolated, Refused, port_refusals, target_refusals
 from netguard.errors import NetGuardError
 from netguard.inventory import Inventory, Switch
 from netguard.snmp import SnmpClient, SnmpTarget
@@ -170,7 +170,7 @@ async def make_plan(
         raise NotFound(f"{device.mac} is on switch {device.switch}, which the inventory no longer lists")
     for state in isolation.for_mac(device.mac):
         if state.restricted:
-            raise NotFound(
+            raise AlreadyIsolated(
                 f"{device.mac} is already {state.status} on {state.switch} {state.port} "
                 f"(journal entry {state.journal_id}); restore it first"
             )

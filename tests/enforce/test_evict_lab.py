@@ -271,6 +271,10 @@ def test_unauthorised_acts_within_the_configured_per_run_limit(lab: RunningLab, 
     for h in managed(lab, "authorised"):
         assert ping(h.namespace, h.gateway), h.namespace
     assert len(journal_entries(config)) == 1
+    # The next run skips the isolated device without calling it a finding.
+    again = cli(config, "evict", "unauthorised", "--json")
+    assert again.exit_code == 0, again.output
+    assert sorted(r["outcome"] for r in json.loads(again.stdout)) == ["isolated", "planned"]
 
     assert cli(config, "evict", "restore", "--all").exit_code == 0
     for h in rogues.values():
