@@ -119,7 +119,7 @@ def _render_plan(plan: Plan, applied: JournalEntry | None) -> None:
 
 
 @evict.command("device")
-@click.argument("what", metavar="MAC|IP")
+@click.argument("what", metavar="DEVICE")
 @click.option("--method", type=click.Choice(METHODS), default="auto", show_default=True, help="How to isolate.")
 @click.option("--reason", required=True, help="Why (recorded in the journal and the event).")
 @click.option("--apply", "do_apply", is_flag=True, help="Act; without it only the plan is shown.")
@@ -129,14 +129,14 @@ def _render_plan(plan: Plan, applied: JournalEntry | None) -> None:
 def device_cmd(
     app: AppContext, what: str, method: str, reason: str, do_apply: bool, force_shared_port: bool, as_json: bool
 ) -> None:
-    """Isolate one device (MAC or IP) at its switch port.
+    """Isolate one DEVICE (a MAC or an IP) at its switch port.
 
     The port is the one the last discovery saw the device on.
 
     \b
     Examples:
       netguard evict device 02:aa:bb:cc:dd:ee --reason "rogue in 办公 VLAN"
-      netguard evict device 10.11.0.66 --method port-shutdown --reason 工单 --apply
+      netguard evict device 10.11.0.66 --reason 工单 --apply
     """
     if not reason.strip():
         raise NetGuardError("--reason must say why")
