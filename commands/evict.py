@@ -1,4 +1,4 @@
-"""``netguard evict device | unauthorised | restore | list``: isolate a device at its switch port, and undo it.
+"""``netguard evict``: isolate a device at its switch port, and undo it.
 
 ``device`` locates the device from the last discovery, reads its port live
 and prints the plan; only ``--apply`` acts, after every guard
@@ -7,9 +7,13 @@ read back and an ``enforcement`` event per step. ``restore`` undoes an entry
 (or every one with ``--all``), also one a crash left in ``intent``. ``list``
 shows what is isolated now. ``unauthorised`` does ``device`` for every
 device the last discovery found that needs action, within the per-run limit,
-reporting the refused ones instead of stopping at them. Exit codes: 2 for a refusal or usage error, 1 when
-a SET failed or did not read back, or an event could not be stored
-(``unauthorised``: also when a device was refused or left over by the limit).
+reporting the refused ones instead of stopping at them; ``redetain`` does it
+for every isolated device discovery now sees on another port.
+
+Exit codes: 2 for a refusal or usage error; 1 when a SET failed or did not
+read back, or an event could not be stored (``unauthorised`` and
+``redetain``: also when a device was refused, failed or left over by the
+limit).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import asyncio
 import getpass
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TypeVar
 
 import click
@@ -26,7 +31,7 @@ from commands.context import AppContext, pass_app
 from commands.output import echo, json_option, plural, print_json, say
 from commands.tables import Column, print_table, wide_option
 from netguard.config import Config
-from netguard.discovery.current import current_devices
+from netguard.discovery.current import DeviceRow, current_devices
 from netguard.enforce.apply import Record, apply_plan
 from netguard.enforce.guards import (
     DEFAULT_LIMIT,
@@ -38,6 +43,7 @@ from netguard.enforce.guards import (
     Refused,
 )
 from netguard.enforce.plan import METHODS, NotFound, Plan, locate, make_plan
+from netguard.enforce.redetain import moved_while_isolated
 from netguard.enforce.restore import NotRestorable, restorable, restore_entry
 from netguard.enforce.settings import ENFORCE
 from netguard.errors import EXIT_FINDINGS, NetGuardError
@@ -291,16 +297,106 @@ def list_cmd(app: AppContext, as_json: bool, wide: bool) -> None:
     print_table(f"{plural(len(rows), 'isolated device')}", columns, cells, wide=wide)
 
 
-@evict.command("unauthorised")
-@click.option("--method", type=click.Choice(METHODS), default="auto", show_default=True, help="How to isolate.")
-@click.option("--reason", default="unauthorised device found by discovery", show_default=True, help="Why (journalled).")
-@click.option("--apply", "do_apply", is_flag=True, help="Act; without it only the plans are shown.")
-@click.option(
+@dataclass(frozen=True)
+class _Job:
+    """One device to act on in a many-device run, with its method and reason."""
+
+    device: DeviceRow
+    method: str
+    reason: str
+
+
+def _act_on_many(
+    app: AppContext,
+    inv: Inventory,
+    store: StateStore,
+    record: Record,
+    jobs: list[_Job],
+    *,
+    do_apply: bool,
+    limit: int | None,
+    elsewhere_ok: bool = False,
+) -> list[dict[str, object]]:
+    """Plan (and with ``do_apply`` act on) every job; a refusal or failure is a row, never a stop."""
+    results: list[dict[str, object]] = []
+    budget = ActionLimit(limit or app.config.section(ENFORCE).max_actions_per_run)
+
+    async def work(client: SnmpClient) -> None:
+        for job in jobs:
+            device = job.device
+            row: dict[str, object] = {"mac": device.mac, "switch": device.switch, "port": device.port}
+            try:
+                target = _target(app, inv, device.switch)
+                plan = await make_plan(
+                    client,
+                    target,
+                    inv,
+                    store.sightings,
+                    store.isolation,
+                    device,
+                    method=job.method,
+                    force_shared_port=False,
+                    elsewhere_ok=elsewhere_ok,
+                )
+                row.update(plan.as_dict())
+                if not do_apply:
+                    row["outcome"] = "refused" if plan.refusals else "planned"
+                else:
+                    entry = await apply_plan(
+                        plan,
+                        journal=store.journal,
+                        client=client,
+                        target=target,
+                        operator=getpass.getuser(),
+                        reason=job.reason,
+                        limit=budget,
+                        record=record,
+                    )
+                    row.update({"outcome": "applied", "journal_id": entry.id})
+            except AlreadyIsolated as exc:
+                row.update({"outcome": "isolated", "error": str(exc)})
+            except LimitReached as exc:
+                row.update({"outcome": "left over", "error": str(exc)})
+            except Refused as exc:
+                row.update({"outcome": "refused", "error": str(exc)})
+            except (EnforcementFailed, NotFound) as exc:
+                row.update({"outcome": "failed", "error": str(exc)})
+            results.append(row)
+
+    _with_client(work)
+    return results
+
+
+def _report_many(results: list[dict[str, object]], as_json: bool, none: str, failures: list[str]) -> None:
+    if as_json:
+        print_json(results)
+    else:
+        for r in results:
+            where = f"{r['mac']} on {r['switch']} {r['port']}"
+            detail = r.get("error") or (
+                f"journal entry {r['journal_id']}" if r["outcome"] == "applied" else r.get("method")
+            )
+            echo(f"{r['outcome']}: {where}: {detail}")
+        if not results:
+            say(none)
+    _warn_events(failures)
+    if any(r["outcome"] in ("refused", "failed", "left over") for r in results):
+        raise click.exceptions.Exit(EXIT_FINDINGS)
+
+
+_limit_option = click.option(
     "--limit",
     type=click.IntRange(min=1),
     default=None,
     help=f"Most actions in this run (default: enforce.max_actions_per_run, else {DEFAULT_LIMIT}).",
 )
+
+
+@evict.command("unauthorised")
+@click.option("--method", type=click.Choice(METHODS), default="auto", show_default=True, help="How to isolate.")
+@click.option("--reason", default="unauthorised device found by discovery", show_default=True, help="Why (journalled).")
+@click.option("--apply", "do_apply", is_flag=True, help="Act; without it only the plans are shown.")
+@_limit_option
 @json_option
 @pass_app
 def unauthorised_cmd(
@@ -314,67 +410,29 @@ def unauthorised_cmd(
     most --limit actions run; the rest are reported as left over.
     """
     inv = load_inventory(app.inventory_path(None))
-    results: list[dict[str, object]] = []
     with StateStore.from_config(app.config) as store, _recorder(app.config) as (record, failures):
-        rows = [
-            r
+        jobs = [
+            _Job(r, method, reason)
             for r in current_devices(store.sightings, inv)
             if r.verdict.status.needs_action and r.switch is not None and r.port is not None
         ]
-        budget = ActionLimit(limit or app.config.section(ENFORCE).max_actions_per_run)
+        results = _act_on_many(app, inv, store, record, jobs, do_apply=do_apply, limit=limit)
+    _report_many(results, as_json, "no unauthorised device on a switch port", failures)
 
-        async def work(client: SnmpClient) -> None:
-            for device in rows:
-                row: dict[str, object] = {"mac": device.mac, "switch": device.switch, "port": device.port}
-                try:
-                    target = _target(app, inv, device.switch)
-                    plan = await make_plan(
-                        client,
-                        target,
-                        inv,
-                        store.sightings,
-                        store.isolation,
-                        device,
-                        method=method,
-                        force_shared_port=False,
-                    )
-                    row.update(plan.as_dict())
-                    if not do_apply:
-                        row["outcome"] = "refused" if plan.refusals else "planned"
-                    else:
-                        entry = await apply_plan(
-                            plan,
-                            journal=store.journal,
-                            client=client,
-                            target=target,
-                            operator=getpass.getuser(),
-                            reason=reason,
-                            limit=budget,
-                            record=record,
-                        )
-                        row.update({"outcome": "applied", "journal_id": entry.id})
-                except AlreadyIsolated as exc:
-                    row.update({"outcome": "isolated", "error": str(exc)})
-                except LimitReached as exc:
-                    row.update({"outcome": "left over", "error": str(exc)})
-                except Refused as exc:
-                    row.update({"outcome": "refused", "error": str(exc)})
-                except (EnforcementFailed, NotFound) as exc:
-                    row.update({"outcome": "failed", "error": str(exc)})
-                results.append(row)
 
-        _with_client(work)
-    if as_json:
-        print_json(results)
-    else:
-        for r in results:
-            where = f"{r['mac']} on {r['switch']} {r['port']}"
-            detail = r.get("error") or (
-                f"journal entry {r['journal_id']}" if r["outcome"] == "applied" else r.get("method")
-            )
-            echo(f"{r['outcome']}: {where}: {detail}")
-        if not results:
-            say("no unauthorised device on a switch port")
-    _warn_events(failures)
-    if any(r["outcome"] in ("refused", "failed", "left over") for r in results):
-        raise click.exceptions.Exit(EXIT_FINDINGS)
+@evict.command("redetain")
+@click.option("--apply", "do_apply", is_flag=True, help="Act; without it only the plans are shown.")
+@_limit_option
+@json_option
+@pass_app
+def redetain_cmd(app: AppContext, do_apply: bool, limit: int | None, as_json: bool) -> None:
+    """Isolate again every isolated device seen on another port.
+
+    Run it after discovery: a device re-cabled while isolated is isolated at
+    its new port the same way (NAV's rule), every guard checked.
+    """
+    inv = load_inventory(app.inventory_path(None))
+    with StateStore.from_config(app.config) as store, _recorder(app.config) as (record, failures):
+        jobs = [_Job(e.now, e.method, e.reason) for e in moved_while_isolated(store.isolation, store.sightings, inv)]
+        results = _act_on_many(app, inv, store, record, jobs, do_apply=do_apply, limit=limit, elsewhere_ok=True)
+    _report_many(results, as_json, "no isolated device has moved", failures)

@@ -163,13 +163,16 @@ async def make_plan(
     *,
     method: str,
     force_shared_port: bool,
+    elsewhere_ok: bool = False,
 ) -> Plan:
     assert device.switch is not None and device.port is not None
     switch = inventory.root.switch(device.switch)
     if switch is None:
         raise NotFound(f"{device.mac} is on switch {device.switch}, which the inventory no longer lists")
     for state in isolation.for_mac(device.mac):
-        if state.restricted:
+        # Isolated elsewhere does not stop isolating it here (re-detaining a device that moved).
+        here = (state.switch, state.port) == (device.switch, device.port)
+        if state.restricted and (here or not elsewhere_ok):
             raise AlreadyIsolated(
                 f"{device.mac} is already {state.status} on {state.switch} {state.port} "
                 f"(journal entry {state.journal_id}); restore it first"

@@ -26,6 +26,7 @@ from click.testing import CliRunner, Result
 from cli import main
 from netguard.config import load_config
 from netguard.events import open_event_store
+from netguard.lab.recable import move_host
 from netguard.lab.status import HostStatus
 from netguard.secrets import write_private
 from netguard.store import StateStore
@@ -333,4 +334,41 @@ def test_an_interrupted_action_that_did_reach_the_switch_is_restored(lab: Runnin
         ("restore", "applied"),
     ]
     assert host(lab, rogue.namespace).port_up and ping(rogue.namespace, rogue.gateway)
+    assert_chain_verifies(config)
+
+
+# Last: it re-cables a rogue, which changes the lab for any test after it.
+def test_an_isolated_rogue_moved_to_another_port_is_isolated_there_too(lab: RunningLab, config: Path) -> None:
+    rogue = managed(lab, "rogue")[0]
+    evicted = cli(config, "evict", "device", rogue.mac, "--method", "port-shutdown", "--reason", "rogue", "--apply")
+    assert evicted.exit_code == 0, evicted.output
+    first = journal_entries(config)[-1]
+    assert json.loads(cli(config, "evict", "redetain", "--json").stdout) == []  # it has not moved
+
+    new_port = move_host(lab.dir, rogue.namespace)  # someone plugs it in elsewhere: it is free again
+    assert new_port != rogue.port and ping(rogue.namespace, rogue.gateway)
+    assert cli(config, "discover", "run").exit_code == 0
+    planned = json.loads(cli(config, "evict", "redetain", "--json").stdout)
+    assert [(r["mac"], r["port"], r["method"], r["outcome"]) for r in planned] == [
+        (rogue.mac, new_port, "port-shutdown", "planned")
+    ]
+    acted = cli(config, "evict", "redetain", "--apply", "--json")
+    assert acted.exit_code == 0, acted.output
+    [row] = json.loads(acted.stdout)
+    assert row["outcome"] == "applied"
+    assert not ping(rogue.namespace, rogue.gateway)
+    second = journal_entries(config)[-1]
+    assert second.id == row["journal_id"] and second.target.port == new_port
+    assert f"reappeared on {rogue.switch} {new_port}" in second.reason and f"entry {first.id}" in second.reason
+    listed = {(r["port"], r["status"]) for r in json.loads(cli(config, "evict", "list", "--json").stdout)}
+    assert listed == {(rogue.port, "disabled"), (new_port, "disabled")}
+
+    # The old port no longer exists (the lab deleted its veth): its restore fails, honestly; the new one works.
+    restored = cli(config, "evict", "restore", "--all", "--json")
+    assert restored.exit_code == 1, restored.output
+    by_entry = {r["journal_id"]: r for r in json.loads(restored.stdout)}
+    assert by_entry[second.id]["restored"] is True
+    assert by_entry[first.id]["restored"] is False and rogue.port in str(by_entry[first.id]["error"])
+    assert ping(rogue.namespace, rogue.gateway)
+    assert [(r["port"]) for r in json.loads(cli(config, "evict", "list", "--json").stdout)] == [rogue.port]
     assert_chain_verifies(config)
