@@ -18,6 +18,7 @@ from commands.config import config_group
 from commands.context import AppContext
 from commands.discover import discover
 from commands.events import events
+from commands.evict import evict
 from commands.inventory import inventory
 from commands.lab import lab
 from commands.links import links
@@ -94,6 +95,7 @@ main.add_command(bastion)
 main.add_command(audit)
 main.add_command(discover)
 main.add_command(scan)
+main.add_command(evict)
 
 
 if __name__ == "__main__":

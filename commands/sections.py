@@ -14,7 +14,8 @@ from typing import Any
 from audit.settings import AUDIT
 from bastion.settings import BASTION
 from netguard.compliance.settings import SCAN
+from netguard.enforce.settings import ENFORCE
 from netguard.links.settings import LINKS
 from netguard.section import Section
 
-SECTIONS: tuple[Section[Any], ...] = (AUDIT, BASTION, LINKS, SCAN)
+SECTIONS: tuple[Section[Any], ...] = (AUDIT, BASTION, ENFORCE, LINKS, SCAN)

@@ -90,13 +90,13 @@ def test_config_check_checks_the_section_and_resolves_its_reference(write_config
 
 
 def test_a_section_no_capability_reads_fails_config_check(write_config) -> None:
-    path = write_config("state:\n  path: s.db\nevents:\n  sqlite:\n    path: e.db\nenforce:\n  daily: true\n")
+    path = write_config("state:\n  path: s.db\nevents:\n  sqlite:\n    path: e.db\ndiscovery:\n  daily: true\n")
     code, out = run_cli("--config", str(path), "config", "check", "--json")
     assert code == 1
-    check = next(c for c in json.loads(out) if c["check"] == "section enforce")
-    assert not check["ok"] and check["detail"].startswith(f"{path}:7: no capability in this NetGuard reads 'enforce'")
+    check = next(c for c in json.loads(out) if c["check"] == "section discovery")
+    assert not check["ok"] and check["detail"].startswith(f"{path}:7: no capability in this NetGuard reads 'discovery'")
     code, out = run_cli("--config", str(path), "config", "show", "--json")
-    assert json.loads(out)["enforce"] == f"{path}:7 (read by nothing)"
+    assert json.loads(out)["discovery"] == f"{path}:7 (read by nothing)"
 
 
 def test_the_bastion_section_is_checked_at_file_line(write_config) -> None:

@@ -1,0 +1,438 @@
+"""``netguard evict``: isolate a device at its switch port, and undo it.
+
+``device`` locates the device from the last discovery, reads its port live
+and prints the plan; only ``--apply`` acts, after every guard
+(:mod:`netguard.enforce.guards`), through the action journal, with every SET
+read back and an ``enforcement`` event per step. ``restore`` undoes an entry
+(or every one with ``--all``), also one a crash left in ``intent``. ``list``
+shows what is isolated now. ``unauthorised`` does ``device`` for every
+device the last discovery found that needs action, within the per-run limit,
+reporting the refused ones instead of stopping at them; ``redetain`` does it
+for every isolated device discovery now sees on another port.
+
+Exit codes: 2 for a refusal or usage error; 1 when a SET failed or did not
+read back, or an event could not be stored (``unauthorised`` and
+``redetain``: also when a device was refused, failed or left over by the
+limit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TypeVar
+
+import click
+
+from commands.context import AppContext, pass_app
+from commands.output import echo, json_option, plural, print_json, say
+from commands.tables import Column, print_table, wide_option
+from netguard.config import Config
+from netguard.discovery.current import DeviceRow, current_devices
+from netguard.enforce.apply import Record, apply_plan
+from netguard.enforce.guards import (
+    DEFAULT_LIMIT,
+    ActionLimit,
+    AlreadyIsolated,
+    EnforcementFailed,
+    LimitReached,
+    ProtectedTarget,
+    Refused,
+)
+from netguard.enforce.plan import METHODS, NotFound, Plan, locate, make_plan
+from netguard.enforce.redetain import moved_while_isolated
+from netguard.enforce.restore import NotRestorable, restorable, restore_entry
+from netguard.enforce.settings import ENFORCE
+from netguard.errors import EXIT_FINDINGS, NetGuardError
+from netguard.events import make_event, open_event_store
+from netguard.inventory import Inventory, load_inventory
+from netguard.snmp import SnmpClient, SnmpTarget, target_for_switch
+from netguard.store import StateStore
+from netguard.store.journal import JournalEntry, event_fields
+
+T = TypeVar("T")
+
+
+@click.group("evict")
+def evict() -> None:
+    """Isolate unauthorised devices at their switch port; restore.
+
+    Every command is a dry run unless --apply. See docs/evict.md.
+    """
+
+
+@contextmanager
+def _recorder(config: Config) -> Iterator[tuple[Record, list[str]]]:
+    """A journal-entry → enforcement-event writer; the list collects events that could not be stored."""
+    store = open_event_store(config)
+    failures: list[str] = []
+
+    def record(entry: JournalEntry) -> None:
+        fields = {k: v for k, v in event_fields(entry).items() if v is not None}
+        written = store.write([make_event("enforcement", fields)])
+        if written.failed:
+            failures.append(written.errors[0] if written.errors else f"journal entry {entry.id}")
+
+    try:
+        yield record, failures
+    finally:
+        store.close()
+
+
+def _warn_events(failures: list[str]) -> None:
+    if failures:
+        echo(
+            f"warning: {plural(len(failures), 'enforcement event')} could not be stored (first: {failures[0]})",
+            err=True,
+        )
+        raise click.exceptions.Exit(EXIT_FINDINGS)
+
+
+def _target(app: AppContext, inv: Inventory, switch_id: str | None) -> SnmpTarget:
+    switch = inv.root.switch(switch_id) if switch_id else None
+    if switch is None:
+        raise NotFound(f"switch '{switch_id}' is not in the inventory ({inv.file})")
+    settings = app.config.section(ENFORCE)
+    return target_for_switch(
+        switch, app.config.resolver(), timeout=settings.snmp_timeout_s, retries=settings.snmp_retries
+    )
+
+
+def _with_client(work: Callable[[SnmpClient], Awaitable[T]]) -> T:
+    async def run() -> T:
+        async with SnmpClient() as client:
+            return await work(client)
+
+    return asyncio.run(run())
+
+
+def _render_plan(plan: Plan, applied: JournalEntry | None) -> None:
+    d = plan.as_dict()
+    ips = ", ".join(plan.device.ips) or "no IP"
+    say(f"{d['mac']} ({ips}, {d['status']}) on {d['switch']} {d['port']} VLAN {d['vlan']}")
+    say(f"  {d['method']}: {d['state_before']} -> {d['state_after']}")
+    for r in plan.refusals:
+        echo(f"  refused ({r.kind}): {r}")
+    if applied is not None:
+        say(f"applied: journal entry {applied.id}")
+    elif not plan.refusals:
+        say("dry run: nothing changed (--apply to do it)")
+    else:
+        say("dry run: nothing changed; --apply would be refused")
+
+
+@evict.command("device")
+@click.argument("what", metavar="DEVICE")
+@click.option("--method", type=click.Choice(METHODS), default="auto", show_default=True, help="How to isolate.")
+@click.option("--reason", required=True, help="Why (recorded in the journal and the event).")
+@click.option("--apply", "do_apply", is_flag=True, help="Act; without it only the plan is shown.")
+@click.option("--force-shared-port", is_flag=True, help="Isolate even a port other authorised devices use.")
+@json_option
+@pass_app
+def device_cmd(
+    app: AppContext, what: str, method: str, reason: str, do_apply: bool, force_shared_port: bool, as_json: bool
+) -> None:
+    """Isolate one DEVICE (a MAC or an IP) at its switch port.
+
+    The port is the one the last discovery saw the device on.
+
+    \b
+    Examples:
+      netguard evict device 02:aa:bb:cc:dd:ee --reason "rogue in 办公 VLAN"
+      netguard evict device 10.11.0.66 --reason 工单 --apply
+    """
+    if not reason.strip():
+        raise NetGuardError("--reason must say why")
+    inv = load_inventory(app.inventory_path(None))
+    protected = inv.protected_reason(mac=what, ip=what)
+    if protected is not None:
+        raise ProtectedTarget(f"{what} is protected ({protected}); NetGuard never evicts it")
+    with StateStore.from_config(app.config) as store, _recorder(app.config) as (record, failures):
+        device = locate(store.sightings, inv, what)
+        target = _target(app, inv, device.switch)
+
+        async def work(client: SnmpClient) -> tuple[Plan, JournalEntry | None]:
+            plan = await make_plan(
+                client,
+                target,
+                inv,
+                store.sightings,
+                store.isolation,
+                device,
+                method=method,
+                force_shared_port=force_shared_port,
+            )
+            if not do_apply:
+                return plan, None
+            entry = await apply_plan(
+                plan,
+                journal=store.journal,
+                client=client,
+                target=target,
+                operator=getpass.getuser(),
+                reason=reason,
+                limit=ActionLimit(1),
+                record=record,
+            )
+            return plan, entry
+
+        plan, entry = _with_client(work)
+    if as_json:
+        print_json({**plan.as_dict(), "applied": entry is not None, "journal_id": entry.id if entry else None})
+    else:
+        _render_plan(plan, entry)
+    _warn_events(failures)
+
+
+@evict.command("restore")
+@click.argument("entry_id", type=int, required=False, metavar="ID")
+@click.option("--all", "everything", is_flag=True, help="Every eviction in force or interrupted.")
+@click.option("--reason", default="restore", show_default=True, help="Why (recorded in the journal).")
+@json_option
+@pass_app
+def restore_cmd(app: AppContext, entry_id: int | None, everything: bool, reason: str, as_json: bool) -> None:
+    """Undo an eviction (journal entry ID), or --all.
+
+    Also undoes an action a crash interrupted, after reading the switch.
+    """
+    if (entry_id is None) == (not everything):
+        raise NetGuardError("give a journal entry ID or --all, not both")
+    inv = load_inventory(app.inventory_path(None))
+    results: list[dict[str, object]] = []
+    failed = 0
+    with StateStore.from_config(app.config) as store, _recorder(app.config) as (record, failures):
+        journal = store.journal
+        entries = restorable(journal) if everything else [journal.get(int(str(entry_id)))]
+
+        async def work(client: SnmpClient) -> None:
+            nonlocal failed
+            for entry in entries:
+                try:
+                    target = _target(app, inv, entry.target.switch)
+                    done = await restore_entry(
+                        entry,
+                        journal=journal,
+                        client=client,
+                        target=target,
+                        operator=getpass.getuser(),
+                        reason=reason,
+                        record=record,
+                    )
+                except (EnforcementFailed, NotRestorable, NotFound) as exc:
+                    if not everything:
+                        raise
+                    failed += 1
+                    results.append({"journal_id": entry.id, "restored": False, "error": str(exc)})
+                    continue
+                restored = done.id != entry.id
+                results.append(
+                    {
+                        "journal_id": entry.id,
+                        "restored": restored,
+                        "restore_id": done.id if restored else None,
+                        "outcome": journal.get(entry.id).status,
+                    }
+                )
+
+        _with_client(work)
+    if as_json:
+        print_json(results)
+    else:
+        for r in results:
+            if r.get("error"):
+                echo(f"journal entry {r['journal_id']}: not restored: {r['error']}")
+            elif r["restored"]:
+                say(f"journal entry {r['journal_id']}: restored (journal entry {r['restore_id']})")
+            else:
+                say(f"journal entry {r['journal_id']}: {r['outcome']}, the switch never changed: nothing to undo")
+        if not results:
+            say("nothing to restore")
+    _warn_events(failures)
+    if failed:
+        raise click.exceptions.Exit(EXIT_FINDINGS)
+
+
+@evict.command("list")
+@json_option
+@wide_option
+@pass_app
+def list_cmd(app: AppContext, as_json: bool, wide: bool) -> None:
+    """What is isolated now, with the journal entry that did it."""
+    with StateStore.from_config(app.config) as store:
+        rows = store.isolation.restricted()
+    if as_json:
+        print_json(
+            [
+                {
+                    "mac": r.mac,
+                    "switch": r.switch,
+                    "port": r.port,
+                    "status": r.status,
+                    "original_vlan": r.original_vlan,
+                    "current_vlan": r.current_vlan,
+                    "journal_id": r.journal_id,
+                    "updated": r.updated.isoformat(),
+                }
+                for r in rows
+            ]
+        )
+        return
+    columns = [
+        Column("MAC", keep=True, priority=9),
+        Column("switch", keep=True, priority=8),
+        Column("port", keep=True, priority=8),
+        Column("status", keep=True, priority=9),
+        Column("original VLAN", keep=True, priority=3),
+        Column("VLAN now", keep=True, priority=2),
+        Column("journal", keep=True, priority=7),
+        Column("since", keep=True, priority=1),
+    ]
+    cells: list[list[object]] = [
+        [r.mac, r.switch, r.port, r.status, r.original_vlan, r.current_vlan, r.journal_id, r.updated.isoformat()]
+        for r in rows
+    ]
+    print_table(f"{plural(len(rows), 'isolated device')}", columns, cells, wide=wide)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One device to act on in a many-device run, with its method and reason."""
+
+    device: DeviceRow
+    method: str
+    reason: str
+
+
+def _act_on_many(
+    app: AppContext,
+    inv: Inventory,
+    store: StateStore,
+    record: Record,
+    jobs: list[_Job],
+    *,
+    do_apply: bool,
+    limit: int | None,
+    elsewhere_ok: bool = False,
+) -> list[dict[str, object]]:
+    """Plan (and with ``do_apply`` act on) every job; a refusal or failure is a row, never a stop."""
+    results: list[dict[str, object]] = []
+    budget = ActionLimit(limit or app.config.section(ENFORCE).max_actions_per_run)
+
+    async def work(client: SnmpClient) -> None:
+        for job in jobs:
+            device = job.device
+            row: dict[str, object] = {"mac": device.mac, "switch": device.switch, "port": device.port}
+            try:
+                target = _target(app, inv, device.switch)
+                plan = await make_plan(
+                    client,
+                    target,
+                    inv,
+                    store.sightings,
+                    store.isolation,
+                    device,
+                    method=job.method,
+                    force_shared_port=False,
+                    elsewhere_ok=elsewhere_ok,
+                )
+                row.update(plan.as_dict())
+                if not do_apply:
+                    row["outcome"] = "refused" if plan.refusals else "planned"
+                else:
+                    entry = await apply_plan(
+                        plan,
+                        journal=store.journal,
+                        client=client,
+                        target=target,
+                        operator=getpass.getuser(),
+                        reason=job.reason,
+                        limit=budget,
+                        record=record,
+                    )
+                    row.update({"outcome": "applied", "journal_id": entry.id})
+            except AlreadyIsolated as exc:
+                row.update({"outcome": "isolated", "error": str(exc)})
+            except LimitReached as exc:
+                row.update({"outcome": "left over", "error": str(exc)})
+            except Refused as exc:
+                row.update({"outcome": "refused", "error": str(exc)})
+            except (EnforcementFailed, NotFound) as exc:
+                row.update({"outcome": "failed", "error": str(exc)})
+            results.append(row)
+
+    _with_client(work)
+    return results
+
+
+def _report_many(results: list[dict[str, object]], as_json: bool, none: str, failures: list[str]) -> None:
+    if as_json:
+        print_json(results)
+    else:
+        for r in results:
+            where = f"{r['mac']} on {r['switch']} {r['port']}"
+            detail = r.get("error") or (
+                f"journal entry {r['journal_id']}" if r["outcome"] == "applied" else r.get("method")
+            )
+            echo(f"{r['outcome']}: {where}: {detail}")
+        if not results:
+            say(none)
+    _warn_events(failures)
+    if any(r["outcome"] in ("refused", "failed", "left over") for r in results):
+        raise click.exceptions.Exit(EXIT_FINDINGS)
+
+
+_limit_option = click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help=f"Most actions in this run (default: enforce.max_actions_per_run, else {DEFAULT_LIMIT}).",
+)
+
+
+@evict.command("unauthorised")
+@click.option("--method", type=click.Choice(METHODS), default="auto", show_default=True, help="How to isolate.")
+@click.option("--reason", default="unauthorised device found by discovery", show_default=True, help="Why (journalled).")
+@click.option("--apply", "do_apply", is_flag=True, help="Act; without it only the plans are shown.")
+@_limit_option
+@json_option
+@pass_app
+def unauthorised_cmd(
+    app: AppContext, method: str, reason: str, do_apply: bool, limit: int | None, as_json: bool
+) -> None:
+    """Isolate every unauthorised device the last discovery found.
+
+    Unauthorised: unknown, or in conflict, and on a switch port.
+
+    Guards apply to each device; a refused one is reported and skipped. At
+    most --limit actions run; the rest are reported as left over.
+    """
+    inv = load_inventory(app.inventory_path(None))
+    with StateStore.from_config(app.config) as store, _recorder(app.config) as (record, failures):
+        jobs = [
+            _Job(r, method, reason)
+            for r in current_devices(store.sightings, inv)
+            if r.verdict.status.needs_action and r.switch is not None and r.port is not None
+        ]
+        results = _act_on_many(app, inv, store, record, jobs, do_apply=do_apply, limit=limit)
+    _report_many(results, as_json, "no unauthorised device on a switch port", failures)
+
+
+@evict.command("redetain")
+@click.option("--apply", "do_apply", is_flag=True, help="Act; without it only the plans are shown.")
+@_limit_option
+@json_option
+@pass_app
+def redetain_cmd(app: AppContext, do_apply: bool, limit: int | None, as_json: bool) -> None:
+    """Isolate again every isolated device seen on another port.
+
+    Run it after discovery: a device re-cabled while isolated is isolated at
+    its new port the same way (NAV's rule), every guard checked.
+    """
+    inv = load_inventory(app.inventory_path(None))
+    with StateStore.from_config(app.config) as store, _recorder(app.config) as (record, failures):
+        jobs = [_Job(e.now, e.method, e.reason) for e in moved_while_isolated(store.isolation, store.sightings, inv)]
+        results = _act_on_many(app, inv, store, record, jobs, do_apply=do_apply, limit=limit, elsewhere_ok=True)
+    _report_many(results, as_json, "no isolated device has moved", failures)
