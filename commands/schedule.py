@@ -41,7 +41,9 @@ def _netguard_executable() -> str:
     argv0 = Path(sys.argv[0])
     if argv0.name == "netguard" and argv0.is_file():
         return str(argv0.absolute())
-    found = shutil.which("netguard")
+    # Run as `python cli.py` or `python -m ...`: the console script beside this interpreter.
+    beside = Path(sys.executable).parent / "netguard"
+    found = str(beside) if beside.is_file() else shutil.which("netguard")
     if found is None:
         raise ScheduleError("cannot find the netguard executable: pass --netguard PATH")
     return str(Path(found).absolute())
