@@ -120,7 +120,9 @@ def read_manifest(root: Path) -> Installed | None:
             raise ValueError("no valid options")
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except OSError as exc:
+        raise _os_error(exc) from None
+    except (ValueError, KeyError, TypeError) as exc:
         raise ScheduleError(f"{path}: not a schedule manifest ({type(exc).__name__}); fix or delete it") from None
     return Installed(options=options, files=files)
 
@@ -149,8 +151,20 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[str, ...]:
     return tuple(f"{k}: {before.get(k)} -> {v}" for k, v in after.items() if before.get(k) != v)
 
 
+def _os_error(exc: OSError) -> ScheduleError:
+    where = f"{exc.filename}: " if exc.filename else ""
+    return ScheduleError(f"{where}{exc.strerror or type(exc).__name__} (install and remove need root, or --root DIR)")
+
+
 def install(spec: ScheduleSpec, root: Path = Path("/"), *, manage: bool, run: Runner = run_command) -> InstallOutcome:
     """Write the schedule under ``root``; see the module docstring."""
+    try:
+        return _install(spec, root, manage, run)
+    except OSError as exc:
+        raise _os_error(exc) from None
+
+
+def _install(spec: ScheduleSpec, root: Path, manage: bool, run: Runner) -> InstallOutcome:
     previous = read_manifest(root)
     files = plan(spec)
     wanted = {f.path for f in files}
@@ -201,6 +215,13 @@ def install(spec: ScheduleSpec, root: Path = Path("/"), *, manage: bool, run: Ru
 
 def remove(root: Path = Path("/"), *, manage: bool, run: Runner = run_command) -> tuple[Path, ...]:
     """Delete what install wrote (the reports stay); empty when nothing was installed."""
+    try:
+        return _remove(root, manage, run)
+    except OSError as exc:
+        raise _os_error(exc) from None
+
+
+def _remove(root: Path, manage: bool, run: Runner) -> tuple[Path, ...]:
     installed = read_manifest(root)
     if installed is None:
         return ()

@@ -241,3 +241,10 @@ def test_the_cli_refuses_bad_input_in_one_line(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == ["error: --at '25:00': expected HH:MM, 24-hour (e.g. 02:30)"]
+
+
+def test_an_unwritable_root_is_one_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")
+    with pytest.raises(ScheduleError, match=r"Not a directory \(install and remove need root, or --root DIR\)"):
+        install(spec("cron"), blocker, manage=False, run=no_commands)
