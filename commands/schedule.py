@@ -64,7 +64,7 @@ def _config_file(app: AppContext, explicit: str | None, root: str | None) -> str
 
 @click.group()
 def schedule() -> None:
-    """The daily compliance scan: a systemd timer, or a cron entry without systemd."""
+    """The daily compliance scan, as a systemd timer or a cron entry."""
 
 
 @schedule.command("install")
@@ -89,7 +89,9 @@ def install_cmd(
     netguard_exe: str | None,
     root: str | None,
 ) -> None:
-    """Install (or update) the daily scan; the same options again change nothing.
+    """Install or update the daily scan (idempotent).
+
+    The same options again change nothing; other options rewrite what differs.
 
     \b
     Examples:
@@ -129,7 +131,7 @@ def install_cmd(
 @_root_option
 @json_option
 def status_cmd(root: str | None, as_json: bool) -> None:
-    """Whether the daily scan is installed, when it runs, and its last report."""
+    """Whether the daily scan is installed, and its last report."""
     st = status(Path(root) if root else Path("/"))
     if as_json:
         print_json(_as_json(st))
