@@ -49,7 +49,7 @@ demo: $(VENV)/.installed-runtime
 	  ip netns exec ng-lab-dc $(BIN)/netguard --config var/lab/netguard.yaml scan --html var/lab/report.html; \
 	  if test -s var/lab/report.html; then echo "the HTML report: $$(pwd)/var/lab/report.html"; else echo "demo: the scan wrote no HTML report"; fi; \
 	  $(BIN)/netguard lab down --dir var/lab; \
-	else echo "demo: skipping the namespace lab and discovery (they need root)"; fi
+	else echo "demo: skipping the namespace lab, discovery and the compliance scan (they need root)"; fi
 
 test-deps:
 	PYTHON=$(PYTHON) VENV=$(VENV) scripts/install-test-deps.sh
