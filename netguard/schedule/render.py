@@ -155,7 +155,6 @@ def render_service(spec: ScheduleSpec) -> str:
     return f"""# Written by `netguard schedule install`; `netguard schedule remove` deletes it.
 [Unit]
 Description=NetGuard daily compliance scan (GB/T 22239-2019)
-Documentation=man:systemd.timer(5)
 Wants=network-online.target
 After=network-online.target
 

@@ -248,3 +248,12 @@ def test_an_unwritable_root_is_one_clear_error(tmp_path: Path) -> None:
     blocker.write_text("", encoding="utf-8")
     with pytest.raises(ScheduleError, match=r"Not a directory \(install and remove need root, or --root DIR\)"):
         install(spec("cron"), blocker, manage=False, run=no_commands)
+
+
+def test_the_schedule_uses_the_configuration_in_use_by_default(tmp_path: Path) -> None:
+    config = tmp_path / "site.yaml"
+    config.write_text("{}\n", encoding="utf-8")
+    root = tmp_path / "root"
+    done = netguard("--config", str(config), "schedule", "install", "--cron", "--root", str(root), "--netguard", "/n")
+    assert done.returncode == 0, done.stderr
+    assert f"CONFIG={config}\n" in under(root, WRAPPER).read_text(encoding="utf-8")
