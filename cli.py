@@ -24,6 +24,7 @@ from commands.lab import lab
 from commands.links import links
 from commands.output import visible
 from commands.scan import scan
+from commands.schedule import schedule
 from netguard import __version__
 from netguard.errors import EXIT_USAGE, NetGuardError
 
@@ -96,6 +97,7 @@ main.add_command(audit)
 main.add_command(discover)
 main.add_command(scan)
 main.add_command(evict)
+main.add_command(schedule)
 
 
 if __name__ == "__main__":
