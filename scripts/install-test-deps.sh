@@ -32,7 +32,7 @@ VENV=${VENV:-.venv}
 # fingerprint test and bench/audit.py compare against.
 TEST_DEBS=(openjdk-17-jdk-headless maven unzip openssl iproute2 snmpd snmp iputils-ping arping nftables fping
     openssh-server openssh-client mariadb-server postgresql postgresql-15-pgaudit percona-toolkit pgbadger
-    chromium)
+    chromium systemd)
 
 say() { printf 'install-test-deps: %s\n' "$*"; }
 
