@@ -111,8 +111,13 @@ def find_config(explicit: str | Path | None) -> Path | None:
     if env:
         return Path(env)
     for candidate in config_candidates():
-        if candidate.is_file():
-            return candidate
+        try:
+            if candidate.is_file():
+                return candidate
+        except PermissionError:
+            # e.g. ~/.config under a HOME this user may not enter (sudo without -H): not this
+            # user's configuration; the next candidate, or the defaults, apply.
+            continue
     return None
 
 
