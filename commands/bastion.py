@@ -27,7 +27,7 @@ from bastion.sessions import SessionLog
 from bastion.settings import BASTION, BastionSettings, parse_listen
 from bastion.settings import settings as settings_from
 from commands.context import AppContext, pass_app
-from commands.output import console, json_option, print_json
+from commands.output import console, echo, json_option, print_json
 from netguard.errors import EXIT_FINDINGS, NetGuardError
 from netguard.events import open_event_store
 from netguard.hashchain import ChainKey
@@ -77,11 +77,10 @@ def init_(app: AppContext, as_json: bool) -> None:
     if as_json:
         print_json({"created": list(report.created), "kept": list(report.kept)})
         return
-    out = console()
     for path in report.created:
-        out.print("created ", path, markup=False, highlight=False)
+        echo(f"created  {path}")
     for path in report.kept:
-        out.print("kept    ", path, markup=False, highlight=False)
+        echo(f"kept     {path}")
 
 
 # -- users -----------------------------------------------------------------------------------------
@@ -148,15 +147,10 @@ def user_add(
     if as_json:
         print_json({"user": created.name, "keys": [k.fingerprint for k in parsed], "totp_uri": uri})
         return
-    out = console()
-    out.print(
-        f"added user {name} ({len(parsed)} key(s){', password' if password else ''}{', TOTP' if uri else ''})",
-        markup=False,
-        highlight=False,
-    )
+    echo(f"added user {name} ({len(parsed)} key(s){', password' if password else ''}{', TOTP' if uri else ''})")
     if uri:
-        out.print("scan this once in an authenticator app (it is not shown again):", markup=False)
-        out.print(uri, markup=False, highlight=False)
+        echo("scan this once in an authenticator app (it is not shown again):")
+        echo(uri)
 
 
 @user.command(name="list")
@@ -194,7 +188,7 @@ def user_list(app: AppContext, as_json: bool) -> None:
 def user_remove(app: AppContext, name: str) -> None:
     """Remove a user (live sessions go on until they end or are killed)."""
     _directory(app).remove_user(name)
-    console().print(f"removed user {name}", markup=False)
+    echo(f"removed user {name}")
 
 
 @user.command(name="unlock")
@@ -206,7 +200,7 @@ def user_unlock(app: AppContext, name: str) -> None:
     kind = "source" if any(c in name for c in ".:") and not name.isalnum() else "user"
     if not lockouts.unlock(kind, name):
         raise NetGuardError(f"{name} is not locked out")
-    console().print(f"unlocked {kind} {name}", markup=False)
+    echo(f"unlocked {kind} {name}")
 
 
 @user.command(name="group")
@@ -236,7 +230,7 @@ def target() -> None:
 def target_add(app: AppContext, name: str, address: str, port: int, groups: tuple[str, ...]) -> None:
     """Add a target; pin its host key next with `target trust`."""
     _directory(app).add_target(name, address, port, list(groups))
-    console().print(f"added target {name}; now run: netguard bastion target trust {name}", markup=False)
+    echo(f"added target {name}; now run: netguard bastion target trust {name}")
 
 
 @target.command(name="import")
@@ -272,16 +266,9 @@ def target_import(app: AppContext, inventory_file: str | None, as_json: bool) ->
     if as_json:
         print_json({"added": added, "already_there": kept})
         return
-    out = console()
     for row in added:
-        out.print(
-            f"added {row['target']} {row['address']}:{row['port']} groups {', '.join(row['groups'])}",
-            markup=False,
-            highlight=False,
-        )
-    out.print(
-        f"{len(added)} added, {kept} already there; pin each key next: netguard bastion target trust NAME", markup=False
-    )
+        echo(f"added {row['target']} {row['address']}:{row['port']} groups {', '.join(row['groups'])}")
+    echo(f"{len(added)} added, {kept} already there; pin each key next: netguard bastion target trust NAME")
 
 
 @target.command(name="trust")
@@ -300,13 +287,11 @@ def target_trust(app: AppContext, name: str, fingerprint: str | None) -> None:
         if key.fingerprint != fingerprint.strip():
             raise NetGuardError(f"{name} presents {key.fingerprint}, not {fingerprint}: not pinned")
     else:
-        console(stderr=True).print(
-            f"{name} ({t.address}:{t.port}) presents {key.key_type} {key.fingerprint}", markup=False, highlight=False
-        )
+        echo(f"{name} ({t.address}:{t.port}) presents {key.key_type} {key.fingerprint}", err=True)
         if not click.confirm("pin this key?", err=True):
             raise NetGuardError("not pinned")
     directory.pin_host_key(name, key.key_type, key.data)
-    console().print(f"pinned {key.key_type} {key.fingerprint} for {name}", markup=False)
+    echo(f"pinned {key.key_type} {key.fingerprint} for {name}")
 
 
 @target.command(name="list")
@@ -385,7 +370,7 @@ def account_add(app: AppContext, target_name: str, account_name: str, key_file: 
         kind, value = "password", _read_password(f"password of {account_name}@{target_name}: ").encode()
     open_vault(_settings(app), app.config.resolver()).put(vault_name(target_name, account_name), kind, value)
     directory.add_account(target_name, account_name, kind)
-    console().print(f"stored {kind} of {account_name}@{target_name} in the vault", markup=False)
+    echo(f"stored {kind} of {account_name}@{target_name} in the vault")
 
 
 @account.command(name="list")
@@ -428,7 +413,7 @@ def vault_list(app: AppContext, as_json: bool) -> None:
 def vault_rotate(app: AppContext) -> None:
     """A new vault key; every entry re-sealed with it; the old key dropped."""
     new, count = open_vault(_settings(app), app.config.resolver()).rotate()
-    console().print(f"re-sealed {count} entries with key {new}", markup=False)
+    echo(f"re-sealed {count} entries with key {new}")
 
 
 # -- grants ----------------------------------------------------------------------------------------
@@ -484,7 +469,7 @@ def grant_add(
     if as_json:
         print_json({"id": made.id})
         return
-    console().print(f"grant {made.id}: {subject} → {obj}" + (f" as {account}" if account else ""), markup=False)
+    echo(f"grant {made.id}: {subject} → {obj}" + (f" as {account}" if account else ""))
 
 
 @grant.command(name="list")
@@ -564,7 +549,7 @@ def serve(app: AppContext, listen: str | None) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    console(stderr=True).print(f"netguard bastion listening on {bound[0]}:{bound[1]}", markup=False)
+    echo(f"netguard bastion listening on {bound[0]}:{bound[1]}", err=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     while not stop.is_set():
@@ -604,7 +589,7 @@ def sessions(app: AppContext, as_json: bool) -> None:
 def kill(app: AppContext, session: str) -> None:
     """End a live session now (recorded: who ended it, and when)."""
     answer = control.request(_settings(app).control_socket, {"op": "kill", "session": session})
-    console().print(f"session {answer['session'][:12]} ended by {answer['killed_by']}", markup=False)
+    echo(f"session {answer['session'][:12]} ended by {answer['killed_by']}")
 
 
 @bastion.command()
@@ -669,7 +654,7 @@ def export(app: AppContext, session: str, output: str) -> None:
         fh.write(json.dumps(header.to_json(), ensure_ascii=False) + "\n")
         for event in events:
             fh.write(json.dumps([event.at, event.code, event.data], ensure_ascii=False) + "\n")
-    console().print(f"wrote {output}", markup=False)
+    echo(f"wrote {output}")
 
 
 @bastion.command()
@@ -692,17 +677,10 @@ def verify(app: AppContext, as_json: bool) -> None:
             }
         )
     else:
-        out = console()
         for p in report.problems:
-            out.print(f"session {p.session_id}: {p.problem}", markup=False, highlight=False)
+            echo(f"session {p.session_id}: {p.problem}")
         if report.chain.unverified:
-            out.print(
-                f"{report.chain.unverified} chain links not verified (no state.journal_key, or another key)",
-                markup=False,
-            )
-        out.print(
-            f"{report.recordings} recordings, {report.chain.links} chain links: {'ok' if report.ok else 'FAILED'}",
-            markup=False,
-        )
+            echo(f"{report.chain.unverified} chain links not verified (no state.journal_key, or another key)")
+        echo(f"{report.recordings} recordings, {report.chain.links} chain links: {'ok' if report.ok else 'FAILED'}")
     if not report.ok:
         raise click.exceptions.Exit(EXIT_FINDINGS)
