@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
 
 from bastion import control, totp
 from bastion.asciicast import read as read_cast
@@ -27,7 +26,8 @@ from bastion.sessions import SessionLog
 from bastion.settings import BASTION, BastionSettings, parse_listen
 from bastion.settings import settings as settings_from
 from commands.context import AppContext, pass_app
-from commands.output import console, echo, json_option, print_json
+from commands.output import echo, json_option, print_json
+from commands.tables import Column, print_table
 from netguard.errors import EXIT_FINDINGS, NetGuardError
 from netguard.events import open_event_store
 from netguard.hashchain import ChainKey
@@ -174,12 +174,20 @@ def user_list(app: AppContext, as_json: bool) -> None:
             ]
         )
         return
-    table = Table("user", "keys", "password", "totp", "groups")
-    for u in users:
-        table.add_row(
-            u.name, str(len(u.keys)), "yes" if u.password_hash else "", "yes" if u.totp else "", ", ".join(u.groups)
-        )
-    console().print(table)
+    print_table(
+        f"bastion users ({len(users)})",
+        [
+            Column("user", keep=True),
+            Column("keys", justify="right"),
+            Column("password"),
+            Column("totp"),
+            Column("groups"),
+        ],
+        [
+            [u.name, len(u.keys), "yes" if u.password_hash else "", "yes" if u.totp else "", ", ".join(u.groups)]
+            for u in users
+        ],
+    )
 
 
 @user.command(name="remove")
@@ -317,17 +325,28 @@ def target_list(app: AppContext, as_json: bool) -> None:
             ]
         )
         return
-    table = Table("target", "address", "port", "host key", "accounts", "groups")
-    for t in targets:
-        table.add_row(
-            t.name,
-            t.address,
-            str(t.port),
-            t.host_key_fingerprint or "(not pinned)",
-            ", ".join(a.account for a in accounts if a.target == t.name),
-            ", ".join(t.groups),
-        )
-    console().print(table)
+    print_table(
+        f"bastion targets ({len(targets)})",
+        [
+            Column("target", keep=True),
+            Column("address", keep=True),
+            Column("port", keep=True, justify="right"),
+            Column("host key", keep=True),
+            Column("accounts"),
+            Column("groups"),
+        ],
+        [
+            [
+                t.name,
+                t.address,
+                t.port,
+                t.host_key_fingerprint or "(not pinned)",
+                ", ".join(a.account for a in accounts if a.target == t.name),
+                ", ".join(t.groups),
+            ]
+            for t in targets
+        ],
+    )
 
 
 @target.command(name="remove")
@@ -382,10 +401,11 @@ def account_list(app: AppContext, as_json: bool) -> None:
     if as_json:
         print_json([{"target": a.target, "account": a.account, "kind": a.kind} for a in accounts])
         return
-    table = Table("target", "account", "credential")
-    for a in accounts:
-        table.add_row(a.target, a.account, a.kind)
-    console().print(table)
+    print_table(
+        f"bastion accounts ({len(accounts)})",
+        [Column("target", keep=True), Column("account", keep=True), Column("credential")],
+        [[a.target, a.account, a.kind] for a in accounts],
+    )
 
 
 @bastion.group()
@@ -402,10 +422,11 @@ def vault_list(app: AppContext, as_json: bool) -> None:
     if as_json:
         print_json([{"name": e.name, "kind": e.kind, "key": e.key_id, "updated": e.updated} for e in entries])
         return
-    table = Table("entry", "kind", "key", "updated")
-    for e in entries:
-        table.add_row(e.name, e.kind, e.key_id, e.updated)
-    console().print(table)
+    print_table(
+        f"vault entries ({len(entries)})",
+        [Column("entry", keep=True), Column("kind"), Column("key"), Column("updated", keep=True)],
+        [[e.name, e.kind, e.key_id, e.updated] for e in entries],
+    )
 
 
 @vault.command(name="rotate")
@@ -496,19 +517,32 @@ def grant_list(app: AppContext, as_json: bool) -> None:
             ]
         )
         return
-    table = Table("id", "subject", "object", "account", "from", "until", "hours", "forwarding")
-    for g in grants:
-        table.add_row(
-            str(g.id),
-            g.subject,
-            g.object,
-            g.account or "(any)",
-            g.valid_from.isoformat(timespec="minutes") if g.valid_from else "",
-            g.valid_until.isoformat(timespec="minutes") if g.valid_until else "",
-            f"{g.hours[0]:%H:%M}-{g.hours[1]:%H:%M}" if g.hours else "",
-            "yes" if g.allow_forwarding else "",
-        )
-    console().print(table)
+    print_table(
+        f"bastion grants ({len(grants)})",
+        [
+            Column("id", keep=True, justify="right"),
+            Column("subject"),
+            Column("object"),
+            Column("account"),
+            Column("from", keep=True),
+            Column("until", keep=True),
+            Column("hours", keep=True),
+            Column("forwarding"),
+        ],
+        [
+            [
+                g.id,
+                g.subject,
+                g.object,
+                g.account or "(any)",
+                g.valid_from.isoformat(timespec="minutes") if g.valid_from else "",
+                g.valid_until.isoformat(timespec="minutes") if g.valid_until else "",
+                f"{g.hours[0]:%H:%M}-{g.hours[1]:%H:%M}" if g.hours else "",
+                "yes" if g.allow_forwarding else "",
+            ]
+            for g in grants
+        ],
+    )
 
 
 @grant.command(name="remove")
@@ -568,19 +602,32 @@ def sessions(app: AppContext, as_json: bool) -> None:
     if as_json:
         print_json(live)
         return
-    table = Table("session", "user", "account@target", "from", "kind", "started", "in", "out")
-    for s in live:
-        table.add_row(
-            s["id"][:12],
-            s["user"],
-            f"{s['account']}@{s['target']}",
-            s["source_ip"],
-            s["kind"],
-            s["started"][:19],
-            str(s["bytes_in"]),
-            str(s["bytes_out"]),
-        )
-    console().print(table)
+    print_table(
+        f"live sessions ({len(live)})",
+        [
+            Column("session", keep=True),
+            Column("user"),
+            Column("account@target"),
+            Column("from", keep=True),
+            Column("kind"),
+            Column("started", keep=True),
+            Column("in", justify="right"),
+            Column("out", justify="right"),
+        ],
+        [
+            [
+                s["id"][:12],
+                s["user"],
+                f"{s['account']}@{s['target']}",
+                s["source_ip"],
+                s["kind"],
+                s["started"][:19],
+                s["bytes_in"],
+                s["bytes_out"],
+            ]
+            for s in live
+        ],
+    )
 
 
 @bastion.command()
