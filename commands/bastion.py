@@ -26,7 +26,7 @@ from bastion.sessions import SessionLog
 from bastion.settings import BASTION, BastionSettings, parse_listen
 from bastion.settings import settings as settings_from
 from commands.context import AppContext, pass_app
-from commands.output import echo, json_option, print_json
+from commands.output import echo, json_option, plural, print_json
 from commands.tables import Column, print_table
 from netguard.errors import EXIT_FINDINGS, NetGuardError
 from netguard.events import open_event_store
@@ -591,6 +591,9 @@ def serve(app: AppContext, listen: str | None) -> None:
     ctl.stop()
     writer.close()
     store.close()
+    if writer.failed:
+        # Counted by the writer while serving (store down and spool full, or a malformed event).
+        echo(f"netguard bastion: {plural(writer.failed, 'event')} could not be recorded (see the log)", err=True)
 
 
 @bastion.command()
