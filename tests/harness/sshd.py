@@ -20,16 +20,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.harness.mariadb import free_port
 from tests.harness.peers import PeerUnavailable
 
 SSHD = "/usr/sbin/sshd"
 PASSWORD_USER = "ngpass"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def keygen(path: Path, kind: str = "ed25519") -> tuple[str, bytes]:
