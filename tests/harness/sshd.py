@@ -99,8 +99,8 @@ def start_sshd(directory: Path) -> Sshd:
             ]
         )
     )
-    log = (directory / "sshd.log").open("wb")
-    process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT)
+    with (directory / "sshd.log").open("wb") as log:  # sshd keeps its own copy of the descriptor
+        process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if process.poll() is not None:
