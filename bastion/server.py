@@ -575,6 +575,8 @@ class Session:
         assert conn.user is not None and conn.login is not None
         self.user = conn.user
         self.login = conn.login
+        # One id for the command verdict of an exec and the session record it leads to.
+        self.id = uuid.uuid4().hex
 
     def _finish(self, status: int, message: str = "") -> None:
         if message:
@@ -671,9 +673,7 @@ class Session:
         return action is not Action.DENY
 
     def _exec_allowed(self, access: Access) -> bool:
-        session_id = uuid.uuid4().hex
-        self._exec_id = session_id
-        if self._verdict(access, self.state.command, False, session_id):
+        if self._verdict(access, self.state.command, False, self.id):
             return True
         self._finish(126, "netguard: command refused by the bastion's rules")
         return False
@@ -681,7 +681,7 @@ class Session:
     def _relay(self, access: Access) -> None:
         bastion = self.bastion
         state = self.state
-        session_id = getattr(self, "_exec_id", None) or uuid.uuid4().hex
+        session_id = self.id
         try:
             upstream = _open_upstream(bastion, access)
         except HostKeyError as exc:
