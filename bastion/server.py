@@ -45,7 +45,7 @@ from bastion.pump import Hooks, relay
 from bastion.sessions import SessionLog, SessionRecord
 from bastion.settings import BastionSettings
 from bastion.sftp_audit import FileOperation, SftpAuditor, Transfer
-from bastion.upstream import Credential, UpstreamError, connect
+from bastion.upstream import Credential, connect
 from bastion.vault import Vault
 from netguard.errors import NetGuardError
 from netguard.hashchain import ChainKey
@@ -471,6 +471,17 @@ class Server:
                 channel.close()
 
 
+def _open_upstream(bastion: Bastion, access: Access) -> paramiko.Transport:
+    """An authenticated transport to the access's account on its target, with the vault's
+    credential; raises HostKeyError on a key mismatch, NetGuardError for anything else."""
+    name, account = access.target.name, access.account
+    kind = next((a.kind for a in bastion.directory().accounts(name) if a.account == account), None)
+    if kind is None:
+        raise NetGuardError(f"no account {account} on {name} any more")
+    credential = Credential(kind, bastion.vault.get(vault_name(name, account)))
+    return connect(access.target, account, credential, bastion.settings.target_timeout.total_seconds())
+
+
 class Forward:
     """One granted direct-tcpip channel, relayed through the target (``ssh -L`` on the target).
 
@@ -514,15 +525,9 @@ class Forward:
         )
 
     def run(self) -> None:
-        bastion = self.bastion
-        directory = bastion.directory()
         try:
-            kind = next(a.kind for a in directory.accounts(self.access.target.name) if a.account == self.access.account)
-            credential = Credential(kind, bastion.vault.get(vault_name(self.access.target.name, self.access.account)))
-            upstream = connect(
-                self.access.target, self.access.account, credential, bastion.settings.target_timeout.total_seconds()
-            )
-        except (StopIteration, NetGuardError) as exc:
+            upstream = _open_upstream(self.bastion, self.access)
+        except NetGuardError as exc:
             self._event("denied", "failure", f"port forwarding failed: {exc}")
             self.channel.close()
             return
@@ -570,6 +575,8 @@ class Session:
         assert conn.user is not None and conn.login is not None
         self.user = conn.user
         self.login = conn.login
+        # One id for the command verdict of an exec and the session record it leads to.
+        self.id = uuid.uuid4().hex
 
     def _finish(self, status: int, message: str = "") -> None:
         if message:
@@ -666,9 +673,7 @@ class Session:
         return action is not Action.DENY
 
     def _exec_allowed(self, access: Access) -> bool:
-        session_id = uuid.uuid4().hex
-        self._exec_id = session_id
-        if self._verdict(access, self.state.command, False, session_id):
+        if self._verdict(access, self.state.command, False, self.id):
             return True
         self._finish(126, "netguard: command refused by the bastion's rules")
         return False
@@ -676,19 +681,9 @@ class Session:
     def _relay(self, access: Access) -> None:
         bastion = self.bastion
         state = self.state
-        session_id = getattr(self, "_exec_id", None) or uuid.uuid4().hex
-        directory = bastion.directory()
+        session_id = self.id
         try:
-            credential = Credential(
-                self._kind(directory, access), bastion.vault.get(vault_name(access.target.name, access.account))
-            )
-        except NetGuardError as exc:
-            self._finish(1, f"netguard: {exc}")
-            return
-        try:
-            upstream = connect(
-                access.target, access.account, credential, bastion.settings.target_timeout.total_seconds()
-            )
+            upstream = _open_upstream(bastion, access)
         except HostKeyError as exc:
             bastion.emit(
                 "bastion-session",
@@ -708,7 +703,7 @@ class Session:
             )
             self._finish(1, f"netguard: {exc}")
             return
-        except UpstreamError as exc:
+        except NetGuardError as exc:
             self._finish(1, f"netguard: {exc}")
             return
         kind = state.kind
@@ -805,12 +800,6 @@ class Session:
             with contextlib.suppress(Exception):
                 upstream.close()
             self._finish(status if status is not None else (130 if live.killed_by else 255))
-
-    def _kind(self, directory: Directory, access: Access) -> str:
-        for account in directory.accounts(access.target.name):
-            if account.account == access.account:
-                return account.kind
-        raise NetGuardError(f"no account {access.account} on {access.target.name} any more")
 
     def _shell_hooks(self, live: LiveSession, access: Access, target_chan: paramiko.Channel) -> Hooks:
         tracker = CommandTracker()

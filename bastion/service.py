@@ -82,13 +82,13 @@ class EventWriter:
     """
 
     def __init__(self, store: EventStore, spool_path: Path) -> None:
-        self.store = store
         self.sink = EventSink(store, spool_path, name="bastion-events")
+        self.host_name = os.uname().nodename  # once, not a system call per event
         self.failed = 0
 
     def __call__(self, kind: str, fields: dict[str, Any]) -> None:
         try:
-            event = make_event(kind, {**fields, "host.name": fields.get("host.name") or os.uname().nodename})
+            event = make_event(kind, {**fields, "host.name": fields.get("host.name") or self.host_name})
             self.sink.submit([event])
         except SinkFull:
             # The store is down and the spool full: the sink has already counted and logged the

@@ -25,8 +25,10 @@ bench/results/bastion.txt.
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -40,7 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bastion.directory import fingerprint  # noqa: E402
-from tests.harness.sshd import Sshd, free_port, keygen, start_sshd  # noqa: E402
+from tests.harness.mariadb import free_port  # noqa: E402
+from tests.harness.sshd import Sshd, keygen, start_sshd  # noqa: E402
 
 NETGUARD = [sys.executable, "-m", "cli"]
 
@@ -79,16 +82,16 @@ class Setup:
         cli(self.config, "bastion", "account", "add", "t", "root", "--key", str(sshd.root_key))
         cli(self.config, "bastion", "grant", "add", "bench", "t")
         self.port = free_port()
-        self.server = subprocess.Popen(
-            [*NETGUARD, "--config", str(self.config), "bastion", "serve", "--listen", f"127.0.0.1:{self.port}"],
-            cwd=ROOT,
-            stderr=subprocess.PIPE,
-        )
+        # The server's log goes to a file: a pipe nobody reads would block the server once full.
+        with (work / "serve.log").open("wb") as log:
+            self.server = subprocess.Popen(
+                [*NETGUARD, "--config", str(self.config), "bastion", "serve", "--listen", f"127.0.0.1:{self.port}"],
+                cwd=ROOT,
+                stderr=log,
+            )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
-                import socket
-
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
                     break
             except OSError:
@@ -97,7 +100,7 @@ class Setup:
         self.known = work / "known_hosts"
         self.known.write_text(
             f"[127.0.0.1]:{self.port} {key.get_name()} {key.get_base64()}\n"
-            f"[127.0.0.1]:{sshd.port} {sshd.host_key_type} {__import__('base64').b64encode(sshd.host_key).decode()}\n"
+            f"[127.0.0.1]:{sshd.port} {sshd.host_key_type} {base64.b64encode(sshd.host_key).decode()}\n"
         )
 
     def ssh(self, via_bastion: bool) -> list[str]:

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
 
 from bastion import control, totp
 from bastion.asciicast import read as read_cast
@@ -27,7 +26,8 @@ from bastion.sessions import SessionLog
 from bastion.settings import BASTION, BastionSettings, parse_listen
 from bastion.settings import settings as settings_from
 from commands.context import AppContext, pass_app
-from commands.output import console, json_option, print_json
+from commands.output import echo, json_option, plural, print_json
+from commands.tables import Column, print_table
 from netguard.errors import EXIT_FINDINGS, NetGuardError
 from netguard.events import open_event_store
 from netguard.hashchain import ChainKey
@@ -77,11 +77,10 @@ def init_(app: AppContext, as_json: bool) -> None:
     if as_json:
         print_json({"created": list(report.created), "kept": list(report.kept)})
         return
-    out = console()
     for path in report.created:
-        out.print("created ", path, markup=False, highlight=False)
+        echo(f"created  {path}")
     for path in report.kept:
-        out.print("kept    ", path, markup=False, highlight=False)
+        echo(f"kept     {path}")
 
 
 # -- users -----------------------------------------------------------------------------------------
@@ -148,15 +147,10 @@ def user_add(
     if as_json:
         print_json({"user": created.name, "keys": [k.fingerprint for k in parsed], "totp_uri": uri})
         return
-    out = console()
-    out.print(
-        f"added user {name} ({len(parsed)} key(s){', password' if password else ''}{', TOTP' if uri else ''})",
-        markup=False,
-        highlight=False,
-    )
+    echo(f"added user {name} ({len(parsed)} key(s){', password' if password else ''}{', TOTP' if uri else ''})")
     if uri:
-        out.print("scan this once in an authenticator app (it is not shown again):", markup=False)
-        out.print(uri, markup=False, highlight=False)
+        echo("scan this once in an authenticator app (it is not shown again):")
+        echo(uri)
 
 
 @user.command(name="list")
@@ -180,12 +174,20 @@ def user_list(app: AppContext, as_json: bool) -> None:
             ]
         )
         return
-    table = Table("user", "keys", "password", "totp", "groups")
-    for u in users:
-        table.add_row(
-            u.name, str(len(u.keys)), "yes" if u.password_hash else "", "yes" if u.totp else "", ", ".join(u.groups)
-        )
-    console().print(table)
+    print_table(
+        f"bastion users ({len(users)})",
+        [
+            Column("user", keep=True),
+            Column("keys", justify="right"),
+            Column("password"),
+            Column("totp"),
+            Column("groups"),
+        ],
+        [
+            [u.name, len(u.keys), "yes" if u.password_hash else "", "yes" if u.totp else "", ", ".join(u.groups)]
+            for u in users
+        ],
+    )
 
 
 @user.command(name="remove")
@@ -194,7 +196,7 @@ def user_list(app: AppContext, as_json: bool) -> None:
 def user_remove(app: AppContext, name: str) -> None:
     """Remove a user (live sessions go on until they end or are killed)."""
     _directory(app).remove_user(name)
-    console().print(f"removed user {name}", markup=False)
+    echo(f"removed user {name}")
 
 
 @user.command(name="unlock")
@@ -206,7 +208,7 @@ def user_unlock(app: AppContext, name: str) -> None:
     kind = "source" if any(c in name for c in ".:") and not name.isalnum() else "user"
     if not lockouts.unlock(kind, name):
         raise NetGuardError(f"{name} is not locked out")
-    console().print(f"unlocked {kind} {name}", markup=False)
+    echo(f"unlocked {kind} {name}")
 
 
 @user.command(name="group")
@@ -236,7 +238,7 @@ def target() -> None:
 def target_add(app: AppContext, name: str, address: str, port: int, groups: tuple[str, ...]) -> None:
     """Add a target; pin its host key next with `target trust`."""
     _directory(app).add_target(name, address, port, list(groups))
-    console().print(f"added target {name}; now run: netguard bastion target trust {name}", markup=False)
+    echo(f"added target {name}; now run: netguard bastion target trust {name}")
 
 
 @target.command(name="import")
@@ -272,16 +274,9 @@ def target_import(app: AppContext, inventory_file: str | None, as_json: bool) ->
     if as_json:
         print_json({"added": added, "already_there": kept})
         return
-    out = console()
     for row in added:
-        out.print(
-            f"added {row['target']} {row['address']}:{row['port']} groups {', '.join(row['groups'])}",
-            markup=False,
-            highlight=False,
-        )
-    out.print(
-        f"{len(added)} added, {kept} already there; pin each key next: netguard bastion target trust NAME", markup=False
-    )
+        echo(f"added {row['target']} {row['address']}:{row['port']} groups {', '.join(row['groups'])}")
+    echo(f"{len(added)} added, {kept} already there; pin each key next: netguard bastion target trust NAME")
 
 
 @target.command(name="trust")
@@ -300,13 +295,11 @@ def target_trust(app: AppContext, name: str, fingerprint: str | None) -> None:
         if key.fingerprint != fingerprint.strip():
             raise NetGuardError(f"{name} presents {key.fingerprint}, not {fingerprint}: not pinned")
     else:
-        console(stderr=True).print(
-            f"{name} ({t.address}:{t.port}) presents {key.key_type} {key.fingerprint}", markup=False, highlight=False
-        )
+        echo(f"{name} ({t.address}:{t.port}) presents {key.key_type} {key.fingerprint}", err=True)
         if not click.confirm("pin this key?", err=True):
             raise NetGuardError("not pinned")
     directory.pin_host_key(name, key.key_type, key.data)
-    console().print(f"pinned {key.key_type} {key.fingerprint} for {name}", markup=False)
+    echo(f"pinned {key.key_type} {key.fingerprint} for {name}")
 
 
 @target.command(name="list")
@@ -332,17 +325,28 @@ def target_list(app: AppContext, as_json: bool) -> None:
             ]
         )
         return
-    table = Table("target", "address", "port", "host key", "accounts", "groups")
-    for t in targets:
-        table.add_row(
-            t.name,
-            t.address,
-            str(t.port),
-            t.host_key_fingerprint or "(not pinned)",
-            ", ".join(a.account for a in accounts if a.target == t.name),
-            ", ".join(t.groups),
-        )
-    console().print(table)
+    print_table(
+        f"bastion targets ({len(targets)})",
+        [
+            Column("target", keep=True),
+            Column("address", keep=True),
+            Column("port", keep=True, justify="right"),
+            Column("host key", keep=True),
+            Column("accounts"),
+            Column("groups"),
+        ],
+        [
+            [
+                t.name,
+                t.address,
+                t.port,
+                t.host_key_fingerprint or "(not pinned)",
+                ", ".join(a.account for a in accounts if a.target == t.name),
+                ", ".join(t.groups),
+            ]
+            for t in targets
+        ],
+    )
 
 
 @target.command(name="remove")
@@ -385,7 +389,7 @@ def account_add(app: AppContext, target_name: str, account_name: str, key_file: 
         kind, value = "password", _read_password(f"password of {account_name}@{target_name}: ").encode()
     open_vault(_settings(app), app.config.resolver()).put(vault_name(target_name, account_name), kind, value)
     directory.add_account(target_name, account_name, kind)
-    console().print(f"stored {kind} of {account_name}@{target_name} in the vault", markup=False)
+    echo(f"stored {kind} of {account_name}@{target_name} in the vault")
 
 
 @account.command(name="list")
@@ -397,10 +401,11 @@ def account_list(app: AppContext, as_json: bool) -> None:
     if as_json:
         print_json([{"target": a.target, "account": a.account, "kind": a.kind} for a in accounts])
         return
-    table = Table("target", "account", "credential")
-    for a in accounts:
-        table.add_row(a.target, a.account, a.kind)
-    console().print(table)
+    print_table(
+        f"bastion accounts ({len(accounts)})",
+        [Column("target", keep=True), Column("account", keep=True), Column("credential")],
+        [[a.target, a.account, a.kind] for a in accounts],
+    )
 
 
 @bastion.group()
@@ -417,10 +422,11 @@ def vault_list(app: AppContext, as_json: bool) -> None:
     if as_json:
         print_json([{"name": e.name, "kind": e.kind, "key": e.key_id, "updated": e.updated} for e in entries])
         return
-    table = Table("entry", "kind", "key", "updated")
-    for e in entries:
-        table.add_row(e.name, e.kind, e.key_id, e.updated)
-    console().print(table)
+    print_table(
+        f"vault entries ({len(entries)})",
+        [Column("entry", keep=True), Column("kind"), Column("key"), Column("updated", keep=True)],
+        [[e.name, e.kind, e.key_id, e.updated] for e in entries],
+    )
 
 
 @vault.command(name="rotate")
@@ -428,7 +434,7 @@ def vault_list(app: AppContext, as_json: bool) -> None:
 def vault_rotate(app: AppContext) -> None:
     """A new vault key; every entry re-sealed with it; the old key dropped."""
     new, count = open_vault(_settings(app), app.config.resolver()).rotate()
-    console().print(f"re-sealed {count} entries with key {new}", markup=False)
+    echo(f"re-sealed {count} entries with key {new}")
 
 
 # -- grants ----------------------------------------------------------------------------------------
@@ -484,7 +490,7 @@ def grant_add(
     if as_json:
         print_json({"id": made.id})
         return
-    console().print(f"grant {made.id}: {subject} → {obj}" + (f" as {account}" if account else ""), markup=False)
+    echo(f"grant {made.id}: {subject} → {obj}" + (f" as {account}" if account else ""))
 
 
 @grant.command(name="list")
@@ -511,19 +517,32 @@ def grant_list(app: AppContext, as_json: bool) -> None:
             ]
         )
         return
-    table = Table("id", "subject", "object", "account", "from", "until", "hours", "forwarding")
-    for g in grants:
-        table.add_row(
-            str(g.id),
-            g.subject,
-            g.object,
-            g.account or "(any)",
-            g.valid_from.isoformat(timespec="minutes") if g.valid_from else "",
-            g.valid_until.isoformat(timespec="minutes") if g.valid_until else "",
-            f"{g.hours[0]:%H:%M}-{g.hours[1]:%H:%M}" if g.hours else "",
-            "yes" if g.allow_forwarding else "",
-        )
-    console().print(table)
+    print_table(
+        f"bastion grants ({len(grants)})",
+        [
+            Column("id", keep=True, justify="right"),
+            Column("subject"),
+            Column("object"),
+            Column("account"),
+            Column("from", keep=True),
+            Column("until", keep=True),
+            Column("hours", keep=True),
+            Column("forwarding"),
+        ],
+        [
+            [
+                g.id,
+                g.subject,
+                g.object,
+                g.account or "(any)",
+                g.valid_from.isoformat(timespec="minutes") if g.valid_from else "",
+                g.valid_until.isoformat(timespec="minutes") if g.valid_until else "",
+                f"{g.hours[0]:%H:%M}-{g.hours[1]:%H:%M}" if g.hours else "",
+                "yes" if g.allow_forwarding else "",
+            ]
+            for g in grants
+        ],
+    )
 
 
 @grant.command(name="remove")
@@ -564,7 +583,7 @@ def serve(app: AppContext, listen: str | None) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    console(stderr=True).print(f"netguard bastion listening on {bound[0]}:{bound[1]}", markup=False)
+    echo(f"netguard bastion listening on {bound[0]}:{bound[1]}", err=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     while not stop.is_set():
@@ -572,6 +591,9 @@ def serve(app: AppContext, listen: str | None) -> None:
     ctl.stop()
     writer.close()
     store.close()
+    if writer.failed:
+        # Counted by the writer while serving (store down and spool full, or a malformed event).
+        echo(f"netguard bastion: {plural(writer.failed, 'event')} could not be recorded (see the log)", err=True)
 
 
 @bastion.command()
@@ -583,19 +605,32 @@ def sessions(app: AppContext, as_json: bool) -> None:
     if as_json:
         print_json(live)
         return
-    table = Table("session", "user", "account@target", "from", "kind", "started", "in", "out")
-    for s in live:
-        table.add_row(
-            s["id"][:12],
-            s["user"],
-            f"{s['account']}@{s['target']}",
-            s["source_ip"],
-            s["kind"],
-            s["started"][:19],
-            str(s["bytes_in"]),
-            str(s["bytes_out"]),
-        )
-    console().print(table)
+    print_table(
+        f"live sessions ({len(live)})",
+        [
+            Column("session", keep=True),
+            Column("user"),
+            Column("account@target"),
+            Column("from", keep=True),
+            Column("kind"),
+            Column("started", keep=True),
+            Column("in", justify="right"),
+            Column("out", justify="right"),
+        ],
+        [
+            [
+                s["id"][:12],
+                s["user"],
+                f"{s['account']}@{s['target']}",
+                s["source_ip"],
+                s["kind"],
+                s["started"][:19],
+                s["bytes_in"],
+                s["bytes_out"],
+            ]
+            for s in live
+        ],
+    )
 
 
 @bastion.command()
@@ -604,7 +639,7 @@ def sessions(app: AppContext, as_json: bool) -> None:
 def kill(app: AppContext, session: str) -> None:
     """End a live session now (recorded: who ended it, and when)."""
     answer = control.request(_settings(app).control_socket, {"op": "kill", "session": session})
-    console().print(f"session {answer['session'][:12]} ended by {answer['killed_by']}", markup=False)
+    echo(f"session {answer['session'][:12]} ended by {answer['killed_by']}")
 
 
 @bastion.command()
@@ -669,7 +704,7 @@ def export(app: AppContext, session: str, output: str) -> None:
         fh.write(json.dumps(header.to_json(), ensure_ascii=False) + "\n")
         for event in events:
             fh.write(json.dumps([event.at, event.code, event.data], ensure_ascii=False) + "\n")
-    console().print(f"wrote {output}", markup=False)
+    echo(f"wrote {output}")
 
 
 @bastion.command()
@@ -692,17 +727,10 @@ def verify(app: AppContext, as_json: bool) -> None:
             }
         )
     else:
-        out = console()
         for p in report.problems:
-            out.print(f"session {p.session_id}: {p.problem}", markup=False, highlight=False)
+            echo(f"session {p.session_id}: {p.problem}")
         if report.chain.unverified:
-            out.print(
-                f"{report.chain.unverified} chain links not verified (no state.journal_key, or another key)",
-                markup=False,
-            )
-        out.print(
-            f"{report.recordings} recordings, {report.chain.links} chain links: {'ok' if report.ok else 'FAILED'}",
-            markup=False,
-        )
+            echo(f"{report.chain.unverified} chain links not verified (no state.journal_key, or another key)")
+        echo(f"{report.recordings} recordings, {report.chain.links} chain links: {'ok' if report.ok else 'FAILED'}")
     if not report.ok:
         raise click.exceptions.Exit(EXIT_FINDINGS)

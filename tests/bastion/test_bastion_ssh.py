@@ -461,3 +461,20 @@ def test_unknown_channel_types_and_absurd_windows_cost_only_that_client(lab: Lab
         odd.close()
     done = lab.ssh("alice:root@his-db01", "echo next-client", key=lab.alice_key)
     assert done.returncode == 0 and done.stdout == b"next-client\n"
+
+
+def test_lists_show_each_row_and_never_a_secret(lab: Lab) -> None:
+    code, out = lab.cli("bastion", "target", "list")
+    assert code == 0, out
+    his = next(line for line in out.splitlines() if line.startswith("his-db01"))
+    assert lab.sshd.host in his and "SHA256:" in his
+    code, out = lab.cli("bastion", "user", "list")
+    assert code == 0, out
+    bob = next(line for line in out.splitlines() if line.startswith("bob"))
+    assert bob.split()[1:] == ["0", "yes", "yes"]
+    code, out = lab.cli("bastion", "account", "list")
+    assert code == 0, out
+    assert lab.sshd.password_user in out and lab.sshd.password not in out
+    code, out = lab.cli("bastion", "vault", "list")
+    assert code == 0, out
+    assert "his-db01" in out and lab.sshd.password not in out and lab.bob_totp_secret not in out

@@ -20,16 +20,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.harness.mariadb import free_port
 from tests.harness.peers import PeerUnavailable
 
 SSHD = "/usr/sbin/sshd"
 PASSWORD_USER = "ngpass"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def keygen(path: Path, kind: str = "ed25519") -> tuple[str, bytes]:
@@ -104,8 +99,8 @@ def start_sshd(directory: Path) -> Sshd:
             ]
         )
     )
-    log = (directory / "sshd.log").open("wb")
-    process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT)
+    with (directory / "sshd.log").open("wb") as log:  # sshd keeps its own copy of the descriptor
+        process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if process.poll() is not None:
