@@ -30,21 +30,14 @@ from commands.output import echo, json_option, plural, print_json
 from commands.tables import Column, print_table
 from netguard.errors import EXIT_FINDINGS, NetGuardError
 from netguard.events import open_event_store
-from netguard.hashchain import ChainKey
 from netguard.inventory import load_inventory
+from netguard.store import journal_key
 from netguard.store.db import connect
 
 
 def _settings(app: AppContext) -> BastionSettings:
     config = app.config
     return settings_from(config.section(BASTION), config.state_path)
-
-
-def _chain_key(app: AppContext) -> ChainKey | None:
-    ref = app.config.journal_key
-    if ref is None:
-        return None
-    return ChainKey.from_text(app.config.resolver().resolve(ref).reveal())
 
 
 def _directory(app: AppContext) -> Directory:
@@ -570,7 +563,7 @@ def serve(app: AppContext, listen: str | None) -> None:
         host, port = parsed
     store = open_event_store(app.config)
     writer = EventWriter(store, settings.event_spool)
-    bast = build(settings, app.config.state_path, app.config.resolver(), writer, _chain_key(app))
+    bast = build(settings, app.config.state_path, app.config.resolver(), writer, journal_key(app.config))
     server = Server(bast)
     bound = server.bind(host, port)
     ctl = control.ControlServer(settings.control_socket, bast.registry)
@@ -715,7 +708,7 @@ def verify(app: AppContext, as_json: bool) -> None:
 
     Exit 1, naming each session whose recording was edited, truncated or deleted.
     """
-    report = SessionLog(connect(app.config.state_path), _chain_key(app)).verify()
+    report = SessionLog(connect(app.config.state_path), journal_key(app.config)).verify()
     if as_json:
         print_json(
             {

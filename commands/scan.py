@@ -28,18 +28,12 @@ from netguard.compliance.scan import COLLECTORS, ScanInputs, ScanOutcome, run_sc
 from netguard.compliance.settings import SCAN
 from netguard.errors import EXIT_FINDINGS, NetGuardError
 from netguard.events import EventStore, open_event_store
-from netguard.hashchain import ChainKey
 from netguard.inventory import load_inventory
 from netguard.links.settings import LINKS
-from netguard.store import StateStore
+from netguard.store import StateStore, journal_key
 from netguard.store.checks import ResultChange
 
 _STYLE = {"pass": "green", "fail": "bold red", "na": "dim", "error": "bold yellow"}
-
-
-def _chain_key(app: AppContext) -> ChainKey | None:
-    ref = app.config.journal_key
-    return None if ref is None else ChainKey.from_text(app.config.resolver().resolve(ref).reveal())
 
 
 def _open_events(app: AppContext) -> tuple[EventStore | None, str | None]:
@@ -81,8 +75,8 @@ def scan(
     except NetGuardError as exc:
         raise ScanCannotRun(str(exc)) from None
     links_config = app.config.section(LINKS)
-    key = _chain_key(app)
-    store = StateStore.open(app.config.state_path, grace_runs=app.config.grace_runs, journal_key=key)
+    key = journal_key(app.config)
+    store = StateStore.from_config(app.config)
     events, events_error = _open_events(app)
     try:
         inputs = ScanInputs(

@@ -48,6 +48,13 @@ if TYPE_CHECKING:
     from netguard.config import Config
 
 
+def journal_key(config: Config) -> ChainKey | None:
+    """The key of the journal's chain (and the bastion's recording chain) from ``state.journal_key``."""
+    if config.journal_key is None:
+        return None
+    return ChainKey.from_text(config.resolver().resolve(config.journal_key).reveal())
+
+
 @dataclass
 class StateStore:
     """A connection to the state database and its repositories; close it (or use ``with``) when done."""
@@ -76,10 +83,7 @@ class StateStore:
 
     @classmethod
     def from_config(cls, config: Config) -> StateStore:
-        key = None
-        if config.journal_key is not None:
-            key = ChainKey.from_text(config.resolver().resolve(config.journal_key).reveal())
-        return cls.open(config.state_path, grace_runs=config.grace_runs, journal_key=key)
+        return cls.open(config.state_path, grace_runs=config.grace_runs, journal_key=journal_key(config))
 
     def close(self) -> None:
         self.conn.close()
@@ -118,6 +122,7 @@ __all__ = [
     "Target",
     "connect",
     "event_fields",
+    "journal_key",
     "migrate",
     "schema_version",
     "transaction",
