@@ -23,8 +23,6 @@ from typing import Literal
 
 from netguard import addresses
 from netguard.discovery.authorise import infrastructure_macs
-from netguard.discovery.bridge import collect_port_map
-from netguard.discovery.context import SwitchContext
 from netguard.discovery.current import DeviceRow, current_devices
 from netguard.discovery.switch import walk_switch
 from netguard.enforce.actions import ADMIN_DOWN, PortReading, PortRef, read_port
@@ -131,8 +129,7 @@ async def read_facts(
     if len(matches) != 1:
         raise NotFound(f"switch {switch.id} has {'no' if not matches else 'more than one'} port named '{port}' now")
     ifindex = matches[0].ifindex
-    port_map = await collect_port_map(SwitchContext(client, target))
-    bridge_ports = [bp for bp, ix in port_map.items() if ix == ifindex]
+    bridge_ports = [bp for bp, ix in report.bridge_ports if ix == ifindex]
     ref = PortRef(switch.id, port, ifindex, bridge_ports[0] if len(bridge_ports) == 1 else None)
     reasons = tuple(r for u in report.uplinks if u.ifindex == ifindex for r in u.reasons)
     live = {e.mac for e in report.fdb if e.ifindex == ifindex}
