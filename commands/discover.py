@@ -21,7 +21,6 @@ a switch failed or was read only in part, each listed with its reason.
 from __future__ import annotations
 
 import asyncio
-import re
 from typing import Any
 
 import click
@@ -31,14 +30,12 @@ from rich.text import Text
 
 from commands.context import AppContext, pass_app
 from commands.discover_devices import device_commands
-from commands.output import console, json_option, print_json, status
+from commands.output import console, json_option, print_json, safe, status
 from netguard.discovery import SwitchReport, walk_switch
 from netguard.errors import EXIT_FINDINGS
 from netguard.inventory.model import SNMP_AUTH_PROTOCOLS, SNMP_PRIV_PROTOCOLS
 from netguard.secrets import SecretResolver, parse_ref
 from netguard.snmp import SnmpClient, SnmpTarget, TargetError, split_host_port
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @click.group()
@@ -191,17 +188,14 @@ def report_dict(report: SwitchReport) -> dict[str, Any]:
 
 
 def visible(value: object) -> Text:
-    """Data as a rich Text, never markup; control characters shown as \\xNN."""
-    if value is None:
-        return Text("-")
-    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
-    return Text(text)
+    """A table cell: the project's :func:`commands.output.safe`, with ``-`` for a missing value."""
+    return Text("-") if value is None else safe(value)
 
 
 def render_report(report: SwitchReport) -> Group:
     parts: list[Any] = []
     head = Text()
-    head.append(f"{report.device}  ")
+    head.append(safe(f"{report.device}  "))
     if not report.reachable:
         head.append("unreachable", style="bold red")
     else:

@@ -42,7 +42,7 @@ from netguard.enforce.guards import (
     ProtectedTarget,
     Refused,
 )
-from netguard.enforce.plan import METHODS, NotFound, Plan, locate, make_plan
+from netguard.enforce.plan import METHODS, NotFound, Plan, SwitchWalks, locate, make_plan
 from netguard.enforce.redetain import moved_while_isolated
 from netguard.enforce.restore import NotRestorable, restorable, restore_entry
 from netguard.enforce.settings import ENFORCE
@@ -320,6 +320,7 @@ def _act_on_many(
     """Plan (and with ``do_apply`` act on) every job; a refusal or failure is a row, never a stop."""
     results: list[dict[str, object]] = []
     budget = ActionLimit(limit or app.config.section(ENFORCE).max_actions_per_run)
+    walks = SwitchWalks()
 
     async def work(client: SnmpClient) -> None:
         for job in jobs:
@@ -337,6 +338,7 @@ def _act_on_many(
                     method=job.method,
                     force_shared_port=False,
                     elsewhere_ok=elsewhere_ok,
+                    walks=walks,
                 )
                 row.update(plan.as_dict())
                 if not do_apply:

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import click
 from rich.table import Table
-from rich.text import Text
 
 from commands.lab import lab
-from commands.output import console, json_option, print_json, status
+from commands.output import console, json_option, print_json, safe, say, status
 from netguard.lab.build import lab_down, lab_up
 from netguard.lab.status import lab_status
 from netguard.lab.topology import MAX_TOWNSHIPS, MAX_VILLAGES
@@ -79,19 +78,15 @@ def up(townships: int, villages: int, name: str, lab_dir: Path | None, as_json: 
             }
         )
         return
-    out = console()
-    out.print(
-        f"lab '{name}' is up: {result.namespaces} namespaces, {result.agents} SNMP agents, in {result.seconds:.1f} s",
-        markup=False,
-    )
-    out.print(f"config:    {result.files.config}", markup=False)
-    out.print(f"inventory: {result.files.inventory}", markup=False)
-    out.print(f"try: netguard --config {result.files.config} inventory show", markup=False)
+    say(f"lab '{name}' is up: {result.namespaces} namespaces, {result.agents} SNMP agents, in {result.seconds:.1f} s")
+    say(f"config:    {result.files.config}")
+    say(f"inventory: {result.files.inventory}")
+    say(f"try: netguard --config {result.files.config} inventory show")
 
 
 def _row(table: Table, *cells: str) -> None:
-    # Text cells: what the namespaces say is shown as it is, never read as rich markup.
-    table.add_row(*(Text(cell) for cell in cells))
+    # What the namespaces say is shown as it is: never rich markup, control characters visible.
+    table.add_row(*(safe(cell) for cell in cells))
 
 
 @lab.command(name="status")
@@ -107,7 +102,7 @@ def status_(lab_dir: Path | None, as_json: bool) -> None:
         print_json(report)
         return
     out = console()
-    out.print(f"lab '{report.name}' in {report.dir}; config {report.config}", markup=False)
+    say(f"lab '{report.name}' in {report.dir}; config {report.config}")
     hosts = Table(title="Hosts")
     for column in ("Namespace", "IP", "MAC", "Gateway", "Institution", "Role", "Switch", "Port", "VLAN", "Port up"):
         hosts.add_column(column)
@@ -157,14 +152,12 @@ def down(lab_dir: Path | None, as_json: bool) -> None:
         print_json({"namespaces": list(result.namespaces), "agents": list(result.agents), "seconds": result.seconds})
         return
     if not result.namespaces and not result.agents:
-        console().print(f"no lab in {lab_dir}: nothing to remove", markup=False)
+        say(f"no lab in {lab_dir}: nothing to remove")
         return
-    out = console()
-    out.print(
+    say(
         f"removed {len(result.namespaces)} namespaces and stopped {len(result.agents)} SNMP agents "
-        f"in {result.seconds:.1f} s; kept the inventory, netguard.yaml and secrets in {lab_dir}",
-        markup=False,
+        f"in {result.seconds:.1f} s; kept the inventory, netguard.yaml and secrets in {lab_dir}"
     )
-    out.print("namespaces: " + " ".join(result.namespaces), markup=False)
+    say("namespaces: " + " ".join(result.namespaces))
     if result.agents:
-        out.print("agent pids: " + " ".join(str(pid) for pid in result.agents), markup=False)
+        say("agent pids: " + " ".join(str(pid) for pid in result.agents))

@@ -113,6 +113,7 @@ class SwitchReport:
     interfaces: tuple[Interface, ...] = ()
     fdb: tuple[FdbEntry, ...] = ()
     fdb_source: str | None = None
+    bridge_ports: tuple[tuple[int, int], ...] = ()  # (bridge port, ifIndex): dot1dBasePortIfIndex as read
     arp: tuple[ArpEntry, ...] = ()
     lldp: tuple[LldpNeighbour, ...] = ()
     uplinks: tuple[Uplink, ...] = ()

@@ -97,6 +97,7 @@ async def walk_switch(
         interfaces=interfaces,
         fdb=fdb,
         fdb_source=fdb_source if fdb else None,
+        bridge_ports=tuple(port_map.items()),
         arp=arp,
         lldp=lldp,
         mac_counts=mac_counts(fdb),

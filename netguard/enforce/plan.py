@@ -4,7 +4,7 @@
    devices present now (:func:`~netguard.discovery.current.current_devices`):
    its open ``fdb`` sighting gives switch, port and VLAN. A device only an ARP
    table knows has no port to act on (ARP isolation is not built yet).
-2. *Read the port live*: walk its switch (discovery's walk, with the
+2. *Read the port live*: walk its switch, once per run (discovery's walk, with the
    inventory's uplinks and every known switch MAC, so uplinks are decided
    exactly as discovery decides them), find the port's ifIndex by name and its
    bridge port, read ifAdminStatus and the PVID, and list every MAC the switch
@@ -23,9 +23,8 @@ from typing import Literal
 
 from netguard import addresses
 from netguard.discovery.authorise import infrastructure_macs
-from netguard.discovery.bridge import collect_port_map
-from netguard.discovery.context import SwitchContext
 from netguard.discovery.current import DeviceRow, current_devices
+from netguard.discovery.records import SwitchReport
 from netguard.discovery.switch import walk_switch
 from netguard.enforce.actions import ADMIN_DOWN, PortReading, PortRef, read_port
 from netguard.enforce.guards import AlreadyIsolated, Refused, port_refusals, target_refusals
@@ -117,13 +116,45 @@ def locate(sightings: SightingRepository, inventory: Inventory, what: str) -> De
     return placed[0]
 
 
+class SwitchWalks:
+    """The switch walks of one run, each switch walked once.
+
+    Evicting many devices on one switch needs its interfaces, uplinks and
+    bridge-port map once; isolating a port changes none of them. What an
+    action does change, the port's own state, :func:`read_facts` still reads
+    live for every device.
+    """
+
+    def __init__(self) -> None:
+        self._reports: dict[str, SwitchReport] = {}
+
+    async def report(
+        self, client: SnmpClient, target: SnmpTarget, inventory: Inventory, switch: Switch
+    ) -> SwitchReport:
+        report = self._reports.get(switch.id)
+        if report is None:
+            report = await walk_switch(
+                client,
+                target,
+                inventory_uplinks=switch.uplinks,
+                other_switch_macs=infrastructure_macs(inventory),
+                parallel=2,
+            )
+            self._reports[switch.id] = report
+        return report
+
+
 async def read_facts(
-    client: SnmpClient, target: SnmpTarget, inventory: Inventory, switch: Switch, port: str, stored_macs: set[str]
+    client: SnmpClient,
+    target: SnmpTarget,
+    inventory: Inventory,
+    switch: Switch,
+    port: str,
+    stored_macs: set[str],
+    walks: SwitchWalks,
 ) -> PortFacts:
-    """Walk the switch and describe ``port`` (see step 2 of the module docstring)."""
-    report = await walk_switch(
-        client, target, inventory_uplinks=switch.uplinks, other_switch_macs=infrastructure_macs(inventory), parallel=2
-    )
+    """Walk the switch (once per ``walks``) and describe ``port`` (see step 2 of the module docstring)."""
+    report = await walks.report(client, target, inventory, switch)
     if not report.reachable:
         reason = report.error.message if report.error else "no answer"
         raise NotFound(f"switch {switch.id} cannot be read ({reason}), so its port cannot be checked")
@@ -131,8 +162,7 @@ async def read_facts(
     if len(matches) != 1:
         raise NotFound(f"switch {switch.id} has {'no' if not matches else 'more than one'} port named '{port}' now")
     ifindex = matches[0].ifindex
-    port_map = await collect_port_map(SwitchContext(client, target))
-    bridge_ports = [bp for bp, ix in port_map.items() if ix == ifindex]
+    bridge_ports = [bp for bp, ix in report.bridge_ports if ix == ifindex]
     ref = PortRef(switch.id, port, ifindex, bridge_ports[0] if len(bridge_ports) == 1 else None)
     reasons = tuple(r for u in report.uplinks if u.ifindex == ifindex for r in u.reasons)
     live = {e.mac for e in report.fdb if e.ifindex == ifindex}
@@ -164,7 +194,9 @@ async def make_plan(
     method: str,
     force_shared_port: bool,
     elsewhere_ok: bool = False,
+    walks: SwitchWalks | None = None,
 ) -> Plan:
+    """The plan for ``device``; pass one ``walks`` to every plan of a run so each switch is walked once."""
     assert device.switch is not None and device.port is not None
     switch = inventory.root.switch(device.switch)
     if switch is None:
@@ -182,7 +214,7 @@ async def make_plan(
         for r in sightings.open_sightings()
         if r.how == "fdb" and (r.switch, r.port) == (device.switch, device.port)
     }
-    facts = await read_facts(client, target, inventory, switch, device.port, stored)
+    facts = await read_facts(client, target, inventory, switch, device.port, stored, walks or SwitchWalks())
     chosen = choose_method(method, switch, facts)
     infrastructure = infrastructure_macs(inventory)
     shared = [

@@ -30,6 +30,7 @@ from typing import Any
 from netguard.events.model import Event, make_event
 from netguard.events.schema import KINDS, RISK_LEVELS
 from netguard.inventory import Device, Institution, Inventory, Server, Switch, Tier
+from netguard.lab.event_parts import TABLES, compliance_result, link_loss, link_sample
 
 # Who works where: (user, institution id, the server an application account runs on).
 # People are not in the inventory; their workstations (its PCs, in order) and servers are.
@@ -44,7 +45,6 @@ PEOPLE = (
     ("emr_ro", "hz-dc", "emr-app01"),
 )
 OPERATORS = ("admin", "li.na")
-TABLES = ("patients", "visits", "prescriptions", "lab_results", "users", "billing", "orders")
 STATEMENTS = (
     ("SELECT", "SELECT name, id_card FROM {t} WHERE id = ?", False),
     ("SELECT", "SELECT 姓名, 身份证号 FROM {t} WHERE 科室 = ?", False),
@@ -368,21 +368,17 @@ def _enforce(c: LabCounty, rng: random.Random, k: int) -> dict[str, Any]:
 
 def _link(c: LabCounty, rng: random.Random, k: int) -> dict[str, Any]:
     inst = c.institution(rng)
-    loss = rng.choice((0.0, 0.0, 0.0, 10.0, 33.3, 100.0))
-    state = "up" if loss < 20 else ("down" if loss == 100 else "degraded")
-    return _common(inst, rng) | {
-        "event.action": rng.choice(("sample", "sample", "state-change")),
-        "event.outcome": "success" if state == "up" else "failure",
-        "destination.address": inst.id,
-        "destination.ip": str(inst.gateway),
-        "netguard.link.target": inst.id,
-        "netguard.link.probe": rng.choice(("icmp", "tcp")),
-        "netguard.link.loss": loss,
-        "netguard.link.rtt_avg_ms": round(rng.uniform(0.3, 80), 3),
-        "netguard.link.jitter_ms": round(rng.uniform(0, 10), 3),
-        "netguard.link.state": state,
-        "message": f"link to {inst.name} ({inst.gateway}) {state}, loss {loss}%",
-    }
+    loss, state = link_loss(rng)
+    return (
+        _common(inst, rng)
+        | link_sample(rng, loss, state)
+        | {
+            "destination.address": inst.id,
+            "destination.ip": str(inst.gateway),
+            "netguard.link.target": inst.id,
+            "message": f"link to {inst.name} ({inst.gateway}) {state}, loss {loss}%",
+        }
+    )
 
 
 def _compliance(c: LabCounty, rng: random.Random, k: int) -> dict[str, Any]:
@@ -390,20 +386,20 @@ def _compliance(c: LabCounty, rng: random.Random, k: int) -> dict[str, Any]:
     inst = c.institutions[switch.institution] if switch else c.institution(rng)
     target = switch.id if switch else inst.id
     control, clause, title = rng.choice(CONTROLS)
-    result = rng.choice(("pass", "pass", "fail", "na", "error"))
-    return _common(inst, rng) | {
-        "event.action": "check",
-        "event.outcome": "success" if result == "pass" else "failure",
-        "rule.id": control,
-        "rule.reference": clause,
-        "netguard.compliance.scan_id": f"scan-{k // 500:08d}",
-        "netguard.compliance.control_id": control,
-        "netguard.compliance.title": title,
-        "netguard.compliance.result": result,
-        "netguard.compliance.target": target,
-        "netguard.compliance.evidence": "community 'public' accepted" if result == "fail" else "ok",
-        "message": f"{control} on {target}: {result}",
-    }
+    result, outcome = compliance_result(rng)
+    return (
+        _common(inst, rng)
+        | outcome
+        | {
+            "rule.id": control,
+            "rule.reference": clause,
+            "netguard.compliance.scan_id": f"scan-{k // 500:08d}",
+            "netguard.compliance.control_id": control,
+            "netguard.compliance.title": title,
+            "netguard.compliance.target": target,
+            "message": f"{control} on {target}: {result}",
+        }
+    )
 
 
 _BUILDERS = {

@@ -21,7 +21,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from netguard.lab.netns import LabError
@@ -39,10 +39,11 @@ ROOTS = (".1.3.6.1.2.1", ".1.0.8802.1.1.2")
 
 @dataclass(frozen=True)
 class SnmpCredentials:
-    community: str
+    # repr=False: a repr (an assertion, a traceback, a debug print) must not show a secret.
+    community: str = field(repr=False)
     v3_user: str | None = None
-    v3_auth: str | None = None  # SHA-256 passphrase
-    v3_priv: str | None = None  # AES-128 passphrase
+    v3_auth: str | None = field(default=None, repr=False)  # SHA-256 passphrase
+    v3_priv: str | None = field(default=None, repr=False)  # AES-128 passphrase
 
 
 def project_root() -> Path:

@@ -17,6 +17,7 @@ from typing import Any
 
 from netguard.events.model import Event, make_event
 from netguard.events.schema import KINDS, RISK_LEVELS
+from netguard.lab.event_parts import TABLES, compliance_result, link_loss, link_sample
 
 USERS = ("alice", "bob", "zhang.wei", "li.na", "wang.fang", "admin", "his_app", "emr_ro", "pacs", "root")
 ORGS = (
@@ -27,7 +28,6 @@ ORGS = (
     ("v101", "娜姑镇白雾村卫生室", "village", "娜姑镇"),
     ("v202", "迤车镇迤车村卫生室", "village", "迤车镇"),
 )
-TABLES = ("patients", "visits", "prescriptions", "lab_results", "users", "billing", "orders")
 STATEMENTS = (
     ("SELECT", "SELECT name, id_card FROM {t} WHERE id = ?", False),
     ("SELECT", "SELECT * FROM {t}", False),
@@ -220,36 +220,24 @@ def _enforce(rng: random.Random, i: int) -> dict[str, Any]:
 
 
 def _link(rng: random.Random, i: int) -> dict[str, Any]:
-    loss = rng.choice((0.0, 0.0, 0.0, 10.0, 33.3, 100.0))
-    state = "up" if loss < 20 else ("down" if loss == 100 else "degraded")
-    return {
-        "event.action": rng.choice(("sample", "sample", "state-change")),
-        "event.outcome": "success" if state == "up" else "failure",
+    loss, state = link_loss(rng)
+    return link_sample(rng, loss, state) | {
         "destination.address": "10.0.0.10",
         "destination.ip": "10.0.0.10",
         "netguard.link.target": "county-dc",
-        "netguard.link.probe": rng.choice(("icmp", "tcp")),
-        "netguard.link.loss": loss,
-        "netguard.link.rtt_avg_ms": round(rng.uniform(0.3, 80), 3),
-        "netguard.link.jitter_ms": round(rng.uniform(0, 10), 3),
-        "netguard.link.state": state,
         "message": f"link to county-dc {state}, loss {loss}%",
     }
 
 
 def _compliance(rng: random.Random, i: int) -> dict[str, Any]:
-    result = rng.choice(("pass", "pass", "fail", "na", "error"))
-    return {
-        "event.action": "check",
-        "event.outcome": "success" if result == "pass" else "failure",
+    result, outcome = compliance_result(rng)
+    return outcome | {
         "rule.id": f"NG-{rng.randrange(1, 40):03d}",
         "rule.reference": rng.choice(("8.1.3.1 b)", "8.1.4.3 a)", "8.1.4.4 c)", "8.1.5.4 d)")),
         "netguard.compliance.scan_id": f"scan-{i // 100:05d}",
         "netguard.compliance.control_id": f"NG-{rng.randrange(1, 40):03d}",
         "netguard.compliance.title": "SNMP community is not a default 默认团体名",
-        "netguard.compliance.result": result,
         "netguard.compliance.target": f"sw-{rng.randrange(1, 60):02d}",
-        "netguard.compliance.evidence": "community 'public' accepted" if result == "fail" else "ok",
         "message": f"check {result}",
     }
 

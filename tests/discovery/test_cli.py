@@ -108,7 +108,7 @@ def test_the_table_shows_data_literally(snmp_agents: Agents) -> None:
 def test_carriage_returns_in_a_real_sysdescr_are_made_visible(snmp_agents: Agents) -> None:
     result = netguard("discover", "switch", f"127.0.0.1:{snmp_agents.port}", "--community", "plain:real/h3c-e528-2")
     assert result.exit_code == 0
-    assert "\\x0d\\x0a" in result.stdout and "\r" not in result.stdout
+    assert "\\r\\n" in result.stdout and "\r" not in result.stdout
 
 
 @pytest.mark.parametrize(

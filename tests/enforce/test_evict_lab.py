@@ -9,6 +9,7 @@ ping its gateway or not, before, during and after an eviction.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -25,10 +26,14 @@ from click.testing import CliRunner, Result
 
 from cli import main
 from netguard.config import load_config
+from netguard.discovery.records import SwitchReport
+from netguard.enforce.plan import SwitchWalks
 from netguard.events import open_event_store
+from netguard.inventory import load_inventory
 from netguard.lab.recable import move_host
 from netguard.lab.status import HostStatus
 from netguard.secrets import write_private
+from netguard.snmp import SnmpClient, target_for_switch
 from netguard.store import StateStore
 from netguard.store.journal import Target, witness_of
 from netguard.store.sightings import Sighting
@@ -377,3 +382,20 @@ def test_an_isolated_rogue_moved_to_another_port_is_isolated_there_too(lab: Runn
     assert reaches(rogue.namespace, rogue.gateway)
     assert [(r["port"]) for r in json.loads(cli(config, "evict", "list", "--json").stdout)] == [rogue.port]
     assert_chain_verifies(config)
+
+
+def test_one_run_walks_each_switch_once(lab: RunningLab, tmp_path: Path) -> None:
+    """Planning many evictions on one switch reads its tables once, and that walk is a real one."""
+    config = load_config(write_config(lab, tmp_path))
+    inv = load_inventory(lab.dir / "inventory.yaml")
+    switch = next(iter(inv.switches()))
+    target = target_for_switch(switch, config.resolver())
+
+    async def twice() -> tuple[SwitchReport, SwitchReport]:
+        async with SnmpClient() as client:
+            walks = SwitchWalks()
+            return await walks.report(client, target, inv, switch), await walks.report(client, target, inv, switch)
+
+    first, second = asyncio.run(twice())
+    assert first.reachable and first.interfaces and first.bridge_ports
+    assert second is first
