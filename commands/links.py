@@ -24,7 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from commands.context import AppContext, pass_app
-from commands.output import console, json_option, print_json, safe, status, visible
+from commands.output import console, echo, json_option, print_json, safe, status
 from netguard.errors import EXIT_FINDINGS, InventoryError
 from netguard.events import open_event_store
 from netguard.events.model import format_timestamp
@@ -138,7 +138,7 @@ def check(
     targets = link_targets(view)
     stray = config.policy.unknown_institutions(i.id for i in inv.root)
     if stray:
-        click.echo(f"warning: link thresholds name institutions not in the inventory: {', '.join(stray)}", err=True)
+        echo(f"warning: link thresholds name institutions not in the inventory: {', '.join(stray)}", err=True)
     store = None if no_record else StateStore.from_config(app.config)
     events = None if no_record else open_event_store(app.config)
     try:
@@ -159,7 +159,7 @@ def check(
     failed_writes = recorded.events.failed if recorded else 0
     if failed_writes and recorded is not None:
         first = recorded.events.errors[0] if recorded.events.errors else "unknown reason"
-        click.echo(f"warning: {failed_writes} link events could not be stored (first: {visible(first)})", err=True)
+        echo(f"warning: {failed_writes} link events could not be stored (first: {first})", err=True)
     if as_json:
         print_json([r.as_dict() for r in results])
     else:
