@@ -25,10 +25,11 @@ from rich.text import Text
 
 from commands.context import AppContext, pass_app
 from commands.output import console, echo, json_option, print_json, safe, status
+from commands.scope import Scope, scope_options
 from netguard.errors import EXIT_FINDINGS, InventoryError
 from netguard.events import open_event_store
 from netguard.events.model import format_timestamp
-from netguard.inventory import Inventory, Tier, load_inventory, scope_filter
+from netguard.inventory import Inventory, Tier, load_inventory
 from netguard.links.check import CheckSettings, check_links
 from netguard.links.history import History, link_history
 from netguard.links.recording import previous_states, record
@@ -37,7 +38,6 @@ from netguard.links.settings import LINKS, SOCKET_KINDS, LinksConfig
 from netguard.links.targets import link_targets
 from netguard.store import StateStore
 
-TIER_CHOICE = click.Choice([t.value for t in Tier])
 _STATE_STYLE = {LinkState.UP: "green", LinkState.DEGRADED: "yellow", LinkState.DOWN: "bold red"}
 _SPARK = "▁▂▃▄▅▆▇█"
 
@@ -65,9 +65,9 @@ def _links_config(app: AppContext) -> LinksConfig:
     return app.config.section(LINKS)
 
 
-def _select(inv: Inventory, institutions: Sequence[str], townships: Sequence[str], tiers: Sequence[str]) -> Inventory:
+def _select(inv: Inventory, scope: Scope) -> Inventory:
     """Options of one kind are alternatives (OR), kinds of options all apply (AND)."""
-    view = inv.filter(scope_filter(inv, institutions=institutions, townships=townships, tiers=tiers))
+    view = scope.apply(inv)
     if not len(view):
         raise InventoryError("no institution matches the selection (--institution, --township, --tier)")
     return view
@@ -75,9 +75,7 @@ def _select(inv: Inventory, institutions: Sequence[str], townships: Sequence[str
 
 @links.command()
 @click.option("--inventory", "inventory_file", type=click.Path(dir_okay=False), help="Inventory (default: configured).")
-@click.option("--institution", "institutions", multiple=True, help="Only this institution id (repeatable).")
-@click.option("--township", "townships", multiple=True, help="Only this township, e.g. 娜姑镇 (repeatable).")
-@click.option("--tier", "tiers", multiple=True, type=TIER_CHOICE, help="Only this tier (repeatable).")
+@scope_options
 @click.option("--count", type=click.IntRange(1, 10_000), help="Probes per target (fping -c; default 5).")
 @click.option(
     "--interval", "interval_ms", type=click.FloatRange(min=1), help="ms between probes to one target (fping -p; 1000)."
@@ -98,9 +96,7 @@ def _select(inv: Inventory, institutions: Sequence[str], townships: Sequence[str
 def check(
     app: AppContext,
     inventory_file: str | None,
-    institutions: tuple[str, ...],
-    townships: tuple[str, ...],
-    tiers: tuple[str, ...],
+    scope: Scope,
     count: int | None,
     interval_ms: float | None,
     timeout_ms: float | None,
@@ -134,7 +130,7 @@ def check(
         socket_kind=socket_kind or config.check.socket_kind,  # type: ignore[arg-type]
     )
     inv = load_inventory(app.inventory_path(inventory_file))
-    view = _select(inv, institutions, townships, tiers)
+    view = _select(inv, scope)
     targets = link_targets(view)
     stray = config.policy.unknown_institutions(i.id for i in inv.root)
     if stray:
@@ -273,7 +269,7 @@ def history(
     name = institution
     if inventory_file or app.config.inventory is not None:
         inv = load_inventory(app.inventory_path(inventory_file))
-        inst = _select(inv, [institution], (), ()).institutions[0]
+        inst = _select(inv, Scope(institutions=(institution,))).institutions[0]
         name = f"{inst.name} ({inst.id}, {inst.tier.value})"
     store = open_event_store(app.config)
     try:
