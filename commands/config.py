@@ -21,7 +21,7 @@ import click
 from rich.table import Table
 
 from commands.context import AppContext, pass_app
-from commands.output import console, json_option, print_json, safe
+from commands.output import console, echo, json_option, print_json, safe
 from commands.sections import SECTIONS
 from netguard.config import Config
 from netguard.errors import EXIT_FINDINGS, EXIT_USAGE, ConfigError, NetGuardError
@@ -273,7 +273,7 @@ def check(app: AppContext, as_json: bool) -> None:
             print_json([{"check": "configuration", "ok": False, "detail": issue} for issue in exc.issues])
         else:
             for issue in exc.issues:
-                click.echo(f"error: {issue}", err=True)
+                echo(f"error: {issue}", err=True)
         raise click.exceptions.Exit(EXIT_USAGE) from None
     checks = run_checks(cfg)
     if as_json:

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import difflib
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -25,11 +24,12 @@ from rich.table import Table
 from rich.text import Text
 
 from commands.context import AppContext, pass_app
-from commands.output import console, json_option, print_json, status
+from commands.output import console, echo, json_option, print_json, safe, status
+from commands.scope import Scope, scope_options
 from netguard.errors import EXIT_FINDINGS, InventoryError
 from netguard.events import open_event_store
 from netguard.events.model import format_timestamp
-from netguard.inventory import F, Filter, Inventory, Tier, load_inventory
+from netguard.inventory import Inventory, Tier, load_inventory
 from netguard.links.check import CheckSettings, check_links
 from netguard.links.history import History, link_history
 from netguard.links.recording import previous_states, record
@@ -38,7 +38,6 @@ from netguard.links.settings import LINKS, SOCKET_KINDS, LinksConfig
 from netguard.links.targets import link_targets
 from netguard.store import StateStore
 
-TIER_CHOICE = click.Choice([t.value for t in Tier])
 _STATE_STYLE = {LinkState.UP: "green", LinkState.DEGRADED: "yellow", LinkState.DOWN: "bold red"}
 _SPARK = "▁▂▃▄▅▆▇█"
 
@@ -55,25 +54,8 @@ def links() -> None:
 # -- rendering helpers -------------------------------------------------------------------
 
 
-def visible(value: object) -> str:
-    """``value`` as text with control and other invisible characters escaped (\\x1b, \\u200b)."""
-    text = str(value)
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
-
-
-def literal(value: object, style: str = "") -> Text:
-    return Text(visible(value), style=style)
-
-
 def _ms(value: float | None) -> Text:
     return Text("-" if value is None else f"{value:.3f}" if value < 10 else f"{value:.1f}")
-
-
-def _suggest(name: str, known: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 # -- check -------------------------------------------------------------------------------
@@ -83,24 +65,9 @@ def _links_config(app: AppContext) -> LinksConfig:
     return app.config.section(LINKS)
 
 
-def _select(inv: Inventory, institutions: Sequence[str], townships: Sequence[str], tiers: Sequence[str]) -> Inventory:
+def _select(inv: Inventory, scope: Scope) -> Inventory:
     """Options of one kind are alternatives (OR), kinds of options all apply (AND)."""
-    for inst_id in institutions:
-        if inst_id not in inv:
-            raise InventoryError(f"no institution '{inst_id}' in {inv.file}{_suggest(inst_id, (i.id for i in inv))}")
-    for township in townships:
-        if township not in inv.townships():
-            raise InventoryError(f"no township '{township}' in {inv.file}{_suggest(township, inv.townships())}")
-    conditions: list[Filter] = []
-    if institutions:
-        conditions.append(F(id__in=set(institutions)))
-    if townships:
-        conditions.append(F(township__in=set(townships)))
-    if tiers:
-        conditions.append(F(tier__in={Tier(t) for t in tiers}))
-    view = inv
-    for condition in conditions:
-        view = view.filter(condition)
+    view = scope.apply(inv)
     if not len(view):
         raise InventoryError("no institution matches the selection (--institution, --township, --tier)")
     return view
@@ -108,9 +75,7 @@ def _select(inv: Inventory, institutions: Sequence[str], townships: Sequence[str
 
 @links.command()
 @click.option("--inventory", "inventory_file", type=click.Path(dir_okay=False), help="Inventory (default: configured).")
-@click.option("--institution", "institutions", multiple=True, help="Only this institution id (repeatable).")
-@click.option("--township", "townships", multiple=True, help="Only this township, e.g. 娜姑镇 (repeatable).")
-@click.option("--tier", "tiers", multiple=True, type=TIER_CHOICE, help="Only this tier (repeatable).")
+@scope_options
 @click.option("--count", type=click.IntRange(1, 10_000), help="Probes per target (fping -c; default 5).")
 @click.option(
     "--interval", "interval_ms", type=click.FloatRange(min=1), help="ms between probes to one target (fping -p; 1000)."
@@ -131,9 +96,7 @@ def _select(inv: Inventory, institutions: Sequence[str], townships: Sequence[str
 def check(
     app: AppContext,
     inventory_file: str | None,
-    institutions: tuple[str, ...],
-    townships: tuple[str, ...],
-    tiers: tuple[str, ...],
+    scope: Scope,
     count: int | None,
     interval_ms: float | None,
     timeout_ms: float | None,
@@ -167,11 +130,11 @@ def check(
         socket_kind=socket_kind or config.check.socket_kind,  # type: ignore[arg-type]
     )
     inv = load_inventory(app.inventory_path(inventory_file))
-    view = _select(inv, institutions, townships, tiers)
+    view = _select(inv, scope)
     targets = link_targets(view)
     stray = config.policy.unknown_institutions(i.id for i in inv.root)
     if stray:
-        click.echo(f"warning: link thresholds name institutions not in the inventory: {', '.join(stray)}", err=True)
+        echo(f"warning: link thresholds name institutions not in the inventory: {', '.join(stray)}", err=True)
     store = None if no_record else StateStore.from_config(app.config)
     events = None if no_record else open_event_store(app.config)
     try:
@@ -192,7 +155,7 @@ def check(
     failed_writes = recorded.events.failed if recorded else 0
     if failed_writes and recorded is not None:
         first = recorded.events.errors[0] if recorded.events.errors else "unknown reason"
-        click.echo(f"warning: {failed_writes} link events could not be stored (first: {visible(first)})", err=True)
+        echo(f"warning: {failed_writes} link events could not be stored (first: {first})", err=True)
     if as_json:
         print_json([r.as_dict() for r in results])
     else:
@@ -215,7 +178,7 @@ def _groups(inv: Inventory, results: Sequence[LinkResult]) -> list[tuple[str, li
 
 def _render(inv: Inventory, results: Sequence[LinkResult], elapsed: float, scan_id: str | None) -> None:
     out = console()
-    table = Table(title=literal(f"{inv.county}: links of {len(results)} institutions"))
+    table = Table(title=safe(f"{inv.county}: links of {len(results)} institutions"))
     for col in ("Group", "Institution", "Name", "Target", "State", "Loss %", "Min ms", "Avg ms", "Max ms", "Jitter ms"):
         table.add_column(col, justify="right" if col.endswith(("%", "ms")) else "left")
     table.add_column("Reason", overflow="fold")
@@ -225,17 +188,17 @@ def _render(inv: Inventory, results: Sequence[LinkResult], elapsed: float, scan_
         for k, r in enumerate(rows):
             i = r.icmp
             table.add_row(
-                literal(label if k == 0 else ""),
-                literal(r.target.institution),
-                literal(r.target.name),
-                literal(r.target.address),
-                literal(r.state.value, _STATE_STYLE[r.state]),
+                safe(label if k == 0 else ""),
+                safe(r.target.institution),
+                safe(r.target.name),
+                safe(r.target.address),
+                safe(r.state.value, _STATE_STYLE[r.state]),
                 Text(f"{i.loss:g}"),
                 _ms(i.rtt_min_ms),
                 _ms(i.rtt_avg_ms),
                 _ms(i.rtt_max_ms),
                 _ms(i.jitter_ms),
-                literal(r.reason),
+                safe(r.reason),
             )
     out.print(table)
     counts = {s: sum(1 for r in results if r.state is s) for s in LinkState}
@@ -252,9 +215,9 @@ def _render(inv: Inventory, results: Sequence[LinkResult], elapsed: float, scan_
     out.print(Text(summary))
     for r in results:
         if r.changed and r.previous_state is not None:
-            out.print(literal(f"state change: {r.target.institution} {r.previous_state.value} → {r.state.value}"))
+            out.print(safe(f"state change: {r.target.institution} {r.previous_state.value} → {r.state.value}"))
     if scan_id:
-        out.print(literal(f"recorded as scan {scan_id}"))
+        out.print(safe(f"recorded as scan {scan_id}"))
 
 
 # -- history -----------------------------------------------------------------------------
@@ -306,10 +269,7 @@ def history(
     name = institution
     if inventory_file or app.config.inventory is not None:
         inv = load_inventory(app.inventory_path(inventory_file))
-        inst = inv.by_id(institution)
-        if inst is None:
-            hint = _suggest(institution, (i.id for i in inv))
-            raise InventoryError(f"no institution '{institution}' in {inv.file}{hint}")
+        inst = _select(inv, Scope(institutions=(institution,))).institutions[0]
         name = f"{inst.name} ({inst.id}, {inst.tier.value})"
     store = open_event_store(app.config)
     try:
@@ -321,14 +281,14 @@ def history(
         print_json(_history_dict(h))
         return
     out = console()
-    out.print(literal(f"{name}: {h.samples} samples since {format_timestamp(h.since_ms)[:16].replace('T', ' ')} UTC"))
+    out.print(safe(f"{name}: {h.samples} samples since {format_timestamp(h.since_ms)[:16].replace('T', ' ')} UTC"))
     if not h.samples:
         return
     losses = [b.loss for b in h.buckets]
     rtts = [b.rtt_avg_ms for b in h.buckets]
     top_rtt = max((v for v in rtts if v is not None), default=0.0)
-    out.print(literal(f"loss  {_spark(losses, 100.0)}  (0-100 %)"))
-    out.print(literal(f"rtt   {_spark(rtts, top_rtt)}  (0-{top_rtt:g} ms)"))
+    out.print(safe(f"loss  {_spark(losses, 100.0)}  (0-100 %)"))
+    out.print(safe(f"rtt   {_spark(rtts, top_rtt)}  (0-{top_rtt:g} ms)"))
     table = Table()
     for col in ("From (UTC)", "Samples", "Loss %", "Avg ms", "Max ms", "Worst"):
         table.add_column(col, justify="left" if col in ("From (UTC)", "Worst") else "right")
@@ -342,6 +302,6 @@ def history(
             Text("-" if b.loss is None else f"{b.loss:g}"),
             _ms(b.rtt_avg_ms),
             _ms(b.rtt_max_ms),
-            literal(b.worst_state or "-", style),
+            safe(b.worst_state or "-", style),
         )
     out.print(table)

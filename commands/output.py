@@ -42,8 +42,9 @@ def json_option(func: F) -> F:
 
 
 # C0 controls, DEL, C1 controls, and the invisible characters that reorder or split lines
-# (bidi embeddings/overrides/isolates, line and paragraph separators).
-_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# (bidi marks, embeddings, overrides and isolates, line and paragraph separators, zero-width
+# spaces and joiners, the byte-order mark).
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 _NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
 

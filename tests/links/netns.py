@@ -14,21 +14,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+from netguard.lab import netns
 from tests.harness.peers import require_peer, require_root
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 
 
-def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(args), check=check, capture_output=True, text=True, timeout=30)
-
-
 def require_netns() -> None:
     require_root("network namespaces")
-    probe = sh("ip", "netns", "list", check=False)
-    if probe.returncode != 0:
-        require_peer(f"ip netns does not work here: {probe.stderr.strip()}")
+    try:
+        netns.ip(None, "netns", "list")
+    except netns.LabError as exc:
+        require_peer(f"ip netns does not work here: {exc}")
 
 
 class Lab:
@@ -40,23 +38,23 @@ class Lab:
 
     def ns(self, role: str) -> str:
         name = f"{self.prefix}-{role}"
-        sh("ip", "netns", "add", name)
+        netns.add_netns(name)
         self.namespaces.append(name)
-        sh("ip", "-n", name, "link", "set", "lo", "up")
+        netns.ip(name, "link", "set", "lo", "up")
         return name
 
     def veth(self, a: str, b: str, a_addr: list[str], b_addr: list[str], *, b_up: bool = True) -> tuple[str, str]:
         """A veth pair between namespaces ``a`` and ``b`` (made inside ``a``), with addresses (CIDR) on each end."""
         self.links += 1
         a_dev, b_dev = f"ngv{self.links}a", f"ngv{self.links}b"
-        sh("ip", "-n", a, "link", "add", a_dev, "type", "veth", "peer", "name", b_dev, "netns", b)
+        netns.ip(a, "link", "add", a_dev, "type", "veth", "peer", "name", b_dev, "netns", b)
         for addr in a_addr:
-            sh("ip", "-n", a, "addr", "add", addr, "dev", a_dev)
+            netns.ip(a, "addr", "add", addr, "dev", a_dev)
         for addr in b_addr:
-            sh("ip", "-n", b, "addr", "add", addr, "dev", b_dev)
-        sh("ip", "-n", a, "link", "set", a_dev, "up")
+            netns.ip(b, "addr", "add", addr, "dev", b_dev)
+        netns.ip(a, "link", "set", a_dev, "up")
         if b_up:
-            sh("ip", "-n", b, "link", "set", b_dev, "up")
+            netns.ip(b, "link", "set", b_dev, "up")
         return a_dev, b_dev
 
     def start(self, ns: str, *args: str) -> subprocess.Popen[str]:
@@ -89,5 +87,5 @@ class Lab:
                 proc.kill()
             proc.communicate(timeout=10)
         for name in reversed(self.namespaces):
-            sh("ip", "netns", "del", name, check=False)
+            netns.ip(None, "netns", "del", name, check=False)
         self.namespaces.clear()

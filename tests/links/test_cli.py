@@ -80,6 +80,12 @@ def test_bad_selection_is_one_line_and_exit_2(config: Path, args: tuple[str, ...
     assert "Traceback" not in result.output
 
 
+def test_history_of_an_unknown_institution_names_the_closest(config: Path) -> None:
+    result = run(config, "links", "history", "thc-nagux")
+    assert result.exit_code == 2 and result.output.startswith("error: no institution 'thc-nagux'")
+    assert "did you mean 'thc-nagu'?" in result.output and "Traceback" not in result.output
+
+
 def test_data_is_shown_literally(tmp_path: Path) -> None:
     inventory = tmp_path / "odd.yaml"
     inventory.write_text(

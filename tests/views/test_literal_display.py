@@ -34,6 +34,11 @@ def test_visible_escapes_every_control_character_like_python() -> None:
     assert visible(None) == "" and visible(42) == "42"
 
 
+def test_visible_escapes_zero_width_characters_but_not_visible_spaces() -> None:
+    assert visible("X\u200bY\u200dZ\u2060\ufeff\u061c") == "X\\u200bY\\u200dZ\\u2060\\ufeff\\u061c"
+    assert visible("娜姑\u3000镇\xa0卫生院") == "娜姑\u3000镇\xa0卫生院"
+
+
 def _hostile_events() -> str:
     sql = make_event(
         "sql",
