@@ -31,7 +31,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from netguard.printable import visible
 from netguard.secrets import Secret, SecretRef
+
+__all__ = ["visible"]  # re-exported: the views import it from here; the rest is public by name
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,23 +47,6 @@ def json_option(func: F) -> F:
 # C0 controls, DEL, C1 controls, and the invisible characters that reorder or split lines
 # (bidi marks, embeddings, overrides and isolates, line and paragraph separators, zero-width
 # spaces and joiners, the byte-order mark).
-_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
-_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
-
-
-def _escape(match: re.Match[str]) -> str:
-    char = match.group()
-    if char in _NAMED:
-        return _NAMED[char]
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def visible(value: object) -> str:
-    """``value`` as text with every control character written as a Python-style escape."""
-    return _INVISIBLE.sub(_escape, "" if value is None else str(value))
-
-
 def safe(value: object, style: str = "") -> Text:
     """Data as a rich ``Text``: never markup, never emoji, control characters visible."""
     return Text(visible(value), style=style)

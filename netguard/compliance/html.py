@@ -16,11 +16,11 @@ evidence; the difference from the previous scan.
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from netguard.compliance.model import ControlResult
 from netguard.links.records import LinkResult, LinkState
+from netguard.printable import visible
 from netguard.store.checks import ResultChange, ScanDiff
 
 OUTCOMES = ("pass", "fail", "na", "error")
@@ -28,7 +28,6 @@ _COLOURS = {"pass": "#2e7d32", "fail": "#c62828", "na": "#9e9e9e", "error": "#ef
 _LINK_COLOURS = {"up": "#2e7d32", "degraded": "#f9a825", "down": "#c62828"}
 _TIERS = ("county", "township", "village")
 _RTT_BUCKETS = ((1.0, "< 1 ms"), (10.0, "1-10 ms"), (50.0, "10-50 ms"), (150.0, "50-150 ms"), (None, "≥ 150 ms"))
-_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 _CSS = """
 body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:2em;color:#212121;max-width:75em}
@@ -43,13 +42,8 @@ vertical-align:top}th{background:#f5f5f5}td.n{text-align:right}
 
 
 def text(value: object) -> str:
-    """Data as HTML text: control characters visible, then escaped (quotes too)."""
-
-    def escape(m: re.Match[str]) -> str:
-        code = ord(m.group())
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-    return html.escape(_INVISIBLE.sub(escape, "" if value is None else str(value)), quote=True)
+    """Data as HTML text: invisible characters written as escapes by code, then HTML-escaped (quotes too)."""
+    return html.escape(visible(value, named=False), quote=True)
 
 
 def _counts(results: Iterable[ControlResult]) -> dict[str, int]:
