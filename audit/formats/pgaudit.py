@@ -23,6 +23,7 @@ from typing import BinaryIO
 
 from audit.formats.base import ParseOptions
 from audit.formats.pg_entries import stderr_entries
+from audit.lines import visible
 from audit.records import BadLine, Record, Statement
 
 _NO_PARAMS = frozenset({"<none>", "<not logged>", ""})
@@ -46,7 +47,7 @@ def parse_pgaudit(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
         except (csv.Error, StopIteration):
             fields = []
         if len(fields) < 8:
-            yield BadLine(options.source, e.offset, e.line, "pgaudit line with fewer than 8 fields", e.message[:80])
+            yield BadLine(options.source, e.offset, e.line, "pgaudit line with fewer than 8 fields", visible(e.message))
             continue
         stmt_id, sub_id, text = fields[1], fields[2], fields[7]
         key = e.key
