@@ -30,7 +30,7 @@ from typing import BinaryIO
 from audit.formats.base import ParseOptions, bad
 from audit.formats.pg_prefix import compile_prefix
 from audit.lines import Line, read_lines
-from audit.records import BadLine
+from audit.records import BadLine, Statement
 from audit.timestamps import from_epoch, with_zone
 
 _CSV_MIN_COLUMNS = 23
@@ -59,6 +59,34 @@ class PgEntry:
     def key(self) -> str | None:
         """What ties the entries of one session together: session id, else pid."""
         return self.session or self.pid
+
+    def statement(
+        self,
+        source: str,
+        text: str,
+        params: tuple[str, ...] = (),
+        duration_ns: int | None = None,
+        outcome: str = "unknown",
+    ) -> Statement:
+        """A statement run by this entry's session, with who ran it, where and when."""
+        return Statement(
+            source=source,
+            offset=self.offset,
+            line=self.line,
+            text=text,
+            dialect="postgres",
+            system="postgresql",
+            ts=self.ts,
+            user=self.user,
+            db=self.db,
+            client=self.client,
+            client_port=self.client_port,
+            connection_id=self.session or self.pid,
+            application=self.application,
+            params=params,
+            duration_ns=duration_ns,
+            outcome=outcome,
+        )
 
 
 def _pg_time(value: str | None, tz: dt.tzinfo) -> dt.datetime | None:
