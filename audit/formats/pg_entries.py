@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from audit.formats.base import ParseOptions, bad
+from audit.formats.base import ParseOptions, bad, json_values
 from audit.formats.pg_prefix import compile_prefix
 from audit.lines import Line, read_lines
 from audit.records import BadLine, Statement
@@ -225,18 +224,11 @@ def csv_entries(stream: BinaryIO, options: ParseOptions) -> Iterator[PgEntry | B
 
 def json_entries(stream: BinaryIO, options: ParseOptions) -> Iterator[PgEntry | BadLine]:
     tz = options.tz
-    for line in read_lines(stream):
-        text = line.text
-        if text is None:
-            yield bad(options, line)
+    for value in json_values(stream, options):
+        if isinstance(value, BadLine):
+            yield value
             continue
-        if not text.strip():
-            continue
-        try:
-            obj = json.loads(text)
-        except ValueError as exc:
-            yield bad(options, line, f"not JSON: {exc}")
-            continue
+        line, obj = value
         if not isinstance(obj, dict) or "message" not in obj or "error_severity" not in obj:
             yield bad(options, line, "not a jsonlog entry (no message or error_severity)")
             continue
