@@ -41,7 +41,12 @@ _A = re.ASCII
 _MYSQLDUMP = re.compile(r"\ASELECT /\*!40001 SQL_NO_CACHE \*/ \* FROM `", _A)
 _PT_CHECKSUM = re.compile(r"/\*\w+\.\w+:[0-9]/[0-9]\*/", _A)
 _CALL = re.compile(r"\A\s*(call\s+\S+)\(", _A | re.I)
-_MULTI_INSERT = re.compile(r"\A((?:INSERT|REPLACE)(?: IGNORE)?\s+INTO.+?VALUES\s*\(.*?\))\s*,\s*\(", _A | re.I | re.S)
+# pt's pattern with its first VALUES( made atomic: when the row list after the first
+# VALUES( has no "), (", none after a later one has either, and retrying each later
+# VALUES( (a lazy scan to the end every time) is quadratic on a long statement.
+_MULTI_INSERT = re.compile(
+    r"\A((?:INSERT|REPLACE)(?: IGNORE)?\s+INTO(?>.+?VALUES\s*\().*?\))\s*,\s*\(", _A | re.I | re.S
+)
 _MLC = re.compile(r"/\*[^!].*?\*/", _A | re.S)
 # Perl's \Z is "end, or before a final newline".
 _OLC = re.compile(r"(?:--|#)[^'\"\r\n]*(?=[\r\n]|\Z)", _A)
@@ -56,6 +61,9 @@ _SPACES = re.compile(r"[ \n\t\r\f]+", _A)
 _NULL = re.compile(r"\bnull\b", _A)
 _LISTS = re.compile(r"\b(in|values?)(?:[\s,]*\([\s?,]*\))+", _A)
 _UNION = re.compile(r"\b(select\s.*?)(?:(\sunion(?:\sall)?)\s\1)+", _A)
+# Every _UNION match holds this; searching it first spares the lazy scan from each
+# "select" to the end of the text (quadratic) when there is no union at all.
+_UNION_WORD = re.compile(r"\sunion", _A)
 _LIMIT = re.compile(r"\blimit \?(?:, ?\?| offset \?)?", _A)
 _ORDER_BY = re.compile(r"\bORDER BY ", _A | re.I)
 _ASC = re.compile(r"(.+?)\s+ASC", _A | re.I)
@@ -96,16 +104,32 @@ def fingerprint(query: str) -> str:
     query = query.translate(_ASCII_LOWER)
     query = _NULL.sub("?", query)
     query = _LISTS.sub(r"\1(?+)", query)
-    query = _UNION.sub(r"\1 /*repeat\2*/", query)
+    if _UNION_WORD.search(query) is not None:
+        query = _UNION.sub(r"\1 /*repeat\2*/", query)
     query = _LIMIT.sub("limit ?", query, count=1)
 
     order = _ORDER_BY.search(query)
     if order:
         # Perl: pos() after `m/\bORDER BY /gi`, then `s/\G(.+?)\s+ASC/$1/gi`: every
         # "asc" after the first ORDER BY goes (with the whitespace before it).
-        head, tail = query[: order.end()], query[order.end() :]
-        query = head + _ASC.sub(r"\1", tail)
+        query = query[: order.end()] + _drop_asc(query[order.end() :])
     return query
+
+
+def _drop_asc(tail: str) -> str:
+    """Perl's ``s/\\G(.+?)\\s+ASC/$1/gi``: each match must start where the last one ended.
+
+    ``re.sub`` has no ``\\G``; unanchored, it would retry the lazy scan from every
+    position of a tail with no (further) ASC, which is quadratic on a long statement.
+    The results are the same: a match anywhere implies one at the anchor.
+    """
+    kept: list[str] = []
+    pos = 0
+    while (match := _ASC.match(tail, pos)) is not None:
+        kept.append(match.group(1))
+        pos = match.end()
+    kept.append(tail[pos:])
+    return "".join(kept)
 
 
 def fingerprint_id(fp: str) -> str:

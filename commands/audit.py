@@ -99,13 +99,13 @@ def parse(
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise SystemExit(0) from None
     if counts.bad_lines > bad_shown:
-        click.echo(f"... {counts.bad_lines - bad_shown} more bad lines not shown", err=True)
+        echo(f"... {counts.bad_lines - bad_shown} more bad lines not shown", err=True)
     summary = f"{file}: {counts.statements} statements, {counts.bad_lines} bad lines"
     if counts.unparsed:
         summary += f", {counts.unparsed} not understood by sqlglot (kept, flagged parse_error)"
     if counts.statements == 0 and counts.bad_lines:
         summary += f" - nothing looked like --format {fmt}: wrong format?"
-    click.echo(summary, err=True)
+    echo(summary, err=True)
     if counts.bad_lines:
         raise SystemExit(EXIT_FINDINGS)
 
@@ -117,7 +117,7 @@ def _print(items: Iterator[Audited | BadLine], pipeline: Pipeline, raw: bool, as
     for item in items:
         if isinstance(item, BadLine):
             if shown < _MAX_BAD_SHOWN:
-                click.echo(f"{item.source}:{item.line}: {item.reason}: {item.excerpt}", err=True)
+                echo(f"{item.source}:{item.line}: {item.reason}: {item.excerpt}", err=True)
                 shown += 1
             continue
         if as_json:

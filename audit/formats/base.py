@@ -9,11 +9,12 @@ the size of the log.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from audit.lines import Line, visible
+from audit.lines import Line, read_lines, visible
 from audit.records import BadLine, Record
 
 DEFAULT_LOG_LINE_PREFIX = "%m [%p] "  # PostgreSQL's default since 10
@@ -36,3 +37,18 @@ def bad(options: ParseOptions, line: Line, reason: str | None = None) -> BadLine
     text = line.text
     excerpt = visible(line.raw if text is None else text)
     return BadLine(options.source, line.offset, line.number, reason or line.problem or "unrecognised line", excerpt)
+
+
+def json_values(stream: BinaryIO, options: ParseOptions) -> Iterator[tuple[Line, Any] | BadLine]:
+    """Each non-blank line of a JSON-lines stream decoded (any JSON value); undecodable lines as BadLines."""
+    for line in read_lines(stream):
+        text = line.text
+        if text is None:
+            yield bad(options, line)
+            continue
+        if not text.strip():
+            continue
+        try:
+            yield line, json.loads(text)
+        except ValueError as exc:
+            yield bad(options, line, f"not JSON: {exc}")

@@ -16,13 +16,11 @@ the configured zone.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from audit.formats.base import ParseOptions, bad
-from audit.lines import read_lines
-from audit.records import Record, Statement
+from audit.formats.base import ParseOptions, bad, json_values
+from audit.records import BadLine, Record, Statement
 from audit.timestamps import with_zone
 
 # sqlglot dialect -> OpenTelemetry db.system
@@ -38,18 +36,11 @@ def _str(obj: dict[str, Any], *names: str) -> str | None:
 
 
 def parse_jsonl(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
-    for line in read_lines(stream):
-        text = line.text
-        if text is None:
-            yield bad(options, line)
+    for value in json_values(stream, options):
+        if isinstance(value, BadLine):
+            yield value
             continue
-        if not text.strip():
-            continue
-        try:
-            obj = json.loads(text)
-        except ValueError as exc:
-            yield bad(options, line, f"not JSON: {exc}")
-            continue
+        line, obj = value
         if not isinstance(obj, dict):
             yield bad(options, line, "not a JSON object")
             continue

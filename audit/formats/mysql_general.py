@@ -39,7 +39,10 @@ _ENTRY = re.compile(
     r"\s+(?P<id>\d+) (?P<cmd>" + _COMMANDS + r")(?:\t(?P<arg>.*)|$)",
     re.S,
 )
-_BANNER = re.compile(r".*, Version: .* started with:$|Tcp port: \d+  Unix socket: |Time\s+Id\s+Command\s+Argument$")
+# The server's start-up banner (both MySQL logs repeat it on every restart). The
+# first ", Version: " is taken atomically: a later one leaves less room after it,
+# so retrying them all (quadratic on a long line full of them) never helps.
+BANNER = re.compile(r"(?>.*?, Version: ).* started with:$|Tcp port: \d+  Unix socket: |Time\s+Id\s+Command\s+Argument$")
 _CONNECT = re.compile(r"(?P<user>[^@\s]*)@(?P<host>\S*)(?: as \S+)? on (?P<db>\S*)")
 _STATEMENT_COMMANDS = frozenset({"Query", "Execute"})
 _SQL_EXECUTE = re.compile(r"\s*EXECUTE\s", re.I)
@@ -91,7 +94,7 @@ def parse_general(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
             continue
         m = _ENTRY.match(text)
         if m is None:
-            if _BANNER.match(text):
+            if BANNER.match(text):
                 if open_entry is not None:
                     done = finish()
                     if done is not None:

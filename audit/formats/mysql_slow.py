@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from audit.formats.base import ParseOptions, bad
+from audit.formats.mysql_general import BANNER
 from audit.lines import MAX_LINE, Line, decode_line
 from audit.records import Record, Statement
 from audit.timestamps import from_epoch, with_zone
@@ -48,11 +49,10 @@ _USER_HOST = re.compile(
     r"# User@Host: (?P<user>[^\[\s]*)\[[^\]]*\] @ (?P<host>\S*) \[(?P<ip>[^\]]*)\](?:\s+Id:\s+(?P<id>\d+))?"
 )
 _PAIRS = re.compile(r"(\w+):(?: (\S+))?")  # "Schema:   QC_hit: No" is an empty Schema
-_BANNER = re.compile(r".*, Version: .* started with:$|Tcp port: \d+  Unix socket: |Time\s+Id\s+Command\s+Argument$")
 
 
 def _is_banner(text: str) -> bool:
-    return text[:1] in ("/", "T") and _BANNER.match(text) is not None
+    return text[:1] in ("/", "T") and BANNER.match(text) is not None
 
 
 def _seconds_ns(value: str | None) -> int | None:

@@ -21,16 +21,15 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from audit.formats.base import ParseOptions, bad
+from audit.formats.base import ParseOptions, bad, json_values
 from audit.formats.pg_prefix import compile_prefix
 from audit.lines import Line, read_lines
-from audit.records import BadLine
+from audit.records import BadLine, Statement
 from audit.timestamps import from_epoch, with_zone
 
 _CSV_MIN_COLUMNS = 23
@@ -59,6 +58,34 @@ class PgEntry:
     def key(self) -> str | None:
         """What ties the entries of one session together: session id, else pid."""
         return self.session or self.pid
+
+    def statement(
+        self,
+        source: str,
+        text: str,
+        params: tuple[str, ...] = (),
+        duration_ns: int | None = None,
+        outcome: str = "unknown",
+    ) -> Statement:
+        """A statement run by this entry's session, with who ran it, where and when."""
+        return Statement(
+            source=source,
+            offset=self.offset,
+            line=self.line,
+            text=text,
+            dialect="postgres",
+            system="postgresql",
+            ts=self.ts,
+            user=self.user,
+            db=self.db,
+            client=self.client,
+            client_port=self.client_port,
+            connection_id=self.session or self.pid,
+            application=self.application,
+            params=params,
+            duration_ns=duration_ns,
+            outcome=outcome,
+        )
 
 
 def _pg_time(value: str | None, tz: dt.tzinfo) -> dt.datetime | None:
@@ -197,18 +224,11 @@ def csv_entries(stream: BinaryIO, options: ParseOptions) -> Iterator[PgEntry | B
 
 def json_entries(stream: BinaryIO, options: ParseOptions) -> Iterator[PgEntry | BadLine]:
     tz = options.tz
-    for line in read_lines(stream):
-        text = line.text
-        if text is None:
-            yield bad(options, line)
+    for value in json_values(stream, options):
+        if isinstance(value, BadLine):
+            yield value
             continue
-        if not text.strip():
-            continue
-        try:
-            obj = json.loads(text)
-        except ValueError as exc:
-            yield bad(options, line, f"not JSON: {exc}")
-            continue
+        line, obj = value
         if not isinstance(obj, dict) or "message" not in obj or "error_severity" not in obj:
             yield bad(options, line, "not a jsonlog entry (no message or error_severity)")
             continue

@@ -50,24 +50,9 @@ def statements(entries: Iterator[PgEntry | BadLine], options: ParseOptions) -> I
 
     def new(e: PgEntry, text: str, duration_ms: str | None) -> Statement:
         params = parameters(e.detail) if e.detail and e.detail.startswith("parameters: ") else ()
-        return Statement(
-            source=options.source,
-            offset=e.offset,
-            line=e.line,
-            text=text,
-            dialect="postgres",
-            system="postgresql",
-            ts=e.ts,
-            user=e.user,
-            db=e.db,
-            client=e.client,
-            client_port=e.client_port,
-            connection_id=e.session or e.pid,
-            application=e.application,
-            params=params,
-            duration_ns=round(float(duration_ms) * 1_000_000) if duration_ms else None,
-            outcome="success" if duration_ms else "unknown",
-        )
+        if duration_ms:
+            return e.statement(options.source, text, params, round(float(duration_ms) * 1_000_000), "success")
+        return e.statement(options.source, text, params)
 
     def failed(e: PgEntry, key: str | None, text: str, error: PgEntry) -> Iterator[Statement]:
         reason = f"{error.sqlstate}: {error.message}" if error.sqlstate else error.message

@@ -23,7 +23,8 @@ from typing import BinaryIO
 
 from audit.formats.base import ParseOptions
 from audit.formats.pg_entries import stderr_entries
-from audit.records import BadLine, Record, Statement
+from audit.lines import visible
+from audit.records import BadLine, Record
 
 _NO_PARAMS = frozenset({"<none>", "<not logged>", ""})
 
@@ -46,7 +47,7 @@ def parse_pgaudit(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
         except (csv.Error, StopIteration):
             fields = []
         if len(fields) < 8:
-            yield BadLine(options.source, e.offset, e.line, "pgaudit line with fewer than 8 fields", e.message[:80])
+            yield BadLine(options.source, e.offset, e.line, "pgaudit line with fewer than 8 fields", visible(e.message))
             continue
         stmt_id, sub_id, text = fields[1], fields[2], fields[7]
         key = e.key
@@ -60,19 +61,4 @@ def parse_pgaudit(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
         params: tuple[str, ...] = ()
         if raw_params not in _NO_PARAMS:
             params = tuple(_quote(p) for p in next(csv.reader(io.StringIO(raw_params, newline=""))))
-        yield Statement(
-            source=options.source,
-            offset=e.offset,
-            line=e.line,
-            text=text,
-            dialect="postgres",
-            system="postgresql",
-            ts=e.ts,
-            user=e.user,
-            db=e.db,
-            client=e.client,
-            client_port=e.client_port,
-            connection_id=e.session or e.pid,
-            application=e.application,
-            params=params,
-        )
+        yield e.statement(options.source, text, params)

@@ -30,6 +30,11 @@ class ServerRun:
     log_line_prefix: str = ""
 
 
+def _keep_logs(out: Path, logs: dict[str, Path]) -> dict[str, Path]:
+    """Copies of the server's logs (format → log) in ``out``: they outlive the server's directory."""
+    return {fmt: Path(shutil.copy(path, out / path.name)) for fmt, path in logs.items()}
+
+
 @pytest.fixture(scope="session")
 def mariadb_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerRun]:
     try:
@@ -39,14 +44,10 @@ def mariadb_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerRun]
     else:
         try:
             ran = mariadb_workload(server)
-            out = tmp_path_factory.mktemp("mariadb-logs")
-            logs = {}
-            for fmt, path in (
-                ("mysql-general", server.general_log),
-                ("mysql-slow", server.slow_log),
-                ("mariadb-audit", server.audit_log),
-            ):
-                logs[fmt] = Path(shutil.copy(path, out / path.name))
+            logs = _keep_logs(
+                tmp_path_factory.mktemp("mariadb-logs"),
+                {"mysql-general": server.general_log, "mysql-slow": server.slow_log, "mariadb-audit": server.audit_log},
+            )
         finally:
             server.stop()
         yield ServerRun(logs, ran)
@@ -74,15 +75,15 @@ def postgres_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerRun
         try:
             ran = postgres_workload(server)
             _wait_for_marker([server.stderr_log, server.csv_log, server.json_log])
-            out = tmp_path_factory.mktemp("postgres-logs")
-            logs = {}
-            for fmt, path in (
-                ("postgres", server.stderr_log),
-                ("pgaudit", server.stderr_log),
-                ("postgres-csv", server.csv_log),
-                ("postgres-json", server.json_log),
-            ):
-                logs[fmt] = Path(shutil.copy(path, out / path.name))
+            logs = _keep_logs(
+                tmp_path_factory.mktemp("postgres-logs"),
+                {
+                    "postgres": server.stderr_log,
+                    "pgaudit": server.stderr_log,
+                    "postgres-csv": server.csv_log,
+                    "postgres-json": server.json_log,
+                },
+            )
         finally:
             server.stop()
         yield ServerRun(logs, ran, LOG_LINE_PREFIX)

@@ -22,3 +22,8 @@ SELECT * FROM 患者 WHERE 姓名 = '李四' AND 身份证号 = '110101199003071
 SELECT /*!40001 SQL_NO_CACHE */ * FROM `x`
 administrator command: Ping
 SELECT a FROM t WHERE b = 'x' ORDER BY ascii_col ASC
+INSERT INTO t (note) SELECT 'values (1)' FROM u WHERE a IN (1), (2)
+INSERT INTO log VALUES (1, 'x') ON DUPLICATE KEY UPDATE n = VALUES(n), m = 2
+SELECT a FROM t ORDER BY a DESC, b LIMIT 3
+SELECT a FROM t ORDER BY a asc, (SELECT 1 ORDER BY z ASC) ASC
+SELECT 1 FROM t WHERE x = 'select 1 union select 1'

@@ -105,3 +105,12 @@ def test_unknown_timezone_and_missing_file_are_usage_errors(tmp_path: Path) -> N
     assert out.returncode == 2 and "unknown time zone 'Mars/Olympus'" in out.stderr
     out = cli("audit", "parse", "--format", "mysql-general", str(tmp_path / "nope.log"))
     assert out.returncode == 2 and "does not exist" in out.stderr
+
+
+def test_short_pgaudit_line_excerpt_shows_control_characters() -> None:
+    data = b"2026-11-30 17:06:53.123 CST [42] LOG:  AUDIT: SESSION,1\x1b[31m,\x07\n"
+    stmts, bad = parse_bytes("pgaudit", data)
+    assert stmts == []
+    assert [b.reason for b in bad] == ["pgaudit line with fewer than 8 fields"]
+    assert "\x1b" not in bad[0].excerpt and "\x07" not in bad[0].excerpt
+    assert "\\x1b[31m" in bad[0].excerpt
