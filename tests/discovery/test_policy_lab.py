@@ -217,13 +217,18 @@ def test_discover_run_redetains_an_isolated_rogue_on_its_new_port_only_with_appl
     assert reaches(rogue.namespace, rogue.gateway)  # a dry run touches nothing
     with StateStore.from_config(load_config(config)) as store:
         assert len(store.journal.entries()) == journalled
-    [would] = [e for e in events(config, "enforcement") if e.get("netguard.enforce.dry_run")]
-    assert (would["host.mac"], would["observer.ingress.interface.name"], would["event.action"]) == (
-        rogue.mac,
-        new_port,
-        "port-shutdown",
-    )
-    assert "re-detain" in would["netguard.enforce.reason"] and "--apply" in would["message"]
+    told = cli(config, "discover", "run")  # the same for people
+    assert told.exit_code == 0 and f"planned: {rogue.mac} on {rogue.switch} {new_port}: port-shutdown" in told.output
+    assert "dry run" in told.output and reaches(rogue.namespace, rogue.gateway)
+    dry_events = [e for e in events(config, "enforcement") if e.get("netguard.enforce.dry_run")]
+    assert len(dry_events) == 2
+    for would in dry_events:
+        assert (would["host.mac"], would["observer.ingress.interface.name"], would["event.action"]) == (
+            rogue.mac,
+            new_port,
+            "port-shutdown",
+        )
+        assert "re-detain" in would["netguard.enforce.reason"] and "--apply" in would["message"]
 
     applied = cli(config, "discover", "run", "--apply", "--json")
     assert applied.exit_code == 0, applied.output

@@ -265,3 +265,13 @@ def test_a_file_scoped_to_an_unknown_institution_is_a_config_error_at_its_line(t
         policy_from_config(load_config(config), inv)
     assert str(info.value).startswith(f"{config}:4: discovery.device_rules[0]: device rules ")
     assert "'lab-thc9', which is not in the inventory" in str(info.value)
+
+
+def test_the_example_rule_file_loads_against_the_example_inventory() -> None:
+    root = Path(__file__).parents[2] / "examples"
+    inv = load_inventory(root / "huize-county.yaml")
+    policy = load_device_policy([RuleFile(root / "device-rules.yaml")], inv)
+    assert [r.id for r in policy] == ["DEV-RANDOMISED-MAC", "HZ-MED-TOWNSHIP", "HZ-NO-CONSUMER-ROUTER"]
+    township = next(i for i in inv if i.tier.value == "township")
+    verdict = classify(inv, "00:0f:14:12:34:56", [], township.id, policy=policy)
+    assert (verdict.status, verdict.rule_id) == (Status.AUTHORISED, "HZ-MED-TOWNSHIP")
