@@ -135,7 +135,7 @@ def classify(
         return Verdict(Status.AUTHORISED, f"allowed by rule {allow.id}: {allow.title}", None, None, allow, matched)
     flag = _first(matches, Action.WARN) or _first(matches, Action.TAG)
     if flag is None:
-        return replace(verdict, matched=matched)
+        return replace(verdict, matched=matched) if matched else verdict
     return replace(verdict, reason=f"{verdict.reason}; {flag.id}: {flag.title}", rule=flag, matched=matched)
 
 

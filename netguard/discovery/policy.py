@@ -32,7 +32,7 @@ anywhere else.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -69,6 +69,34 @@ DEVICE_DOMAIN = Domain(
 BUILTIN_PACK = "devices"
 
 
+class DeviceFacts(Mapping[str, Any]):
+    """One device's facts. ``vendor`` is looked up only when a rule tests it: netaddr's OUI
+    lookup reads its registry file each time and costs more than every other fact together."""
+
+    def __init__(self, facts: dict[str, Any]) -> None:
+        self._facts = facts
+        self._vendor_known = False
+
+    def _complete(self) -> dict[str, Any]:
+        if not self._vendor_known:
+            self._vendor_known = True
+            vendor = mac_vendor(self._facts["mac"])
+            if vendor is not None:
+                self._facts["vendor"] = vendor
+        return self._facts
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "vendor":
+            return self._complete()[key]
+        return self._facts[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._complete())
+
+    def __len__(self) -> int:
+        return len(self._complete())
+
+
 def device_facts(
     inventory: Inventory,
     mac: str,
@@ -78,7 +106,7 @@ def device_facts(
     switch: str | None = None,
     port: str | None = None,
     vlan: int | None = None,
-) -> dict[str, Any]:
+) -> DeviceFacts:
     """The facts for one normalised MAC at one place; unknown values are left out (a rule never matches them)."""
     root = inventory.root
     device = root.by_mac(mac)
@@ -86,7 +114,6 @@ def device_facts(
     facts: dict[str, Any] = {
         "mac": mac,
         "oui": mac[:8],
-        "vendor": mac_vendor(mac),
         "locally_administered": bool(int(mac[:2], 16) & 0x02),
         "institution": institution_id,
         "tier": inst.tier.value if inst else None,
@@ -99,7 +126,7 @@ def device_facts(
         "kind": device.kind if device else None,
         "listed_at": device.institution if device else None,
     }
-    return {k: v for k, v in facts.items() if v is not None}
+    return DeviceFacts({k: v for k, v in facts.items() if v is not None})
 
 
 def _scoped(rule: Rule, institution: str) -> Rule:
