@@ -2,28 +2,39 @@
 
 ``run`` walks every managed switch of the selection (a progress bar on a
 terminal), reconciles into the state store, writes ``device`` events and
-prints what changed and which switches failed. ``list`` is the table of the
-devices present now; ``unauthorised`` only those that need action. Every
-cell is data, shown literally (``commands.tables``); ``--json`` prints the
-same rows as objects. Exit codes: ``run`` 1 when a switch failed or was read
-only in part, or an event could not be stored; ``unauthorised`` 1 when any
-device needs action; 2 for usage errors (unknown institution, no switches).
+prints what changed and which switches failed. Then it looks for isolated
+devices seen on a port where they are not isolated (NAV's re-detain): with
+``--apply`` each is isolated there too through ``evict``'s own code (guards,
+journal, an ``enforcement`` event per step); without it each is reported, and
+written as a dry-run ``enforcement`` event, and nothing is touched. ``list``
+is the table of the devices present now; ``unauthorised`` only those that
+need action. Every verdict uses the device policy (``discovery.device_rules``
+after the built-in pack). Every cell is data, shown literally
+(``commands.tables``); ``--json`` prints the same rows as objects. Exit codes:
+``run`` 1 when a switch failed or was read only in part, an event could not
+be stored, or a re-detain was refused, failed or left over by the limit;
+``unauthorised`` 1 when any device needs action; 2 for usage errors (unknown
+institution, no switches).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 
 import click
 
 from commands.context import AppContext, pass_app
+from commands.evict import Job, act_on_many, recorder
 from commands.output import echo, json_option, plural, print_json, progress, say
 from commands.scope import Scope, scope_options
 from commands.tables import Column, print_table, wide_option
 from netguard.discovery.current import DeviceRow, current_devices
+from netguard.discovery.policy import policy_from_config
 from netguard.discovery.run import DeviceChange, DiscoveryRun, SwitchOutcome, device_events, discover
+from netguard.enforce.redetain import moved_while_isolated
 from netguard.errors import EXIT_FINDINGS, InventoryError
-from netguard.events import open_event_store
+from netguard.events import Event, make_event, open_event_store
 from netguard.inventory import Inventory, load_inventory
 from netguard.runner import Progress
 from netguard.store import StateStore
@@ -43,6 +54,12 @@ def _load(app: AppContext, inventory_file: str | None) -> Inventory:
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=2.0, show_default=True, help="Seconds per request.")
 @click.option("--retries", type=click.IntRange(min=0), default=1, show_default=True, help="Retries per request.")
 @click.option("--seen-events", is_flag=True, help="Also write a 'seen' event for every device seen again.")
+@click.option(
+    "--apply",
+    "do_apply",
+    is_flag=True,
+    help="Re-detain isolated devices found on a new port; without it, only say what would be done.",
+)
 @json_option
 @pass_app
 def run_cmd(
@@ -52,22 +69,27 @@ def run_cmd(
     timeout: float,
     retries: int,
     seen_events: bool,
+    do_apply: bool,
     as_json: bool,
 ) -> None:
     """Walk every managed switch and record the devices found.
 
     Sightings go to the state store, new, moved, conflicting and gone devices
-    become 'device' events. Exit 1 when a switch failed.
+    become 'device' events. An isolated device now seen on another port is
+    isolated there too with --apply (reported only, without). Exit 1 when a
+    switch failed or a re-detain could not be done.
 
     \b
     Examples:
       netguard discover run --township 娜姑镇
       netguard discover run --tier village --json
+      netguard discover run --apply
     """
     inv = _load(app, inventory_file)
     switches = list(inv.switches(scope.filter(inv)))
     if not switches:
         raise InventoryError(f"no managed switch in {scope.describe()} ({inv.file})")
+    policy = policy_from_config(app.config, inv)
     resolver = app.config.resolver()
     with StateStore.from_config(app.config) as store, progress("walking switches", len(switches)) as advance:
         result = discover(
@@ -79,21 +101,101 @@ def run_cmd(
             retries=retries,
             seen_events=seen_events,
             processors=[Progress(advance)],
+            policy=policy,
         )
     events = open_event_store(app.config)
     try:
         written = events.write(device_events(inv, result.changes, dt.datetime.now(dt.UTC)))
     finally:
         events.close()
+    redetained, failures = _redetain(app, inv, do_apply)
     if as_json:
-        print_json(_run_dict(result, written.failed))
+        print_json({**_run_dict(result, written.failed), "redetain": redetained})
     else:
         _render_run(result)
+        _render_redetain(redetained, do_apply)
     if written.failed:
         first = written.errors[0] if written.errors else "unknown reason"
         echo(f"warning: {plural(written.failed, 'device event')} could not be stored (first: {first})", err=True)
-    if result.failed or written.failed:
+    if failures:
+        echo(
+            f"warning: {plural(len(failures), 'enforcement event')} could not be stored (first: {failures[0]})",
+            err=True,
+        )
+    stuck = [r for r in redetained if r["outcome"] in _NOT_DONE]
+    if result.failed or written.failed or failures or stuck:
         raise click.exceptions.Exit(EXIT_FINDINGS)
+
+
+_NOT_DONE = ("refused", "failed", "left over")
+
+
+def _redetain(app: AppContext, inv: Inventory, do_apply: bool) -> tuple[list[dict[str, object]], list[str]]:
+    """Isolated devices seen on a new port: re-detained with ``do_apply`` (evict's code), else only planned.
+
+    A dry run changes nothing on any switch and writes no journal entry; each
+    device it would act on is an ``enforcement`` event with
+    ``netguard.enforce.dry_run`` true. Returns the rows (as ``evict redetain``
+    prints them) and the events that could not be stored.
+    """
+    with StateStore.from_config(app.config) as store:
+        escapes = moved_while_isolated(store.isolation, store.sightings, inv)
+        if not escapes:
+            return [], []
+        jobs = [Job(e.now, e.method, e.reason) for e in escapes]
+        with recorder(app.config) as (record, failures):
+            rows = act_on_many(app, inv, store, record, jobs, do_apply=do_apply, limit=None, elsewhere_ok=True)
+    if not do_apply:
+        failures += _write(app, [_dry_run_event(job, row) for job, row in zip(jobs, rows, strict=True)])
+    return rows, failures
+
+
+def _dry_run_event(job: Job, row: dict[str, object]) -> Event:
+    d = job.device
+    method = str(row.get("method") or job.method)
+    what = f"{d.mac} on {d.switch} {d.port}"
+    outcome = row["outcome"]
+    message = (
+        f"dry run: would {method} {what} (re-detain; run discover run --apply)"
+        if outcome == "planned"
+        else f"dry run: re-detaining {what} would be {outcome}: {row.get('error') or row.get('refusals')}"
+    )
+    fields: dict[str, object] = {
+        "event.action": method,
+        "event.outcome": "unknown",
+        "user.name": getpass.getuser(),
+        "organization.id": d.institution,
+        "host.mac": d.mac,
+        "host.ip": d.ips[0] if d.ips else None,
+        "observer.name": d.switch,
+        "observer.ingress.interface.name": d.port,
+        "network.vlan.id": str(d.vlan) if d.vlan is not None else None,
+        "netguard.enforce.reason": job.reason,
+        "netguard.enforce.dry_run": True,
+        "message": message,
+    }
+    return make_event("enforcement", fields)
+
+
+def _write(app: AppContext, batch: list[Event]) -> list[str]:
+    events = open_event_store(app.config)
+    try:
+        written = events.write(batch)
+    finally:
+        events.close()
+    return list(written.errors[: written.failed]) or ["unknown reason"] * written.failed
+
+
+def _render_redetain(rows: list[dict[str, object]], do_apply: bool) -> None:
+    if not rows:
+        return
+    verb = "re-detained" if do_apply else "to re-detain (dry run: --apply to act)"
+    say(f"{plural(len(rows), 'isolated device')} seen on a new port, {verb}:")
+    for r in rows:
+        detail = r.get("error") or (
+            f"journal entry {r['journal_id']}" if r["outcome"] == "applied" else r.get("method")
+        )
+        echo(f"  {r['outcome']}: {r['mac']} on {r['switch']} {r['port']}: {detail}")
 
 
 def _switch_dict(o: SwitchOutcome) -> dict[str, object]:
@@ -121,8 +223,11 @@ def _change_dict(c: DeviceChange) -> dict[str, object]:
         "port": r.port,
         "vlan": r.vlan,
         "previous_port": f"{c.previous.switch} {c.previous.port}" if c.previous else None,
+        "previous_switch": c.previous.switch if c.previous else None,
         "status": c.verdict.status.value,
         "reason": c.verdict.reason,
+        "rule": c.verdict.rule_id,
+        "rules": list(c.verdict.matched),
     }
 
 
@@ -209,8 +314,9 @@ def _device_row(d: DeviceRow) -> list[object]:
 
 def _devices(app: AppContext, inventory_file: str | None) -> list[DeviceRow]:
     inv = _load(app, inventory_file)
+    policy = policy_from_config(app.config, inv)
     with StateStore.from_config(app.config) as store:
-        return current_devices(store.sightings, inv)
+        return current_devices(store.sightings, inv, policy)
 
 
 @click.command("list")
@@ -222,7 +328,8 @@ def list_cmd(app: AppContext, inventory_file: str | None, as_json: bool, wide: b
     """The devices present now, from the last discovery runs.
 
     MAC, IPs, vendor, where, first and last seen, how seen, and status:
-    authorised, infrastructure (a switch), unknown or conflict.
+    authorised, infrastructure (a switch), unknown, denied or conflict
+    (--json also names the device rule that decided).
     """
     rows = _devices(app, inventory_file)
     if as_json:
@@ -237,7 +344,7 @@ def list_cmd(app: AppContext, inventory_file: str | None, as_json: bool, wide: b
 @wide_option
 @pass_app
 def unauthorised_cmd(app: AppContext, inventory_file: str | None, as_json: bool, wide: bool) -> None:
-    """The devices that need action: unknown or in conflict.
+    """The devices that need action: unknown, denied or in conflict.
 
     Exit 1 when there is any.
     """

@@ -32,6 +32,7 @@ from commands.output import echo, json_option, plural, print_json, say
 from commands.tables import Column, print_table, wide_option
 from netguard.config import Config
 from netguard.discovery.current import DeviceRow, current_devices
+from netguard.discovery.policy import policy_from_config
 from netguard.enforce.apply import Record, apply_plan
 from netguard.enforce.guards import (
     DEFAULT_LIMIT,
@@ -65,7 +66,7 @@ def evict() -> None:
 
 
 @contextmanager
-def _recorder(config: Config) -> Iterator[tuple[Record, list[str]]]:
+def recorder(config: Config) -> Iterator[tuple[Record, list[str]]]:
     """A journal-entry → enforcement-event writer; the list collects events that could not be stored."""
     store = open_event_store(config)
     failures: list[str] = []
@@ -150,8 +151,8 @@ def device_cmd(
     protected = inv.protected_reason(mac=what, ip=what)
     if protected is not None:
         raise ProtectedTarget(f"{what} is protected ({protected}); NetGuard never evicts it")
-    with StateStore.from_config(app.config) as store, _recorder(app.config) as (record, failures):
-        device = locate(store.sightings, inv, what)
+    with StateStore.from_config(app.config) as store, recorder(app.config) as (record, failures):
+        device = locate(store.sightings, inv, what, policy_from_config(app.config, inv))
         target = _target(app, inv, device.switch)
 
         async def work(client: SnmpClient) -> tuple[Plan, JournalEntry | None]:
@@ -203,7 +204,7 @@ def restore_cmd(app: AppContext, entry_id: int | None, everything: bool, reason:
     inv = load_inventory(app.inventory_path(None))
     results: list[dict[str, object]] = []
     failed = 0
-    with StateStore.from_config(app.config) as store, _recorder(app.config) as (record, failures):
+    with StateStore.from_config(app.config) as store, recorder(app.config) as (record, failures):
         journal = store.journal
         entries = restorable(journal) if everything else [journal.get(int(str(entry_id)))]
 
@@ -298,7 +299,7 @@ def list_cmd(app: AppContext, as_json: bool, wide: bool) -> None:
 
 
 @dataclass(frozen=True)
-class _Job:
+class Job:
     """One device to act on in a many-device run, with its method and reason."""
 
     device: DeviceRow
@@ -306,12 +307,12 @@ class _Job:
     reason: str
 
 
-def _act_on_many(
+def act_on_many(
     app: AppContext,
     inv: Inventory,
     store: StateStore,
     record: Record,
-    jobs: list[_Job],
+    jobs: list[Job],
     *,
     do_apply: bool,
     limit: int | None,
@@ -406,19 +407,19 @@ def unauthorised_cmd(
 ) -> None:
     """Isolate every unauthorised device the last discovery found.
 
-    Unauthorised: unknown, or in conflict, and on a switch port.
+    Unauthorised: unknown, denied, or in conflict, and on a switch port.
 
     Guards apply to each device; a refused one is reported and skipped. At
     most --limit actions run; the rest are reported as left over.
     """
     inv = load_inventory(app.inventory_path(None))
-    with StateStore.from_config(app.config) as store, _recorder(app.config) as (record, failures):
+    with StateStore.from_config(app.config) as store, recorder(app.config) as (record, failures):
         jobs = [
-            _Job(r, method, reason)
-            for r in current_devices(store.sightings, inv)
+            Job(r, method, reason)
+            for r in current_devices(store.sightings, inv, policy_from_config(app.config, inv))
             if r.verdict.status.needs_action and r.switch is not None and r.port is not None
         ]
-        results = _act_on_many(app, inv, store, record, jobs, do_apply=do_apply, limit=limit)
+        results = act_on_many(app, inv, store, record, jobs, do_apply=do_apply, limit=limit)
     _report_many(results, as_json, "no unauthorised device on a switch port", failures)
 
 
@@ -434,7 +435,7 @@ def redetain_cmd(app: AppContext, do_apply: bool, limit: int | None, as_json: bo
     its new port the same way (NAV's rule), every guard checked.
     """
     inv = load_inventory(app.inventory_path(None))
-    with StateStore.from_config(app.config) as store, _recorder(app.config) as (record, failures):
-        jobs = [_Job(e.now, e.method, e.reason) for e in moved_while_isolated(store.isolation, store.sightings, inv)]
-        results = _act_on_many(app, inv, store, record, jobs, do_apply=do_apply, limit=limit, elsewhere_ok=True)
+    with StateStore.from_config(app.config) as store, recorder(app.config) as (record, failures):
+        jobs = [Job(e.now, e.method, e.reason) for e in moved_while_isolated(store.isolation, store.sightings, inv)]
+        results = act_on_many(app, inv, store, record, jobs, do_apply=do_apply, limit=limit, elsewhere_ok=True)
     _report_many(results, as_json, "no isolated device has moved", failures)

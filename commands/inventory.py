@@ -43,6 +43,7 @@ from netguard.inventory.csvimport import ImportResult
 from netguard.inventory.issues import Issue
 from netguard.inventory.merge import write_atomic
 from netguard.inventory.serialize import (
+    banned_dict,
     device_dict,
     institution_dict,
     institution_row,
@@ -255,6 +256,7 @@ def _show_summary(inv: Inventory, as_json: bool, wide: bool) -> None:
                 "tiers": [r.to_dict() for r in tiers],
                 "townships": [r.to_dict() for r in townships],
                 "protected": [protected_dict(p) for p in inv.protected],
+                "banned": [banned_dict(b) for b in inv.banned],
             }
         )
         return
@@ -348,12 +350,14 @@ def lookup(app: AppContext, args: tuple[str, ...], as_json: bool) -> None:
     device = inv.device_by_ip(query) if is_ip else inv.by_mac(query)
     inst = inv.by_id(device.institution) if device else inv.by_ip(query) if is_ip else None
     protected = inv.protected_reason(ip=query) if is_ip else inv.protected_reason(mac=query)
+    ban = None if is_ip else inv.ban(query)
     data = {
         "query": query,
         "institution": institution_row(inst) if inst else None,
         "device": device_dict(device) if device else None,
         "authorised": device is not None,
         "protected": protected,
+        "banned": (ban.reason or "banned") if ban else None,
         "vendor": None if is_ip else mac_vendor(query),
     }
     if as_json:
@@ -369,6 +373,8 @@ def lookup(app: AppContext, args: tuple[str, ...], as_json: bool) -> None:
             echo(f"  vendor: {data['vendor']}")
         if protected:
             echo(f"  protected: {protected}")
+        if ban:
+            echo(f"  banned: {ban.reason or 'listed in banned'}")
     if device is None and inst is None:
         raise click.exceptions.Exit(EXIT_FINDINGS)
 

@@ -9,7 +9,7 @@ A pack file::
       - id: CMD-RM-ROOT
         title: Recursive delete from the root
         severity: critical          # info, low, medium, high, critical
-        action: deny                # tag, warn, deny
+        action: deny                # tag, warn, deny (and allow where the domain takes it)
         rationale: ...
         remediation: ...
         references: [等保2.0 8.1.3.5 d]
@@ -155,7 +155,7 @@ def _rule(reader: Reader, node: yaml.Node, path: str, pack: str, domain: Domain)
         rule_id = None
     title = reader.text(f, "title")
     severity = reader.choice(f, "severity", [s.value for s in Severity], "severity")
-    action = reader.choice(f, "action", [a.value for a in Action], "action")
+    action = reader.choice(f, "action", [a.value for a in domain.actions], "action")
     when = f.get("when")
     predicate = compile_condition(reader, when, join(path, "when"), domain) if when is not None else None
     if None in (rule_id, title, severity, action, predicate):

@@ -37,6 +37,7 @@ class Action(StrEnum):
     """What the capability does on a match; the strongest action of all matches wins."""
 
     TAG = "tag"  # record the match on the event, nothing else
+    ALLOW = "allow"  # permit what would otherwise need action (only in domains that accept it: devices)
     WARN = "warn"  # record it and alert (the user is told where the capability can tell them)
     DENY = "deny"  # refuse where the capability can refuse (an exec request, an eviction guard...)
 
@@ -46,17 +47,22 @@ class Action(StrEnum):
 
 
 _ACTION_RANK = {a: i for i, a in enumerate(Action)}
+# Most domains only tag, warn or deny; ``allow`` means something only where a
+# capability has a default verdict to overturn (an unknown device).
+DEFAULT_ACTIONS: tuple[Action, ...] = (Action.TAG, Action.WARN, Action.DENY)
 
 FACT_TYPES = ("text", "number", "bool", "list")
 
 
 @dataclass(frozen=True)
 class Domain:
-    """The facts rules of one kind may test, with their types (``text``, ``number``, ``bool``, ``list``)."""
+    """The facts rules of one kind may test, with their types (``text``, ``number``, ``bool``, ``list``),
+    and the actions its rules may take."""
 
     name: str
     facts: Mapping[str, str]
     description: str = ""
+    actions: tuple[Action, ...] = DEFAULT_ACTIONS  # the actions a rule of this domain may take
 
     def __post_init__(self) -> None:
         bad = {k: v for k, v in self.facts.items() if v not in FACT_TYPES}

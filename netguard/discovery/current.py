@@ -6,8 +6,8 @@ only a router's ARP table knows (a host behind an unmanaged segment, another
 switch's address on the transit network) is still a device: one row with the
 switch whose ARP table holds it and no port. Each row carries its verdict from
 :func:`~netguard.discovery.authorise.classify` against the *current*
-inventory, so adding a device to the inventory authorises it without a new
-discovery.
+inventory and device policy, so adding a device to the inventory (or a rule
+to the policy) changes its status without a new discovery.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from netguard.discovery.authorise import Verdict, classify, infrastructure_macs
 from netguard.discovery.run import vendor_of
 from netguard.inventory import Inventory
 from netguard.store.sightings import SightingRecord, SightingRepository
+from rules.engine import RuleSet
 
 
 @dataclass(frozen=True)
@@ -51,11 +52,13 @@ class DeviceRow:
             "status": self.verdict.status.value,
             "authorised": self.verdict.authorised,
             "reason": self.verdict.reason,
+            "rule": self.verdict.rule_id,
+            "rules": list(self.verdict.matched),
         }
 
 
-def current_devices(repo: SightingRepository, inventory: Inventory) -> list[DeviceRow]:
-    """Every device present now, ordered by institution, switch, port, MAC."""
+def current_devices(repo: SightingRepository, inventory: Inventory, policy: RuleSet | None = None) -> list[DeviceRow]:
+    """Every device present now, ordered by institution, switch, port, MAC; ``policy`` the device rules."""
     open_rows = repo.open_sightings()
     arp: dict[str, list[SightingRecord]] = defaultdict(list)
     fdb: list[SightingRecord] = []
@@ -76,7 +79,18 @@ def current_devices(repo: SightingRepository, inventory: Inventory) -> list[Devi
         ips = tuple(sorted({a.ip for a in arp.get(mac, []) if a.ip}))
         every = [place, *others]
         how = tuple(sorted({r.how for r in every}))
-        verdict = classify(inventory, mac, ips, place.institution_id, infrastructure=infrastructure, ip_users=users)
+        verdict = classify(
+            inventory,
+            mac,
+            ips,
+            place.institution_id,
+            infrastructure=infrastructure,
+            ip_users=users,
+            policy=policy,
+            switch=place.switch,
+            port=place.port,
+            vlan=place.vlan,
+        )
         return DeviceRow(
             mac,
             ips,

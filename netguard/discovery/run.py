@@ -18,15 +18,18 @@
    under the scopes ``fdb:SWITCH`` and ``arp-table:SWITCH``, with
    ``complete=report.complete``: a partial walk records what it saw but never
    expires anything (NAV's rule, see :mod:`netguard.store.sightings`).
-5. *Changes*: FDB sightings that are new, moved or gone become ``device``
-   events, each with its verdict (:mod:`netguard.discovery.authorise`); a
-   device in conflict gets a ``conflict`` event when its sighting is new or
-   moved (first seen in that state), not on every run; ``seen`` events for
-   kept sightings only when asked for.
+5. *Moves across switches*: a device new on one switch whose FDB sighting
+   on another switch went unseen in this run is one move, not a new device
+   and a gone one (:meth:`~netguard.store.sightings.SightingRepository.join_moves`).
+6. *Changes*: FDB sightings that are new, moved or gone become ``device``
+   events, each with its verdict (:mod:`netguard.discovery.authorise`, with
+   the device policy's rules when given: the rule that decided is the event's
+   ``rule.id``); a device in conflict gets a ``conflict`` event when its
+   sighting is new or moved (first seen in that state), not on every run;
+   ``seen`` events for kept sightings only when asked for.
 
-A move is found within one switch (another port, another VLAN). A device that
-moves to another switch is ``new`` there and ``gone`` from the old one once
-that switch's grace runs are over.
+A move is found within one switch (another port, another VLAN) by the
+switch's own reconciliation, and across switches by step 5.
 """
 
 from __future__ import annotations
@@ -47,7 +50,8 @@ from netguard.inventory import Inventory, Switch, mac_vendor
 from netguard.runner import Processor, Runner
 from netguard.secrets import SecretResolver
 from netguard.snmp import SnmpClient, target_for_switch
-from netguard.store.sightings import Sighting, SightingRecord, SightingRepository
+from netguard.store.sightings import ReconcileResult, Sighting, SightingRecord, SightingRepository
+from rules.engine import RuleSet
 
 FDB_SCOPE = "fdb:"
 ARP_SCOPE = "arp-table:"
@@ -185,6 +189,7 @@ def reconcile(
     *,
     seen_events: bool = False,
     now: dt.datetime | None = None,
+    policy: RuleSet | None = None,
 ) -> tuple[list[DeviceChange], int]:
     """Reconcile every walked switch; the device changes and the number of sightings stored."""
     switch_macs: set[str] = set()
@@ -206,7 +211,16 @@ def reconcile(
     def change(action: str, record: SightingRecord, previous: SightingRecord | None = None) -> list[DeviceChange]:
         seen_ips = ips.get(record.mac, set())
         verdict = classify(
-            inventory, record.mac, seen_ips, record.institution_id, infrastructure=infrastructure, ip_users=users
+            inventory,
+            record.mac,
+            seen_ips,
+            record.institution_id,
+            infrastructure=infrastructure,
+            ip_users=users,
+            policy=policy,
+            switch=record.switch,
+            port=record.port,
+            vlan=record.vlan,
         )
         found = tuple(sorted(seen_ips))
         out = [DeviceChange(action, record, verdict, found, previous)]
@@ -214,22 +228,28 @@ def reconcile(
             out.append(DeviceChange("conflict", record, verdict, found, previous))
         return out
 
-    changes: list[DeviceChange] = []
+    results: list[ReconcileResult] = []
     stored = 0
     for o, fdb, arp in per_switch:
         complete = o.complete
         repo.reconcile(ARP_SCOPE + o.switch.id, arp, complete, now=now)
-        result = repo.reconcile(FDB_SCOPE + o.switch.id, fdb, complete, now=now)
+        results.append(repo.reconcile(FDB_SCOPE + o.switch.id, fdb, complete, now=now))
         stored += len(fdb) + len(arp)
+    across = repo.join_moves(results, now=now)
+    joined = {m.after.id for m in across} | {m.before.id for m in across}
+    changes: list[DeviceChange] = []
+    for result in results:
         for r in result.new:
-            changes += change("new", r)
+            changes += change("new", r) if r.id not in joined else []
         for m in result.moved:
             changes += change("moved", m.after, m.before)
         for r in result.gone:
-            changes += change("gone", r)
+            changes += change("gone", r) if r.id not in joined else []
         if seen_events:
             for r in result.kept:
                 changes += change("seen", r)
+    for m in across:
+        changes += change("moved", m.after, m.before)
     return changes, stored
 
 
@@ -248,6 +268,7 @@ def device_events(inventory: Inventory, changes: Sequence[DeviceChange], at: dt.
             "seen": f"{r.mac} seen at {place}",
             "conflict": f"{r.mac} at {place}: {c.verdict.reason}",
         }[c.action]
+        rule = c.verdict.rule
         fields: dict[str, object] = {
             "event.action": c.action,
             "organization.id": r.institution_id,
@@ -260,6 +281,13 @@ def device_events(inventory: Inventory, changes: Sequence[DeviceChange], at: dt.
             "netguard.device.vendor": vendor_of(r.mac),
             "netguard.device.kind": device.kind if device else None,
             "netguard.device.authorised": c.verdict.authorised,
+            "netguard.device.status": c.verdict.status.value,
+            "netguard.device.rules": list(c.verdict.matched) or None,
+            "rule.id": rule.id if rule else None,
+            "rule.name": rule.title if rule else None,
+            "rule.ruleset": rule.pack if rule else None,
+            "rule.reference": rule.references[0] if rule and rule.references else None,
+            "tags": list(rule.tags) if rule and rule.tags else None,
             "netguard.device.seen_by": ["fdb", "arp-table"] if c.ips else ["fdb"],
             "netguard.device.previous_port": (
                 f"{c.previous.switch} {c.previous.port}" if c.previous is not None else None
@@ -281,9 +309,10 @@ def discover(
     retries: int = 1,
     seen_events: bool = False,
     processors: Sequence[Processor] = (),
+    policy: RuleSet | None = None,
 ) -> DiscoveryRun:
-    """Steps 1-5 above; the events (:func:`device_events`) are the caller's to write."""
+    """Steps 1-6 above; the events (:func:`device_events`) are the caller's to write."""
     started = time.monotonic()
     outcomes = asyncio.run(collect(switches, resolver, timeout=timeout, retries=retries, processors=processors))
-    changes, stored = reconcile(repo, inventory, outcomes, seen_events=seen_events)
+    changes, stored = reconcile(repo, inventory, outcomes, seen_events=seen_events, policy=policy)
     return DiscoveryRun(tuple(outcomes), tuple(changes), stored, time.monotonic() - started)

@@ -33,6 +33,7 @@ from netguard.inventory import Inventory, Switch
 from netguard.snmp import SnmpClient, SnmpTarget
 from netguard.store.isolation import IsolationRepository
 from netguard.store.sightings import SightingRepository
+from rules.engine import RuleSet
 
 Method = Literal["port-shutdown", "quarantine-vlan"]
 METHODS = ("auto", "port-shutdown", "quarantine-vlan")
@@ -94,9 +95,10 @@ class Plan:
         }
 
 
-def locate(sightings: SightingRepository, inventory: Inventory, what: str) -> DeviceRow:
-    """The device named by a MAC or an IP, at its current switch port."""
-    rows = current_devices(sightings, inventory)
+def locate(sightings: SightingRepository, inventory: Inventory, what: str, policy: RuleSet | None = None) -> DeviceRow:
+    """The device named by a MAC or an IP, at its current switch port, judged with the device ``policy``
+    (a device an allow rule authorises is then refused like any authorised one)."""
+    rows = current_devices(sightings, inventory, policy)
     try:
         mac = addresses.normalize_mac(what)
         found = [r for r in rows if r.mac == mac]

@@ -147,7 +147,15 @@ _FIELD_LIST: tuple[Field, ...] = (
     Field("host.ip", IP, "IP address the MAC was seen with."),
     Field("netguard.device.vendor", K, "Vendor from the OUI."),
     Field("netguard.device.kind", K, "pc, printer, medical-device, ... (from the inventory)."),
-    Field("netguard.device.authorised", B, "Whether the inventory authorises this MAC."),
+    Field(
+        "netguard.device.authorised", B, "Whether the device is authorised (inventory or an allow rule) or a switch."
+    ),
+    Field(
+        "netguard.device.status",
+        K,
+        "The verdict: authorised, infrastructure, unknown, denied or conflict (rule.id names the rule that decided).",
+    ),
+    Field("netguard.device.rules", K, "Every device policy rule that matched, in load order.", array=True),
     Field("netguard.device.seen_by", K, "arp (sweep), fdb, arp-table, lldp.", array=True),
     Field("netguard.device.previous_port", K, "For a move: the switch port it was on before."),
     Field("netguard.device.conflicting_mac", FieldType.MAC, "For an IP conflict: the other MAC claiming the address."),
@@ -337,6 +345,8 @@ KINDS: dict[str, EventKind] = {
                 "netguard.device.vendor",
                 "netguard.device.kind",
                 "netguard.device.authorised",
+                "netguard.device.status",
+                "netguard.device.rules",
                 "netguard.device.seen_by",
                 "netguard.device.previous_port",
                 "netguard.device.conflicting_mac",

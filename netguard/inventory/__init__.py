@@ -1,5 +1,6 @@
 """The county inventory: institutions in three tiers, their subnets, switches,
-servers and authorised devices, and the assets never to be evicted.
+servers and authorised devices, the assets never to be evicted and the
+devices banned everywhere.
 
 Load it with :func:`load_inventory` (valid or raises), check a file with
 :func:`check_inventory` (every error with its line), narrow it with
@@ -17,6 +18,7 @@ from netguard.inventory.model import (
     DEVICE_KINDS,
     INSTITUTION_KINDS,
     SERVICE_PROTOCOLS,
+    BannedDevice,
     Defaults,
     Device,
     Institution,
@@ -40,6 +42,7 @@ __all__ = [
     "DEVICE_KINDS",
     "INSTITUTION_KINDS",
     "SERVICE_PROTOCOLS",
+    "BannedDevice",
     "Checked",
     "Defaults",
     "Device",

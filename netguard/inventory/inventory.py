@@ -31,6 +31,7 @@ from netguard.addresses import normalize_mac
 from netguard.inventory.filter import Filter
 from netguard.inventory.issues import Issue
 from netguard.inventory.model import (
+    BannedDevice,
     Defaults,
     Device,
     Institution,
@@ -71,6 +72,7 @@ class Inventory:
         county_code: str | None = None,
         defaults: Defaults | None = None,
         protected: Sequence[ProtectedAsset] = (),
+        banned: Sequence[BannedDevice] = (),
         file: Path | None = None,
         warnings: Sequence[Issue] = (),
         root: Inventory | None = None,
@@ -81,6 +83,7 @@ class Inventory:
         self.data_centre = data_centre
         self.defaults = defaults or Defaults()
         self.protected: tuple[ProtectedAsset, ...] = tuple(protected)
+        self.banned: tuple[BannedDevice, ...] = tuple(banned)
         self.file = file
         self.warnings: tuple[Issue, ...] = tuple(warnings)
         self._root = root
@@ -121,6 +124,7 @@ class Inventory:
             county_code=self.county_code,
             defaults=self.defaults,
             protected=self.protected,
+            banned=self.banned,
             file=self.file,
             warnings=self.warnings,
             root=self.root,
@@ -226,6 +230,15 @@ class Inventory:
     def township_centre(self, township: str) -> Institution | None:
         """The township-tier institution (health centre) of a township."""
         return next((i for i in self.root.institutions if i.tier is Tier.TOWNSHIP and i.township == township), None)
+
+    @cached_property
+    def _banned_by_mac(self) -> dict[str, BannedDevice]:
+        return {b.mac: b for b in self.root.banned}
+
+    def ban(self, mac: str) -> BannedDevice | None:
+        """The ``banned`` entry of this MAC (any usual spelling; the whole county, not just this view), or None."""
+        key = _as_mac(mac)
+        return self._banned_by_mac.get(key) if key else None
 
     # -- protection --------------------------------------------------------------------
 

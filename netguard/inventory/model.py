@@ -234,6 +234,15 @@ class ProtectedAsset:
 
 
 @dataclass(frozen=True)
+class BannedDevice:
+    """A MAC that is denied everywhere: discovery reports it as ``denied`` wherever it is seen."""
+
+    mac: str
+    reason: str | None = None
+    source: Source | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
 class Institution:
     id: str
     name: str

@@ -28,6 +28,7 @@ from netguard.inventory.model import (
     SNMP_AUTH_PROTOCOLS,
     SNMP_PRIV_PROTOCOLS,
     SWITCH_ROLES,
+    BannedDevice,
     Defaults,
     Device,
     IPAddress,
@@ -94,6 +95,7 @@ class Parsed:
     township_defaults_at: dict[str, Location] = field(default_factory=dict)
     institutions: list[InstitutionDraft] = field(default_factory=list)
     protected: list[ProtectedAsset] = field(default_factory=list)
+    banned: list[BannedDevice] = field(default_factory=list)
     root: yaml.Node | None = None
 
 
@@ -119,7 +121,7 @@ def parse(text: str, file: str, report: Report) -> Parsed:
     if root is None:
         report.error(Location(file, 1, ""), "the inventory is empty")
         return parsed
-    top = r.mapping(root, "", ("county", "data_centre", "institutions"), ("version", "defaults", "protected"))
+    top = r.mapping(root, "", ("county", "data_centre", "institutions"), ("version", "defaults", "protected", "banned"))
     if top is None:
         return parsed
     version = r.integer(top, "version", 0, 1_000) if "version" in top else FORMAT_VERSION
@@ -145,6 +147,10 @@ def parse(text: str, file: str, report: Report) -> Parsed:
         asset = _protected(r, node, path)
         if asset is not None:
             parsed.protected.append(asset)
+    for path, node in r.sequence(top, "banned"):
+        banned = _banned(r, node, path)
+        if banned is not None:
+            parsed.banned.append(banned)
     return parsed
 
 
@@ -371,3 +377,13 @@ def _protected(r: Reader, node: yaml.Node, path: str) -> ProtectedAsset | None:
     if len(r.report.errors) != before:
         return None
     return ProtectedAsset(mac, ip, reason, institution, source=f.source(r.file))
+
+
+def _banned(r: Reader, node: yaml.Node, path: str) -> BannedDevice | None:
+    f = r.mapping(node, path, ("mac",), ("reason",))
+    if f is None:
+        return None
+    mac = r.mac(f, "mac")
+    if mac is None:
+        return None
+    return BannedDevice(mac, r.text(f, "reason"), source=f.source(r.file))

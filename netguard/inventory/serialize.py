@@ -13,6 +13,7 @@ from typing import Any
 
 from netguard.inventory.issues import Source
 from netguard.inventory.model import (
+    BannedDevice,
     Device,
     Institution,
     ProtectedAsset,
@@ -117,6 +118,10 @@ def protected_dict(asset: ProtectedAsset) -> dict[str, Any]:
         "institution": asset.institution,
         "defined_at": _where(asset.source),
     }
+
+
+def banned_dict(banned: BannedDevice) -> dict[str, Any]:
+    return {"mac": banned.mac, "reason": banned.reason, "defined_at": _where(banned.source)}
 
 
 def institution_row(inst: Institution) -> dict[str, Any]:

@@ -45,6 +45,7 @@ def check(parsed: Parsed, report: Report, file: Path | None = None) -> Inventory
     _check_overlaps(parsed.institutions, report)
     _check_unique_members(parsed.institutions, report)
     _check_protected(parsed, drafts, report)
+    _check_banned(parsed, report)
     _check_township_defaults(parsed, set(townships.values()), report)
     switches: dict[int, Switch] = {}
     for d in parsed.institutions:
@@ -63,6 +64,7 @@ def check(parsed: Parsed, report: Report, file: Path | None = None) -> Inventory
         data_centre=parsed.data_centre,
         defaults=parsed.defaults,
         protected=parsed.protected,
+        banned=parsed.banned,
         file=file,
         warnings=report.warnings,
     )
@@ -240,6 +242,27 @@ def _check_protected(parsed: Parsed, drafts: dict[str, InstitutionDraft], report
                 asset.source.at("institution"),
                 f"unknown institution '{asset.institution}'{_suggest(asset.institution, drafts)}",
             )
+
+
+def _check_banned(parsed: Parsed, report: Report) -> None:
+    """A banned MAC that is also authorised or protected is a contradiction: say where both are."""
+    devices = {dv.mac: dv for d in parsed.institutions for dv in d.devices}
+    protected = {a.mac: a for a in parsed.protected if a.mac}
+    seen: dict[str, Location] = {}
+    for banned in parsed.banned:
+        if banned.source is None:
+            continue
+        where = banned.source.at("mac")
+        first = seen.setdefault(banned.mac, where)
+        if first is not where:
+            report.error(where, f"MAC {banned.mac} is banned twice", [first])
+        clashes = (
+            (devices[banned.mac].source if banned.mac in devices else None, "an authorised device"),
+            (protected[banned.mac].source if banned.mac in protected else None, "protected"),
+        )
+        for other, what in clashes:
+            if other is not None:
+                report.error(where, f"MAC {banned.mac} is banned and also {what}", [other.at("mac")])
 
 
 def _check_township_defaults(parsed: Parsed, townships: set[str], report: Report) -> None:

@@ -32,12 +32,21 @@ evidence there is not evidence of absence; it still records what it did see.
 A move is reported from any collection, since seeing the device at a new place
 is positive evidence. Everything a reconciliation changes is committed in one
 transaction.
+
+A device that moves to a place another scope covers (from one switch to
+another) is ``new`` in the scope it arrived in, and unseen in the one it left.
+After reconciling every scope of one run, :meth:`SightingRepository.join_moves`
+pairs the two: a new sighting with an earlier one of the same MAC and source in
+another scope that this run did not see (still open, or ended as gone in this
+very run) becomes one move, the old sighting ending ``moved`` and the new one
+pointing back at it. A device seen in both places is at both, not moved.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal, cast, get_args
@@ -245,6 +254,49 @@ class SightingRepository:
                 (collection_scope, when, when if complete else None, 1 if complete else 0),
             )
         return result
+
+    def join_moves(self, results: Sequence[ReconcileResult], *, now: datetime | None = None) -> list[Move]:
+        """Moves across scopes among one run's ``results`` (see the module docstring); one transaction.
+
+        Each earlier sighting pairs with at most one new one, the most recently
+        seen first, as within a scope.
+        """
+        when = to_db_time(now or utcnow())
+        kept = {r.id for res in results for r in res.kept}
+        gone = [r for res in results for r in res.gone]
+        used: set[int] = set()
+        moves: list[Move] = []
+        with transaction(self._conn):
+            for res in results:
+                for new in res.new:
+                    candidates = [
+                        r
+                        for r in (
+                            *self._select(scope=None, mac=new.mac, ip=None, institution_id=None, open_only=True),
+                            *gone,
+                        )
+                        if r.how == new.how
+                        and r.mac == new.mac
+                        and r.scope != new.scope
+                        and r.id not in kept
+                        and r.id not in used
+                    ]
+                    if not candidates:
+                        continue
+                    old = max(candidates, key=lambda r: (r.last_seen, r.id))
+                    used.add(old.id)
+                    ended = old.ended or from_db_time(when)
+                    self._conn.execute(
+                        "UPDATE sightings SET ended = ?, end_reason = 'moved' WHERE id = ?", (to_db_time(ended), old.id)
+                    )
+                    self._conn.execute("UPDATE sightings SET moved_from = ? WHERE id = ?", (old.id, new.id))
+                    moves.append(
+                        Move(
+                            before=replace(old, ended=ended, end_reason="moved"),
+                            after=replace(new, moved_from=old.id),
+                        )
+                    )
+        return moves
 
     def _insert(self, scope: str, s: Sighting, when: str, *, moved_from: int | None) -> SightingRecord:
         cursor = self._conn.execute(

@@ -19,6 +19,7 @@ import yaml
 from bastion.settings import BASTION
 from commands.config import describe, run_checks
 from netguard.config import load_config
+from netguard.discovery.settings import DISCOVERY
 from netguard.errors import ConfigError
 from netguard.secrets import SecretRef, write_private
 from netguard.section import Section, SectionReader
@@ -91,12 +92,26 @@ def test_config_check_checks_the_section_and_resolves_its_reference(write_config
 
 def test_a_section_no_capability_reads_fails_config_check(write_config) -> None:
     path = write_config("state:\n  path: s.db\nevents:\n  sqlite:\n    path: e.db\ndiscovery:\n  daily: true\n")
+    checks = run_checks(load_config(path), [LINKS])  # a NetGuard built without discovery
+    check = next(c for c in checks if c.name == "section discovery")
+    assert not check.ok and check.detail.startswith(f"{path}:7: no capability in this NetGuard reads 'discovery'")
+    assert describe(load_config(path), [LINKS])["discovery"] == f"{path}:7 (read by nothing)"
+
+
+def test_the_discovery_section_is_checked_at_file_line(write_config) -> None:
+    # Every capability now reads its section; an unknown key in one is an error at its line.
+    path = write_config("state:\n  path: s.db\nevents:\n  sqlite:\n    path: e.db\ndiscovery:\n  daily: true\n")
     code, out = run_cli("--config", str(path), "config", "check", "--json")
     assert code == 1
     check = next(c for c in json.loads(out) if c["check"] == "section discovery")
-    assert not check["ok"] and check["detail"].startswith(f"{path}:7: no capability in this NetGuard reads 'discovery'")
-    code, out = run_cli("--config", str(path), "config", "show", "--json")
-    assert json.loads(out)["discovery"] == f"{path}:7 (read by nothing)"
+    assert not check["ok"] and f"{path}:7: discovery: unknown key 'daily'" in check["detail"]
+    path = write_config(
+        "state:\n  path: s.db\nevents:\n  sqlite:\n    path: e.db\ndiscovery:\n  device_rules:\n"
+        "    - local.yaml\n    - {file: /x/thc.yaml, institution: thc1, extra: 1}\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path).section(DISCOVERY)
+    assert any(i.startswith(f"{path}:9: discovery.device_rules[1]: unknown key 'extra'") for i in info.value.issues)
 
 
 def test_the_bastion_section_is_checked_at_file_line(write_config) -> None:

@@ -22,9 +22,13 @@ from pathlib import Path
 
 import yaml
 
-from netguard.lab.build import lab_down, lab_up
+from netguard.lab import netns
+from netguard.lab.build import lab_down, lab_up, plan_of
 from netguard.lab.labfiles import COMMUNITY_KEY, V3_AUTH_KEY, V3_PRIV_KEY
+from netguard.lab.mib import port_number
+from netguard.lab.state import load_state
 from netguard.lab.status import LabStatus, lab_status
+from netguard.lab.topology import DATA_VLAN
 from tests.harness.peers import require_peer, require_root
 
 TOOLS = ("ip", "bridge", "snmpd", "snmpwalk", "snmpset", "ping")
@@ -70,6 +74,46 @@ def running_lab(base: Path, *, townships: int = 1, villages: int = 2) -> Iterato
         )
     finally:
         lab_down(lab_dir)
+
+
+def move_host_to_switch(lab: RunningLab, namespace: str, site: str, host_number: int = 200) -> tuple[str, str]:
+    """Re-cable the terminal in ``namespace`` to a new port of another site's switch; (port, new IP).
+
+    As a laptop carried to another clinic: its old port (veth) is deleted, a
+    new ``pK`` is made in the other switch's office VLAN, and the terminal keeps
+    its MAC but takes an address of the new subnet (``host_number`` in it) and
+    that site's gateway, which it then pings so the switch learns it. Only the
+    tests need this: ``lab status`` does not follow a host to another switch
+    (``netguard.lab.recable.move_host`` moves within one switch and does).
+    """
+    state = load_state(lab.dir)
+    assert state is not None, lab.dir
+    plan = plan_of(state)
+    host = next(h for h in plan.hosts if h.namespace == namespace)
+    old, new = plan.site(host.site), plan.site(site)
+    assert new.managed and new.key != old.key, site
+    netns.ip(old.namespace, "link", "del", state.moved.get(namespace, host.port))
+    used = [n for raw in netns.ip_json(new.namespace, "link", "show") if (n := port_number(str(raw["ifname"])))]
+    port = f"p{max(used, default=0) + 1}"
+    address = new.subnet.network_address + host_number
+    netns.batch(
+        new.namespace,
+        [
+            f"link add {port} type veth peer name eth0 address {host.mac} netns {host.namespace}",
+            f"link set {port} alias {host.name}-{host.kind}",
+            f"link set {port} master br{DATA_VLAN} up",
+        ],
+    )
+    netns.batch(
+        host.namespace,
+        [
+            f"addr add {address}/{new.subnet.prefixlen} dev eth0",
+            "link set eth0 up",
+            f"route add default via {new.gateway}",
+        ],
+    )
+    assert any(netns.ping(host.namespace, str(new.gateway), wait=2) for _ in range(3)), (namespace, site)
+    return port, str(address)
 
 
 def snmp(tool: str, address: str, community: str, *args: str) -> subprocess.CompletedProcess[str]:

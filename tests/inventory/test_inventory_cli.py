@@ -202,6 +202,20 @@ def test_lookup(county):
     assert garbage.exit_code == 2 and "neither a MAC nor an IP" in garbage.output
 
 
+def test_lookup_shows_a_banned_mac_and_its_reason(county):
+    county.write_text(
+        county.read_text(encoding="utf-8") + "banned:\n  - {mac: 50-C7-BF-00-00-09, reason: 私接路由器}\n",
+        encoding="utf-8",
+    )
+    data = json.loads(run("inventory", "lookup", str(county), "50:c7:bf:00:00:09", "--json").stdout)
+    assert (data["banned"], data["authorised"]) == ("私接路由器", False)
+    assert json.loads(run("inventory", "lookup", str(county), "F8BC.1200.0001", "--json").stdout)["banned"] is None
+    text = run("inventory", "lookup", str(county), "50c7bf000009")
+    assert "banned: 私接路由器" in text.output
+    summary = json.loads(run("inventory", "show", str(county), "--json").stdout)
+    assert [(b["mac"], b["reason"]) for b in summary["banned"]] == [("50:c7:bf:00:00:09", "私接路由器")]
+
+
 # -- import ----------------------------------------------------------------------------
 
 

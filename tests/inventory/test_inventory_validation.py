@@ -628,7 +628,7 @@ def test_top_level_problems():
     got = sorted((e.location.line, e.message) for e in checked.report.errors)
     assert got == [
         (2, "unknown institution 'nowhere'"),
-        (4, "unknown key 'extra' (allowed: county, data_centre, defaults, institutions, protected, version)"),
+        (4, "unknown key 'extra' (allowed: banned, county, data_centre, defaults, institutions, protected, version)"),
     ]
 
 

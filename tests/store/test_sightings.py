@@ -169,3 +169,49 @@ def test_returned_records_are_what_is_stored(store: StateStore) -> None:
         if n == 1:
             # a kept sighting reported without an institution keeps the one it had
             assert result.kept[0].institution_id == "nagu-thc"
+
+
+def on(switch: str, mac: str, port: str) -> Sighting:
+    return Sighting(mac=mac, how="fdb", switch=switch, port=port, vlan=10, institution_id="nagu-thc")
+
+
+def test_a_device_that_moves_to_another_switch_is_one_move(store: StateStore) -> None:
+    repo = store.sightings
+    at = [T0 + timedelta(minutes=5 * n) for n in range(3)]
+    repo.reconcile("fdb:sw-a", [on("sw-a", PC, "Gi0/1"), on("sw-a", PRINTER, "Gi0/2")], True, now=at[0])
+    repo.reconcile("fdb:sw-b", [], True, now=at[0])
+    # The PC now answers on sw-b; sw-a (walked after it, or before: the order must not matter) misses it.
+    results = [
+        repo.reconcile("fdb:sw-b", [on("sw-b", PC, "Gi0/9")], True, now=at[1]),
+        repo.reconcile("fdb:sw-a", [on("sw-a", PRINTER, "Gi0/2")], True, now=at[1]),
+    ]
+    [move] = repo.join_moves(results, now=at[1])
+    assert (move.before.switch, move.before.port, move.after.switch, move.after.port) == (
+        "sw-a",
+        "Gi0/1",
+        "sw-b",
+        "Gi0/9",
+    )
+    assert move.before.end_reason == "moved" and move.after.moved_from == move.before.id
+    assert repo.get(move.before.id).end_reason == "moved" and repo.get(move.after.id).moved_from == move.before.id
+    assert [(r.switch, r.port) for r in repo.open_sightings(mac=PC)] == [("sw-b", "Gi0/9")]
+    # Seen on both switches at once: at both, not moved.
+    both = [
+        repo.reconcile("fdb:sw-a", [on("sw-a", PRINTER, "Gi0/2"), on("sw-a", PRINTER, "Gi0/2")], True, now=at[2]),
+        repo.reconcile("fdb:sw-b", [on("sw-b", PC, "Gi0/9"), on("sw-b", PRINTER, "Gi0/3")], True, now=at[2]),
+    ]
+    assert repo.join_moves(both, now=at[2]) == []
+
+
+def test_a_cross_switch_move_pairs_with_a_sighting_the_old_switch_just_expired(state_path) -> None:
+    with StateStore.open(state_path, grace_runs=1) as store:
+        repo = store.sightings
+        repo.reconcile("fdb:sw-a", [on("sw-a", PC, "Gi0/1")], True, now=T0)
+        later = T0 + timedelta(minutes=5)
+        results = [
+            repo.reconcile("fdb:sw-a", [], True, now=later),
+            repo.reconcile("fdb:sw-b", [on("sw-b", PC, "Gi0/9")], True, now=later),
+        ]
+        assert [r.mac for r in results[0].gone] == ["00:1a:2b:3c:4d:5e"]
+        [move] = repo.join_moves(results, now=later)
+        assert move.before.id == results[0].gone[0].id and repo.get(move.before.id).end_reason == "moved"
