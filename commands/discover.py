@@ -14,7 +14,8 @@ failed or stopped early) or not at all, the document saying why; 2 usage
 ``--institution/--township/--tier``), reconciles the sightings into the state
 store and writes ``device`` events (:mod:`netguard.discovery.run`); exit 1 when
 a switch failed or was read only in part, each listed with its reason.
-``discover list`` shows the devices present now with their verdicts,
+``discover sweep`` ARP-sweeps one network from one interface
+(:mod:`commands.discover_sweep`). ``discover list`` shows the devices present now with their verdicts,
 ``discover unauthorised`` only those that need action (exit 1 when any do).
 """
 
@@ -30,6 +31,7 @@ from rich.text import Text
 
 from commands.context import AppContext, pass_app
 from commands.discover_devices import device_commands
+from commands.discover_sweep import sweep_cmd
 from commands.output import console, json_option, print_json, safe, status
 from netguard.discovery import SwitchReport, walk_switch
 from netguard.errors import EXIT_FINDINGS
@@ -42,12 +44,12 @@ from netguard.snmp import SnmpClient, SnmpTarget, TargetError, split_host_port
 def discover() -> None:
     """Find devices on the network.
 
-    Reads switches' tables over SNMP: one switch, or every managed switch of
-    the inventory into the state store (ARP sweeps come later).
+    Reads switches' tables over SNMP (one switch, or every managed switch of
+    the inventory into the state store) and ARP-sweeps segments without one.
     """
 
 
-for _command in device_commands:
+for _command in (*device_commands, sweep_cmd):
     discover.add_command(_command)
 
 

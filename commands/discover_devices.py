@@ -1,12 +1,13 @@
 """``netguard discover run | list | unauthorised``: the inventory's devices, found and judged.
 
-``run`` walks every managed switch of the selection (a progress bar on a
-terminal), reconciles into the state store, writes ``device`` events and
-prints what changed and which switches failed. ``list`` is the table of the
+``run`` walks every managed switch of the selection and ARP-sweeps the
+institutions without one (a progress bar on a terminal), reconciles into the
+state store, writes ``device`` events and prints what changed and which
+switches or sweeps failed. ``list`` is the table of the
 devices present now; ``unauthorised`` only those that need action. Every
 cell is data, shown literally (``commands.tables``); ``--json`` prints the
 same rows as objects. Exit codes: ``run`` 1 when a switch failed or was read
-only in part, or an event could not be stored; ``unauthorised`` 1 when any
+only in part, a sweep failed or was cut short, or an event could not be stored; ``unauthorised`` 1 when any
 device needs action; 2 for usage errors (unknown institution, no switches).
 """
 
@@ -17,11 +18,14 @@ import datetime as dt
 import click
 
 from commands.context import AppContext, pass_app
+from commands.discover_sweep import render_sweeps, sweep_dict
 from commands.output import echo, json_option, plural, print_json, progress, say
 from commands.scope import Scope, scope_options
 from commands.tables import Column, print_table, wide_option
 from netguard.discovery.current import DeviceRow, current_devices
 from netguard.discovery.run import DeviceChange, DiscoveryRun, SwitchOutcome, device_events, discover
+from netguard.discovery.settings import DISCOVERY
+from netguard.discovery.sweep_run import plan_sweeps, sweep_and_reconcile, sweep_events
 from netguard.errors import EXIT_FINDINGS, InventoryError
 from netguard.events import open_event_store
 from netguard.inventory import Inventory, load_inventory
@@ -54,10 +58,12 @@ def run_cmd(
     seen_events: bool,
     as_json: bool,
 ) -> None:
-    """Walk every managed switch and record the devices found.
+    """Walk every managed switch, sweep the rest, and record the devices found.
 
-    Sightings go to the state store, new, moved, conflicting and gone devices
-    become 'device' events. Exit 1 when a switch failed.
+    Institutions without a managed switch are ARP-swept from the interface
+    the discovery section of netguard.yaml names for them. Sightings go to
+    the state store, new, moved, conflicting and gone devices become 'device'
+    events. Exit 1 when a switch or a sweep failed.
 
     \b
     Examples:
@@ -66,10 +72,19 @@ def run_cmd(
     """
     inv = _load(app, inventory_file)
     switches = list(inv.switches(scope.filter(inv)))
-    if not switches:
-        raise InventoryError(f"no managed switch in {scope.describe()} ({inv.file})")
+    settings = app.config.section(DISCOVERY)
+    plan = plan_sweeps(scope.apply(inv), settings)
+    if not switches and not plan.jobs:
+        raise InventoryError(
+            f"nothing to discover in {scope.describe()} ({inv.file}): no managed switch, and no sweep interface"
+            " configured for the institutions without one (discovery.sweep_interface in netguard.yaml)"
+        )
     resolver = app.config.resolver()
-    with StateStore.from_config(app.config) as store, progress("walking switches", len(switches)) as advance:
+    now = dt.datetime.now(dt.UTC)
+    with (
+        StateStore.from_config(app.config) as store,
+        progress("walking switches, sweeping", len(switches) + len(plan.jobs)) as advance,
+    ):
         result = discover(
             inv,
             switches,
@@ -80,19 +95,23 @@ def run_cmd(
             seen_events=seen_events,
             processors=[Progress(advance)],
         )
+        swept = sweep_and_reconcile(
+            inv, plan, settings.sweep, store.sightings, seen_events=seen_events, on_done=lambda _o: advance(1)
+        )
     events = open_event_store(app.config)
     try:
-        written = events.write(device_events(inv, result.changes, dt.datetime.now(dt.UTC)))
+        written = events.write(device_events(inv, result.changes, now) + sweep_events(inv, swept, now))
     finally:
         events.close()
     if as_json:
-        print_json(_run_dict(result, written.failed))
+        print_json({**_run_dict(result, written.failed), **sweep_dict(swept)})
     else:
         _render_run(result)
+        render_sweeps(swept)
     if written.failed:
         first = written.errors[0] if written.errors else "unknown reason"
         echo(f"warning: {plural(written.failed, 'device event')} could not be stored (first: {first})", err=True)
-    if result.failed or written.failed:
+    if result.failed or swept.failed or written.failed:
         raise click.exceptions.Exit(EXIT_FINDINGS)
 
 

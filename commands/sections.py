@@ -14,8 +14,9 @@ from typing import Any
 from audit.settings import AUDIT
 from bastion.settings import BASTION
 from netguard.compliance.settings import SCAN
+from netguard.discovery.settings import DISCOVERY
 from netguard.enforce.settings import ENFORCE
 from netguard.links.settings import LINKS
 from netguard.section import Section
 
-SECTIONS: tuple[Section[Any], ...] = (AUDIT, BASTION, ENFORCE, LINKS, SCAN)
+SECTIONS: tuple[Section[Any], ...] = (AUDIT, BASTION, DISCOVERY, ENFORCE, LINKS, SCAN)
