@@ -140,12 +140,10 @@ def parse_networks(texts: Iterable[str]) -> list[ipaddress.IPv4Network]:
     return networks
 
 
-def plan_targets(
-    networks: Sequence[ipaddress.IPv4Network],
-    own: ipaddress.IPv4Address | None = None,
-    max_hosts: int = DEFAULT_MAX_HOSTS,
-) -> list[ipaddress.IPv4Address]:
-    """Every host address of ``networks`` once, in order, without ``own``; too many is an error."""
+def check_size(networks: Sequence[ipaddress.IPv4Network], max_hosts: int) -> None:
+    """Refuse (never cut) networks with more than ``max_hosts`` addresses in all."""
+    if not networks:
+        raise SweepError("no network to sweep")
     total = sum(n.num_addresses for n in networks)
     if total > max_hosts:
         biggest = max(networks, key=lambda n: n.num_addresses)
@@ -153,6 +151,15 @@ def plan_targets(
             f"{biggest} has {biggest.num_addresses} addresses ({total} in all to sweep); "
             f"a sweep covers at most {max_hosts}: sweep smaller networks, or raise the limit (--max-hosts)"
         )
+
+
+def plan_targets(
+    networks: Sequence[ipaddress.IPv4Network],
+    own: ipaddress.IPv4Address | None = None,
+    max_hosts: int = DEFAULT_MAX_HOSTS,
+) -> list[ipaddress.IPv4Address]:
+    """Every host address of ``networks`` once, in order, without ``own``; too many is an error."""
+    check_size(networks, max_hosts)
     seen: set[ipaddress.IPv4Address] = set()
     targets = []
     for net in networks:
@@ -221,6 +228,7 @@ def open_arp_socket(interface: LocalInterface) -> socket.socket:
 
 def sweep(interface_name: str, networks: Sequence[ipaddress.IPv4Network], options: SweepOptions) -> SweepResult:
     """Sweep ``networks`` from ``interface_name`` (steps 1-5 above)."""
+    check_size(networks, options.max_hosts)  # before anything touches an interface
     interface = local_interface(interface_name)
     own = interface.address.ip if interface.address else None
     targets = plan_targets(networks, own, options.max_hosts)
@@ -290,14 +298,9 @@ def _exchange(
         if len(answered) == len(frames):
             break
         if now >= deadline:
-            waiting = sum(1 for _, ip, _ in queue if ip not in answered)
-            return (
-                found,
-                sent,
-                ignored,
-                f"run deadline of {options.deadline_s:g} s ({waiting} attempts not made)",
-                now - start,
-            )
+            waiting = len({ip for _, ip, _ in queue if ip not in answered})
+            why = f"run deadline of {options.deadline_s:g} s reached; {waiting} addresses not asked or not retried"
+            return found, sent, ignored, why, now - start
         while queue and queue[0][1] in answered:
             queue.popleft()
         if not queue:
