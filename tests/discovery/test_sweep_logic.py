@@ -93,7 +93,7 @@ def test_a_slash_8_is_refused_not_cut() -> None:
 def test_options_out_of_range_are_refused() -> None:
     for bad in ({"rate": 0}, {"retries": 11}, {"timeout_ms": 0}, {"deadline_s": 0}, {"max_hosts": 0}):
         with pytest.raises(SweepError, match="out of range"):
-            SweepOptions(**bad)  # type: ignore[arg-type]
+            SweepOptions(**bad)
 
 
 @pytest.mark.parametrize(
