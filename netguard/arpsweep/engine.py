@@ -42,12 +42,11 @@ import struct
 import sys
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from netguard.arpsweep.frames import ETH_P_ARP, mac_text, parse_reply, reply_filter, request_for, request_template
 from netguard.errors import NetGuardError
-from netguard.inventory import mac_vendor
 
 DEFAULT_MAX_HOSTS = 65_536  # a /16
 
@@ -235,11 +234,16 @@ def sweep(interface_name: str, networks: Sequence[ipaddress.IPv4Network], option
     source_ip = str(own) if own else "0.0.0.0"
     template = request_template(interface.mac, source_ip)
     frames = {int(ip): request_for(template, ip) for ip in targets}
+    lookup: list[Callable[[str], str | None]] = []
     with open_arp_socket(interface) as sock:
-        found, sent, ignored, stopped, seconds = _exchange(sock, interface.name, frames, options)
+        # The OUI table loads while the last attempts' replies are awaited, not after.
+        found, sent, ignored, stopped, seconds = _exchange(
+            sock, interface.name, frames, options, idle=lambda: lookup.append(_vendor_lookup())
+        )
+    vendor_of = lookup[0] if lookup else _vendor_lookup()
     answered = {ip for ip, _ in found}
     replies = tuple(
-        ArpReply(str(ipaddress.IPv4Address(ip)), mac_text(mac), mac_vendor(mac_text(mac))) for ip, mac in found
+        ArpReply(str(ipaddress.IPv4Address(ip)), mac_text(mac), vendor_of(mac_text(mac))) for ip, mac in found
     )
     return SweepResult(
         interface=interface.name,
@@ -257,10 +261,26 @@ def sweep(interface_name: str, networks: Sequence[ipaddress.IPv4Network], option
     )
 
 
+def _vendor_lookup() -> Callable[[str], str | None]:
+    """The OUI lookup, its table loaded: importing the inventory and netaddr's index takes a
+    few hundred milliseconds, so the sweep does it while it has nothing left to send."""
+    from netguard.inventory import mac_vendor
+
+    mac_vendor("00:00:00:00:00:00")
+    return mac_vendor
+
+
 def _exchange(
-    sock: socket.socket, name: str, frames: dict[int, bytes], options: SweepOptions
+    sock: socket.socket,
+    name: str,
+    frames: dict[int, bytes],
+    options: SweepOptions,
+    idle: Callable[[], None] | None = None,
 ) -> tuple[list[tuple[int, bytes]], int, int, str | None, float]:
-    """Send, retry and match (steps 3-5): (address, MAC) pairs in order, frames sent, ignored, why stopped."""
+    """Send, retry and match (steps 3-5): (address, MAC) pairs in order, frames sent, ignored, why stopped.
+
+    ``idle`` runs once, when every attempt is sent and only replies are awaited (the
+    socket buffers what arrives meanwhile)."""
     start = time.monotonic()
     deadline = start + options.deadline_s
     interval, timeout = 1.0 / options.rate, options.timeout_ms / 1000.0
@@ -304,6 +324,10 @@ def _exchange(
         while queue and queue[0][1] in answered:
             queue.popleft()
         if not queue:
+            if idle is not None:
+                idle()
+                idle = None
+                continue
             if now >= last_wait:
                 break
             wait = last_wait - now

@@ -1,15 +1,18 @@
 """ARP frames for the sweep: requests built once, replies read from raw bytes, a kernel filter.
 
-scapy builds one request frame (Ethernet broadcast, ARP who-has) for the
-sweeping interface; every target's frame is that template with the four bytes
-of the target address replaced, so a /24 costs one scapy build instead of 254
-(scapy spends tens of microseconds per packet, more than sending it).
+An ARP request over Ethernet is 42 bytes at fixed offsets (RFC 826): one
+template is packed for the sweeping interface (broadcast, who-has, its MAC
+and address), and every target's frame is that template with the four bytes
+of the target address replaced, so a /24 costs one build instead of 254.
+The layout is checked byte for byte against scapy's own build of the same
+request in the tests; the sweep itself does not import scapy, whose import
+alone (0.3 s idle, up to 0.9 s on a busy machine) is longer than the whole
+first round of a /24 at 500 frames a second.
 
-Replies are read without scapy: an ARP reply over Ethernet is 42 bytes at
-fixed offsets (RFC 826), so a slice is all it takes. The classic BPF program
-below runs in the kernel and hands the socket only ARP replies addressed to
-the sweeping interface's MAC: neither our own broadcast requests nor other
-hosts' ARP traffic wake the sweep up.
+Replies are read the same way, by slicing at RFC 826's offsets. The classic
+BPF program below runs in the kernel and hands the socket only ARP replies
+addressed to the sweeping interface's MAC: neither our own broadcast
+requests nor other hosts' ARP traffic wake the sweep up.
 """
 
 from __future__ import annotations
@@ -35,14 +38,12 @@ def mac_text(raw: bytes) -> str:
 
 def request_template(src_mac: str, src_ip: str) -> bytes:
     """One ARP who-has frame from ``src_mac``/``src_ip`` (0.0.0.0: an RFC 5227 probe), target 0.0.0.0."""
-    from scapy.layers.l2 import ARP, Ether  # scapy is slow to import: only the sweep pays for it
-
-    frame = bytes(
-        Ether(dst=BROADCAST, src=src_mac, type=ETH_P_ARP)
-        / ARP(op=1, hwsrc=src_mac, psrc=src_ip, hwdst="00:00:00:00:00:00", pdst="0.0.0.0")
-    )
-    if len(frame) != FRAME_LEN or frame[14:20] != _ARP_ETHER_IPV4:
-        raise ValueError(f"unexpected ARP request layout from scapy ({len(frame)} bytes)")
+    mac = mac_bytes(src_mac)
+    if len(mac) != 6:
+        raise ValueError(f"'{src_mac}' is not a MAC address")
+    ip = ipaddress.IPv4Address(src_ip).packed
+    frame = b"\xff" * 6 + mac + ETH_P_ARP.to_bytes(2, "big") + _ARP_ETHER_IPV4 + b"\x00\x01" + mac + ip + bytes(10)
+    assert len(frame) == FRAME_LEN
     return frame
 
 

@@ -30,12 +30,17 @@ OWN_MAC = "02:00:00:00:00:fe"
 UNMANAGED = "lab-vc1-2"  # 1 township, 2 villages: the second village has no managed switch
 
 
-def test_a_request_frame_is_what_scapy_reads_as_who_has_for_the_target() -> None:
-    template = request_template(OWN_MAC, "10.11.12.250")
-    frame = Ether(request_for(template, ipaddress.IPv4Address("10.11.12.66")))
+@pytest.mark.parametrize("source", ["10.11.12.250", "0.0.0.0"])
+def test_a_request_frame_is_byte_for_byte_scapys_who_has(source: str) -> None:
+    raw = request_for(request_template(OWN_MAC, source), ipaddress.IPv4Address("10.11.12.66"))
+    scapy_built = Ether(dst="ff:ff:ff:ff:ff:ff", src=OWN_MAC) / ARP(
+        op=1, hwsrc=OWN_MAC, psrc=source, hwdst="00:00:00:00:00:00", pdst="10.11.12.66"
+    )
+    assert raw == bytes(scapy_built)
+    frame = Ether(raw)
     assert frame.dst == "ff:ff:ff:ff:ff:ff" and frame.src == OWN_MAC and frame.type == 0x0806
     arp = frame[ARP]
-    assert (arp.op, arp.hwsrc, arp.psrc, arp.pdst) == (1, OWN_MAC, "10.11.12.250", "10.11.12.66")
+    assert (arp.op, arp.hwsrc, arp.psrc, arp.pdst) == (1, OWN_MAC, source, "10.11.12.66")
 
 
 def test_replies_are_read_and_everything_else_is_not() -> None:
