@@ -85,15 +85,19 @@ def run_cmd(
         StateStore.from_config(app.config) as store,
         progress("walking switches, sweeping", len(switches) + len(plan.jobs)) as advance,
     ):
-        result = discover(
-            inv,
-            switches,
-            resolver,
-            store.sightings,
-            timeout=timeout,
-            retries=retries,
-            seen_events=seen_events,
-            processors=[Progress(advance)],
+        result = (
+            discover(
+                inv,
+                switches,
+                resolver,
+                store.sightings,
+                timeout=timeout,
+                retries=retries,
+                seen_events=seen_events,
+                processors=[Progress(advance)],
+            )
+            if switches
+            else DiscoveryRun((), (), 0, 0.0)
         )
         swept = sweep_and_reconcile(
             inv, plan, settings.sweep, store.sightings, seen_events=seen_events, on_done=lambda _o: advance(1)
@@ -106,7 +110,8 @@ def run_cmd(
     if as_json:
         print_json({**_run_dict(result, written.failed), **sweep_dict(swept)})
     else:
-        _render_run(result)
+        if switches:
+            _render_run(result)
         render_sweeps(swept)
     if written.failed:
         first = written.errors[0] if written.errors else "unknown reason"

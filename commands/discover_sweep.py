@@ -222,6 +222,8 @@ def render_sweeps(run: SweepRun) -> None:
             Column("status", keep=True, priority=8),
         ]
         print_table("device changes from ARP sweeps", columns, rows)
+    elif run.outcomes:
+        say("no device changes from ARP sweeps")
     if run.failed:
         print_table(
             "failed sweeps",
