@@ -20,7 +20,8 @@ The algorithm is arp-scan's, on one raw socket:
 4. *Match*: a reply counts when its sender address is one of the targets;
    every distinct (address, MAC) pair is kept, so an address answered by two
    MACs shows as two replies (a duplicate address, not a lost answer). Replies
-   from addresses not asked about are counted, not kept.
+   from addresses not asked about, repeated answers and ARP that is not
+   Ethernet/IPv4 are counted as ignored, not kept.
 5. *Stop* when every target has answered, when the last attempt's timeout has
    passed, or at the run deadline (the result then says it is incomplete, and
    how far it got).
@@ -119,7 +120,7 @@ class SweepResult:
     replies: tuple[ArpReply, ...]
     sent: int
     unanswered: int
-    ignored: int  # ARP replies from addresses not asked about (or repeated answers)
+    ignored: int  # replies from addresses not asked about, repeated answers, non-IPv4 ARP
     complete: bool
     stopped: str | None
     seconds: float
@@ -302,14 +303,12 @@ def _exchange(
             except BlockingIOError:
                 return
             reply = parse_reply(frame)
-            if reply is None:
-                continue
-            pair = (reply.sender_ip, reply.sender_mac)
-            if reply.sender_ip not in frames or pair in pairs:
+            pair = (reply.sender_ip, reply.sender_mac) if reply is not None else None
+            if pair is None or pair[0] not in frames or pair in pairs:
                 ignored += 1
                 continue
             pairs.add(pair)
-            answered.add(reply.sender_ip)
+            answered.add(pair[0])
             found.append(pair)
 
     while True:
