@@ -7,6 +7,7 @@ A lab (1 township, 2 villages) is brought up; the unmanaged village's subnet
 - NetGuard's engine as its own process (``netguard.arpsweep.sweep``; Python
   start-up and imports count against it, as arp-scan's start-up does),
 - the whole command ``netguard discover sweep --json`` (start-up of the CLI),
+  and ``netguard --version`` for the CLI's start-up alone,
 - ``arp-scan`` with the same pacing and attempts (``--interval 2 --retry 2
   --timeout 500 --backoff 1``: 500 requests/s, two attempts per address, a
   500 ms wait), arp-scan with its own defaults (backoff 1.5), and arp-scan
@@ -105,6 +106,15 @@ def run_command(ns: str, subnet: str) -> Run:
     return Run(wall, cpu, frozenset((h["ip"], h["mac"]) for h in doc["hosts"]), doc["sent"])
 
 
+def run_startup(ns: str) -> Run:
+    """``netguard --version``: the CLI's start-up alone (every command group imported), for scale."""
+    wall, cpu, _out, err, code = _run_timed(
+        ["ip", "netns", "exec", ns, sys.executable, str(ROOT / "cli.py"), "--version"]
+    )
+    _check("netguard --version", code, err)
+    return Run(wall, cpu, frozenset())
+
+
 def run_arp_scan(ns: str, subnet: str, *extra: str) -> Run:
     # Without --quiet (unless given) arp-scan reads its OUI files and names each vendor, as NetGuard does.
     args = ["ip", "netns", "exec", ns, "arp-scan", "-I", "eth0", "-x", *extra, subnet]
@@ -137,6 +147,7 @@ def arp_bench(runs: int, say: Callable[[str], None]) -> None:
             tools: dict[str, Callable[[], Run]] = {
                 "netguard engine": lambda: run_engine(probe.namespace, subnet),
                 "netguard command": lambda: run_command(probe.namespace, subnet),
+                "netguard --version": lambda: run_startup(probe.namespace),
                 "arp-scan matched": lambda: run_arp_scan(probe.namespace, subnet, *matched),
                 "arp-scan defaults": lambda: run_arp_scan(probe.namespace, subnet),
                 "arp-scan -q": lambda: run_arp_scan(probe.namespace, subnet, "--quiet", *matched),
@@ -160,7 +171,7 @@ def arp_bench(runs: int, say: Callable[[str], None]) -> None:
             f" {med(r.cpu_s for r in runs_):6.3f} {f'{max(rss):.1f}' if rss else '-':>8}"
             f" {str(int(med(sent))) if sent else '-':>5}  {len(runs_[0].hosts)}"
         )
-    found = {t: {r.hosts for r in rs} for t, rs in results.items()}
+    found = {t: {r.hosts for r in rs} for t, rs in results.items() if t != "netguard --version"}
     same = len({h for hosts in found.values() for h in hosts}) == 1
     say(f"  same hosts found by every tool in every run: {'yes' if same else 'NO'}")
     if not same:
