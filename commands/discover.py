@@ -11,12 +11,14 @@ failed or stopped early) or not at all, the document saying why; 2 usage
 (bad address, a reference that does not resolve).
 
 ``netguard discover run`` walks every managed switch of the inventory (or of
-``--institution/--township/--tier``), reconciles the sightings into the state
-store and writes ``device`` events (:mod:`netguard.discovery.run`); exit 1 when
-a switch failed or was read only in part, each listed with its reason.
-``discover sweep`` ARP-sweeps one network from one interface
-(:mod:`commands.discover_sweep`). ``discover list`` shows the devices present now with their verdicts,
-``discover unauthorised`` only those that need action (exit 1 when any do).
+``--institution/--township/--tier``) and ARP-sweeps the institutions without
+one, reconciles the sightings into the state store and writes ``device``
+events (:mod:`netguard.discovery.run`, :mod:`netguard.discovery.sweep_run`);
+exit 1 when a switch or a sweep failed or was cut short, each listed with its
+reason. ``discover sweep`` ARP-sweeps one network from one interface and
+stores nothing (:mod:`commands.discover_sweep`). ``discover list`` shows the
+devices present now with their verdicts, ``discover unauthorised`` only those
+that need action (exit 1 when any do).
 """
 
 from __future__ import annotations

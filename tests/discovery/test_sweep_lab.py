@@ -179,6 +179,10 @@ def test_discover_run_sweeps_the_village_without_a_switch_and_reconciles(lab: Ru
     # Seen again: no changes. The rogue unplugged: gone after one complete sweep (grace_runs 1).
     proc = netguard(probe, *run)
     assert proc.returncode == 0 and json.loads(proc.stdout)["sweep_changes"] == []
+    proc = netguard(probe, *run[:-1])  # the same for people
+    assert proc.returncode == 0, proc.stderr
+    assert "1 institution ARP-swept: 1 completely, 0 failed or cut short" in proc.stdout
+    assert "no device changes from ARP sweeps" in proc.stdout
     netns.ip(rogue.namespace, "link", "set", "eth0", "down")
     try:
         proc = netguard(probe, *run)
