@@ -1,6 +1,6 @@
 """Switch discovery benchmark: NetGuard's SNMP walks beside net-snmp's snmpbulkwalk, and many switches at once.
 
-    python bench/discovery.py [--runs 5] [--switches 440] [--agents 2] [--skip-large] [--skip-many]
+    python bench/discovery.py [--runs 5] [--switches 440] [--agents 2] [--skip-large] [--skip-many] [--only arp]
 
 1. One large recording of a real switch (snmpsim-data's Huawei S12704: 2700
    BRIDGE-MIB FDB rows, 2734 ARP rows) served by snmpsim on loopback, walked
@@ -25,6 +25,9 @@
    25 %, 50 % and 100 % of the run (what grows is the reports themselves,
    which the run returns), and the CPU NetGuard and the agents each used.
 
+3. ``--only arp``: the ARP sweep of a /24 in the namespace lab beside arp-scan
+   (:mod:`bench.discovery_arp`), written to bench/results/discovery-arp.txt.
+
 snmpsim's indexes are kept in ~/.cache/netguard/bench-snmpsim and reused. Results are
 printed and written to bench/results/discovery.txt.
 """
@@ -46,6 +49,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.discovery_arp import arp_bench
 from netguard.discovery import SwitchJob, SwitchReport, walk_switch, walk_switches
 from netguard.discovery import oids as O
 from netguard.secrets import Secret
@@ -57,6 +61,7 @@ CACHE = Path.home() / ".cache" / "netguard" / "bench-snmpsim"
 LARGE = "huawei-s12704"
 SMALL = ("cisco-c3750", "h3c-e528-2", "maipu-sm4200-16gef8ge-ac", "huawei-s5720", "dlink-des3200")
 RESULTS = Path(__file__).resolve().parent / "results" / "discovery.txt"
+RESULTS_ARP = RESULTS.with_name("discovery-arp.txt")
 
 # Every subtree walk_switch walks on a switch without Q-BRIDGE rows and without LLDP (the S12704).
 SWITCH_SUBTREES = (
@@ -280,7 +285,14 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, default=2, help="table walks at once per switch")
     parser.add_argument("--skip-large", action="store_true")
     parser.add_argument("--skip-many", action="store_true")
+    parser.add_argument("--only", choices=("arp",), help="Run only this sub-benchmark (arp: the ARP sweep).")
     args = parser.parse_args()
+    if args.only == "arp":
+        say(f"bench/discovery.py --only arp  {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
+        arp_bench(args.runs, say)
+        RESULTS_ARP.write_text("\n".join(out_lines) + "\n", encoding="utf-8")
+        print(f"(written to {RESULTS_ARP})")
+        return
     if shutil.which("snmpbulkwalk") is None:
         sys.exit("snmpbulkwalk not found: apt-get install snmp (scripts/install-test-deps.sh does)")
     say(f"bench/discovery.py  {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")

@@ -11,11 +11,14 @@ failed or stopped early) or not at all, the document saying why; 2 usage
 (bad address, a reference that does not resolve).
 
 ``netguard discover run`` walks every managed switch of the inventory (or of
-``--institution/--township/--tier``), reconciles the sightings into the state
-store and writes ``device`` events (:mod:`netguard.discovery.run`); exit 1 when
-a switch failed or was read only in part, each listed with its reason.
-``discover list`` shows the devices present now with their verdicts,
-``discover unauthorised`` only those that need action (exit 1 when any do).
+``--institution/--township/--tier``) and ARP-sweeps the institutions without
+one, reconciles the sightings into the state store and writes ``device``
+events (:mod:`netguard.discovery.run`, :mod:`netguard.discovery.sweep_run`);
+exit 1 when a switch or a sweep failed or was cut short, each listed with its
+reason. ``discover sweep`` ARP-sweeps one network from one interface and
+stores nothing (:mod:`commands.discover_sweep`). ``discover list`` shows the
+devices present now with their verdicts, ``discover unauthorised`` only those
+that need action (exit 1 when any do).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from rich.text import Text
 
 from commands.context import AppContext, pass_app
 from commands.discover_devices import device_commands
+from commands.discover_sweep import sweep_cmd
 from commands.output import console, json_option, print_json, safe, status
 from netguard.discovery import SwitchReport, walk_switch
 from netguard.errors import EXIT_FINDINGS
@@ -42,12 +46,12 @@ from netguard.snmp import SnmpClient, SnmpTarget, TargetError, split_host_port
 def discover() -> None:
     """Find devices on the network.
 
-    Reads switches' tables over SNMP: one switch, or every managed switch of
-    the inventory into the state store (ARP sweeps come later).
+    Reads switches' tables over SNMP (one switch, or every managed switch of
+    the inventory into the state store) and ARP-sweeps segments without one.
     """
 
 
-for _command in device_commands:
+for _command in (*device_commands, sweep_cmd):
     discover.add_command(_command)
 
 

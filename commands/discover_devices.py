@@ -1,20 +1,21 @@
 """``netguard discover run | list | unauthorised``: the inventory's devices, found and judged.
 
-``run`` walks every managed switch of the selection (a progress bar on a
-terminal), reconciles into the state store, writes ``device`` events and
-prints what changed and which switches failed. Then it looks for isolated
-devices seen on a port where they are not isolated (NAV's re-detain): with
-``--apply`` each is isolated there too through ``evict``'s own code (guards,
-journal, an ``enforcement`` event per step); without it each is reported, and
-written as a dry-run ``enforcement`` event, and nothing is touched. ``list``
-is the table of the devices present now; ``unauthorised`` only those that
-need action. Every verdict uses the device policy (``discovery.device_rules``
-after the built-in pack). Every cell is data, shown literally
-(``commands.tables``); ``--json`` prints the same rows as objects. Exit codes:
-``run`` 1 when a switch failed or was read only in part, an event could not
-be stored, or a re-detain was refused, failed or left over by the limit;
-``unauthorised`` 1 when any device needs action; 2 for usage errors (unknown
-institution, no switches).
+``run`` walks every managed switch of the selection and ARP-sweeps the
+institutions without one (a progress bar on a terminal), reconciles into the
+state store, writes ``device`` events and prints what changed and which
+switches or sweeps failed. Then it looks for isolated devices seen on a port
+where they are not isolated (NAV's re-detain): with ``--apply`` each is
+isolated there too through ``evict``'s own code (guards, journal, an
+``enforcement`` event per step); without it each is reported, and written as
+a dry-run ``enforcement`` event, and nothing is touched. ``list`` is the table
+of the devices present now; ``unauthorised`` only those that need action.
+Every verdict uses the device policy (``discovery.device_rules`` after the
+built-in pack). Every cell is data, shown literally (``commands.tables``);
+``--json`` prints the same rows as objects. Exit codes: ``run`` 1 when a
+switch failed or was read only in part, a sweep failed or was cut short, an
+event could not be stored, or a re-detain was refused, failed or left over by
+the limit; ``unauthorised`` 1 when any device needs action; 2 for usage
+errors (unknown institution, nothing to discover).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import getpass
 import click
 
 from commands.context import AppContext, pass_app
+from commands.discover_sweep import render_sweeps, sweep_dict
 from commands.evict import Job, act_on_many, recorder
 from commands.output import echo, json_option, plural, print_json, progress, say
 from commands.scope import Scope, scope_options
@@ -32,6 +34,8 @@ from commands.tables import Column, print_table, wide_option
 from netguard.discovery.current import DeviceRow, current_devices
 from netguard.discovery.policy import policy_from_config
 from netguard.discovery.run import DeviceChange, DiscoveryRun, SwitchOutcome, device_events, discover
+from netguard.discovery.settings import DISCOVERY
+from netguard.discovery.sweep_run import plan_sweeps, sweep_and_reconcile, sweep_events
 from netguard.enforce.redetain import moved_while_isolated
 from netguard.errors import EXIT_FINDINGS, InventoryError
 from netguard.events import Event, make_event, open_event_store
@@ -72,12 +76,14 @@ def run_cmd(
     do_apply: bool,
     as_json: bool,
 ) -> None:
-    """Walk every managed switch and record the devices found.
+    """Walk every managed switch, sweep the rest, and record the devices found.
 
-    Sightings go to the state store, new, moved, conflicting and gone devices
-    become 'device' events. An isolated device now seen on another port is
-    isolated there too with --apply (reported only, without). Exit 1 when a
-    switch failed or a re-detain could not be done.
+    Institutions without a managed switch are ARP-swept from the interface
+    the discovery section of netguard.yaml names for them. Sightings go to
+    the state store, new, moved, conflicting and gone devices become 'device'
+    events. An isolated device now seen on another port is isolated there
+    too with --apply (reported only, without). Exit 1 when a switch or a
+    sweep failed or a re-detain could not be done.
 
     \b
     Examples:
@@ -87,32 +93,56 @@ def run_cmd(
     """
     inv = _load(app, inventory_file)
     switches = list(inv.switches(scope.filter(inv)))
-    if not switches:
-        raise InventoryError(f"no managed switch in {scope.describe()} ({inv.file})")
+    settings = app.config.section(DISCOVERY)
+    plan = plan_sweeps(scope.apply(inv), settings)
+    if not switches and not plan.jobs:
+        raise InventoryError(
+            f"nothing to discover in {scope.describe()} ({inv.file}): no managed switch, and no sweep interface"
+            " configured for the institutions without one (discovery.sweep_interface in netguard.yaml)"
+        )
     policy = policy_from_config(app.config, inv)
     resolver = app.config.resolver()
-    with StateStore.from_config(app.config) as store, progress("walking switches", len(switches)) as advance:
-        result = discover(
+    now = dt.datetime.now(dt.UTC)
+    with (
+        StateStore.from_config(app.config) as store,
+        progress("walking switches, sweeping", len(switches) + len(plan.jobs)) as advance,
+    ):
+        result = (
+            discover(
+                inv,
+                switches,
+                resolver,
+                store.sightings,
+                timeout=timeout,
+                retries=retries,
+                seen_events=seen_events,
+                processors=[Progress(advance)],
+                policy=policy,
+            )
+            if switches
+            else DiscoveryRun((), (), 0, 0.0)
+        )
+        swept = sweep_and_reconcile(
             inv,
-            switches,
-            resolver,
+            plan,
+            settings.sweep,
             store.sightings,
-            timeout=timeout,
-            retries=retries,
             seen_events=seen_events,
-            processors=[Progress(advance)],
             policy=policy,
+            on_done=lambda _o: advance(1),
         )
     events = open_event_store(app.config)
     try:
-        written = events.write(device_events(inv, result.changes, dt.datetime.now(dt.UTC)))
+        written = events.write(device_events(inv, result.changes, now) + sweep_events(inv, swept, now))
     finally:
         events.close()
     redetained, failures = _redetain(app, inv, do_apply)
     if as_json:
-        print_json({**_run_dict(result, written.failed), "redetain": redetained})
+        print_json({**_run_dict(result, written.failed), **sweep_dict(swept), "redetain": redetained})
     else:
-        _render_run(result)
+        if switches:
+            _render_run(result)
+        render_sweeps(swept)
         _render_redetain(redetained, do_apply)
     if written.failed:
         first = written.errors[0] if written.errors else "unknown reason"
@@ -123,7 +153,7 @@ def run_cmd(
             err=True,
         )
     stuck = [r for r in redetained if r["outcome"] in _NOT_DONE]
-    if result.failed or written.failed or failures or stuck:
+    if result.failed or swept.failed or written.failed or failures or stuck:
         raise click.exceptions.Exit(EXIT_FINDINGS)
 
 

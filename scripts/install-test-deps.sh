@@ -24,7 +24,8 @@ VENV=${VENV:-.venv}
 # The lab (netguard lab up, tests/lab): iproute2 (ip, bridge: namespaces, veths, VLAN bridges),
 # snmpd (one agent per lab switch) and snmp (snmpwalk/snmpset in the tests), iputils-ping
 # (hosts reach their gateway), arping (ARP from inside a namespace), nftables (packet loss in
-# the lab: this kernel has no tc netem); fping: the link checks' benchmark anchor.
+# the lab: this kernel has no tc netem); fping: the link checks' benchmark anchor;
+# arp-scan: the anchor bench/discovery.py --only arp compares the ARP sweep with.
 # mariadb-server (with the server_audit plugin), postgresql (15 on Debian 12) and
 # postgresql-15-pgaudit: the real servers whose logs the audit tests read;
 # chromium: renders the compliance scan's HTML report headless (tests/compliance/test_html.py);
@@ -32,7 +33,7 @@ VENV=${VENV:-.venv}
 # fingerprint test and bench/audit.py compare against.
 TEST_DEBS=(openjdk-17-jdk-headless maven unzip openssl iproute2 snmpd snmp iputils-ping arping nftables fping
     openssh-server openssh-client mariadb-server postgresql postgresql-15-pgaudit percona-toolkit pgbadger
-    chromium systemd)
+    chromium systemd arp-scan)
 
 say() { printf 'install-test-deps: %s\n' "$*"; }
 

@@ -1,10 +1,11 @@
 """The devices present now: the state store's open sightings, one row per device and place.
 
 A device's place is its open ``fdb`` sighting (switch, port, VLAN); its IPs
-are those of its open ``arp-table`` sightings, wherever they were read. A MAC
-only a router's ARP table knows (a host behind an unmanaged segment, another
-switch's address on the transit network) is still a device: one row with the
-switch whose ARP table holds it and no port. Each row carries its verdict from
+are those of its open ``arp-table`` and ``arp`` (ARP sweep) sightings,
+wherever they were read. A MAC only an ARP sweep or a router's ARP table
+knows (a host behind an unmanaged segment, another switch's address on the
+transit network) is still a device: one row with the switch whose ARP table
+holds it (none for a sweep) and no port. Each row carries its verdict from
 :func:`~netguard.discovery.authorise.classify` against the *current*
 inventory and device policy, so adding a device to the inventory (or a rule
 to the policy) changes its status without a new discovery.
@@ -63,7 +64,7 @@ def current_devices(repo: SightingRepository, inventory: Inventory, policy: Rule
     arp: dict[str, list[SightingRecord]] = defaultdict(list)
     fdb: list[SightingRecord] = []
     for r in open_rows:
-        if r.how == "arp-table":
+        if r.how in ("arp-table", "arp"):
             arp[r.mac].append(r)
         elif r.how == "fdb":
             fdb.append(r)

@@ -253,6 +253,20 @@ def reconcile(
     return changes, stored
 
 
+def verdict_fields(verdict: Verdict) -> dict[str, object]:
+    """The event fields of a verdict: status, the rules that matched and the one that decided."""
+    rule = verdict.rule
+    return {
+        "netguard.device.status": verdict.status.value,
+        "netguard.device.rules": list(verdict.matched) or None,
+        "rule.id": rule.id if rule else None,
+        "rule.name": rule.title if rule else None,
+        "rule.ruleset": rule.pack if rule else None,
+        "rule.reference": rule.references[0] if rule and rule.references else None,
+        "tags": list(rule.tags) if rule and rule.tags else None,
+    }
+
+
 def device_events(inventory: Inventory, changes: Sequence[DeviceChange], at: dt.datetime) -> list[Event]:
     events = []
     for c in changes:
@@ -268,7 +282,6 @@ def device_events(inventory: Inventory, changes: Sequence[DeviceChange], at: dt.
             "seen": f"{r.mac} seen at {place}",
             "conflict": f"{r.mac} at {place}: {c.verdict.reason}",
         }[c.action]
-        rule = c.verdict.rule
         fields: dict[str, object] = {
             "event.action": c.action,
             "organization.id": r.institution_id,
@@ -281,13 +294,7 @@ def device_events(inventory: Inventory, changes: Sequence[DeviceChange], at: dt.
             "netguard.device.vendor": vendor_of(r.mac),
             "netguard.device.kind": device.kind if device else None,
             "netguard.device.authorised": c.verdict.authorised,
-            "netguard.device.status": c.verdict.status.value,
-            "netguard.device.rules": list(c.verdict.matched) or None,
-            "rule.id": rule.id if rule else None,
-            "rule.name": rule.title if rule else None,
-            "rule.ruleset": rule.pack if rule else None,
-            "rule.reference": rule.references[0] if rule and rule.references else None,
-            "tags": list(rule.tags) if rule and rule.tags else None,
+            **verdict_fields(c.verdict),
             "netguard.device.seen_by": ["fdb", "arp-table"] if c.ips else ["fdb"],
             "netguard.device.previous_port": (
                 f"{c.previous.switch} {c.previous.port}" if c.previous is not None else None

@@ -18,6 +18,7 @@ import yaml
 
 from bastion.settings import BASTION
 from commands.config import describe, run_checks
+from commands.sections import SECTIONS
 from netguard.config import load_config
 from netguard.discovery.settings import DISCOVERY
 from netguard.errors import ConfigError
@@ -91,20 +92,32 @@ def test_config_check_checks_the_section_and_resolves_its_reference(write_config
 
 
 def test_a_section_no_capability_reads_fails_config_check(write_config) -> None:
+    # Every capability of this NetGuard reads its section, so "read by nothing" is what a
+    # build without the discovery capability would say: the checks are given the others.
     path = write_config("state:\n  path: s.db\nevents:\n  sqlite:\n    path: e.db\ndiscovery:\n  daily: true\n")
-    checks = run_checks(load_config(path), [LINKS])  # a NetGuard built without discovery
-    check = next(c for c in checks if c.name == "section discovery")
+    cfg = load_config(path)
+    without = [s for s in SECTIONS if s.name != "discovery"]
+    check = next(c for c in run_checks(cfg, without) if c.name == "section discovery")
     assert not check.ok and check.detail.startswith(f"{path}:7: no capability in this NetGuard reads 'discovery'")
-    assert describe(load_config(path), [LINKS])["discovery"] == f"{path}:7 (read by nothing)"
+    assert describe(cfg, without)["discovery"] == f"{path}:7 (read by nothing)"
 
 
 def test_the_discovery_section_is_checked_at_file_line(write_config) -> None:
-    # Every capability now reads its section; an unknown key in one is an error at its line.
-    path = write_config("state:\n  path: s.db\nevents:\n  sqlite:\n    path: e.db\ndiscovery:\n  daily: true\n")
+    path = write_config(
+        "state:\n  path: s.db\nevents:\n  sqlite:\n    path: e.db\ndiscovery:\n  daily: true\n"
+        "  sweep_interfaces: {vc-1: 'eth 0'}\n  sweep_rate: 0\n"
+    )
     code, out = run_cli("--config", str(path), "config", "check", "--json")
     assert code == 1
     check = next(c for c in json.loads(out) if c["check"] == "section discovery")
-    assert not check["ok"] and f"{path}:7: discovery: unknown key 'daily'" in check["detail"]
+    assert check["detail"].startswith(f"{path}:7: discovery: unknown key 'daily'")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path).section(DISCOVERY)
+    assert caught.value.issues[1:] == (
+        f"{path}:8: discovery.sweep_interfaces.vc-1: 'eth 0' is not an interface name"
+        " (1-15 characters, no '/', ':' or spaces)",
+        f"{path}:9: discovery.sweep_rate: 0 is out of range (1-1e+06)",
+    )
     path = write_config(
         "state:\n  path: s.db\nevents:\n  sqlite:\n    path: e.db\ndiscovery:\n  device_rules:\n"
         "    - local.yaml\n    - {file: /x/thc.yaml, institution: thc1, extra: 1}\n"
