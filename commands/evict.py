@@ -28,11 +28,14 @@ from typing import TypeVar
 import click
 
 from commands.context import AppContext, pass_app
+from commands.evict_arp import arp_device, arp_segment, hold_cmd, render_arp_plan, restore_arp_entry
 from commands.output import echo, json_option, plural, print_json, say
 from commands.tables import Column, print_table, wide_option
 from netguard.config import Config
 from netguard.discovery.current import DeviceRow, current_devices
 from netguard.enforce.apply import Record, apply_plan
+from netguard.enforce.arp_link import LinkError
+from netguard.enforce.arp_plan import ARP_ISOLATE, Segment
 from netguard.enforce.guards import (
     DEFAULT_LIMIT,
     ActionLimit,
@@ -54,14 +57,18 @@ from netguard.store import StateStore
 from netguard.store.journal import JournalEntry, event_fields
 
 T = TypeVar("T")
+DEVICE_METHODS = (*METHODS, ARP_ISOLATE)
 
 
 @click.group("evict")
 def evict() -> None:
-    """Isolate unauthorised devices at their switch port; restore.
+    """Isolate unauthorised devices at their switch port or by ARP; restore.
 
     Every command is a dry run unless --apply. See docs/evict.md.
     """
+
+
+evict.add_command(hold_cmd)
 
 
 @contextmanager
@@ -126,7 +133,7 @@ def _render_plan(plan: Plan, applied: JournalEntry | None) -> None:
 
 @evict.command("device")
 @click.argument("what", metavar="DEVICE")
-@click.option("--method", type=click.Choice(METHODS), default="auto", show_default=True, help="How to isolate.")
+@click.option("--method", type=click.Choice(DEVICE_METHODS), default="auto", show_default=True, help="How to isolate.")
 @click.option("--reason", required=True, help="Why (recorded in the journal and the event).")
 @click.option("--apply", "do_apply", is_flag=True, help="Act; without it only the plan is shown.")
 @click.option("--force-shared-port", is_flag=True, help="Isolate even a port other authorised devices use.")
@@ -135,9 +142,11 @@ def _render_plan(plan: Plan, applied: JournalEntry | None) -> None:
 def device_cmd(
     app: AppContext, what: str, method: str, reason: str, do_apply: bool, force_shared_port: bool, as_json: bool
 ) -> None:
-    """Isolate one DEVICE (a MAC or an IP) at its switch port.
+    """Isolate one DEVICE (a MAC or an IP) at its switch port, or by ARP.
 
-    The port is the one the last discovery saw the device on.
+    The port is the one the last discovery saw the device on. A device on a
+    segment without a managed switch is isolated by ARP from this host
+    (enforce.arp_interfaces); `auto` chooses that for it.
 
     \b
     Examples:
@@ -150,6 +159,11 @@ def device_cmd(
     protected = inv.protected_reason(mac=what, ip=what)
     if protected is not None:
         raise ProtectedTarget(f"{what} is protected ({protected}); NetGuard never evicts it")
+    with StateStore.from_config(app.config) as store:
+        segment = arp_segment(app, inv, store, what, method)
+    if segment is not None:
+        _device_by_arp(app, inv, segment, reason=reason, do_apply=do_apply, as_json=as_json)
+        return
     with StateStore.from_config(app.config) as store, _recorder(app.config) as (record, failures):
         device = locate(store.sightings, inv, what)
         target = _target(app, inv, device.switch)
@@ -187,6 +201,18 @@ def device_cmd(
     _warn_events(failures)
 
 
+def _device_by_arp(
+    app: AppContext, inv: Inventory, segment: Segment, *, reason: str, do_apply: bool, as_json: bool
+) -> None:
+    with StateStore.from_config(app.config) as store, _recorder(app.config) as (record, failures):
+        plan, entry = arp_device(inv, store, segment, reason=reason, do_apply=do_apply, record=record)
+    if as_json:
+        print_json({**plan.as_dict(), "applied": entry is not None, "journal_id": entry.id if entry else None})
+    else:
+        render_arp_plan(plan, entry)
+    _warn_events(failures)
+
+
 @evict.command("restore")
 @click.argument("entry_id", type=int, required=False, metavar="ID")
 @click.option("--all", "everything", is_flag=True, help="Every eviction in force or interrupted.")
@@ -211,6 +237,10 @@ def restore_cmd(app: AppContext, entry_id: int | None, everything: bool, reason:
             nonlocal failed
             for entry in entries:
                 try:
+                    if entry.action == ARP_ISOLATE:
+                        done = restore_arp_entry(entry, store, reason=reason, record=record)
+                        results.append(_restored(entry, done, journal.get(entry.id).status))
+                        continue
                     target = _target(app, inv, entry.target.switch)
                     done = await restore_entry(
                         entry,
@@ -221,21 +251,13 @@ def restore_cmd(app: AppContext, entry_id: int | None, everything: bool, reason:
                         reason=reason,
                         record=record,
                     )
-                except (EnforcementFailed, NotRestorable, NotFound) as exc:
+                except (EnforcementFailed, NotRestorable, NotFound, LinkError) as exc:
                     if not everything:
                         raise
                     failed += 1
                     results.append({"journal_id": entry.id, "restored": False, "error": str(exc)})
                     continue
-                restored = done.id != entry.id
-                results.append(
-                    {
-                        "journal_id": entry.id,
-                        "restored": restored,
-                        "restore_id": done.id if restored else None,
-                        "outcome": journal.get(entry.id).status,
-                    }
-                )
+                results.append(_restored(entry, done, journal.get(entry.id).status))
 
         _with_client(work)
     if as_json:
@@ -253,6 +275,16 @@ def restore_cmd(app: AppContext, entry_id: int | None, everything: bool, reason:
     _warn_events(failures)
     if failed:
         raise click.exceptions.Exit(EXIT_FINDINGS)
+
+
+def _restored(entry: JournalEntry, done: JournalEntry, outcome: str) -> dict[str, object]:
+    restored = done.id != entry.id
+    return {
+        "journal_id": entry.id,
+        "restored": restored,
+        "restore_id": done.id if restored else None,
+        "outcome": outcome,
+    }
 
 
 @evict.command("list")
