@@ -23,6 +23,7 @@ on that segment, isolates it by ARP instead (:mod:`netguard.enforce.arp_isolate`
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from netguard import addresses
@@ -71,7 +72,7 @@ class Sides:
         }
 
     @classmethod
-    def from_state(cls, state: dict[str, object]) -> Sides:
+    def from_state(cls, state: Mapping[str, object]) -> Sides:
         """The sides a journal entry recorded; ValueError naming the first missing or malformed field."""
         values: dict[str, str] = {}
         for name in ("interface", "enforcer_mac", "device_mac", "device_ip", "gateway_mac", "gateway_ip"):

@@ -88,7 +88,9 @@ def config(lab: RunningLab, tmp_path: Path) -> Path:
     return path
 
 
-def on_probe(lab: RunningLab, config: Path, *args: str, env: dict[str, str] | None = None) -> Any:
+def on_probe(
+    lab: RunningLab, config: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run ``netguard`` inside the enforcer's namespace."""
     probe = village(lab).probe.namespace
     command = ["ip", "netns", "exec", probe, sys.executable, str(REPO / "cli.py"), "--config", str(config), *args]

@@ -7,6 +7,7 @@ read from a real state store in a temporary directory.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -106,12 +107,12 @@ def test_hold_takes_applied_arp_isolations_and_names_every_row_it_cannot_hold(tm
     with StateStore.from_config(load_config(_config(tmp_path))) as store:
         journal = store.journal
 
-        def isolate(mac: str, state: dict[str, object]) -> int:
+        def isolate(mac: str, state: Mapping[str, object]) -> int:
             entry_id = journal.record_intent(
                 operator="t",
                 action="arp-isolate",
                 target=Target(mac=mac),
-                state_before=state,
+                state_before=dict(state),
                 state_after={},
                 reason="r",
             )
