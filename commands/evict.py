@@ -1,4 +1,4 @@
-"""``netguard evict``: isolate a device at its switch port, and undo it.
+"""``netguard evict``: isolate a device at its switch port (or by ARP), and undo it.
 
 ``device`` locates the device from the last discovery, reads its port live
 and prints the plan; only ``--apply`` acts, after every guard
@@ -8,10 +8,12 @@ read back and an ``enforcement`` event per step. ``restore`` undoes an entry
 shows what is isolated now. ``unauthorised`` does ``device`` for every
 device the last discovery found that needs action, within the per-run limit,
 reporting the refused ones instead of stopping at them; ``redetain`` does it
-for every isolated device discovery now sees on another port.
+for every isolated device discovery now sees on another port. A device on a
+segment without a managed switch is isolated by ARP, and ``hold`` keeps those
+isolations in force (:mod:`commands.evict_arp`).
 
 Exit codes: 2 for a refusal or usage error; 1 when a SET failed or did not
-read back, or an event could not be stored (``unauthorised`` and
+read back (or an ARP isolation could not be verified), or an event could not be stored (``unauthorised`` and
 ``redetain``: also when a device was refused, failed or left over by the
 limit).
 """

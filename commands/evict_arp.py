@@ -53,7 +53,7 @@ def arp_segment(app: AppContext, inv: Inventory, store: StateStore, what: str, m
             raise not_on_a_port from None
         institution = inv.root.by_ip(ip)
         if institution is None or institution.switches:
-            raise
+            raise not_on_a_port from None
     return find_segment(store.sightings, inv, settings, what)
 
 

@@ -268,12 +268,15 @@ def test_guards_refuse_the_gateway_the_enforcer_and_known_devices(lab: RunningLa
     assert "is an inventory device (authorised device of" in refused(lab, config, v.pc.ip)
 
     # An enforcer that forwards would relay the rogue's traffic instead of dropping it.
-    sysctl = ["ip", "netns", "exec", v.probe.namespace, "sysctl", "-q", "-w"]
-    subprocess.run([*sysctl, "net.ipv4.conf.eth0.forwarding=1"], check=True)
+    def forwarding(value: str) -> None:
+        knob = "/proc/sys/net/ipv4/conf/eth0/forwarding"
+        subprocess.run(["ip", "netns", "exec", v.probe.namespace, "sh", "-c", f"echo {value} > {knob}"], check=True)
+
+    forwarding("1")
     try:
         assert "eth0 forwards IPv4" in refused(lab, config, v.rogue.ip)
     finally:
-        subprocess.run([*sysctl, "net.ipv4.conf.eth0.forwarding=0"], check=True)
+        forwarding("0")
 
     assert journal(config) == [] and events(config) == []
     for h in (v.rogue, v.pc):
