@@ -179,8 +179,14 @@ def apply_arp_plan(
         if not shown.any:
             _rounds(link, s, heal, RESTORE_ROUNDS)
     except LinkError as exc:
-        record(journal.mark_failed(entry_id, f"{exc}; correct mappings may need `netguard evict restore`"))
-        raise EnforcementFailed(str(exc)) from None
+        try:
+            _rounds(link, s, heal, RESTORE_ROUNDS)
+            after = "the correct mappings were sent back"
+        except LinkError:
+            # A failed entry is not held, so whatever was poisoned heals once the hosts ask again.
+            after = "the correct mappings could not be sent back either; the caches heal when the hosts ask again"
+        record(journal.mark_failed(entry_id, f"{exc}; {after}"))
+        raise EnforcementFailed(f"{exc}; {after}") from None
     if not shown.any:
         detail = (
             f"not isolated: {shown.describe()} (a static ARP entry, or a host that answers no ping); "

@@ -18,16 +18,18 @@ state store whose journal entry is an applied ``arp-isolate``:
 The store is read again every ``interval``: isolations applied since start
 are picked up, restored ones dropped, and one whose ``restore`` is in
 progress (an open restore entry undoes it) is let go at once so the holder
-does not fight the restore. A row that cannot be held (no journal entry, an
-entry without the recorded sides, an interface this host lacks) is logged
-once, counted, and skipped; the others are held. The loop ends when
-``stop()`` says so, woken at once through ``wakeup_fd`` (the signal handler's
-pipe).
+does not fight the restore; a restore still open after :data:`RESTORE_GRACE`
+was interrupted, so the isolation, still applied, is held again (and named).
+A row that cannot be held (no journal entry, an entry without the recorded
+sides, an interface this host lacks) is logged once, counted, and skipped;
+the others are held. The loop ends when ``stop()`` says so, woken at once
+through ``wakeup_fd`` (the signal handler's pipe).
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import select
 import sqlite3
@@ -40,9 +42,12 @@ from netguard.enforce.arp_isolate import poison
 from netguard.enforce.arp_link import Link
 from netguard.enforce.arp_plan import ARP_ISOLATE, Sides
 from netguard.errors import NetGuardError
+from netguard.store.codec import utcnow
 from netguard.store.isolation import IsolationRepository
 from netguard.store.journal import ActionJournal
 
+# A restore still open after this long was interrupted: the isolation is held again.
+RESTORE_GRACE = dt.timedelta(minutes=5)
 LOCKTIME_S = 1.1  # just past Linux's default neighbour locktime (1 s)
 MIN_GAP_S = 0.2  # never poison one isolation more often, however chatty the segment
 
@@ -65,7 +70,18 @@ def held_isolations(isolation: IsolationRepository, journal: ActionJournal) -> H
     """Every ARP isolation to hold now, and one line for each isolated row that cannot be held."""
     held: list[Held] = []
     problems: list[str] = []
-    letting_go = {e.undoes for e in journal.open_entries() if e.action == "restore" and e.undoes is not None}
+    now = utcnow()
+    letting_go: set[int] = set()
+    for e in journal.open_entries():
+        if e.action != "restore" or e.undoes is None:
+            continue
+        if now - e.created < RESTORE_GRACE:
+            letting_go.add(e.undoes)
+        else:
+            problems.append(
+                f"restore entry {e.id} of journal entry {e.undoes} was interrupted; still holding it "
+                f"(run: netguard evict restore {e.undoes})"
+            )
     for row in isolation.restricted():
         if row.status != "isolated":
             continue

@@ -6,6 +6,7 @@ read from a real state store in a temporary directory.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,11 +19,12 @@ from netguard.config import load_config
 from netguard.enforce.arp_frames import claim, impersonated_echo, read_arp, read_echo_reply, who_has_probe
 from netguard.enforce.arp_isolate import isolated_state
 from netguard.enforce.arp_plan import Sides
-from netguard.enforce.hold import held_isolations
+from netguard.enforce.hold import RESTORE_GRACE, held_isolations
 from netguard.enforce.settings import ENFORCE
 from netguard.errors import ConfigError
 from netguard.secrets import write_private
 from netguard.store import StateStore
+from netguard.store.codec import utcnow
 from netguard.store.journal import Target
 
 ENFORCER, DEVICE, GATEWAY = "00:25:90:ee:03:09", "50:c7:bf:ba:03:02", "00:e0:fc:1a:00:03"
@@ -129,7 +131,22 @@ def test_hold_takes_applied_arp_isolations_and_names_every_row_it_cannot_hold(tm
             "isolation of 02:00:00:00:00:01: names no journal entry, so its addresses are unknown",
             f"isolation of 02:00:00:00:00:02: journal entry {junk}: no device mac recorded",
         )
-        # A restore in progress lets the isolation go at once, before the restore is applied.
+        # A restore interrupted long ago does not release the isolation (it is still applied) ...
+        stale = journal.record_intent(
+            operator="t",
+            action="restore",
+            target=Target(mac=DEVICE),
+            state_before={},
+            state_after={},
+            reason="r",
+            undoes=good,
+            now=utcnow() - RESTORE_GRACE - dt.timedelta(seconds=1),
+        )
+        found = held_isolations(store.isolation, journal)
+        assert [h.journal_id for h in found.held] == [good]
+        assert f"restore entry {stale} of journal entry {good} was interrupted; still holding it" in found.problems[0]
+        journal.mark_failed(stale, "interrupted")
+        # ... while a restore in progress lets it go at once, before the restore is applied.
         journal.record_intent(
             operator="t",
             action="restore",
