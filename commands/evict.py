@@ -64,7 +64,7 @@ DEVICE_METHODS = (*METHODS, ARP_ISOLATE)
 
 @click.group("evict")
 def evict() -> None:
-    """Isolate unauthorised devices at their switch port or by ARP; restore.
+    """Isolate unauthorised devices at a port or by ARP; restore.
 
     Every command is a dry run unless --apply. See docs/evict.md.
     """
@@ -144,7 +144,7 @@ def _render_plan(plan: Plan, applied: JournalEntry | None) -> None:
 def device_cmd(
     app: AppContext, what: str, method: str, reason: str, do_apply: bool, force_shared_port: bool, as_json: bool
 ) -> None:
-    """Isolate one DEVICE (a MAC or an IP) at its switch port, or by ARP.
+    """Isolate one DEVICE (a MAC or an IP) at its port or by ARP.
 
     The port is the one the last discovery saw the device on. A device on a
     segment without a managed switch is isolated by ARP from this host

@@ -111,11 +111,12 @@ def _stamp() -> str:
 )
 @pass_app
 def hold_cmd(app: AppContext, interval: float | None) -> None:
-    """Keep every ARP isolation in force until stopped (SIGTERM, Ctrl-C).
+    """Keep every ARP isolation in force until stopped.
 
     Re-sends the poison, answers the isolated hosts' ARP requests for each
     other, and picks up new and restored isolations from the state store
-    without a restart. Run it on the enforcer, as a service. See docs/evict.md.
+    without a restart. SIGTERM or Ctrl-C stops it cleanly. Run it on the
+    enforcer, as a service. See docs/evict.md.
     """
     every = interval or app.config.section(ENFORCE).arp_refresh_s
 
