@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -237,7 +238,8 @@ def test_arp_isolation_cuts_the_rogue_off_while_held_until_restored(
         assert reaches(rogue.namespace, rogue.gateway)
         assert hold.stop() == 0
     log = hold.text()
-    assert "stopped:" in log and "0 ARP requests answered" not in log, log
+    answered = re.search(r"(\d+) ARP requests? answered", log)
+    assert answered is not None and int(answered.group(1)) > 0, log  # the rogue's re-asking was answered
     assert "Traceback" not in log
 
     assert [(e.action, e.status, e.undoes) for e in journal(config)] == [
