@@ -30,14 +30,21 @@ from typing import TypeVar
 import click
 
 from commands.context import AppContext, pass_app
-from commands.evict_arp import arp_device, arp_segment, hold_cmd, render_arp_plan, restore_arp_entry
+from commands.evict_arp import (
+    arp_device,
+    arp_segment,
+    hold_cmd,
+    refuse_protected,
+    render_arp_plan,
+    restore_arp_entry,
+)
 from commands.output import echo, json_option, plural, print_json, say
 from commands.tables import Column, print_table, wide_option
 from netguard.config import Config
 from netguard.discovery.current import DeviceRow, current_devices
 from netguard.enforce.apply import Record, apply_plan
 from netguard.enforce.arp_link import LinkError
-from netguard.enforce.arp_plan import ARP_ISOLATE, Segment
+from netguard.enforce.arp_plan import ARP_ISOLATE
 from netguard.enforce.guards import (
     DEFAULT_LIMIT,
     ActionLimit,
@@ -158,14 +165,12 @@ def device_cmd(
     if not reason.strip():
         raise NetGuardError("--reason must say why")
     inv = load_inventory(app.inventory_path(None))
+    if _device_by_arp(app, inv, what, method=method, reason=reason, do_apply=do_apply, as_json=as_json):
+        return
+
     protected = inv.protected_reason(mac=what, ip=what)
     if protected is not None:
         raise ProtectedTarget(f"{what} is protected ({protected}); NetGuard never evicts it")
-    with StateStore.from_config(app.config) as store:
-        segment = arp_segment(app, inv, store, what, method)
-    if segment is not None:
-        _device_by_arp(app, inv, segment, reason=reason, do_apply=do_apply, as_json=as_json)
-        return
     with StateStore.from_config(app.config) as store, _recorder(app.config) as (record, failures):
         device = locate(store.sightings, inv, what)
         target = _target(app, inv, device.switch)
@@ -204,8 +209,14 @@ def device_cmd(
 
 
 def _device_by_arp(
-    app: AppContext, inv: Inventory, segment: Segment, *, reason: str, do_apply: bool, as_json: bool
-) -> None:
+    app: AppContext, inv: Inventory, what: str, *, method: str, reason: str, do_apply: bool, as_json: bool
+) -> bool:
+    """``evict device`` by ARP when the method or the device's segment says so; False: use its switch port."""
+    refuse_protected(inv, what)
+    with StateStore.from_config(app.config) as store:
+        segment = arp_segment(app, inv, store, what, method)
+    if segment is None:
+        return False
     with StateStore.from_config(app.config) as store, _recorder(app.config) as (record, failures):
         plan, entry = arp_device(inv, store, segment, reason=reason, do_apply=do_apply, record=record)
     if as_json:
@@ -213,6 +224,7 @@ def _device_by_arp(
     else:
         render_arp_plan(plan, entry)
     _warn_events(failures)
+    return True
 
 
 @evict.command("restore")

@@ -23,13 +23,20 @@ from netguard.enforce.apply import Record
 from netguard.enforce.arp_isolate import apply_arp_plan, restore_arp, sides_of
 from netguard.enforce.arp_link import Link
 from netguard.enforce.arp_plan import ArpPlan, Segment, device_address, find_segment, make_arp_plan
-from netguard.enforce.guards import ActionLimit
+from netguard.enforce.guards import ActionLimit, ProtectedTarget
 from netguard.enforce.hold import Holder, held_isolations
 from netguard.enforce.plan import NotFound, locate
 from netguard.enforce.settings import ENFORCE
 from netguard.inventory import Inventory
 from netguard.store import StateStore
 from netguard.store.journal import JournalEntry
+
+
+def refuse_protected(inv: Inventory, what: str) -> None:
+    """The argument itself protected (a gateway's IP, the enforcer's MAC): refused even in a dry run."""
+    protected = inv.protected_reason(mac=what, ip=what)
+    if protected is not None:
+        raise ProtectedTarget(f"{what} is protected ({protected}); NetGuard never evicts it")
 
 
 def arp_segment(app: AppContext, inv: Inventory, store: StateStore, what: str, method: str) -> Segment | None:
