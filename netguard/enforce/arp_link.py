@@ -26,6 +26,7 @@ from netguard.errors import NetGuardError
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
+BATCH = 256
 T = TypeVar("T")
 
 
@@ -88,8 +89,12 @@ class Link:
             raise LinkError(f"sending on '{self.iface}': {exc.strerror}") from None
 
     def pending(self) -> Iterator[bytes]:
-        """Every frame already waiting (not sent by this host), without blocking."""
-        while True:
+        """The frames already waiting (not sent by this host), without blocking.
+
+        At most :data:`BATCH` per call, so a flooded segment cannot keep a caller
+        (the holder's refresh, a check's deadline) from ever getting control back.
+        """
+        for _ in range(BATCH):
             ready, _, _ = select.select([self._sock], [], [], 0)
             if not ready:
                 return
