@@ -76,7 +76,7 @@ def run_cmd(
     do_apply: bool,
     as_json: bool,
 ) -> None:
-    """Walk every managed switch, sweep the rest, and record the devices found.
+    """Walk the switches, ARP-sweep the rest, record the devices.
 
     Institutions without a managed switch are ARP-swept from the interface
     the discovery section of netguard.yaml names for them. Sightings go to
@@ -374,7 +374,7 @@ def list_cmd(app: AppContext, inventory_file: str | None, as_json: bool, wide: b
 @wide_option
 @pass_app
 def unauthorised_cmd(app: AppContext, inventory_file: str | None, as_json: bool, wide: bool) -> None:
-    """The devices that need action: unknown, denied or in conflict.
+    """The devices that need action: unknown, denied, in conflict.
 
     Exit 1 when there is any.
     """

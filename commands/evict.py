@@ -1,4 +1,4 @@
-"""``netguard evict``: isolate a device at its switch port, and undo it.
+"""``netguard evict``: isolate a device at its switch port (or by ARP), and undo it.
 
 ``device`` locates the device from the last discovery, reads its port live
 and prints the plan; only ``--apply`` acts, after every guard
@@ -8,10 +8,12 @@ read back and an ``enforcement`` event per step. ``restore`` undoes an entry
 shows what is isolated now. ``unauthorised`` does ``device`` for every
 device the last discovery found that needs action, within the per-run limit,
 reporting the refused ones instead of stopping at them; ``redetain`` does it
-for every isolated device discovery now sees on another port.
+for every isolated device discovery now sees on another port. A device on a
+segment without a managed switch is isolated by ARP, and ``hold`` keeps those
+isolations in force (:mod:`commands.evict_arp`).
 
 Exit codes: 2 for a refusal or usage error; 1 when a SET failed or did not
-read back, or an event could not be stored (``unauthorised`` and
+read back (or an ARP isolation could not be verified), or an event could not be stored (``unauthorised`` and
 ``redetain``: also when a device was refused, failed or left over by the
 limit).
 """
@@ -28,12 +30,22 @@ from typing import TypeVar
 import click
 
 from commands.context import AppContext, pass_app
+from commands.evict_arp import (
+    arp_device,
+    arp_segment,
+    hold_cmd,
+    refuse_protected,
+    render_arp_plan,
+    restore_arp_entry,
+)
 from commands.output import echo, json_option, plural, print_json, say
 from commands.tables import Column, print_table, wide_option
 from netguard.config import Config
 from netguard.discovery.current import DeviceRow, current_devices
 from netguard.discovery.policy import policy_from_config
 from netguard.enforce.apply import Record, apply_plan
+from netguard.enforce.arp_link import LinkError
+from netguard.enforce.arp_plan import ARP_ISOLATE
 from netguard.enforce.guards import (
     DEFAULT_LIMIT,
     ActionLimit,
@@ -55,14 +67,18 @@ from netguard.store import StateStore
 from netguard.store.journal import JournalEntry, event_fields
 
 T = TypeVar("T")
+DEVICE_METHODS = (*METHODS, ARP_ISOLATE)
 
 
 @click.group("evict")
 def evict() -> None:
-    """Isolate unauthorised devices at their switch port; restore.
+    """Isolate unauthorised devices at a port or by ARP; restore.
 
     Every command is a dry run unless --apply. See docs/evict.md.
     """
+
+
+evict.add_command(hold_cmd)
 
 
 @contextmanager
@@ -127,7 +143,7 @@ def _render_plan(plan: Plan, applied: JournalEntry | None) -> None:
 
 @evict.command("device")
 @click.argument("what", metavar="DEVICE")
-@click.option("--method", type=click.Choice(METHODS), default="auto", show_default=True, help="How to isolate.")
+@click.option("--method", type=click.Choice(DEVICE_METHODS), default="auto", show_default=True, help="How to isolate.")
 @click.option("--reason", required=True, help="Why (recorded in the journal and the event).")
 @click.option("--apply", "do_apply", is_flag=True, help="Act; without it only the plan is shown.")
 @click.option("--force-shared-port", is_flag=True, help="Isolate even a port other authorised devices use.")
@@ -136,9 +152,11 @@ def _render_plan(plan: Plan, applied: JournalEntry | None) -> None:
 def device_cmd(
     app: AppContext, what: str, method: str, reason: str, do_apply: bool, force_shared_port: bool, as_json: bool
 ) -> None:
-    """Isolate one DEVICE (a MAC or an IP) at its switch port.
+    """Isolate one DEVICE (a MAC or an IP) at its port or by ARP.
 
-    The port is the one the last discovery saw the device on.
+    The port is the one the last discovery saw the device on. A device on a
+    segment without a managed switch is isolated by ARP from this host
+    (enforce.arp_interfaces); `auto` chooses that for it.
 
     \b
     Examples:
@@ -148,6 +166,9 @@ def device_cmd(
     if not reason.strip():
         raise NetGuardError("--reason must say why")
     inv = load_inventory(app.inventory_path(None))
+    if _device_by_arp(app, inv, what, method=method, reason=reason, do_apply=do_apply, as_json=as_json):
+        return
+
     protected = inv.protected_reason(mac=what, ip=what)
     if protected is not None:
         raise ProtectedTarget(f"{what} is protected ({protected}); NetGuard never evicts it")
@@ -188,6 +209,33 @@ def device_cmd(
     _warn_events(failures)
 
 
+def _device_by_arp(
+    app: AppContext, inv: Inventory, what: str, *, method: str, reason: str, do_apply: bool, as_json: bool
+) -> bool:
+    """``evict device`` by ARP when the method or the device's segment says so; False: use its switch port."""
+    refuse_protected(inv, what)
+    with StateStore.from_config(app.config) as store:
+        segment = arp_segment(app, inv, store, what, method)
+    if segment is None:
+        return False
+    with StateStore.from_config(app.config) as store, recorder(app.config) as (record, failures):
+        plan, entry = arp_device(
+            inv,
+            store,
+            segment,
+            reason=reason,
+            do_apply=do_apply,
+            record=record,
+            policy=policy_from_config(app.config, inv),
+        )
+    if as_json:
+        print_json({**plan.as_dict(), "applied": entry is not None, "journal_id": entry.id if entry else None})
+    else:
+        render_arp_plan(plan, entry)
+    _warn_events(failures)
+    return True
+
+
 @evict.command("restore")
 @click.argument("entry_id", type=int, required=False, metavar="ID")
 @click.option("--all", "everything", is_flag=True, help="Every eviction in force or interrupted.")
@@ -212,6 +260,10 @@ def restore_cmd(app: AppContext, entry_id: int | None, everything: bool, reason:
             nonlocal failed
             for entry in entries:
                 try:
+                    if entry.action == ARP_ISOLATE:
+                        done = restore_arp_entry(entry, store, reason=reason, record=record)
+                        results.append(_restored(entry, done, journal.get(entry.id).status))
+                        continue
                     target = _target(app, inv, entry.target.switch)
                     done = await restore_entry(
                         entry,
@@ -222,21 +274,13 @@ def restore_cmd(app: AppContext, entry_id: int | None, everything: bool, reason:
                         reason=reason,
                         record=record,
                     )
-                except (EnforcementFailed, NotRestorable, NotFound) as exc:
+                except (EnforcementFailed, NotRestorable, NotFound, LinkError) as exc:
                     if not everything:
                         raise
                     failed += 1
                     results.append({"journal_id": entry.id, "restored": False, "error": str(exc)})
                     continue
-                restored = done.id != entry.id
-                results.append(
-                    {
-                        "journal_id": entry.id,
-                        "restored": restored,
-                        "restore_id": done.id if restored else None,
-                        "outcome": journal.get(entry.id).status,
-                    }
-                )
+                results.append(_restored(entry, done, journal.get(entry.id).status))
 
         _with_client(work)
     if as_json:
@@ -254,6 +298,16 @@ def restore_cmd(app: AppContext, entry_id: int | None, everything: bool, reason:
     _warn_events(failures)
     if failed:
         raise click.exceptions.Exit(EXIT_FINDINGS)
+
+
+def _restored(entry: JournalEntry, done: JournalEntry, outcome: str) -> dict[str, object]:
+    restored = done.id != entry.id
+    return {
+        "journal_id": entry.id,
+        "restored": restored,
+        "restore_id": done.id if restored else None,
+        "outcome": outcome,
+    }
 
 
 @evict.command("list")

@@ -105,3 +105,9 @@ class ActionLimit:
         if self.used >= self.limit:
             raise LimitReached(f"the per-run limit of {self.limit} actions is reached; run again for the rest")
         self.used += 1
+
+
+class ForwardingEnforcer(Refused):
+    """The enforcer's interface routes IPv4: poisoning would relay the device's traffic, not cut it off."""
+
+    kind = "forwarding"

@@ -26,6 +26,8 @@ from netguard.store.isolation import PortState
 from netguard.store.journal import ActionJournal, JournalEntry
 
 PORT_ACTIONS = ("port-shutdown", "quarantine-vlan")
+# ARP isolations are restored by netguard.enforce.arp_isolate.restore_arp; restore --all lists them too.
+RESTORABLE = (*PORT_ACTIONS, "arp-isolate")
 
 
 class NotRestorable(NetGuardError):
@@ -33,9 +35,9 @@ class NotRestorable(NetGuardError):
 
 
 def restorable(journal: ActionJournal) -> list[JournalEntry]:
-    """Every port action still in force or interrupted, oldest first (what ``restore --all`` undoes)."""
+    """Every port action or ARP isolation still in force or interrupted, oldest first (``restore --all``)."""
     entries = journal.entries(status="applied") + journal.open_entries()
-    return sorted((e for e in entries if e.action in PORT_ACTIONS), key=lambda e: e.id)
+    return sorted((e for e in entries if e.action in RESTORABLE), key=lambda e: e.id)
 
 
 def port_of(entry: JournalEntry) -> PortRef:

@@ -1,0 +1,99 @@
+"""The frames of ARP isolation, built and read with scapy (pure: bytes in, bytes out).
+
+Every frame leaves from the enforcer's own MAC at layer 2 (DESIGN.md §3:
+spoofing another host's MAC moves the switch's FDB entry and breaks that host);
+only the ARP payload names someone else's address.
+
+* :func:`claim` is an ARP reply, unicast to ``to``, saying ``ip`` is at
+  ``mac``: with ``mac`` the enforcer's MAC it is the poison, with the real
+  owner's MAC it is the restore.
+* :func:`who_has_probe` is an RFC 5227 probe (sender IP 0.0.0.0): it asks who
+  holds an address without planting anything in the answerer's cache, so a dry
+  run may send it.
+* :func:`impersonated_echo` is an ICMP echo request from ``src_ip`` to
+  ``dst_ip``; the answer goes wherever ``dst_ip``'s cache sends ``src_ip``,
+  which is how the verification sees whether a cache points at the enforcer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scapy.layers.inet import ICMP, IP
+from scapy.layers.l2 import ARP, Ether
+
+BROADCAST = "ff:ff:ff:ff:ff:ff"
+ETH_P_ARP = 0x0806
+ETH_P_IP = 0x0800
+ARP_REQUEST = 1
+ARP_REPLY = 2
+
+
+def claim(*, enforcer_mac: str, to_mac: str, to_ip: str, ip: str, mac: str) -> bytes:
+    """ARP reply to ``to_mac``/``to_ip``: ``ip`` is at ``mac`` (sent from the enforcer's MAC)."""
+    frame = Ether(src=enforcer_mac, dst=to_mac) / ARP(op=ARP_REPLY, hwsrc=mac, psrc=ip, hwdst=to_mac, pdst=to_ip)
+    return bytes(frame)
+
+
+def who_has_probe(*, enforcer_mac: str, ip: str) -> bytes:
+    frame = Ether(src=enforcer_mac, dst=BROADCAST) / ARP(
+        op=ARP_REQUEST, hwsrc=enforcer_mac, psrc="0.0.0.0", hwdst="00:00:00:00:00:00", pdst=ip
+    )
+    return bytes(frame)
+
+
+def impersonated_echo(*, enforcer_mac: str, dst_mac: str, src_ip: str, dst_ip: str, ident: int, seq: int) -> bytes:
+    frame = Ether(src=enforcer_mac, dst=dst_mac) / IP(src=src_ip, dst=dst_ip) / ICMP(type=8, id=ident, seq=seq)
+    return bytes(frame / b"netguard-arp-isolate-check")
+
+
+@dataclass(frozen=True)
+class ArpSeen:
+    """An ARP frame as read off the wire (addresses lower-case)."""
+
+    eth_src: str
+    eth_dst: str
+    op: int
+    sender_mac: str
+    sender_ip: str
+    target_ip: str
+
+
+@dataclass(frozen=True)
+class EchoReplySeen:
+    eth_dst: str
+    src_ip: str
+    dst_ip: str
+    ident: int
+
+
+def read_arp(raw: bytes) -> ArpSeen | None:
+    """The ARP frame in ``raw``, or None for anything else or a malformed frame."""
+    try:
+        frame = Ether(raw)
+    except Exception:  # scapy raises many kinds on garbage; a frame it cannot read is not ours
+        return None
+    if ARP not in frame:
+        return None
+    arp = frame[ARP]
+    try:
+        return ArpSeen(
+            str(frame.src).lower(),
+            str(frame.dst).lower(),
+            int(arp.op),
+            str(arp.hwsrc).lower(),
+            str(arp.psrc),
+            str(arp.pdst),
+        )
+    except (TypeError, ValueError):
+        return None
+
+
+def read_echo_reply(raw: bytes) -> EchoReplySeen | None:
+    try:
+        frame = Ether(raw)
+    except Exception:  # as in read_arp
+        return None
+    if IP not in frame or ICMP not in frame or int(frame[ICMP].type) != 0:
+        return None
+    return EchoReplySeen(str(frame.dst).lower(), str(frame[IP].src), str(frame[IP].dst), int(frame[ICMP].id))
