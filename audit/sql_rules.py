@@ -111,9 +111,14 @@ def account_change(statement_type: str) -> bool:
 
 
 class ClientRoles:
-    """The role of a client address, from the inventory's servers."""
+    """The role of a client address, from the inventory's servers.
+
+    A loopback address is ``local`` (a session on the database server itself)
+    unless an institution's subnet holds it, as in a lab built on loopback.
+    """
 
     def __init__(self, inventory: Inventory, application_roles: frozenset[str]) -> None:
+        self._networks = [net for inst in inventory.institutions for net in inst.networks]
         self._roles: dict[str, str] = {}
         for server in inventory.servers():
             if server.role == "bastion":
@@ -137,7 +142,9 @@ class ClientRoles:
         known = self._roles.get(str(address))
         if known is not None:
             return known
-        return "local" if address.is_loopback else "unknown"
+        if address.is_loopback and not any(address in net for net in self._networks):
+            return "local"
+        return "unknown"
 
 
 def _match(rule: Rule) -> RuleMatch:
