@@ -44,7 +44,8 @@ SETTINGS = RiskSettings(
 
 def audited(run: ServerRun, fmt: str, pipeline: Pipeline) -> list[Audited]:
     path = run.logs[fmt]
-    options = ParseOptions(source=str(path), tz=zone("Asia/Shanghai"), log_line_prefix=run.log_line_prefix or "%m [%p] ")
+    prefix = run.log_line_prefix or "%m [%p] "
+    options = ParseOptions(source=str(path), tz=zone("Asia/Shanghai"), log_line_prefix=prefix)
     return [i for i in audit_file(path, fmt, options, pipeline, Counts()) if isinstance(i, Audited)]
 
 
