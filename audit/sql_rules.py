@@ -17,8 +17,10 @@ plus only the raw inputs those rules read (the user if a rule reads ``user``
 or ``privileged``, the client if one reads ``client_role``, the local hour,
 weekday and working-hours flag if one reads time, ...). A HIS workload repeats
 the same user, client and hour millions of times, so after warm-up a statement
-costs one local-time conversion, a tuple and two dict lookups; the rules
-themselves run on misses only. Both caches are cleared when they outgrow
+costs one local-time conversion, a tuple and one dict lookup; the rules
+themselves (and the inventory lookup of the client, itself cached) run on
+misses only. A rule on ``rows_sent`` puts that number in the key, so on a log
+that records it (the slow log) expect a miss per distinct row count. Both caches are cleared when they outgrow
 :data:`CACHE_LIMIT`, so memory stays bounded. Cache keys use the identity of
 the analysis object and each entry holds that object, so an id is never
 reused while its entry lives.
@@ -31,8 +33,10 @@ the addresses by.
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 from collections.abc import Callable, Mapping
+from operator import attrgetter
 from typing import Any
 
 from audit.analysis import Analysis
@@ -97,6 +101,7 @@ _INPUTS: Mapping[str, str] = {
     "outcome": "outcome",
     "application": "application",
 }
+_UNSET = "\0unset"
 _LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[local]", "localhost.localdomain"})
 
 
@@ -184,21 +189,15 @@ class SqlClassifier:
         if clients is None:
             used -= {"client_role"}  # never known without an inventory: not worth a key
         self._context_facts = tuple(sorted(used))
-        self._inputs = tuple(sorted({_INPUTS[f] for f in used}))
-        self._hours = settings.working_hours
-        self._zone = self._hours.zone()
+        hours = settings.working_hours
+        self._zone = hours.zone()
+        self._days, self._start, self._end = hours.days, hours.start, hours.end
+        self._needs_time = bool(used & _TIME_FACTS)
+        fields = sorted({_INPUTS[f] for f in used} - {"time"})
+        self._fields: Callable[[Statement], Any] | None = attrgetter(*fields) if fields else None
         self._shapes: dict[tuple[int, str | None], tuple[Analysis, dict[str, Any], tuple[RuleMatch, ...], Verdict]] = {}
         self._contexts: dict[tuple[Any, ...], tuple[Analysis, Verdict]] = {}
-        self._getters: dict[str, Callable[[Statement], Any]] = {
-            "user": lambda s: s.user,
-            "client": lambda s: s.client,
-            "time": self._local_time,
-            "rows_sent": lambda s: s.rows_sent,
-            "rows_examined": lambda s: s.rows_examined,
-            "outcome": lambda s: s.outcome,
-            "application": lambda s: s.application,
-        }
-        self._input_getters = tuple(self._getters[i] for i in self._inputs)
+        self._roles: dict[str | None, str | None] = {}
 
     @property
     def shape_only(self) -> bool:
@@ -206,6 +205,30 @@ class SqlClassifier:
         return not self._context_rules
 
     def classify(self, statement: Statement, analysis: Analysis) -> Verdict:
+        if not self._context_rules:
+            return self._shape(statement, analysis)[3]
+        # The hot path: one key of the shape and the raw inputs the context rules read, one lookup.
+        fields = self._fields
+        ckey = (
+            id(analysis),
+            statement.db,
+            fields(statement) if fields is not None else None,
+            self._local_time(statement.ts) if self._needs_time else None,
+        )
+        found = self._contexts.get(ckey)
+        if found is not None and found[0] is analysis:
+            return found[1]
+        shape = self._shape(statement, analysis)
+        if len(self._contexts) >= CACHE_LIMIT:
+            self._contexts.clear()
+        facts = {**shape[1], **self.context_facts(statement)}
+        verdict = _verdict(shape[2] + _evaluate(self._context_rules, facts))
+        self._contexts[ckey] = (analysis, verdict)
+        return verdict
+
+    def _shape(
+        self, statement: Statement, analysis: Analysis
+    ) -> tuple[Analysis, dict[str, Any], tuple[RuleMatch, ...], Verdict]:
         key = (id(analysis), statement.db)
         shape = self._shapes.get(key)
         if shape is None or shape[0] is not analysis:
@@ -214,26 +237,28 @@ class SqlClassifier:
             facts = self.shape_facts(analysis, statement.db)
             matches = _evaluate(self._shape_rules, facts)
             shape = self._shapes[key] = (analysis, facts, matches, _verdict(matches))
-        if not self._context_rules:
-            return shape[3]
-        ckey = (key, *[get(statement) for get in self._input_getters])
-        found = self._contexts.get(ckey)
-        if found is not None and found[0] is analysis:
-            return found[1]
-        if len(self._contexts) >= CACHE_LIMIT:
-            self._contexts.clear()
-        facts = {**shape[1], **self.context_facts(statement)}
-        verdict = _verdict(shape[2] + _evaluate(self._context_rules, facts))
-        self._contexts[ckey] = (analysis, verdict)
-        return verdict
+        return shape
 
     # --- facts
-    def _local_time(self, s: Statement) -> tuple[int, int, bool] | None:
-        if s.ts is None:
+    def _local_time(self, ts: dt.datetime | None) -> tuple[int, int, bool] | None:
+        """Local hour, ISO weekday, and whether that is inside working hours."""
+        if ts is None:
             return None
-        local = s.ts.astimezone(self._zone) if self._zone is not None else s.ts
+        local = ts.astimezone(self._zone) if self._zone is not None else ts
+        hour = local.hour
         weekday = local.isoweekday()
-        return local.hour, weekday, self._hours.contains(weekday, local.hour * 60 + local.minute)
+        minute = hour * 60 + local.minute
+        return hour, weekday, weekday in self._days and self._start <= minute < self._end
+
+    def _role(self, client: str | None) -> str | None:
+        if self.clients is None:
+            return None
+        role = self._roles.get(client, _UNSET)
+        if role is _UNSET:
+            if len(self._roles) >= CACHE_LIMIT:
+                self._roles.clear()
+            role = self._roles[client] = self.clients.role(client)
+        return role
 
     def _sensitive_for(self, names: tuple[str | None, ...]) -> list[Sensitive]:
         wanted = {n.casefold() for n in names if n} | {ANY_DATABASE}
@@ -286,9 +311,9 @@ class SqlClassifier:
         if "client" in needed:
             facts["client"] = s.client
         if "client_role" in needed and self.clients is not None:
-            facts["client_role"] = self.clients.role(s.client)
+            facts["client_role"] = self._role(s.client)
         if _TIME_FACTS.intersection(needed):
-            local = self._local_time(s)
+            local = self._local_time(s.ts)
             if local is not None:
                 facts["hour"], facts["weekday"], facts["working_hours"] = local
         for name in ("rows_sent", "rows_examined", "outcome", "application"):
