@@ -45,6 +45,7 @@ from netguard.events.mappings import TEMPLATE_VERSION, all_templates, index_name
 from netguard.events.model import Event, event_from_doc
 from netguard.events.query import plan as p
 from netguard.events.query.to_es import to_es
+from netguard.events.schema import DELETION_KIND
 from netguard.events.store import EventStore, SearchResult, WriteResult
 from netguard.secrets import SecretResolver, redact_url
 
@@ -286,14 +287,17 @@ class ElasticsearchEventStore(EventStore):
         return int(resp.body["count"])
 
     def purge(self, before_ms: int) -> int:
-        """Drop monthly indices that end before ``before_ms``; returns how many indices."""
+        """Drop monthly indices that end before ``before_ms``; returns how many indices.
+
+        The indices of deletion records are kept (see SQLiteEventStore.purge).
+        """
         resp = self._guard(self.client.indices.get, index=f"{self.prefix}-*", allow_no_indices=True)
         dropped = 0
         for name in resp.body:
-            m = re.fullmatch(re.escape(self.prefix) + r"-[a-z-]+-(\d{4})\.(\d{2})", name)
-            if not m:
+            m = re.fullmatch(re.escape(self.prefix) + r"-([a-z-]+)-(\d{4})\.(\d{2})", name)
+            if not m or m.group(1) == DELETION_KIND:
                 continue
-            year, month = int(m.group(1)), int(m.group(2))
+            year, month = int(m.group(2)), int(m.group(3))
             end = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=dt.UTC)
             if end.timestamp() * 1000 <= before_ms:
                 self._guard(self.client.indices.delete, index=name)

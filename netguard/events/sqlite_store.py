@@ -29,6 +29,7 @@ from netguard.errors import StoreError
 from netguard.events.model import Event, event_from_doc
 from netguard.events.query import plan as p
 from netguard.events.query.to_sqlite import fts_body, register_functions, to_sqlite
+from netguard.events.schema import DELETION_KIND
 from netguard.events.store import EventStore, SearchResult, WriteResult
 from netguard.store.db import create_private, migrate, open_read_only, writable
 
@@ -177,6 +178,9 @@ class SQLiteEventStore(EventStore):
     def purge(self, before_ms: int) -> int:
         """Delete events older than ``before_ms`` (retention); returns how many.
 
+        Records of deletions (kind ``deletion``) are kept: they are the evidence that
+        audit records were removed, and by whom (等保2.0 8.1.4.3 c).
+
         A contentless FTS5 table forgets a row only when told the text it
         indexed, so each row's text is rebuilt from its document first.
         """
@@ -186,7 +190,8 @@ class SQLiteEventStore(EventStore):
                 try:
                     self.conn.execute("BEGIN IMMEDIATE")
                     rows = self.conn.execute(
-                        "SELECT rowid, doc FROM events WHERE ts < ? ORDER BY ts LIMIT ?", (before_ms, self.batch_size)
+                        "SELECT rowid, doc FROM events WHERE ts < ? AND kind != ? ORDER BY ts LIMIT ?",
+                        (before_ms, DELETION_KIND, self.batch_size),
                     ).fetchall()
                     self.conn.executemany(
                         "INSERT INTO events_fts(events_fts, rowid, body) VALUES ('delete', ?, ?)",
