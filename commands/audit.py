@@ -23,6 +23,7 @@ from audit.reader import Counts, audit_file
 from audit.records import BadLine
 from audit.settings import AUDIT, ZONELESS_FORMATS, AuditSettings, LogSource
 from audit.timestamps import zone
+from commands.audit_top import top
 from commands.context import AppContext, pass_app
 from commands.events import _backend_option
 from commands.events import search as events_search
@@ -43,6 +44,9 @@ def audit() -> None:
     Reads SQL logs (MySQL/MariaDB, PostgreSQL, audit exports), fingerprints and
     analyses each statement, and flags risky ones (see docs/audit.md).
     """
+
+
+audit.add_command(top)
 
 
 @audit.command()
