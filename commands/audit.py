@@ -23,6 +23,7 @@ from audit.reader import Counts, audit_file
 from audit.records import BadLine
 from audit.settings import AUDIT, ZONELESS_FORMATS, AuditSettings, LogSource
 from audit.timestamps import zone
+from commands.audit_report import report
 from commands.audit_top import top
 from commands.context import AppContext, pass_app
 from commands.events import _backend_option
@@ -47,6 +48,7 @@ def audit() -> None:
 
 
 audit.add_command(top)
+audit.add_command(report)
 
 
 @audit.command()
