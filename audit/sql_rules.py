@@ -328,7 +328,18 @@ def sql_classifier(settings: RiskSettings, inventory: Inventory | None) -> SqlCl
     return SqlClassifier(load_sql_rules(settings), settings, clients)
 
 
-def classifier_for(config: Config) -> SqlClassifier:
-    """The classifier ``netguard.yaml`` describes: its ``audit`` risk keys and its inventory, if any."""
+def classifiers_for(config: Config) -> Callable[[], SqlClassifier]:
+    """New classifiers as ``netguard.yaml`` describes (its ``audit`` risk keys and its inventory, if any).
+
+    The rules and the inventory are read once; each call makes a classifier with its own caches,
+    one per pipeline (log followers run on threads of their own).
+    """
+    settings = config.section(AUDIT).risk
+    rules = load_sql_rules(settings)
     inventory = load_inventory(config.inventory) if config.inventory is not None else None
-    return sql_classifier(config.section(AUDIT).risk, inventory)
+    clients = ClientRoles(inventory, settings.application_roles) if inventory is not None else None
+    return lambda: SqlClassifier(rules, settings, clients)
+
+
+def classifier_for(config: Config) -> SqlClassifier:
+    return classifiers_for(config)()
