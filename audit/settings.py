@@ -19,6 +19,10 @@
           format: jsonl
           dialect: oracle
 
+The SQL risk rules' keys (``rules``, ``sensitive``, ``working_hours``,
+``privileged_users``, ``application_roles``) are read by
+:mod:`audit.risk_settings`.
+
 A format whose timestamps carry no zone (the MySQL logs, server_audit, the
 PostgreSQL stderr log, whose ``%m`` may say ``CST``) needs ``timezone``: the
 machine's own zone is a guess an audit trail cannot rest on. Every key is
