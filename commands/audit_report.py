@@ -24,7 +24,7 @@ from netguard.errors import NetGuardError
 from netguard.events import open_event_store
 
 
-@click.command(name="report")
+@click.command(name="report", short_help="A day's or month's activity and risks per database.")
 @click.option("--day", metavar="YYYY-MM-DD", help="The day to report (default: yesterday).")
 @click.option("--month", metavar="YYYY-MM", help="The month to report.")
 @click.option(

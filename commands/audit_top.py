@@ -62,7 +62,7 @@ def top_json(by: str, result: TopResult) -> dict[str, object]:
     }
 
 
-@click.command(name="top")
+@click.command(name="top", short_help="Most SQL by user, client, table, fingerprint or rule.")
 @click.argument("query", required=False, default="")
 @click.option("--by", "by", required=True, type=click.Choice(list(BY)), help="What to count statements by.")
 @click.option("--since", metavar="TIME", help="Only statements from TIME on (24h, 7d, 2026-11-01).")
