@@ -73,7 +73,7 @@ def event_fields(item: Audited, host: str | None = None) -> dict[str, Any]:
         fields["rule.id"] = top.id
         fields["rule.name"] = top.title
         fields["rule.reference"] = top.reference
-        fields["rule.ruleset"] = "builtin"
+        fields["rule.ruleset"] = top.pack
         fields["tags"] = [f"rule:{r.id}" for r in rules]
     if a.parse_error:
         fields["tags"] = [*fields.get("tags", []), "sqlglot-unparsed"]

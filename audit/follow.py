@@ -63,6 +63,7 @@ from audit.event_fields import event_fields, log_position
 from audit.formats import FORMATS, ParseOptions
 from audit.pipeline import Pipeline
 from audit.records import BadLine, Statement
+from audit.risk import Classifier
 from audit.settings import LogSource
 from audit.timestamps import zone
 from netguard.errors import NetGuardError, StoreError
@@ -192,6 +193,7 @@ class LogFollower:
         stop: threading.Event | None = None,
         poll_interval: float = 0.25,
         on_bad: Callable[[BadLine], None] | None = None,
+        classifier: Classifier | None = None,
     ) -> None:
         self.source = source
         self.state_path = state_path
@@ -202,7 +204,7 @@ class LogFollower:
         self.on_bad = on_bad
         self.counts = IngestCounts()
         self.registry: CheckpointRegistry  # opened by run(), on the follower's thread
-        self.pipeline = Pipeline()
+        self.pipeline = Pipeline(classifier)  # one classifier per follower: its caches are not shared
         self.options = ParseOptions(
             source=str(source.path),
             tz=zone(source.timezone),

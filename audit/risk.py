@@ -1,11 +1,11 @@
-"""A minimal built-in risk classification, until the YAML rule engine (``rules/``) lands.
+"""The Classifier interface, and a minimal built-in classifier.
 
-Placeholder by design: the rule engine of issue 9's rules slice (YAML packs with
-id, title, severity, rationale and 等保 clause, institution rules, sensitive
-tables and columns, working hours, allowed sources) replaces this module. It
-keeps the same shape so the swap is local: a :class:`Classifier` takes the
-statement and its analysis and returns a :class:`Verdict` (risk level and
-matched rules), and the pipeline only ever calls ``classify``.
+A :class:`Classifier` takes the statement and its analysis and returns a
+:class:`Verdict` (risk level and matched rules); the pipeline only ever calls
+``classify``. The configured classifier is :class:`audit.sql_rules.SqlClassifier`
+(the YAML packs of ``rules/``: sensitive tables and columns, working hours,
+clients from the inventory); this one needs no configuration and is the
+pipeline's default where none is given.
 
 Built in: UPDATE/DELETE without WHERE; DROP, TRUNCATE, ALTER; GRANT, REVOKE and
 account changes. Risk is the highest severity matched, ``info`` when none.
@@ -28,6 +28,7 @@ class RuleMatch:
     title: str
     severity: str
     reference: str  # the 等保2.0 clause
+    pack: str = "builtin"  # the rule pack it comes from (rule.ruleset)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,10 @@
           format: jsonl
           dialect: oracle
 
+The SQL risk rules' keys (``rules``, ``sensitive``, ``working_hours``,
+``privileged_users``, ``application_roles``) are read by
+:mod:`audit.risk_settings`.
+
 A format whose timestamps carry no zone (the MySQL logs, server_audit, the
 PostgreSQL stderr log, whose ``%m`` may say ``CST``) needs ``timezone``: the
 machine's own zone is a guess an audit trail cannot rest on. Every key is
@@ -28,13 +32,14 @@ where.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from audit.formats import FORMATS
 from audit.formats.base import DEFAULT_LOG_LINE_PREFIX
+from audit.risk_settings import RISK_KEYS, RiskSettings, parse_risk
 from netguard.inventory.nodes import Fields
 from netguard.section import Section, SectionReader
 
@@ -62,6 +67,7 @@ class LogSource:
 @dataclass(frozen=True)
 class AuditSettings:
     sources: tuple[LogSource, ...] = ()
+    risk: RiskSettings = field(default_factory=RiskSettings)  # the SQL rules' settings (audit/risk_settings.py)
 
     def source(self, name: str) -> LogSource | None:
         return next((s for s in self.sources if s.name == name), None)
@@ -93,12 +99,13 @@ def _source(r: SectionReader, name: str, node: yaml.Node, path: str) -> LogSourc
 
 
 def _parse(r: SectionReader, node: yaml.Node) -> AuditSettings | None:
-    f = r.mapping(node, "audit", (), ("sources",))
+    f = r.mapping(node, "audit", (), ("sources", *RISK_KEYS))
     if f is None:
         return None
+    risk = parse_risk(r, f)
     sources_node = f.get("sources")
     if sources_node is None:
-        return AuditSettings()
+        return AuditSettings(risk=risk)
     names = r.mapping(sources_node, "audit.sources", (), any_key=True)
     if names is None:
         return None
@@ -107,7 +114,7 @@ def _parse(r: SectionReader, node: yaml.Node) -> AuditSettings | None:
         source = _source(r, name, value, f"audit.sources.{name}")
         if source is not None:
             sources.append(source)
-    return AuditSettings(tuple(sources))
+    return AuditSettings(tuple(sources), risk)
 
 
 AUDIT = Section("audit", AuditSettings, _parse)

@@ -22,7 +22,10 @@ from audit.pipeline import Audited, Pipeline, to_json
 from audit.reader import Counts, audit_file
 from audit.records import BadLine
 from audit.settings import AUDIT, ZONELESS_FORMATS, AuditSettings, LogSource
+from audit.sql_rules import classifier_for, classifiers_for
 from audit.timestamps import zone
+from commands.audit_report import report
+from commands.audit_top import top
 from commands.context import AppContext, pass_app
 from commands.events import _backend_option
 from commands.events import search as events_search
@@ -43,6 +46,10 @@ def audit() -> None:
     Reads SQL logs (MySQL/MariaDB, PostgreSQL, audit exports), fingerprints and
     analyses each statement, and flags risky ones (see docs/audit.md).
     """
+
+
+audit.add_command(top)
+audit.add_command(report)
 
 
 @audit.command()
@@ -68,7 +75,9 @@ def audit() -> None:
 @click.option("--system", type=click.Choice(["mysql", "mariadb"]), help="db.system for MySQL-format logs.")
 @click.option("--raw", is_flag=True, help="Print statements as logged, literals and parameters included (PII!).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per statement per line (NDJSON).")
+@pass_app
 def parse(
+    app: AppContext,
     fmt: str,
     file: Path,
     log_line_prefix: str,
@@ -92,7 +101,7 @@ def parse(
     )
     counts = Counts()
     try:
-        pipeline = Pipeline()
+        pipeline = Pipeline(classifier_for(app.config))  # the SQL rules of netguard.yaml (audit/sql_rules.py)
         bad_shown = _print(audit_file(file, fmt, options, pipeline, counts), pipeline, raw, as_json)
     except BrokenPipeError:
         # The reader went away (| head): stop quietly, as other Unix tools do.
@@ -176,9 +185,13 @@ def ingest(
             echo(f"{b.source}: byte {b.offset}: {b.reason}: {b.excerpt}", err=True)
         bad_shown[0] += 1
 
+    classifier = classifiers_for(config)  # rule files and inventory read before anything is stored
     store = open_event_store(config)
     sink = EventSink(store, config.state_path.parent / "audit-spool.db", name="audit-ingest")
-    followers = [LogFollower(s, config.state_path, sink, follow=follow, stop=stop, on_bad=on_bad) for s in sources]
+    followers = [
+        LogFollower(s, config.state_path, sink, follow=follow, stop=stop, on_bad=on_bad, classifier=classifier())
+        for s in sources
+    ]
     started = time.monotonic()
     failed: list[str] = []
     # Stop cleanly (flush, commit what was confirmed), following or not: the readers run on their own threads.

@@ -13,11 +13,12 @@ from commands.output import echo, json_option, json_safe, plural, print_json, pr
 from commands.tables import Column, print_table, wide_option
 from netguard.errors import EXIT_FINDINGS, NetGuardError, QueryError
 from netguard.events import KINDS, EventError, EventStore, make_event, open_event_store
+from netguard.events.deletions import PurgeRecord, older_events, purge_recorded
 from netguard.events.model import Event, format_timestamp
 from netguard.events.query import parse_duration_ms
 from netguard.events.query import plan as p
 from netguard.events.query.plan import now_ms
-from netguard.events.schema import ALIASES, FIELDS, kind_fields
+from netguard.events.schema import ALIASES, kind_fields
 
 _KIND = click.Choice(sorted(KINDS))
 
@@ -310,6 +311,9 @@ def purge(app: AppContext, older_than: str, apply: bool, force: bool, backend: s
     Any AGE may be previewed; applying one under 180 days
     (等保2.0 8.1.5.4 d: six months of audit data) needs --force as well.
 
+    The purge is recorded as two events of kind `deletion` (who, the cut-off,
+    how many), written before and after; those are never purged.
+
     Elasticsearch
     drops whole monthly indices, so it removes only months that end before the
     cut-off; SQLite removes exactly the events before it.
@@ -324,12 +328,16 @@ def purge(app: AppContext, older_than: str, apply: bool, force: bool, backend: s
         )
     cutoff = now_ms() - age
     store = _open(app, backend)
+    record: PurgeRecord | None = None
     try:
-        older = store.count(p.Range(FIELDS["@timestamp"], lt=cutoff))
-        removed = store.purge(cutoff) if apply else 0
+        # Records of earlier deletions are never purged (netguard/events/deletions.py), so not counted.
+        older = store.count(older_events(cutoff))
+        if apply:
+            record = purge_recorded(store, cutoff, older_than=older_than, forced=force)
     finally:
         store.close()
     unit = "indices" if store.backend == "elasticsearch" else "events"
+    removed = 0 if record is None else (record.indices if record.indices is not None else record.removed)
     report = {
         "older_than": older_than,
         "cutoff": format_timestamp(cutoff),
@@ -337,13 +345,17 @@ def purge(app: AppContext, older_than: str, apply: bool, force: bool, backend: s
         "applied": apply,
         "removed": removed,
         "removed_unit": unit,
+        "removed_events": 0 if record is None else record.removed,
+        "deletion_record": None if record is None else record.record_id,
     }
     short = age < MIN_RETENTION_DAYS * 86_400_000
     if as_json:
         print_json(report)
     elif apply:
         what = plural(removed, "index", "indices") if unit == "indices" else plural(removed, "event")
-        echo(f"removed {what} older than {report['cutoff']}")
+        if unit == "indices":
+            what += f" ({plural(0 if record is None else record.removed, 'event')})"
+        echo(f"removed {what} older than {report['cutoff']}; recorded as deletion event {report['deletion_record']}")
     else:
         older_text = f"{plural(older, 'event')} {'is' if older == 1 else 'are'}"
         echo(

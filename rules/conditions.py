@@ -77,6 +77,25 @@ def compile_condition(reader: Reader, node: yaml.Node, path: str, domain: Domain
     return parts[0] if len(parts) == 1 else _all(parts)
 
 
+def referenced_facts(node: yaml.Node | None, domain: Domain) -> frozenset[str]:
+    """The facts a (valid) condition names, at any depth: a capability that caches verdicts needs to
+    know which facts a rule reads (a rule on the statement's shape alone can be evaluated once per shape)."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, yaml.MappingNode):
+            for key, value in item.value:
+                name = str(key.value)
+                if name in _COMBINATORS:
+                    stack.append(value)
+                elif name in domain.facts:
+                    found.add(name)
+        elif isinstance(item, yaml.SequenceNode):
+            stack.extend(item.value)
+    return frozenset(found)
+
+
 def _all(preds: list[Predicate]) -> Predicate:
     return lambda facts: all(p(facts) for p in preds)
 

@@ -37,7 +37,7 @@ import yaml
 from netguard.errors import EXIT_FINDINGS, NetGuardError
 from netguard.inventory.issues import Location, Report
 from netguard.inventory.nodes import Reader, compose, join
-from rules.conditions import compile_condition
+from rules.conditions import compile_condition, referenced_facts
 from rules.engine import RuleSet
 from rules.model import Action, Domain, Rule, Severity
 
@@ -173,4 +173,5 @@ def _rule(reader: Reader, node: yaml.Node, path: str, pack: str, domain: Domain)
         references=tuple(t for _, _, t in reader.scalar_items(f, "references")),
         tags=tuple(t for _, _, t in reader.scalar_items(f, "tags")),
         where=f.source(reader.file).location,
+        facts=referenced_facts(when, domain),
     )

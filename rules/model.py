@@ -86,6 +86,7 @@ class Rule:
     references: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     where: Location | None = None
+    facts: frozenset[str] = frozenset()  # the facts its condition names
 
     def matches(self, facts: Mapping[str, Any]) -> bool:
         return self.predicate(facts)

@@ -45,7 +45,8 @@ from netguard.events.mappings import TEMPLATE_VERSION, all_templates, index_name
 from netguard.events.model import Event, event_from_doc
 from netguard.events.query import plan as p
 from netguard.events.query.to_es import to_es
-from netguard.events.store import EventStore, SearchResult, WriteResult
+from netguard.events.schema import DELETION_KIND, Field
+from netguard.events.store import Bucket, EventStore, SearchResult, TopResult, WriteResult
 from netguard.secrets import SecretResolver, redact_url
 
 MAX_PAGE = 10_000
@@ -285,15 +286,58 @@ class ElasticsearchEventStore(EventStore):
         )
         return int(resp.body["count"])
 
+    def _top(
+        self, plan: p.Plan, kinds: Sequence[str], f: Field, limit: int, prefix: str, sample: str | None
+    ) -> TopResult:
+        """A terms aggregation (most first, ties by value), with a missing-count and a sample per bucket."""
+        terms: dict[str, Any] = {
+            "field": f.name,
+            "size": limit,
+            "shard_size": max(limit * 10, 100),
+            "order": [{"_count": "desc"}, {"_key": "asc"}],
+        }
+        if prefix:
+            # Lucene's regular expressions: a backslash makes any character literal.
+            terms["include"] = "".join(c if c.isalnum() else "\\" + c for c in prefix) + ".*"
+        aggs: dict[str, Any] = {"top": {"terms": terms}}
+        if sample:
+            aggs["top"]["aggs"] = {"sample": {"top_hits": {"size": 1, "_source": [sample], "sort": _SORT}}}
+        if not f.array:
+            aggs["missing"] = {"missing": {"field": f.name}}
+        resp = self._guard(
+            self.client.search,
+            index=self._indices(kinds),
+            query=to_es(plan),
+            size=0,
+            aggs=aggs,
+            track_total_hits=True,
+            ignore_unavailable=True,
+            allow_no_indices=True,
+        )
+        body = resp.body
+        agg = body.get("aggregations", {})
+        buckets = []
+        for b in agg.get("top", {}).get("buckets", []):
+            value = b.get("key_as_string", b["key"])
+            hits = b.get("sample", {}).get("hits", {}).get("hits", [])
+            picked = hits[0]["_source"].get(sample) if hits and sample else None
+            buckets.append(Bucket(str(value), int(b["doc_count"]), None if picked is None else str(picked)))
+        other = int(agg.get("top", {}).get("sum_other_doc_count", 0))
+        missing = int(agg["missing"]["doc_count"]) if "missing" in agg else None
+        return TopResult(int(body["hits"]["total"]["value"]), buckets, other, missing)
+
     def purge(self, before_ms: int) -> int:
-        """Drop monthly indices that end before ``before_ms``; returns how many indices."""
+        """Drop monthly indices that end before ``before_ms``; returns how many indices.
+
+        The indices of deletion records are kept (see SQLiteEventStore.purge).
+        """
         resp = self._guard(self.client.indices.get, index=f"{self.prefix}-*", allow_no_indices=True)
         dropped = 0
         for name in resp.body:
-            m = re.fullmatch(re.escape(self.prefix) + r"-[a-z-]+-(\d{4})\.(\d{2})", name)
-            if not m:
+            m = re.fullmatch(re.escape(self.prefix) + r"-([a-z-]+)-(\d{4})\.(\d{2})", name)
+            if not m or m.group(1) == DELETION_KIND:
                 continue
-            year, month = int(m.group(1)), int(m.group(2))
+            year, month = int(m.group(2)), int(m.group(3))
             end = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=dt.UTC)
             if end.timestamp() * 1000 <= before_ms:
                 self._guard(self.client.indices.delete, index=name)

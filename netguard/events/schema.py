@@ -189,6 +189,14 @@ _FIELD_LIST: tuple[Field, ...] = (
     Field("netguard.compliance.result", K, "pass, fail, na or error."),
     Field("netguard.compliance.target", K, "What was checked (institution, switch, server)."),
     Field("netguard.compliance.evidence", T, "What the check saw."),
+    # --- deletions of audit records (等保2.0 8.1.4.3 c)
+    Field("netguard.deletion.store", K, "The event store deleted from: sqlite:PATH or elasticsearch:HOSTS."),
+    Field("netguard.deletion.before", DT, "The cut-off: events older than this were deleted."),
+    Field("netguard.deletion.older_than", K, "The age asked for, as given (200d)."),
+    Field("netguard.deletion.matched", L, "Events older than the cut-off when the deletion started."),
+    Field("netguard.deletion.removed", L, "Events the deletion removed (counted before and after)."),
+    Field("netguard.deletion.indices", L, "Elasticsearch indices dropped."),
+    Field("netguard.deletion.forced", B, "Whether --force overrode the retention limit."),
 )
 
 FIELDS: dict[str, Field] = {f.name: f for f in _FIELD_LIST}
@@ -242,6 +250,8 @@ class EventKind:
         object.__setattr__(self, "allowed", frozenset(COMMON_FIELDS) | frozenset(self.fields))
 
 
+# Records of deletions from the event store: written before and after each one, never purged themselves.
+DELETION_KIND = "deletion"
 _WHO = ("user.name", "source.ip", "source.port")
 _SESSION = (
     "netguard.bastion.session_id",
@@ -406,6 +416,23 @@ KINDS: dict[str, EventKind] = {
             ),
             ecs_kind="state",
             produced_by="netguard.compliance",
+        ),
+        EventKind(
+            DELETION_KIND,
+            "Deletion of audit records",
+            "configuration",
+            {"purge": "deletion"},
+            (
+                "user.name",
+                "netguard.deletion.store",
+                "netguard.deletion.before",
+                "netguard.deletion.older_than",
+                "netguard.deletion.matched",
+                "netguard.deletion.removed",
+                "netguard.deletion.indices",
+                "netguard.deletion.forced",
+            ),
+            produced_by="netguard.events.deletions",
         ),
     )
 }

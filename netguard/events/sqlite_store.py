@@ -24,12 +24,14 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from netguard.errors import StoreError
 from netguard.events.model import Event, event_from_doc
 from netguard.events.query import plan as p
-from netguard.events.query.to_sqlite import fts_body, register_functions, to_sqlite
-from netguard.events.store import EventStore, SearchResult, WriteResult
+from netguard.events.query.to_sqlite import COLUMNS, fts_body, register_functions, to_sqlite
+from netguard.events.schema import DELETION_KIND, Field
+from netguard.events.store import Bucket, EventStore, SearchResult, TopResult, WriteResult
 from netguard.store.db import create_private, migrate, open_read_only, writable
 
 _FTS_INSERT = "INSERT INTO events_fts(rowid, body) VALUES (?, ?)"
@@ -174,8 +176,42 @@ class SQLiteEventStore(EventStore):
         with self._lock:
             return int(self.conn.execute(f"SELECT count(*) FROM events e WHERE {where}", params).fetchone()[0])
 
+    def _top(
+        self, plan: p.Plan, kinds: Sequence[str], f: Field, limit: int, prefix: str, sample: str | None
+    ) -> TopResult:
+        """One GROUP BY in SQLite (json_each for an array field); a window sum gives what the rest count."""
+        where, params = to_sqlite(plan)
+        path = _path(f.name)
+        if f.array:
+            source, value = f"events e, json_each(e.doc, {path}) j", "j.value"
+        else:
+            source, value = "events e", COLUMNS.get(f.name) or f"json_extract(e.doc, {path})"
+        keep = "v IS NOT NULL" + (" AND substr(v, 1, ?) = ?" if prefix else "")
+        extra: list[Any] = [len(prefix), prefix] if prefix else []
+        picked = f", min(json_extract(e.doc, {_path(sample)}))" if sample else ", NULL"
+        sql = (
+            f"SELECT v, c, s, sum(c) OVER () FROM (SELECT {value} AS v, count(*) AS c{picked} AS s FROM {source} "
+            f"WHERE ({where}) GROUP BY v) WHERE {keep} ORDER BY c DESC, v ASC LIMIT ?"
+        )
+        with self._lock:
+            rows = self.conn.execute(sql, [*params, *extra, limit]).fetchall()
+            total = int(self.conn.execute(f"SELECT count(*) FROM events e WHERE {where}", params).fetchone()[0])
+            missing = None
+            if not f.array:
+                missing = int(
+                    self.conn.execute(
+                        f"SELECT count(*) FROM events e WHERE ({where}) AND {value} IS NULL", params
+                    ).fetchone()[0]
+                )
+        buckets = [Bucket(str(v), int(c), None if smp is None else str(smp)) for v, c, smp, _ in rows]
+        everything = int(rows[0][3]) if rows else 0
+        return TopResult(total, buckets, everything - sum(b.count for b in buckets), missing)
+
     def purge(self, before_ms: int) -> int:
         """Delete events older than ``before_ms`` (retention); returns how many.
+
+        Records of deletions (kind ``deletion``) are kept: they are the evidence that
+        audit records were removed, and by whom (等保2.0 8.1.4.3 c).
 
         A contentless FTS5 table forgets a row only when told the text it
         indexed, so each row's text is rebuilt from its document first.
@@ -186,7 +222,8 @@ class SQLiteEventStore(EventStore):
                 try:
                     self.conn.execute("BEGIN IMMEDIATE")
                     rows = self.conn.execute(
-                        "SELECT rowid, doc FROM events WHERE ts < ? ORDER BY ts LIMIT ?", (before_ms, self.batch_size)
+                        "SELECT rowid, doc FROM events WHERE ts < ? AND kind != ? ORDER BY ts LIMIT ?",
+                        (before_ms, DELETION_KIND, self.batch_size),
                     ).fetchall()
                     self.conn.executemany(
                         "INSERT INTO events_fts(events_fts, rowid, body) VALUES ('delete', ?, ?)",
@@ -207,6 +244,11 @@ class SQLiteEventStore(EventStore):
 
     def close(self) -> None:
         self.conn.close()
+
+
+def _path(name: str) -> str:
+    """A JSON path literal for a top-level key with dots in it ('$."user.name"')."""
+    return "'$.\"" + name.replace('"', '\\"') + "\"'"
 
 
 def _load(doc: str) -> Event:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from netguard.errors import QueryError
 from netguard.events.model import Event
 from netguard.events.query import plan as p
-from netguard.events.schema import FIELDS, KINDS
+from netguard.events.schema import FIELDS, KINDS, Field
 
 
 @dataclass
@@ -48,6 +48,32 @@ class WriteResult:
 class SearchResult:
     total: int
     hits: list[Event]
+
+
+@dataclass(frozen=True)
+class Bucket:
+    value: str
+    count: int
+    sample: str | None = None  # a value of the sample field in this bucket (e.g. the fingerprint of an id)
+
+
+@dataclass(frozen=True)
+class TopResult:
+    """The most frequent values of one field among the matching events.
+
+    ``total``: matching events; ``other``: what the values beyond ``buckets``
+    count (events, or values of an array field); ``missing``: events without
+    the field (scalar fields only; None for array fields).
+    """
+
+    total: int
+    buckets: list[Bucket]
+    other: int
+    missing: int | None
+
+
+def _prefixed(value: object, prefix: str) -> bool:
+    return isinstance(value, str) and value.startswith(prefix)
 
 
 def check_kinds(kinds: Sequence[str]) -> None:
@@ -127,6 +153,52 @@ class EventStore(ABC):
         now: int | None = None,
     ) -> int:
         return self._count(_plan(query, kinds, since, until, now), kinds)
+
+    def top(
+        self,
+        field: str,
+        query: str | p.Plan = "",
+        *,
+        kinds: Sequence[str] = (),
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 10,
+        prefix: str = "",
+        sample: str | None = None,
+        now: int | None = None,
+    ) -> TopResult:
+        """The ``limit`` most frequent values of ``field`` (a keyword or ip field, array or not), most first.
+
+        Ties are broken by the value. For an array field every element counts once per event;
+        ``prefix`` keeps only values starting with it (``rule:`` in ``tags``). Backends aggregate in
+        the store; this default counts in Python over every match.
+        """
+        spec = FIELDS.get(field)
+        if spec is None:
+            raise QueryError(f"unknown field '{field}'")
+        return self._top(_plan(query, kinds, since, until, now), kinds, spec, limit, prefix, sample)
+
+    def _top(
+        self, plan: p.Plan, kinds: Sequence[str], f: Field, limit: int, prefix: str, sample: str | None
+    ) -> TopResult:
+        counts: dict[str, int] = {}
+        samples: dict[str, str] = {}
+        total = missing = 0
+        for event in self._iter(plan, kinds, 1000):
+            total += 1
+            value = event.fields.get(f.name)
+            values = value if isinstance(value, list) else [] if value is None else [value]
+            values = [str(v) for v in values if _prefixed(str(v), prefix)]
+            if not values and not f.array:
+                missing += 1
+            for v in values:
+                counts[v] = counts.get(v, 0) + 1
+                if sample is not None and v not in samples and event.fields.get(sample) is not None:
+                    samples[v] = str(event.fields[sample])
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        buckets = [Bucket(v, c, samples.get(v)) for v, c in ranked[:limit]]
+        other = sum(c for _, c in ranked[limit:])
+        return TopResult(total, buckets, other, None if f.array else missing)
 
     @abstractmethod
     def _search(self, plan: p.Plan, kinds: Sequence[str], limit: int) -> SearchResult: ...

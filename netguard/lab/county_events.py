@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from netguard.events.model import Event, make_event
-from netguard.events.schema import KINDS, RISK_LEVELS
+from netguard.events.schema import RISK_LEVELS
 from netguard.inventory import Device, Institution, Inventory, Server, Switch, Tier
 from netguard.lab.event_parts import TABLES, compliance_result, link_loss, link_sample
 
@@ -414,10 +414,13 @@ _BUILDERS = {
     "compliance": _compliance,
 }
 
+# The kinds the lab county produces (the lab never deletes records); fixed, so a slot keeps its kind.
+LAB_KINDS = tuple(_BUILDERS)
+
 
 def county_event(county: LabCounty, slot: int, *, step_ms: int, seed: int = 7, kinds: Sequence[str] = ()) -> Event:
     """The event of time slot ``slot`` (at ``slot * step_ms``): the same inputs, the same event."""
-    names = tuple(kinds) or tuple(KINDS)
+    names = tuple(kinds) or LAB_KINDS
     kind = names[slot % len(names)]
     rng = random.Random(f"{seed}/{step_ms}/{slot}")
     fields = _BUILDERS[kind](county, rng, slot)

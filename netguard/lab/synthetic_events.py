@@ -15,8 +15,8 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from netguard.events.model import Event, make_event
-from netguard.events.schema import KINDS, RISK_LEVELS
+from netguard.events.model import Event, format_timestamp, make_event
+from netguard.events.schema import DELETION_KIND, KINDS, RISK_LEVELS
 from netguard.lab.event_parts import TABLES, compliance_result, link_loss, link_sample
 
 USERS = ("alice", "bob", "zhang.wei", "li.na", "wang.fang", "admin", "his_app", "emr_ro", "pacs", "root")
@@ -242,6 +242,21 @@ def _compliance(rng: random.Random, i: int) -> dict[str, Any]:
     }
 
 
+def _deletion(rng: random.Random, i: int) -> dict[str, Any]:
+    matched = rng.randrange(0, 100_000)
+    return {
+        "event.action": "purge",
+        "event.outcome": "success",
+        "user.name": rng.choice(("root", "张工")),
+        "netguard.deletion.store": "sqlite:/var/lib/netguard/events.db",
+        "netguard.deletion.before": format_timestamp(START_MS - rng.randrange(180, 400) * 86_400_000),
+        "netguard.deletion.older_than": "200d",
+        "netguard.deletion.matched": matched,
+        "netguard.deletion.removed": matched,
+        "message": f"purge removed {matched} events",
+    }
+
+
 _BUILDERS = {
     "sql": _sql,
     "bastion-login": _login,
@@ -252,8 +267,12 @@ _BUILDERS = {
     "enforcement": _enforce,
     "link": _link,
     "compliance": _compliance,
+    "deletion": _deletion,
 }
 
+# Every kind but the records of deletions, which only a purge writes: the default mix, unchanged since that
+# kind was added, so seeded series (and the tests and benchmarks built on them) stay the same.
+ACTIVITY_KINDS = tuple(k for k in KINDS if k != DELETION_KIND)
 START_MS = 1_790_000_000_000  # 2026-09-21, so a month boundary falls inside a long series
 
 
@@ -263,7 +282,7 @@ def synthetic_event(kind: str, i: int, rng: random.Random, *, start_ms: int = ST
 
 
 def synthetic_events(
-    count: int, *, seed: int = 7, kinds: tuple[str, ...] = tuple(KINDS), start_ms: int = START_MS, step_ms: int = 997
+    count: int, *, seed: int = 7, kinds: tuple[str, ...] = ACTIVITY_KINDS, start_ms: int = START_MS, step_ms: int = 997
 ) -> Iterator[Event]:
     """``count`` events cycling through ``kinds``, one every ``step_ms`` from ``start_ms``."""
     rng = random.Random(seed)

@@ -153,7 +153,8 @@ def test_cli_parse_json_masks_and_attributes(postgres_run: ServerRun) -> None:
         assert pii not in text
     update = next(r for r in rows if r["statement"].startswith("UPDATE 患者"))
     assert update["where_less"] is True and update["risk"] == "high"
-    assert [rule["id"] for rule in update["rules"]] == ["sql-where-less"]
+    # The rules of rules/packs/sql.yaml (tests/audit/test_sql_rules*.py); hours depend on when the test runs.
+    assert "SQL-WHERE-LESS" in [rule["id"] for rule in update["rules"]]
     drop = next(r for r in rows if r["statement"].startswith("DROP TABLE"))
     assert drop["risk"] == "high" and drop["tables"] == ["检验"]
     ts = dt.datetime.fromisoformat(rows[0]["ts"])

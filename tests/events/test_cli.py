@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from elasticsearch import Elasticsearch
 
 from cli import main
+from netguard.lab.county_events import LAB_KINDS
 from netguard.lab.synthetic_events import synthetic_events
 
 
@@ -128,8 +129,11 @@ def test_purge_is_a_dry_run_without_apply_and_guards_retention(config: Path) -> 
     import time
 
     now = int(time.time() * 1000)
-    old = "".join(e.json + "\n" for e in synthetic_events(40, start_ms=now - 300 * 86_400_000, step_ms=60_000))
-    recent = "".join(e.json + "\n" for e in synthetic_events(30, seed=9, start_ms=now - 10 * 86_400_000))
+    kinds = tuple(LAB_KINDS)  # not 'deletion': records of deletions are never purged (test_deletions.py)
+    old = "".join(
+        e.json + "\n" for e in synthetic_events(40, start_ms=now - 300 * 86_400_000, step_ms=60_000, kinds=kinds)
+    )
+    recent = "".join(e.json + "\n" for e in synthetic_events(30, seed=9, start_ms=now - 10 * 86_400_000, kinds=kinds))
     assert run(config, "events", "import", "-", stdin=old + recent).exit_code == 0
 
     short = run(config, "events", "purge", "--older-than", "30d", "--apply")
@@ -141,5 +145,8 @@ def test_purge_is_a_dry_run_without_apply_and_guards_retention(config: Path) -> 
 
     done = json.loads(run(config, "events", "purge", "--older-than", "200d", "--apply", "--json").output)
     assert (done["removed"], done["removed_unit"]) == (40, "events")
-    left = json.loads(run(config, "events", "search", "--json", "--limit", "100").output)
+    left = json.loads(run(config, "events", "search", "--json", "--limit", "100", "NOT kind:deletion").output)
     assert left["total"] == 30 and all(h["@timestamp"] >= dry["cutoff"] for h in left["hits"])
+    records = json.loads(run(config, "events", "search", "--json", "--kind", "deletion").output)["hits"]
+    assert [r["event.outcome"] for r in records] == ["success", "unknown"]  # newest first: the result, the intent
+    assert records[0]["netguard.deletion.removed"] == 40 and records[0]["event.id"] == done["deletion_record"]

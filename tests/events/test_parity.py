@@ -15,6 +15,7 @@ from netguard.errors import QueryError
 from netguard.events import KINDS, Event, make_event
 from netguard.events.es_store import ElasticsearchEventStore
 from netguard.events.model import to_epoch_ms
+from netguard.events.schema import DELETION_KIND
 from netguard.events.sqlite_store import SQLiteEventStore
 from netguard.lab.synthetic_events import START_MS, synthetic_event, synthetic_events
 from tests.events.hard_queries import largest_queries
@@ -404,6 +405,8 @@ def test_purge_drops_whole_months_in_elasticsearch(es_store: ElasticsearchEventS
     es_store.write(events)
     es_store.refresh()
     october = to_epoch_ms("2026-10-01T00:00:00Z")
-    assert es_store.purge(october + 5 * 3_600_000) == len(KINDS)  # every kind's September index, no October one
+    # Every kind's September index, no October one, and never the deletion records' (netguard/events/deletions.py).
+    assert es_store.purge(october + 5 * 3_600_000) == len(KINDS) - 1
     es_store.refresh()
-    assert es_store.count() == sum(1 for e in events if e.timestamp_ms >= october) > 0
+    kept = sum(1 for e in events if e.timestamp_ms >= october or e.kind == DELETION_KIND)
+    assert es_store.count() == kept > 0

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from netguard.events import KINDS
 from netguard.inventory import Inventory, load_inventory
+from netguard.lab.county_events import LAB_KINDS
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "huize-county.yaml"
 
@@ -37,7 +37,7 @@ def run(cfg: Path, *args: str) -> Any:
 
 def test_lab_events_are_searchable_by_kind_and_time(cfg: Path) -> None:
     assert run(cfg, "lab", "events", "--count", "900", "--hours", "2", "--json")["written"] == 900
-    for kind in KINDS:
+    for kind in LAB_KINDS:
         assert run(cfg, "events", "search", "--kind", kind, "--since", "3h", "--json")["total"] == 100, kind
     assert run(cfg, "events", "search", "--until", "3h", "--json")["total"] == 0
 
