@@ -94,7 +94,7 @@ def test_every_mistake_in_the_rule_files_is_reported_at_its_line(tmp_path: Path)
     code, out = run_cli("--config", str(path), "config", "check", "--json")
     assert code == 1
     failed = [c for c in json.loads(out) if not c["ok"] and c["check"] in ("device rules", "SQL rules")]
-    details = {c["check"]: [] for c in failed}
+    details: dict[str, list[str]] = {c["check"]: [] for c in failed}
     for c in failed:
         details[c["check"]].append(c["detail"])
     assert [d.split(": ")[0] for d in details["device rules"]] == [f"{devices}:9", f"{devices}:14"]
