@@ -4,7 +4,8 @@
 institutions without one (a progress bar on a terminal), reconciles into the
 state store, writes ``device`` events and prints what changed and which
 switches or sweeps failed. Then it looks for isolated devices seen on a port
-where they are not isolated (NAV's re-detain): with ``--apply`` each is
+where they are not isolated, or swept where no managed switch is (NAV's
+re-detain; the swept ones are isolated by ARP): with ``--apply`` each is
 isolated there too through ``evict``'s own code (guards, journal, an
 ``enforcement`` event per step); without it each is reported, and written as
 a dry-run ``enforcement`` event, and nothing is touched. ``list`` is the table
