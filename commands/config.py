@@ -3,9 +3,12 @@
 ``check`` runs :func:`run_checks`: the file's own problems (all of them, each
 ``file:line: path: message``), the secrets file's mode, every secret reference
 (core keys, each capability section present, the inventory's SNMP
-credentials) resolved without printing a value, and both stores: exists or
-can be created, file mode (not readable by others), opens (read-only for a
-user who may not write it), schema current.
+credentials) resolved without printing a value, the rule files (the device
+policy's ``discovery.device_rules`` and the SQL rules' ``audit.rules``, each
+after its built-in pack, loaded as their commands load them, so a mistake is
+found here at its ``file:line`` and not at the first discovery or audit), and
+both stores: exists or can be created, file mode (not readable by others),
+opens (read-only for a user who may not write it), schema current.
 """
 
 from __future__ import annotations
@@ -20,10 +23,13 @@ from typing import Any
 import click
 from rich.table import Table
 
+from audit.settings import AUDIT
 from commands.context import AppContext, pass_app
-from commands.output import console, echo, json_option, print_json, safe
+from commands.output import console, echo, json_option, plural, print_json, safe
 from commands.sections import SECTIONS
 from netguard.config import Config
+from netguard.discovery.policy import BUILTIN_PACK, DEVICE_DOMAIN, load_device_policy
+from netguard.discovery.settings import DISCOVERY, RuleFile
 from netguard.errors import EXIT_FINDINGS, EXIT_USAGE, ConfigError, NetGuardError
 from netguard.events import open_event_store
 from netguard.inventory import load_inventory
@@ -31,6 +37,8 @@ from netguard.secrets import SecretRef, check_private, redact_url
 from netguard.section import RefAt, Section
 from netguard.store.db import connect, open_read_only, schema_version, writable
 from netguard.store.migrations import LATEST_VERSION
+from rules.loader import RulesInvalid, builtin_pack, load_packs
+from rules.model import Domain
 
 
 @click.group(name="config")
@@ -129,6 +137,7 @@ def run_checks(cfg: Config, sections: Sequence[Section[Any]] = SECTIONS) -> list
     checks += _section_checks(cfg, sections, refs)
     checks += _resolve(cfg, refs)
     checks += _inventory_checks(cfg)
+    checks += _rule_checks(cfg, sections)
     checks.append(_state_check(cfg.state_path))
     checks.append(_event_store_check(cfg))
     return checks
@@ -191,6 +200,64 @@ def _inventory_checks(cfg: Config) -> list[Check]:
             first = f" (first used at {places[0]})" if places[0] else ""
             checks.append(Check(name, False, f"{ref}: {exc}{first}"))
     return checks
+
+
+def _rule_checks(cfg: Config, sections: Sequence[Section[Any]]) -> list[Check]:
+    """The device and SQL rule files the configuration names, each problem at its file and line.
+
+    A section that does not read (already a failed check) or that no
+    capability here reads has no rule files to check.
+    """
+    names = {s.name for s in sections}
+    checks: list[Check] = []
+    if DISCOVERY.name in names:
+        try:
+            files = cfg.section(DISCOVERY).device_rules
+        except ConfigError:
+            files = None
+        if files is not None:
+            paths = [builtin_pack(BUILTIN_PACK), *(f.path for f in files)]
+            checks += _pack_checks("device rules", paths, DEVICE_DOMAIN)
+            checks += _scope_checks(cfg, files)
+    if AUDIT.name in names:
+        try:
+            sql_files = cfg.section(AUDIT).risk.rules
+        except ConfigError:
+            sql_files = None
+        if sql_files is not None:
+            # Imported here: the SQL facts pull in the audit pipeline, which no other check needs.
+            from audit.sql_rules import SQL_DOMAIN
+
+            checks += _pack_checks("SQL rules", [builtin_pack("sql"), *sql_files], SQL_DOMAIN)
+    return checks
+
+
+def _pack_checks(name: str, paths: Sequence[Path], domain: Domain) -> list[Check]:
+    loaded = load_packs(paths, domain)
+    checks = [Check(name, False, str(issue)) for issue in loaded.report.errors]
+    checks += [Check(name, True, str(issue)) for issue in loaded.report.warnings]
+    if not loaded.report.errors:
+        configured = ", ".join(str(p) for p in paths[1:]) or "no file configured"
+        count = plural(len(loaded.rules), "rule")
+        checks.append(Check(name, True, f"{count} (built-in pack, then {configured}): valid"))
+    return checks
+
+
+def _scope_checks(cfg: Config, files: Sequence[RuleFile]) -> list[Check]:
+    """An institution a device rule file is scoped to must be in the inventory (else its rules never apply)."""
+    if cfg.inventory is None or not any(f.institution for f in files):
+        return []
+    try:
+        inventory = load_inventory(cfg.inventory)
+    except NetGuardError:
+        return []  # the inventory check says why
+    try:
+        load_device_policy(files, inventory)
+    except ConfigError as exc:
+        return [Check("device rules", False, issue) for issue in exc.issues]
+    except RulesInvalid:
+        pass  # every rule error is already a check of its own
+    return []
 
 
 def _mode_problem(path: Path) -> str | None:

@@ -4,7 +4,8 @@
 institutions without one (a progress bar on a terminal), reconciles into the
 state store, writes ``device`` events and prints what changed and which
 switches or sweeps failed. Then it looks for isolated devices seen on a port
-where they are not isolated (NAV's re-detain): with ``--apply`` each is
+where they are not isolated, or swept where no managed switch is (NAV's
+re-detain; the swept ones are isolated by ARP): with ``--apply`` each is
 isolated there too through ``evict``'s own code (guards, journal, an
 ``enforcement`` event per step); without it each is reported, and written as
 a dry-run ``enforcement`` event, and nothing is touched. ``list`` is the table
@@ -27,7 +28,7 @@ import click
 
 from commands.context import AppContext, pass_app
 from commands.discover_sweep import render_sweeps, sweep_dict
-from commands.evict import Job, act_on_many, recorder
+from commands.evict import Job, act_on_many, recorder, where_of
 from commands.output import echo, json_option, plural, print_json, progress, say
 from commands.scope import Scope, scope_options
 from commands.tables import Column, print_table, wide_option
@@ -161,7 +162,7 @@ _NOT_DONE = ("refused", "failed", "left over")
 
 
 def _redetain(app: AppContext, inv: Inventory, do_apply: bool) -> tuple[list[dict[str, object]], list[str]]:
-    """Isolated devices seen on a new port: re-detained with ``do_apply`` (evict's code), else only planned.
+    """Isolated devices seen at a new place: re-detained with ``do_apply`` (evict's code), else only planned.
 
     A dry run changes nothing on any switch and writes no journal entry; each
     device it would act on is an ``enforcement`` event with
@@ -183,7 +184,7 @@ def _redetain(app: AppContext, inv: Inventory, do_apply: bool) -> tuple[list[dic
 def _dry_run_event(job: Job, row: dict[str, object]) -> Event:
     d = job.device
     method = str(row.get("method") or job.method)
-    what = f"{d.mac} on {d.switch} {d.port}"
+    what = where_of(row)
     outcome = row["outcome"]
     message = (
         f"dry run: would {method} {what} (re-detain; run discover run --apply)"
@@ -220,12 +221,12 @@ def _render_redetain(rows: list[dict[str, object]], do_apply: bool) -> None:
     if not rows:
         return
     verb = "re-detained" if do_apply else "to re-detain (dry run: --apply to act)"
-    say(f"{plural(len(rows), 'isolated device')} seen on a new port, {verb}:")
+    say(f"{plural(len(rows), 'isolated device')} seen at a new place, {verb}:")
     for r in rows:
         detail = r.get("error") or (
             f"journal entry {r['journal_id']}" if r["outcome"] == "applied" else r.get("method")
         )
-        echo(f"  {r['outcome']}: {r['mac']} on {r['switch']} {r['port']}: {detail}")
+        echo(f"  {r['outcome']}: {where_of(r)}: {detail}")
 
 
 def _switch_dict(o: SwitchOutcome) -> dict[str, object]:

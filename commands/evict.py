@@ -8,9 +8,10 @@ read back and an ``enforcement`` event per step. ``restore`` undoes an entry
 shows what is isolated now. ``unauthorised`` does ``device`` for every
 device the last discovery found that needs action, within the per-run limit,
 reporting the refused ones instead of stopping at them; ``redetain`` does it
-for every isolated device discovery now sees on another port. A device on a
-segment without a managed switch is isolated by ARP, and ``hold`` keeps those
-isolations in force (:mod:`commands.evict_arp`).
+for every isolated device discovery now sees at another place. A device on a
+segment without a managed switch (seen only by an ARP sweep) is isolated by
+ARP, in ``device``, ``unauthorised`` and ``redetain`` alike, and ``hold``
+keeps those isolations in force (:mod:`commands.evict_arp`).
 
 Exit codes: 2 for a refusal or usage error; 1 when a SET failed or did not
 read back (or an ARP isolation could not be verified), or an event could not be stored (``unauthorised`` and
@@ -32,6 +33,7 @@ import click
 from commands.context import AppContext, pass_app
 from commands.evict_arp import (
     arp_device,
+    arp_job,
     arp_segment,
     hold_cmd,
     refuse_protected,
@@ -45,7 +47,7 @@ from netguard.discovery.current import DeviceRow, current_devices
 from netguard.discovery.policy import policy_from_config
 from netguard.enforce.apply import Record, apply_plan
 from netguard.enforce.arp_link import LinkError
-from netguard.enforce.arp_plan import ARP_ISOLATE
+from netguard.enforce.arp_plan import ARP_ISOLATE, arp_only
 from netguard.enforce.guards import (
     DEFAULT_LIMIT,
     ActionLimit,
@@ -376,12 +378,37 @@ def act_on_many(
     results: list[dict[str, object]] = []
     budget = ActionLimit(limit or app.config.section(ENFORCE).max_actions_per_run)
     walks = SwitchWalks()
+    policy = policy_from_config(app.config, inv) if any(j.method == ARP_ISOLATE for j in jobs) else None
 
     async def work(client: SnmpClient) -> None:
         for job in jobs:
             device = job.device
-            row: dict[str, object] = {"mac": device.mac, "switch": device.switch, "port": device.port}
+            row: dict[str, object] = {
+                "mac": device.mac,
+                "ips": list(device.ips),
+                "institution": device.institution,
+                "switch": device.switch,
+                "port": device.port,
+            }
             try:
+                if job.method == ARP_ISOLATE:
+                    # One shared budget: ARP isolations count against the same per-run limit.
+                    row.update(
+                        arp_job(
+                            app,
+                            inv,
+                            store,
+                            device,
+                            reason=job.reason,
+                            do_apply=do_apply,
+                            budget=budget,
+                            record=record,
+                            policy=policy,
+                            elsewhere_ok=elsewhere_ok,
+                        )
+                    )
+                    results.append(row)
+                    continue
                 target = _target(app, inv, device.switch)
                 plan = await make_plan(
                     client,
@@ -416,7 +443,7 @@ def act_on_many(
                 row.update({"outcome": "left over", "error": str(exc)})
             except Refused as exc:
                 row.update({"outcome": "refused", "error": str(exc)})
-            except (EnforcementFailed, NotFound) as exc:
+            except (EnforcementFailed, NotFound, LinkError) as exc:
                 row.update({"outcome": "failed", "error": str(exc)})
             results.append(row)
 
@@ -424,12 +451,21 @@ def act_on_many(
     return results
 
 
+def where_of(row: dict[str, object]) -> str:
+    """Where a many-device row acts: its switch port, or for ARP isolation its IPs and institution."""
+    if row.get("port") is not None:
+        return f"{row['mac']} on {row['switch']} {row['port']}"
+    ips = row.get("ips")
+    addresses = ", ".join(str(ip) for ip in ips) if isinstance(ips, list) and ips else "no IP"
+    return f"{row['mac']} ({addresses}) at {row.get('institution')}"
+
+
 def _report_many(results: list[dict[str, object]], as_json: bool, none: str, failures: list[str]) -> None:
     if as_json:
         print_json(results)
     else:
         for r in results:
-            where = f"{r['mac']} on {r['switch']} {r['port']}"
+            where = where_of(r)
             detail = r.get("error") or (
                 f"journal entry {r['journal_id']}" if r["outcome"] == "applied" else r.get("method")
             )
@@ -461,20 +497,25 @@ def unauthorised_cmd(
 ) -> None:
     """Isolate every unauthorised device the last discovery found.
 
-    Unauthorised: unknown, denied, or in conflict, and on a switch port.
+    Unauthorised: unknown, denied, or in conflict; on a switch port, or, with
+    --method auto, seen only by an ARP sweep where there is no managed switch
+    (isolated by ARP: enforce.arp_interfaces).
 
     Guards apply to each device; a refused one is reported and skipped. At
     most --limit actions run; the rest are reported as left over.
     """
     inv = load_inventory(app.inventory_path(None))
     with StateStore.from_config(app.config) as store, recorder(app.config) as (record, failures):
-        jobs = [
-            Job(r, method, reason)
-            for r in current_devices(store.sightings, inv, policy_from_config(app.config, inv))
-            if r.verdict.status.needs_action and r.switch is not None and r.port is not None
-        ]
+        jobs: list[Job] = []
+        for r in current_devices(store.sightings, inv, policy_from_config(app.config, inv)):
+            if not r.verdict.status.needs_action:
+                continue
+            if r.switch is not None and r.port is not None:
+                jobs.append(Job(r, method, reason))
+            elif method == "auto" and arp_only(inv, r):
+                jobs.append(Job(r, ARP_ISOLATE, reason))
         results = act_on_many(app, inv, store, record, jobs, do_apply=do_apply, limit=limit)
-    _report_many(results, as_json, "no unauthorised device on a switch port", failures)
+    _report_many(results, as_json, "no unauthorised device to act on", failures)
 
 
 @evict.command("redetain")

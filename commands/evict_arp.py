@@ -4,7 +4,9 @@
 without a managed switch) runs here, on the host that has a leg on the
 segment (``enforce.arp_interfaces``); ``restore`` hands ARP entries here;
 ``hold`` is the long-running refresher (:mod:`netguard.enforce.hold`),
-meant to run as a service (examples/netguard-arp-hold.service).
+meant to run as a service (examples/netguard-arp-hold.service);
+:func:`arp_job` is one device of ``evict unauthorised`` or a re-detain that
+only ARP isolation can reach.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import click
 
 from commands.context import AppContext, pass_app
 from commands.output import echo, plural, say
+from netguard.discovery.current import DeviceRow
 from netguard.discovery.policy import policy_from_config
 from netguard.enforce.apply import Record
 from netguard.enforce.arp_isolate import apply_arp_plan, restore_arp, sides_of
@@ -90,6 +93,41 @@ def arp_device(
             record=record,
         )
     return plan, entry
+
+
+def arp_job(
+    app: AppContext,
+    inv: Inventory,
+    store: StateStore,
+    device: DeviceRow,
+    *,
+    reason: str,
+    do_apply: bool,
+    budget: ActionLimit,
+    record: Record,
+    policy: RuleSet | None,
+    elsewhere_ok: bool,
+) -> dict[str, object]:
+    """Plan (and with ``do_apply`` act on) one swept device by ARP: a row as ``evict unauthorised`` prints it.
+
+    Refusals, the limit, NotFound and LinkError are raised for the caller to turn into rows.
+    """
+    segment = find_segment(store.sightings, inv, app.config.section(ENFORCE), device.mac)
+    with Link(segment.interface) as link:
+        plan = make_arp_plan(link, segment, inv, store.isolation, policy, elsewhere_ok=elsewhere_ok)
+        row = plan.as_dict()
+        if not do_apply:
+            return {**row, "outcome": "refused" if plan.refusals else "planned"}
+        entry = apply_arp_plan(
+            plan,
+            link=link,
+            journal=store.journal,
+            operator=getpass.getuser(),
+            reason=reason,
+            limit=budget,
+            record=record,
+        )
+    return {**row, "outcome": "applied", "journal_id": entry.id}
 
 
 def render_arp_plan(plan: ArpPlan, applied: JournalEntry | None) -> None:

@@ -18,6 +18,11 @@ on that segment, isolates it by ARP instead (:mod:`netguard.enforce.arp_isolate`
    device (as for the port methods), the gateway's own MAC (a router answering
    for the IP by proxy ARP), the enforcer itself, a switch, and an enforcer
    whose interface forwards IPv4 (it would relay the traffic, not drop it).
+
+:func:`arp_only` says which of discovery's devices only ARP isolation can
+reach (seen by an ARP sweep alone, in an institution without a managed
+switch): ``evict device`` with ``auto``, ``evict unauthorised`` and re-detain
+send those here.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from dataclasses import dataclass
 
 from netguard import addresses
 from netguard.discovery.authorise import Verdict, classify, infrastructure_macs
+from netguard.discovery.current import DeviceRow
 from netguard.enforce.arp_link import Link, forwards_ipv4, resolve
 from netguard.enforce.guards import AlreadyIsolated, ForwardingEnforcer, ProtectedTarget, Refused, target_refusals
 from netguard.enforce.plan import NotFound
@@ -121,6 +127,14 @@ class ArpPlan:
         }
 
 
+def arp_only(inventory: Inventory, row: DeviceRow) -> bool:
+    """``row`` is on no switch port and no router's ARP table, in an institution with no managed switch."""
+    if row.switch is not None or row.port is not None or row.institution is None:
+        return False
+    institution = inventory.root.by_id(row.institution)
+    return institution is not None and not institution.switches
+
+
 def device_address(sightings: SightingRepository, what: str) -> tuple[str | None, str]:
     """(the MAC given or None, the IP) for ``what``, a MAC or an IP (step 1 of the module docstring)."""
     try:
@@ -177,8 +191,14 @@ def make_arp_plan(
     inventory: Inventory,
     isolation: IsolationRepository,
     policy: RuleSet | None = None,
+    *,
+    elsewhere_ok: bool = False,
 ) -> ArpPlan:
-    """Steps 3 and 4 of the module docstring (``link`` is open on ``segment.interface``)."""
+    """Steps 3 and 4 of the module docstring (``link`` is open on ``segment.interface``).
+
+    ``elsewhere_ok`` (re-detain): a port the device is still isolated at does
+    not stop isolating it here; an ARP isolation of the same MAC always does.
+    """
     device_mac = _one_mac(link, segment.ip, "device")
     if segment.mac is not None and device_mac != segment.mac:
         raise NotFound(
@@ -187,7 +207,7 @@ def make_arp_plan(
         )
     gateway_mac = _one_mac(link, segment.gateway_ip, "the gateway")
     for state in isolation.for_mac(device_mac):
-        if state.restricted:
+        if state.restricted and not (elsewhere_ok and state.switch):
             where = f" on {state.switch} {state.port}" if state.switch else ""
             raise AlreadyIsolated(
                 f"{device_mac} is already {state.status}{where} (journal entry {state.journal_id}); restore it first"

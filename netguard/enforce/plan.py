@@ -3,7 +3,8 @@
 1. *Locate*: the device (a MAC, or an IP its ARP sightings hold) among the
    devices present now (:func:`~netguard.discovery.current.current_devices`):
    its open ``fdb`` sighting gives switch, port and VLAN. A device only an ARP
-   table knows has no port to act on (ARP isolation is not built yet).
+   table or an ARP sweep knows has no port to act on: the error says which, and
+   a swept one is for ARP isolation (:mod:`netguard.enforce.arp_plan`).
 2. *Read the port live*: walk its switch, once per run (discovery's walk, with the
    inventory's uplinks and every known switch MAC, so uplinks are decided
    exactly as discovery decides them), find the port's ifIndex by name and its
@@ -110,12 +111,27 @@ def locate(sightings: SightingRepository, inventory: Inventory, what: str, polic
         found = [r for r in rows if ip in r.ips]
     placed = [r for r in found if r.switch is not None and r.port is not None]
     if not placed:
-        seen = " (seen only in an ARP table: no switch port to act on)" if found else ""
-        raise NotFound(f"{what} is not on any switch port the last discovery found{seen}; run: netguard discover run")
+        raise NotFound(f"{what} is not on any switch port the last discovery found{_seen_only(found)}")
     if len({(r.switch, r.port) for r in placed}) > 1:
         places = ", ".join(f"{r.switch} {r.port}" for r in placed)
         raise NotFound(f"{what} is seen on several ports ({places}); evict it by MAC once discovery settles")
     return placed[0]
+
+
+def _seen_only(found: list[DeviceRow]) -> str:
+    """Why a device discovery did see has no port, and what to do; the rerun hint when it was not seen."""
+    if not found:
+        return "; run: netguard discover run"
+    if any(r.switch is None for r in found):
+        return (
+            " (seen only by an ARP sweep: no switch port to act on); isolate it by ARP: "
+            "--method arp-isolate, with enforce.arp_interfaces naming the interface facing its segment"
+        )
+    tables = ", ".join(sorted({r.switch for r in found if r.switch}))
+    return (
+        f" (seen only in the ARP table of {tables}, on no port of a managed switch: it may be behind a router "
+        "or an unmanaged switch); run: netguard discover run, or --method arp-isolate on its segment"
+    )
 
 
 class SwitchWalks:

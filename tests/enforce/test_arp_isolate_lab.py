@@ -34,6 +34,7 @@ from netguard.lab import netns
 from netguard.lab.status import HostStatus
 from netguard.secrets import write_private
 from netguard.store import StateStore
+from netguard.store.isolation import PortState
 from netguard.store.journal import Target, witness_of
 from netguard.store.sightings import Sighting
 from tests.harness.lab import RunningLab, ping, running_lab
@@ -352,3 +353,140 @@ def test_an_arp_isolation_killed_after_its_intent_is_settled_by_restore(lab: Run
     assert settled.outcome is not None and "interrupted" in settled.outcome
     assert reaches(rogue.namespace, rogue.gateway)
     assert_chain_verifies(config)
+
+
+def test_unauthorised_isolates_swept_devices_by_arp_within_the_limit(
+    lab: RunningLab, config: Path, tmp_path: Path
+) -> None:
+    v = village(lab)
+    rogue = v.rogue
+    swept(config, (rogue.mac, rogue.ip, rogue.institution), (v.pc.mac, v.pc.ip, v.pc.institution))
+
+    # A port method cannot reach a swept device, and the error says why and what to do instead.
+    by_port = on_probe(lab, config, "evict", "device", rogue.mac, "--method", "port-shutdown", "--reason", "x")
+    assert by_port.returncode == 2
+    assert "seen only by an ARP sweep" in by_port.stderr and "--method arp-isolate" in by_port.stderr
+
+    planned = on_probe(lab, config, "evict", "unauthorised", "--json")
+    assert planned.returncode == 0, planned.stderr
+    [row] = json.loads(planned.stdout)  # the authorised PC is not a job
+    assert (row["mac"], row["method"], row["outcome"], row["institution"]) == (
+        rogue.mac,
+        "arp-isolate",
+        "planned",
+        rogue.institution,
+    )
+    assert row["state_before"]["gateway_mac"] == v.gateway_mac
+    # An explicit port method leaves swept devices out.
+    only_ports = on_probe(lab, config, "evict", "unauthorised", "--method", "port-shutdown", "--json")
+    assert only_ports.returncode == 0 and json.loads(only_ports.stdout) == []
+    assert journal(config) == []
+
+    with holding(lab, config, tmp_path) as hold:
+        applied = on_probe(lab, config, "evict", "unauthorised", "--apply", "--reason", "sweep rogue", "--limit", "1")
+        assert applied.returncode == 0, applied.stderr
+        assert applied.stdout.startswith(f"applied: {rogue.mac} ({rogue.ip}) at {rogue.institution}: journal entry")
+        [entry] = journal(config)
+        assert (entry.action, entry.status, entry.reason, entry.target.ip) == (
+            "arp-isolate",
+            "applied",
+            "sweep rogue",
+            rogue.ip,
+        )
+        hold.wait_for(f"holding journal entry {entry.id}: {rogue.mac}")
+        assert cut_off(rogue.namespace, rogue.gateway)
+        assert reaches(v.pc.namespace, v.pc.gateway)
+
+        # Run again: the rogue is isolated already, reported as such, nothing new journalled.
+        again = on_probe(lab, config, "evict", "unauthorised", "--apply", "--json")
+        assert again.returncode == 0, again.stderr
+        assert [(r["mac"], r["outcome"]) for r in json.loads(again.stdout)] == [(rogue.mac, "isolated")]
+
+        restored = on_probe(lab, config, "evict", "restore", str(entry.id))
+        assert restored.returncode == 0, restored.stderr
+        hold.wait_for(f"released journal entry {entry.id}")
+        assert reaches(rogue.namespace, rogue.gateway)
+        assert hold.stop() == 0
+    assert [(e.action, e.status) for e in journal(config)] == [("arp-isolate", "undone"), ("restore", "applied")]
+    assert_chain_verifies(config)
+
+
+def test_the_per_run_limit_counts_arp_isolations(lab: RunningLab, config: Path, tmp_path: Path) -> None:
+    v = village(lab)
+    # The village PC taken out of the inventory: two unknown devices on the segment, both real.
+    inventory = yaml.safe_load((lab.dir / "inventory.yaml").read_text(encoding="utf-8"))
+    for inst in inventory["institutions"]:
+        inst["devices"] = [d for d in inst.get("devices", []) if d.get("mac") != v.pc.mac]
+    (tmp_path / "inventory.yaml").write_text(yaml.safe_dump(inventory, allow_unicode=True), encoding="utf-8")
+    doc = yaml.safe_load(config.read_text(encoding="utf-8"))
+    config.write_text(yaml.safe_dump({**doc, "inventory": str(tmp_path / "inventory.yaml")}), encoding="utf-8")
+    swept(config, (v.rogue.mac, v.rogue.ip, v.rogue.institution), (v.pc.mac, v.pc.ip, v.pc.institution))
+
+    result = on_probe(lab, config, "evict", "unauthorised", "--apply", "--limit", "1", "--json")
+    assert result.returncode == 1, result.stderr  # one left over
+    rows = json.loads(result.stdout)
+    assert sorted(r["outcome"] for r in rows) == ["applied", "left over"]
+    [entry] = journal(config)
+    applied = next(r for r in rows if r["outcome"] == "applied")
+    assert entry.target.mac == applied["mac"] and entry.action == "arp-isolate"
+    left = next(r for r in rows if r["outcome"] == "left over")
+    assert "per-run limit of 1" in str(left["error"])
+
+    restored = on_probe(lab, config, "evict", "restore", "--all")
+    assert restored.returncode == 0, restored.stderr
+    for h in (v.rogue, v.pc):
+        assert reaches(h.namespace, h.gateway)
+
+
+def test_a_port_isolated_device_carried_to_the_village_is_isolated_there_by_arp(
+    lab: RunningLab, config: Path, tmp_path: Path
+) -> None:
+    v = village(lab)
+    rogue = v.rogue
+    township_switch = next(h.switch for h in lab.refresh().hosts if h.switch is not None)
+    with StateStore.from_config(load_config(config)) as store:
+        # The rogue's MAC was shut down on a township switch port earlier (the journal says so) ...
+        shut = store.journal.record_intent(
+            operator="tester",
+            action="port-shutdown",
+            target=Target(mac=rogue.mac, switch=township_switch, port="eth9"),
+            state_before={"ifindex": 9, "admin_status": 1},
+            state_after={"admin_status": 2},
+            reason="earlier eviction",
+        )
+        store.journal.mark_applied(
+            shut, "set and read back", isolation=PortState(rogue.mac, township_switch, "eth9", "disabled")
+        )
+    # ... and is now seen by the village's sweep.
+    swept(config, (rogue.mac, rogue.ip, rogue.institution))
+
+    planned = on_probe(lab, config, "evict", "redetain", "--json")
+    assert planned.returncode == 0, planned.stderr
+    [row] = json.loads(planned.stdout)
+    assert (row["mac"], row["method"], row["outcome"]) == (rogue.mac, "arp-isolate", "planned")
+    assert [e.id for e in journal(config)] == [shut]
+
+    with holding(lab, config, tmp_path) as hold:
+        applied = on_probe(lab, config, "evict", "redetain", "--apply", "--json")
+        assert applied.returncode == 0, applied.stderr
+        [row] = json.loads(applied.stdout)
+        assert row["outcome"] == "applied"
+        entry = next(e for e in journal(config) if e.id == row["journal_id"])
+        assert entry.action == "arp-isolate" and entry.reason == (
+            f"re-detain: {rogue.mac} reappeared at {rogue.institution} ({rogue.ip}) while disabled "
+            f"on {township_switch} eth9 (journal entry {shut})"
+        )
+        hold.wait_for(f"holding journal entry {entry.id}: {rogue.mac}")
+        assert cut_off(rogue.namespace, rogue.gateway)
+        listed = json.loads(on_probe(lab, config, "evict", "list", "--json").stdout)
+        assert sorted((r["status"], r["journal_id"]) for r in listed) == [("disabled", shut), ("isolated", entry.id)]
+
+        # Held now at both places: nothing more to re-detain.
+        again = on_probe(lab, config, "evict", "redetain", "--json")
+        assert again.returncode == 0 and json.loads(again.stdout) == []
+
+        restored = on_probe(lab, config, "evict", "restore", str(entry.id))
+        assert restored.returncode == 0, restored.stderr
+        hold.wait_for(f"released journal entry {entry.id}")
+        assert reaches(rogue.namespace, rogue.gateway)
+        assert hold.stop() == 0
