@@ -6,8 +6,10 @@ management address, SNMP credentials as ``secret:`` references and its
 ``uplinks`` (the uplink and every downlink, including the one to the village
 without a managed switch, which has no LLDP to reveal it); the authorised
 terminals with their bound IPs, the switches' own MACs on the data centre's
-transit network, and the enforcer probe as a protected asset. Rogues are, of
-course, not listed.
+transit network, the scanner (the NetGuard station) and the enforcer probe as
+protected assets, and the data centre's two servers with their SSH service
+(the scans check that SSH is not open to anyone but the bastion). Rogues are,
+of course, not listed.
 """
 
 from __future__ import annotations
@@ -72,6 +74,20 @@ def inventory_document(plan: Plan) -> dict[str, Any]:
             )
         inst["subnets"] = subnets
         inst["gateway"] = str(site.gateway)
+        if site.key == dc_key:
+            roles = {"h1": ("lab-his01", "his", "HIS 应用服务器"), "h2": ("lab-emr01", "emr", "EMR 服务器")}
+            inst["servers"] = [
+                {
+                    "id": roles[h.name][0],
+                    "name": roles[h.name][2],
+                    "role": roles[h.name][1],
+                    "address": str(h.ip),
+                    "mac": h.mac,
+                    "services": [{"name": "ssh", "port": 22, "protocol": "ssh"}],
+                }
+                for h in plan.hosts_of(site.key)
+                if h.name in roles
+            ]
         if site.managed and site.management is not None:
             inst["switches"] = [
                 {
@@ -108,6 +124,16 @@ def inventory_document(plan: Plan) -> dict[str, Any]:
                 }
                 for s in plan.sites
             )
+            scanner = plan.scanner
+            devices.append(
+                {
+                    "mac": scanner.mac,
+                    "ip": str(scanner.ip),
+                    "kind": "server",
+                    "owner": "NetGuard 扫描站",
+                    "note": f"lab {scanner.namespace}",
+                }
+            )
         if devices:
             inst["devices"] = devices
         institutions.append(inst)
@@ -134,7 +160,16 @@ def inventory_document(plan: Plan) -> dict[str, Any]:
         },
         "institutions": institutions,
         "protected": [
-            {"mac": h.mac, "ip": str(h.ip), "reason": "NetGuard 执行探针", "institution": h.institution} for h in probes
+            *(
+                {"mac": h.mac, "ip": str(h.ip), "reason": "NetGuard 执行探针", "institution": h.institution}
+                for h in probes
+            ),
+            {
+                "mac": plan.scanner.mac,
+                "ip": str(plan.scanner.ip),
+                "reason": "NetGuard 扫描站",
+                "institution": plan.site(dc_key).institution,
+            },
         ],
     }
 
@@ -143,7 +178,8 @@ def write_inventory(path: Path, plan: Plan) -> None:
     header = (
         f"# The NetGuard lab '{plan.name}', written by `netguard lab up`; `netguard lab down` removes the lab.\n"
         "# Rogue terminals are deliberately absent. Management addresses are loopback (127.77.x.y):\n"
-        "# each switch's SNMP agent runs in the root namespace and reads its switch namespace.\n"
+        "# each switch's SNMP agent runs in the root namespace and reads its switch namespace; the same\n"
+        f"# addresses reach the agents from the scanner namespace {plan.scanner.namespace} (scans run there).\n"
     )
     body = yaml.safe_dump(inventory_document(plan), allow_unicode=True, sort_keys=False, width=120)
     path.write_text(header + body, encoding="utf-8")
