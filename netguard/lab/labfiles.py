@@ -82,7 +82,6 @@ def inventory_document(plan: Plan) -> dict[str, Any]:
                     "name": roles[h.name][2],
                     "role": roles[h.name][1],
                     "address": str(h.ip),
-                    "mac": h.mac,
                     "services": [{"name": "ssh", "port": 22, "protocol": "ssh"}],
                 }
                 for h in plan.hosts_of(site.key)
