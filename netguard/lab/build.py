@@ -15,7 +15,7 @@ it is created, see :mod:`netguard.lab.state`):
    bridge, with a route to every lab subnet via the data centre;
 5. one snmpd per managed switch (:mod:`netguard.lab.snmpd`; one of them also
    answers ``public``), the relay that makes their addresses reachable from
-   the scanner namespace, and the open sshd on the data centre's HIS server
+   the scanner namespace, and the open sshd on the data centre's EMR server
    (:mod:`netguard.lab.helpers`);
 6. a warm-up: every terminal pings its gateway and every switch and the
    scanner the data centre, so the forwarding and ARP tables hold what a live

@@ -7,7 +7,7 @@ file, so a recycled pid is left alone):
 
 * ``relay``: :mod:`netguard.lab.relay`, the switches' agents on their
   management addresses inside the scanner namespace;
-* ``sshd``: Debian's OpenSSH server in the data centre's HIS server namespace,
+* ``sshd``: Debian's OpenSSH server in the data centre's EMR server namespace,
   listening on every address (the planted exposure: SSH open to anyone, not
   only the bastion). Nobody can log in: no password, no authorised key.
 
@@ -130,7 +130,7 @@ def _listening_on_22(pid: int) -> bool:
 
 
 def start_open_sshd(plan: Plan, state: LabState) -> int:
-    """OpenSSH on every address of the data centre's HIS server: reachable from anywhere in the lab."""
+    """OpenSSH on every address of the data centre's EMR server: reachable from anywhere in the lab."""
     if not Path(SSHD).exists():
         raise LabError("the lab needs the OpenSSH server for its planted SSH exposure (Debian: openssh-server)")
     workdir = helpers_dir(state) / "ssh"

@@ -7,9 +7,9 @@ management address, SNMP credentials as ``secret:`` references and its
 without a managed switch, which has no LLDP to reveal it); the authorised
 terminals with their bound IPs, the switches' own MACs on the data centre's
 transit network, the scanner (the NetGuard station) and the enforcer probe as
-protected assets, and the data centre's two servers with their SSH service
-(the scans check that SSH is not open to anyone but the bastion). Rogues are,
-of course, not listed.
+protected assets, and the data centre's EMR server with its SSH service (the
+scans check that SSH is not open to anyone but the bastion). Rogues are, of
+course, not listed.
 """
 
 from __future__ import annotations
@@ -75,17 +75,16 @@ def inventory_document(plan: Plan) -> dict[str, Any]:
         inst["subnets"] = subnets
         inst["gateway"] = str(site.gateway)
         if site.key == dc_key:
-            roles = {"h1": ("lab-his01", "his", "HIS 应用服务器"), "h2": ("lab-emr01", "emr", "EMR 服务器")}
+            # Listed by address only (no MAC): an eviction by MAC then refuses it as an authorised device.
+            emr = plan.ssh_host
             inst["servers"] = [
                 {
-                    "id": roles[h.name][0],
-                    "name": roles[h.name][2],
-                    "role": roles[h.name][1],
-                    "address": str(h.ip),
+                    "id": "lab-emr01",
+                    "name": "EMR 服务器",
+                    "role": "emr",
+                    "address": str(emr.ip),
                     "services": [{"name": "ssh", "port": 22, "protocol": "ssh"}],
                 }
-                for h in plan.hosts_of(site.key)
-                if h.name in roles
             ]
         if site.managed and site.management is not None:
             inst["switches"] = [

@@ -33,7 +33,7 @@ The plan (``N`` townships, ``M`` village clinics each):
   the lab's relay) the switches' agents.
 - what a real county gets wrong, planted for the scans to find: one switch
   (the first managed village's, else township 1's) that also answers the
-  ``public`` community, and SSH open to anyone on the data centre's HIS server.
+  ``public`` community, and SSH open to anyone on the data centre's EMR server.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ OUI_ROGUE = "50:c7:bf"  # TP-Link
 OUI_SWITCH = "00:e0:fc"  # Huawei
 SCANNER_IP = ipaddress.IPv4Address("10.255.255.254")
 SCANNER_PORT = "mgmt0"  # its cable on the data centre's transit bridge: not a pN switch port
-SSH_HOST = "h1"  # the data centre host whose sshd takes connections from anyone (planted)
+SSH_HOST = "h2"  # the data centre's EMR server: its sshd takes connections from anyone (planted)
 
 
 @dataclass(frozen=True)

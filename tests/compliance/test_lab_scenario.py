@@ -2,7 +2,7 @@
 
 Root; fails in CI without it. The lab (1 township, 2 village clinics, the
 second unmanaged) plants a rogue terminal at every managed site, a switch
-that answers ``public`` and an sshd open to anyone on the data centre's HIS
+that answers ``public`` and an sshd open to anyone on the data centre's EMR
 server. Discovery runs from the root namespace (it talks to the agents on
 127.77.x.y only); the scan runs inside the lab's scanner namespace, the
 NetGuard station, which reaches both the hosts and the agents. The fixes are
@@ -95,10 +95,9 @@ def test_the_scan_finds_the_planted_problems_and_passes_once_they_are_fixed(lab:
     switches = {s.id for s in lab.status.switches}
     assert result[("DJ-SNMP-DEFAULT-COMMUNITY", "lab-vc1-1-acc1")] == "fail"
     assert {result[("DJ-SNMP-DEFAULT-COMMUNITY", s)] for s in switches - {"lab-vc1-1-acc1"}} == {"pass"}
-    # SSH: open to the scanner on the HIS server, closed on the EMR server.
-    assert result[("DJ-SSH-BASTION-ONLY", "lab-his01")] == "fail"
-    assert "10.0.0.10:22 accepted a connection" in by[("DJ-SSH-BASTION-ONLY", "lab-his01")]["evidence"]
-    assert result[("DJ-SSH-BASTION-ONLY", "lab-emr01")] == "pass"
+    # SSH: the EMR server takes connections from the scanner, which is not the bastion.
+    assert result[("DJ-SSH-BASTION-ONLY", "lab-emr01")] == "fail"
+    assert "10.0.0.11:22 accepted a connection" in by[("DJ-SSH-BASTION-ONLY", "lab-emr01")]["evidence"]
     # Every link is up, uplink ports included where the inventory lists them.
     links = {key[1]: r for key, r in by.items() if key[0] == "DJ-LINK-UP"}
     assert {r["result"] for r in links.values()} == {"pass"}
@@ -131,7 +130,7 @@ def test_the_scan_finds_the_planted_problems_and_passes_once_they_are_fixed(lab:
         ("DJ-NO-ROGUE-DEVICE", "lab-thc1"),
         ("DJ-NO-ROGUE-DEVICE", "lab-vc1-1"),
         ("DJ-SNMP-DEFAULT-COMMUNITY", "lab-vc1-1-acc1"),
-        ("DJ-SSH-BASTION-ONLY", "lab-his01"),
+        ("DJ-SSH-BASTION-ONLY", "lab-emr01"),
     }
     # The evicted rogue is still seen (its sighting is open) but restricted; the authorised one is simply known.
     isolated = by[("DJ-NO-ROGUE-DEVICE", "lab-thc1")]

@@ -210,7 +210,7 @@ def test_status_json_matches_the_namespaces(lab: RunningLab) -> None:
     sites = {g["namespace"] for g in report["gateways"]}
     scanner = report["scanner"]
     assert set(hosts) | sites | {scanner["namespace"]} == live and not set(hosts) & sites
-    assert scanner["present"] and scanner["relay_running"] and scanner["open_ssh"] == "10.0.0.10:22"
+    assert scanner["present"] and scanner["relay_running"] and scanner["open_ssh"] == "10.0.0.11:22"
     assert scanner["default_community_switches"] == ["lab-vc1-1-acc1"]
     for h in report["hosts"]:
         assert {"namespace", "ip", "mac", "gateway", "institution", "role"} <= set(h)
