@@ -154,6 +154,8 @@ def check(
         started = dt.datetime.now(dt.UTC)
         clock = time.perf_counter()
         with status(f"checking {len(targets)} links"):
+            if uplinks is not None:
+                uplinks.prepare()  # SNMP engines made before the timed probes start, not among them
             results = asyncio.run(
                 check_links(targets, settings=settings, policy=config.policy, previous=previous, uplinks=uplinks)
             )
@@ -162,6 +164,8 @@ def check(
         if store is not None and events is not None:
             recorded = record(results, checks=store.checks, events=events, started=started)
     finally:
+        if uplinks is not None:
+            uplinks.close()
         if events is not None:
             events.close()
         if store is not None:

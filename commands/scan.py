@@ -98,8 +98,12 @@ def scan(
             uplinks=uplinks,
         )
         with status(f"scanning {len(inv)} institutions ({len(controls)} controls)"):
+            if uplinks is not None:
+                uplinks.prepare()  # SNMP engines made before the timed probes start, not among them
             outcome = run_scan(inputs)
     finally:
+        if uplinks is not None:
+            uplinks.close()
         if events is not None:
             events.close()
         store.close()

@@ -28,6 +28,7 @@ COMMUNITY_KEY = "lab-snmp-community"
 V3_AUTH_KEY = "lab-snmp-v3-auth"
 V3_PRIV_KEY = "lab-snmp-v3-priv"
 V3_USER = "netguard"
+JOURNAL_KEY = "lab-journal-key"
 
 
 def new_credentials() -> SnmpCredentials:
@@ -40,7 +41,13 @@ def new_credentials() -> SnmpCredentials:
 
 
 def write_secrets(path: Path, creds: SnmpCredentials) -> None:
-    table = {COMMUNITY_KEY: creds.community, V3_AUTH_KEY: creds.v3_auth, V3_PRIV_KEY: creds.v3_priv}
+    # The journal's HMAC key too: without one, eviction refuses to act (it cannot journal provably).
+    table = {
+        COMMUNITY_KEY: creds.community,
+        V3_AUTH_KEY: creds.v3_auth,
+        V3_PRIV_KEY: creds.v3_priv,
+        JOURNAL_KEY: secrets.token_hex(32),
+    }
     write_private(path, yaml.safe_dump(table, sort_keys=True))
 
 
@@ -187,7 +194,7 @@ def write_config(path: Path, inventory: Path, secrets_file: Path) -> None:
     doc = {
         "inventory": inventory.name if inventory.parent == path.parent else str(inventory),
         "secrets_file": secrets_file.name if secrets_file.parent == path.parent else str(secrets_file),
-        "state": {"path": "state.db"},
+        "state": {"path": "state.db", "journal_key": f"secret:{JOURNAL_KEY}"},
         "events": {"backend": "sqlite", "sqlite": {"path": "events.db"}},
     }
     path.write_text(

@@ -1,4 +1,4 @@
-"""Uplink health read from the lab's switches: real veth counters through the real agents (root; fails in CI without it).
+"""Uplink health from the lab's switches: real veth counters through the real agents (root; fails in CI without it).
 
 The collector runs in the test process (root namespace: it only talks to the
 agents on 127.77.x.y); everything that sends to the lab's 10.x addresses runs
@@ -101,7 +101,7 @@ def _scanner_cli(lab: RunningLab, config: Path, *args: str) -> subprocess.Comple
     return subprocess.run(
         ["ip", "netns", "exec", lab.status.scanner.namespace, sys.executable, str(ROOT / "cli.py"),
          "--config", str(config), *args],
-        capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
+        capture_output=True, text=True, check=False, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
     )  # fmt: skip
 
 
@@ -140,7 +140,9 @@ def test_an_unreachable_agent_makes_the_uplink_unknown_not_the_link_down(lab: Ru
     assert community not in done.stdout and community not in done.stderr
 
     # Recorded: one snmp sample per uplink port, the unknown one with its reason, and the state on the icmp sample.
-    events = _scanner_cli(lab, config, "events", "search", "--json", "--limit", "100", "kind:link AND netguard.link.probe:snmp")
+    events = _scanner_cli(
+        lab, config, "events", "search", "--json", "--limit", "100", "kind:link AND netguard.link.probe:snmp"
+    )
     assert events.returncode == 0, events.stderr
     hits = json.loads(events.stdout)["hits"]
     ports = {(e["observer.name"], e["observer.ingress.interface.name"]): e for e in hits}
