@@ -102,6 +102,8 @@ def _free_block(name: str, agents: int) -> ipaddress.IPv4Network:
 def lab_up(lab_dir: Path, name: str = "lab", townships: int = 2, villages: int = 2) -> UpResult:
     netns.require_root("netguard lab up")
     netns.require_tools("ip", "bridge", "snmpd", "ping", "ssh-keygen")
+    if not Path(helpers.SSHD).exists():
+        raise LabError(f"the lab needs the OpenSSH server ({helpers.SSHD}; Debian: openssh-server) for its planted SSH")
     start = time.monotonic()
     try:
         plan = plan_county(name, townships, villages)

@@ -27,7 +27,7 @@ from netguard.lab.labfiles import COMMUNITY_KEY, V3_AUTH_KEY, V3_PRIV_KEY
 from netguard.lab.status import LabStatus, lab_status
 from tests.harness.peers import require_peer, require_root
 
-TOOLS = ("ip", "bridge", "snmpd", "snmpwalk", "snmpset", "ping")
+TOOLS = ("ip", "bridge", "snmpd", "snmpwalk", "snmpset", "ping", "ssh-keygen", "sshd")
 
 
 @dataclass(frozen=True)
