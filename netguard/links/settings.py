@@ -11,7 +11,7 @@ and turns it into :class:`~netguard.links.check.CheckSettings` and a
       gap_ms: 2           # between any two sends (fping -i)
       socket: auto        # auto | raw | dgram
       uplink_interval_ms: 5000  # between the two SNMP counter samples of uplink ports
-                                # (default: the ICMP run's length, count x interval)
+                                # (default: (count - 1) x interval, at least 1 s)
       snmp_timeout_ms: 2000     # per SNMP request to a switch
       snmp_retries: 1
       thresholds:         # per tier, over the defaults in netguard.links.classify
@@ -63,10 +63,12 @@ class UplinkSettings:
     retries: int = 1
 
     def interval_for(self, icmp: IcmpSettings) -> float:
-        """Seconds between the two samples: the configured interval, else the ICMP run's length (at least 1 s)."""
+        """Seconds between the two samples: the configured interval, else the span of the ICMP sends
+        ((count - 1) x interval, at least 1 s), so the SNMP walk, the samples and the wait end about
+        when the last probe's timeout does and the uplinks add little to the run."""
         if self.interval_ms is not None:
             return self.interval_ms / 1000
-        return max(1.0, icmp.count * icmp.interval_ms / 1000)
+        return max(1.0, (icmp.count - 1) * icmp.interval_ms / 1000)
 
 
 @dataclass(frozen=True)

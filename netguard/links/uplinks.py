@@ -18,7 +18,7 @@ How, per switch (at most ``concurrency`` switches at once, each within
 4. per port: rates are (second - first) / elapsed seconds. A counter that went
    down has wrapped once (modulo 2^64 for HC, 2^32 for the others): a 32-bit
    octet counter wraps every 34 s at 1 Gbit/s, so the interval must stay well
-   under that on 32-bit agents (the default, the ICMP run's 5 s, does). The
+   under that on 32-bit agents (the default, 4 s for 5 probes a second apart, does). The
    HC counters are used when both samples have them, else the 32-bit ones.
    Utilisation is the busier direction's bits per second over the speed
    (ifHighSpeed Mbit/s, else ifSpeed bit/s unless 0 or its 4294967295 "faster

@@ -129,12 +129,10 @@ def test_uplink_thresholds_and_settings_are_checked() -> None:
     config = parse_links_section({"uplink_interval_ms": 2000, "snmp_timeout_ms": 500, "snmp_retries": 0})
     assert (config.uplinks.interval_ms, config.uplinks.timeout_ms, config.uplinks.retries) == (2000, 500, 0)
     assert config.uplinks.interval_for(config.check.icmp) == 2.0
-    assert (
-        parse_links_section({"count": 3, "interval_ms": 500}).uplinks.interval_for(
-            parse_links_section({"count": 3, "interval_ms": 500}).check.icmp
-        )
-        == 1.5
-    )
+    default = parse_links_section({"count": 5, "interval_ms": 500})
+    assert default.uplinks.interval_for(default.check.icmp) == 2.0  # the span of the five sends
+    single = parse_links_section({"count": 1})
+    assert single.uplinks.interval_for(single.check.icmp) == 1.0
     with pytest.raises(NetGuardError, match="uplink_interval_ms must be 100 to 30000"):
         parse_links_section({"uplink_interval_ms": 60_000})
     with pytest.raises(NetGuardError, match="snmp_retries"):
