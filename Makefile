@@ -1,6 +1,7 @@
 # NetGuard developer entry points.
 #   make demo    install the project into .venv and run it on the example county; as root also
-#                the namespace lab: discovery, a compliance scan and its HTML report, lab down
+#                the namespace lab: discovery, an eviction and its restore, link checks, a compliance
+#                scan and its HTML report, lab down
 #   make test    install the test dependencies (Debian peers, .venv, Elasticsearch), run the
 #                whole suite, then ruff and mypy
 #   make lint    ruff and mypy only
@@ -25,13 +26,19 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 	touch $@
 
-# The lab's scan runs inside the lab's data-centre namespace (ng-lab-dc: routes to every site, no
-# default route): from the root namespace its link probes to the lab's 10.x gateways would leave
-# the machine by the default route. The switches' SNMP agents listen in the root namespace, so
-# from there the default-community control sees no answer (it passes without evidence).
+# The lab's link check and scan run inside the lab's scanner namespace (ng-lab-scan, the county's
+# NetGuard station on the data centre's management VLAN): from the root namespace their probes to
+# the lab's 10.x addresses would leave the machine by the default route. The lab relays the
+# switches' SNMP agents into that namespace at the inventory's own addresses, so the scan's
+# default-community probes get real answers: the lab plants one switch that answers `public`, an
+# sshd open to anyone on the data centre's EMR server and a rogue terminal at every site, and the
+# scan fails on each with its evidence (exit 1 is expected). Discovery and eviction talk only to the
+# agents (127.77.x.y), so they run from the root namespace.
 # The lab's events come from the example inventory and are repeatable: each time slot always
 # holds the same event, so running the demo again adds only the slots since the last run
 # (a rerun a minute later writes a handful of events, never another 20,000).
+LAB := $(BIN)/netguard --config var/lab/netguard.yaml
+SCANNER := ip netns exec ng-lab-scan
 demo: $(VENV)/.installed-runtime
 	@umask 077; mkdir -p var; test -e var/secrets.yaml || cp examples/secrets.sample.yaml var/secrets.yaml
 	$(BIN)/netguard --config $(CONFIG) inventory validate
@@ -43,13 +50,20 @@ demo: $(VENV)/.installed-runtime
 	  $(BIN)/netguard lab down --dir var/lab >/dev/null 2>&1; rm -rf var/lab; \
 	  echo "== the namespace lab: a small county, discovered over SNMP"; \
 	  $(BIN)/netguard lab up --dir var/lab && \
-	  $(BIN)/netguard --config var/lab/netguard.yaml discover run; \
-	  $(BIN)/netguard --config var/lab/netguard.yaml discover unauthorised; \
-	  echo "== a compliance scan of the lab county, from its data centre (exit 1: the lab plants failures)"; \
-	  ip netns exec ng-lab-dc $(BIN)/netguard --config var/lab/netguard.yaml scan --html var/lab/report.html; \
+	  $(LAB) discover run; \
+	  $(LAB) discover unauthorised; \
+	  echo "== eviction: the plan (dry run), one applied, what is isolated now, and its restore"; \
+	  $(LAB) evict unauthorised; \
+	  $(LAB) evict unauthorised --apply --limit 1; \
+	  $(LAB) evict list; \
+	  $(LAB) evict restore --all; \
+	  echo "== link checks from the scanner namespace: ICMP, TCP and the uplink ports over SNMP"; \
+	  $(SCANNER) $(LAB) links check --count 3 --interval 200; \
+	  echo "== a compliance scan of the lab county from its scanner namespace (exit 1: the lab plants failures)"; \
+	  $(SCANNER) $(LAB) scan --html var/lab/report.html; \
 	  if test -s var/lab/report.html; then echo "the HTML report: $$(pwd)/var/lab/report.html"; else echo "demo: the scan wrote no HTML report"; fi; \
 	  $(BIN)/netguard lab down --dir var/lab; \
-	else echo "demo: skipping the namespace lab, discovery and the compliance scan (they need root)"; fi
+	else echo "demo: skipping the namespace lab: discovery, eviction (plan, apply, restore), link checks and the compliance scan (they need root: namespaces and SNMP agents)"; fi
 
 test-deps:
 	PYTHON=$(PYTHON) VENV=$(VENV) scripts/install-test-deps.sh

@@ -1,8 +1,10 @@
 """``netguard links``: check every institution's link, and show one link's trend.
 
 ``check`` pings every selected institution's gateway from one process (fping's
-way), connects to its servers' TCP services, classifies each link by its tier's
-thresholds, records the run (state store check results, ``link`` events) and
+way), connects to its servers' TCP services, reads the SNMP health of the
+uplink ports the inventory lists for its switches (two counter samples taken
+while the probes run; ``--no-uplinks`` skips it), classifies each link by its
+tier's thresholds, records the run (state store check results, ``link`` events) and
 prints a table grouped by township and tier, or ``--json``. Exit 0 when every
 link is up, 1 when one is degraded or down (or a result could not be stored),
 2 for usage errors (no ICMP socket allowed, unknown institution, bad options).
@@ -36,6 +38,7 @@ from netguard.links.recording import previous_states, record
 from netguard.links.records import IcmpSettings, LinkResult, LinkState
 from netguard.links.settings import LINKS, SOCKET_KINDS, LinksConfig
 from netguard.links.targets import link_targets
+from netguard.links.uplinks import SnmpUplinks, uplink_jobs
 from netguard.store import StateStore
 
 _STATE_STYLE = {LinkState.UP: "green", LinkState.DEGRADED: "yellow", LinkState.DOWN: "bold red"}
@@ -90,6 +93,7 @@ def _select(inv: Inventory, scope: Scope) -> Inventory:
     type=click.Choice(SOCKET_KINDS),
     help="ICMP socket: raw (root/CAP_NET_RAW), dgram (net.ipv4.ping_group_range) or auto (default).",
 )
+@click.option("--no-uplinks", is_flag=True, help="Do not read the uplink ports' health over SNMP.")
 @click.option("--no-record", is_flag=True, help="Do not store results or write events.")
 @json_option
 @pass_app
@@ -102,6 +106,7 @@ def check(
     timeout_ms: float | None,
     gap_ms: float | None,
     socket_kind: str | None,
+    no_uplinks: bool,
     no_record: bool,
     as_json: bool,
 ) -> None:
@@ -132,6 +137,13 @@ def check(
     inv = load_inventory(app.inventory_path(inventory_file))
     view = _select(inv, scope)
     targets = link_targets(view)
+    uplinks = None
+    if not no_uplinks:
+        jobs = uplink_jobs(
+            view, app.config.resolver(), timeout_s=config.uplinks.timeout_ms / 1000, retries=config.uplinks.retries
+        )
+        if jobs:
+            uplinks = SnmpUplinks(jobs, interval_s=config.uplinks.interval_for(icmp))
     stray = config.policy.unknown_institutions(i.id for i in inv.root)
     if stray:
         echo(f"warning: link thresholds name institutions not in the inventory: {', '.join(stray)}", err=True)
@@ -142,12 +154,18 @@ def check(
         started = dt.datetime.now(dt.UTC)
         clock = time.perf_counter()
         with status(f"checking {len(targets)} links"):
-            results = asyncio.run(check_links(targets, settings=settings, policy=config.policy, previous=previous))
+            if uplinks is not None:
+                uplinks.prepare()  # SNMP engines made before the timed probes start, not among them
+            results = asyncio.run(
+                check_links(targets, settings=settings, policy=config.policy, previous=previous, uplinks=uplinks)
+            )
         elapsed = time.perf_counter() - clock
         recorded = None
         if store is not None and events is not None:
             recorded = record(results, checks=store.checks, events=events, started=started)
     finally:
+        if uplinks is not None:
+            uplinks.close()
         if events is not None:
             events.close()
         if store is not None:
@@ -179,8 +197,10 @@ def _groups(inv: Inventory, results: Sequence[LinkResult]) -> list[tuple[str, li
 def _render(inv: Inventory, results: Sequence[LinkResult], elapsed: float, scan_id: str | None) -> None:
     out = console()
     table = Table(title=safe(f"{inv.county}: links of {len(results)} institutions"))
-    for col in ("Group", "Institution", "Name", "Target", "State", "Loss %", "Min ms", "Avg ms", "Max ms", "Jitter ms"):
+    columns = ("Group", "Institution", "Name", "Target", "State", "Loss %", "Min ms", "Avg ms", "Max ms", "Jitter ms")
+    for col in columns:
         table.add_column(col, justify="right" if col.endswith(("%", "ms")) else "left")
+    table.add_column("Uplink")
     table.add_column("Reason", overflow="fold")
     for n, (label, rows) in enumerate(_groups(inv, results)):
         if n:
@@ -198,7 +218,8 @@ def _render(inv: Inventory, results: Sequence[LinkResult], elapsed: float, scan_
                 _ms(i.rtt_avg_ms),
                 _ms(i.rtt_max_ms),
                 _ms(i.jitter_ms),
-                safe(r.reason),
+                _uplink_cell(r),
+                safe("; ".join((r.reason, *r.uplink.notes)) if r.uplink and r.uplink.notes else r.reason),
             )
     out.print(table)
     counts = {s: sum(1 for r in results if r.state is s) for s in LinkState}
@@ -218,6 +239,15 @@ def _render(inv: Inventory, results: Sequence[LinkResult], elapsed: float, scan_
             out.print(safe(f"state change: {r.target.institution} {r.previous_state.value} → {r.state.value}"))
     if scan_id:
         out.print(safe(f"recorded as scan {scan_id}"))
+
+
+def _uplink_cell(r: LinkResult) -> Text:
+    if r.uplink is None:
+        return Text("-")
+    busiest = max((u.utilisation_pct for u in r.uplinks if u.utilisation_pct is not None), default=None)
+    util = f" {busiest:.1f}%" if busiest is not None else ""
+    style = {"up": "green", "degraded": "yellow", "down": "bold red"}.get(r.uplink.state, "dim")
+    return safe(f"{r.uplink.state}{util}", style)
 
 
 # -- history -----------------------------------------------------------------------------

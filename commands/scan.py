@@ -30,6 +30,7 @@ from netguard.errors import EXIT_FINDINGS, NetGuardError
 from netguard.events import EventStore, open_event_store
 from netguard.inventory import load_inventory
 from netguard.links.settings import LINKS
+from netguard.links.uplinks import SnmpUplinks, uplink_jobs
 from netguard.store import StateStore, journal_key
 from netguard.store.checks import ResultChange
 
@@ -75,6 +76,9 @@ def scan(
     except NetGuardError as exc:
         raise ScanCannotRun(str(exc)) from None
     links_config = app.config.section(LINKS)
+    up = links_config.uplinks
+    jobs = uplink_jobs(inv, app.config.resolver(), timeout_s=up.timeout_ms / 1000, retries=up.retries)
+    uplinks = SnmpUplinks(jobs, interval_s=up.interval_for(links_config.check.icmp)) if jobs else None
     key = journal_key(app.config)
     store = StateStore.from_config(app.config)
     events, events_error = _open_events(app)
@@ -91,10 +95,15 @@ def scan(
             events_backend=app.config.events_backend,
             events_error=events_error,
             chain_key=key,
+            uplinks=uplinks,
         )
         with status(f"scanning {len(inv)} institutions ({len(controls)} controls)"):
+            if uplinks is not None:
+                uplinks.prepare()  # SNMP engines made before the timed probes start, not among them
             outcome = run_scan(inputs)
     finally:
+        if uplinks is not None:
+            uplinks.close()
         if events is not None:
             events.close()
         store.close()

@@ -8,7 +8,8 @@ visible as ``\\xNN`` escapes (as the terminal shows them), then HTML-escaped,
 quotes included, so no value can open a tag or leave an attribute.
 
 Sections: the verdict and counts; a bar chart of results per control; results
-per tier and township; link quality (states per tier, RTT spread); each
+per tier and township; link quality (states per tier, RTT spread, the links
+not up with their uplink ports' state); each
 failing control with its rationale, remediation and the failing targets'
 evidence; the difference from the previous scan.
 """
@@ -128,7 +129,7 @@ def _link_quality(links: Sequence[LinkResult]) -> str:
     tiers = [(t, per_tier[t]) for t in _TIERS if t in per_tier]
     down = [r for r in links if r.state is not LinkState.UP]
     worst = _table(
-        ["institution", "tier", "township", "state", "loss %", "rtt avg ms", "reason"],
+        ["institution", "tier", "township", "state", "loss %", "rtt avg ms", "uplink", "reason"],
         [
             [
                 (text(f"{r.target.name} ({r.target.institution})"), ""),
@@ -137,7 +138,8 @@ def _link_quality(links: Sequence[LinkResult]) -> str:
                 (text(r.state.value), "fail"),
                 (f"{r.icmp.loss:g}", "n"),
                 ("-" if r.icmp.rtt_avg_ms is None else f"{r.icmp.rtt_avg_ms:g}", "n"),
-                (text(r.reason), ""),
+                (text(r.uplink.state if r.uplink else "-"), ""),
+                (text("; ".join((r.reason, *r.uplink.notes)) if r.uplink and r.uplink.notes else r.reason), ""),
             ]
             for r in down
         ],

@@ -32,13 +32,15 @@ COMPLIANCE_DOMAIN = Domain(
         "link_state": "text",  # up, degraded, down
         "link_loss": "number",  # percent
         "link_rtt_avg_ms": "number",
+        "uplink_state": "text",  # up, degraded, down, unknown (absent: no uplink port in the inventory)
         "snmp_default_answers": "number",  # how many of the default communities got an answer
         "ssh_open_to_scanner": "bool",
         "recordings": "number",  # finished recorded bastion sessions
         "recording_problems": "number",
         "retention_days": "number",
         "devices_seen": "number",  # distinct MACs with an open sighting
-        "unauthorised_devices": "number",  # of those, neither authorised nor protected
+        "unauthorised_devices": "number",  # of those, neither authorised nor protected, and not isolated
+        "isolated_devices": "number",  # unauthorised ones that eviction holds restricted now
         "sql_events": "number",  # sql events in the window
         "sql_window_hours": "number",
     },

@@ -3,8 +3,9 @@
 All three run on one event loop (the scan gathers them), each bounded:
 
 * ``links``: :func:`netguard.links.check.check_links` over every institution,
-  with the ``links`` section's probes and thresholds. One observation per
-  institution: its state, loss and RTT.
+  with the ``links`` section's probes and thresholds and, when given, the
+  uplink ports' SNMP health. One observation per institution: its state, loss
+  and RTT, and the uplink part of the verdict.
 * ``snmp-communities`` (Lynis SNMP-3306): a v2c GET of sysObjectID.0 to each
   inventory switch's management address with ``public`` and with
   ``private``, no retries. In v2c an agent stays silent for a community it
@@ -29,7 +30,7 @@ from netguard.compliance.model import Evidence, Observation, Target
 from netguard.discovery.oids import SYS_OBJECT_ID
 from netguard.inventory import Inventory
 from netguard.inventory.model import Institution, Switch
-from netguard.links.check import CheckSettings, check_links
+from netguard.links.check import CheckSettings, UplinkCollector, check_links
 from netguard.links.classify import ThresholdPolicy
 from netguard.links.records import LinkResult, LinkState, TcpTarget
 from netguard.links.targets import link_targets
@@ -55,19 +56,29 @@ def _ms(value: float | None) -> str:
 
 
 async def collect_links(
-    inv: Inventory, settings: CheckSettings, policy: ThresholdPolicy, previous: Mapping[str, LinkState] | None = None
+    inv: Inventory,
+    settings: CheckSettings,
+    policy: ThresholdPolicy,
+    previous: Mapping[str, LinkState] | None = None,
+    uplinks: UplinkCollector | None = None,
 ) -> tuple[Evidence, list[LinkResult]]:
     clock = time.perf_counter()
-    results = await check_links(link_targets(inv), settings=settings, policy=policy, previous=previous)
+    results = await check_links(link_targets(inv), settings=settings, policy=policy, previous=previous, uplinks=uplinks)
     observations = []
     for r in results:
         facts: dict[str, object] = {"link_state": r.state.value, "link_loss": r.icmp.loss}
         if r.icmp.rtt_avg_ms is not None:
             facts["link_rtt_avg_ms"] = r.icmp.rtt_avg_ms
+        if r.uplink is not None:
+            facts["uplink_state"] = r.uplink.state
         why = f" ({r.reason})" if r.reasons else ""
+        uplink = ""
+        if r.uplink is not None:
+            notes = f" ({'; '.join(r.uplink.notes)})" if r.uplink.notes else ""
+            uplink = f"; uplink {r.uplink.state}{notes}"
         summary = (
             f"gateway {r.target.address}: {r.state.value}, loss {r.icmp.loss:g} %, "
-            f"rtt avg {_ms(r.icmp.rtt_avg_ms)}{why}"
+            f"rtt avg {_ms(r.icmp.rtt_avg_ms)}{why}{uplink}"
         )
         observations.append(Observation(institution_target(inv[r.target.institution]), facts, summary))
     return Evidence("links", tuple(observations), seconds=time.perf_counter() - clock), results
@@ -107,6 +118,9 @@ async def collect_snmp_communities(inv: Inventory, timeout_ms: float, concurrenc
     switches = inv.switches()
     gate = asyncio.Semaphore(max(1, concurrency))
     async with SnmpClient() as client:
+        # The v2c engine now, in this task's first step: made at the first GET, its 0.2-0.6 s of CPU
+        # stalled the loop while the SSH connects of ssh-exposure were being timed.
+        client.prepare(SnmpTarget(host="127.0.0.1", community=Secret("public")) for _ in switches[:1])
         outcomes = await asyncio.gather(
             *(_probe_switch(client, s, timeout_ms / 1000, gate) for s in switches), return_exceptions=True
         )

@@ -38,11 +38,13 @@ from netguard.errors import NetGuardError
 from netguard.events import Event, EventStore, WriteResult, make_event
 from netguard.hashchain import ChainKey
 from netguard.inventory import Inventory
+from netguard.links.check import UplinkCollector
 from netguard.links.recording import previous_states
 from netguard.links.recording import record as record_links
 from netguard.links.records import LinkResult
 from netguard.links.settings import LinksConfig
 from netguard.store.checks import CheckResult, CheckResultRepository, ScanDiff
+from netguard.store.isolation import IsolationRepository
 from netguard.store.sightings import SightingRepository
 
 COLLECTORS = ("links", "snmp-communities", "ssh-exposure", "devices", "recordings", "retention", "sql-events")
@@ -63,6 +65,7 @@ class ScanInputs:
     events_backend: str = "sqlite"
     events_error: str | None = None
     chain_key: ChainKey | None = None
+    uplinks: UplinkCollector | None = None  # the link check's SNMP uplink health; None: ICMP and TCP only
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,7 @@ async def _network(inputs: ScanInputs, wanted: set[str]) -> tuple[dict[str, Evid
     if "links" in wanted:
         # The last known states, so the link events of this run tell state changes as `links check` does.
         previous = previous_states(inputs.checks, (i.id for i in inv))
-        jobs["links"] = collect_links(inv, inputs.links.check, inputs.links.policy, previous)
+        jobs["links"] = collect_links(inv, inputs.links.check, inputs.links.policy, previous, inputs.uplinks)
     if "snmp-communities" in wanted:
         jobs["snmp-communities"] = collect_snmp_communities(inv, s.snmp_timeout_ms, s.concurrency)
     if "ssh-exposure" in wanted:
@@ -132,7 +135,7 @@ async def _network(inputs: ScanInputs, wanted: set[str]) -> tuple[dict[str, Evid
 
 def _stores(inputs: ScanInputs, wanted: set[str]) -> dict[str, Evidence]:
     jobs: dict[str, Callable[[], Evidence]] = {
-        "devices": lambda: collect_devices(inputs.sightings, inputs.inventory),
+        "devices": lambda: collect_devices(inputs.sightings, inputs.inventory, _restricted(inputs.state)),
         "recordings": lambda: collect_recordings(inputs.state, inputs.chain_key),
         "retention": lambda: collect_retention(inputs.settings.retention_days, inputs.events_backend),
         "sql-events": lambda: _sql(inputs),
@@ -146,6 +149,10 @@ def _stores(inputs: ScanInputs, wanted: set[str]) -> dict[str, Evidence]:
         except Exception as exc:  # one collector's failure is data: its controls say "error"
             found[name] = _failure(name, exc)
     return found
+
+
+def _restricted(conn: sqlite3.Connection) -> frozenset[str]:
+    return frozenset(state.mac for state in IsolationRepository(conn).restricted())
 
 
 def _sql(inputs: ScanInputs) -> Evidence:

@@ -103,27 +103,41 @@ def _authorised(inv: Inventory, s: SightingRecord) -> bool:
     return inv.by_mac(s.mac) is not None or inv.protected_reason(mac=s.mac, ip=s.ip) is not None
 
 
-def collect_devices(sightings: SightingRepository, inv: Inventory) -> Evidence:
+def collect_devices(
+    sightings: SightingRepository, inv: Inventory, restricted: frozenset[str] = frozenset()
+) -> Evidence:
+    """``restricted``: MACs eviction holds isolated now (see :meth:`IsolationRepository.restricted`)."""
     clock = time.perf_counter()
     seen: dict[str | None, set[str]] = {}
     rogue: dict[str | None, dict[str, str | None]] = {}
+    held: dict[str | None, set[str]] = {}
     for s in sightings.open_sightings():
         place = _place(inv, s)
         seen.setdefault(place, set()).add(s.mac)
-        if not _authorised(inv, s):
-            known = rogue.setdefault(place, {})
-            known[s.mac] = known.get(s.mac) or s.ip
+        if _authorised(inv, s):
+            continue
+        if s.mac in restricted:
+            held.setdefault(place, set()).add(s.mac)
+            continue
+        known = rogue.setdefault(place, {})
+        known[s.mac] = known.get(s.mac) or s.ip
+    for macs in held.values():  # a MAC isolated in one place but loose in another is not restricted
+        macs.difference_update(m for r in rogue.values() for m in r)
     observations: list[Observation] = []
     for inst in inv:
         target = Target("institution", inst.id, inst.name, inst.id, inst.tier.value, inst.township)
-        observations.append(_device_observation(target, seen.get(inst.id, set()), rogue.get(inst.id, {})))
+        observations.append(
+            _device_observation(target, seen.get(inst.id, set()), rogue.get(inst.id, {}), held.get(inst.id, set()))
+        )
     if None in seen:
-        observations.append(_device_observation(COUNTY, seen[None], rogue.get(None, {}), unplaced=True))
+        observations.append(
+            _device_observation(COUNTY, seen[None], rogue.get(None, {}), held.get(None, set()), unplaced=True)
+        )
     return Evidence("devices", tuple(observations), seconds=time.perf_counter() - clock)
 
 
 def _device_observation(
-    target: Target, seen: set[str], rogue: dict[str, str | None], *, unplaced: bool = False
+    target: Target, seen: set[str], rogue: dict[str, str | None], held: set[str], *, unplaced: bool = False
 ) -> Observation:
     where = "devices no institution's addresses or switches place" if unplaced else "devices"
     if not seen:
@@ -131,4 +145,7 @@ def _device_observation(
     listed = ", ".join(f"{mac} ({ip or 'no IP'})" for mac, ip in sorted(rogue.items())[:5])
     more = " ..." if len(rogue) > 5 else ""
     summary = f"{len(seen)} {where} present, {len(rogue)} not authorised" + (f": {listed}{more}" if rogue else "")
-    return Observation(target, {"devices_seen": len(seen), "unauthorised_devices": len(rogue)}, summary)
+    if held:
+        summary += f"; {len(held)} unauthorised but isolated by eviction: {', '.join(sorted(held)[:5])}"
+    facts = {"devices_seen": len(seen), "unauthorised_devices": len(rogue), "isolated_devices": len(held)}
+    return Observation(target, facts, summary)

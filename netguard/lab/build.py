@@ -11,11 +11,16 @@ it is created, see :mod:`netguard.lab.state`):
 3. the switch-to-switch cables into the ``br1`` bridges, and routes: the data
    centre knows every subnet, every other site routes via the data centre. No
    namespace has a link to the machine's interfaces, so nothing leaves the lab;
-4. one snmpd per managed switch (:mod:`netguard.lab.snmpd`);
-5. a warm-up: every terminal pings its gateway and every switch the data
-   centre, so the forwarding and ARP tables hold what a live network holds, and
-   a terminal that cannot reach its gateway fails ``up``;
-6. the inventory, netguard.yaml and secrets file for NetGuard.
+4. the scanner namespace (the NetGuard station) on the data centre's transit
+   bridge, with a route to every lab subnet via the data centre;
+5. one snmpd per managed switch (:mod:`netguard.lab.snmpd`; one of them also
+   answers ``public``), the relay that makes their addresses reachable from
+   the scanner namespace, and the open sshd on the data centre's EMR server
+   (:mod:`netguard.lab.helpers`);
+6. a warm-up: every terminal pings its gateway and every switch and the
+   scanner the data centre, so the forwarding and ARP tables hold what a live
+   network holds, and a terminal that cannot reach its gateway fails ``up``;
+7. the inventory, netguard.yaml and secrets file for NetGuard.
 
 Any failure tears down what was made and reports the failure. ``up`` on a
 directory that has a lab, or when namespaces of a lab with the same name
@@ -34,7 +39,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from netguard.lab import netns, snmpd
+from netguard.lab import helpers, netns, snmpd
 from netguard.lab.labfiles import new_credentials, write_config, write_inventory, write_secrets
 from netguard.lab.netns import LabError
 from netguard.lab.snmpd import SnmpCredentials
@@ -96,7 +101,9 @@ def _free_block(name: str, agents: int) -> ipaddress.IPv4Network:
 
 def lab_up(lab_dir: Path, name: str = "lab", townships: int = 2, villages: int = 2) -> UpResult:
     netns.require_root("netguard lab up")
-    netns.require_tools("ip", "bridge", "snmpd", "ping")
+    netns.require_tools("ip", "bridge", "snmpd", "ping", "ssh-keygen")
+    if not Path(helpers.SSHD).exists():
+        raise LabError(f"the lab needs the OpenSSH server ({helpers.SSHD}; Debian: openssh-server) for its planted SSH")
     start = time.monotonic()
     try:
         plan = plan_county(name, townships, villages)
@@ -155,10 +162,38 @@ def _build(plan: Plan, state: LabState, creds: SnmpCredentials) -> None:
     netns.batch(dc.namespace, [f"route add {s.subnet} via {s.transit_ip}" for s in plan.sites[1:]])
     for site in plan.sites[1:]:
         netns.ip(site.namespace, "route", "add", "default", "via", str(dc.transit_ip))
+    _make_scanner(plan, state)
     for site in plan.sites:
         if site.managed:
             _start_agent(plan, site, state, creds)
+    helpers.start_relay(plan, state)
+    helpers.start_open_sshd(plan, state)
     _warm_up(plan)
+
+
+def _make_scanner(plan: Plan, state: LabState) -> None:
+    """The NetGuard station: on the data centre's transit VLAN through a port that is not a switch port."""
+    scan, dc = plan.scanner, plan.sites[0]
+    state.add_namespace(scan.namespace)
+    netns.add_netns(scan.namespace)
+    netns.harden(scan.namespace)
+    netns.batch(
+        dc.namespace,
+        [
+            f"link add {scan.port} type veth peer name eth0 address {scan.mac} netns {scan.namespace}",
+            f"link set {scan.port} alias netguard-scanner",
+            f"link set {scan.port} master br{TRANSIT_VLAN} up",
+        ],
+    )
+    netns.batch(
+        scan.namespace,
+        [
+            "link set lo up",
+            f"addr add {scan.ip}/{TRANSIT_NET.prefixlen} dev eth0",
+            "link set eth0 up",
+            f"route add 10.0.0.0/8 via {dc.transit_ip}",
+        ],
+    )
 
 
 def _make_site(site: Site, state: LabState) -> None:
@@ -251,6 +286,7 @@ def _start_agent(plan: Plan, site: Site, state: LabState, creds: SnmpCredentials
         sys_name=site.switch_id,
         sys_descr=f"NetGuard lab switch {site.switch_id} (Linux bridges in netns {site.namespace})",
         sys_location=site.name,
+        default_community=site.default_community,
     )
     pid = snmpd.start_snmpd(conf)
     state.add_agent(AgentRecord(site.key, pid, str(conf), str(site.management)))
@@ -261,6 +297,7 @@ def _warm_up(plan: Plan) -> None:
     dc = plan.sites[0]
     jobs = [(h.namespace, str(h.gateway)) for h in plan.hosts]
     jobs += [(s.namespace, str(dc.transit_ip)) for s in plan.sites[1:]]
+    jobs.append((plan.scanner.namespace, str(dc.transit_ip)))
     procs = [
         (
             ns,
@@ -286,12 +323,17 @@ def lab_down(lab_dir: Path) -> DownResult:
     state = load_state(lab_dir)
     if state is None:
         return DownResult((), (), 0.0)
+    for helper in state.helpers:
+        helpers.stop_helper(helper)
     stopped = [a.pid for a in state.agents if snmpd.stop_snmpd(a.pid, Path(a.conf))]
     agents_dir = lab_dir / "agents"
     for pid in _stray_agents(agents_dir):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)
             stopped.append(pid)
+    for pid in helpers.stray_helpers(lab_dir):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGTERM)
     prefix = f"ng-{state.name}-"
     # Recorded ones first, newest first; then any of this lab's names a crash left unrecorded.
     names = list(reversed(state.namespaces)) + [n for n in netns.list_netns(prefix) if n not in state.namespaces]

@@ -6,7 +6,9 @@ management address, SNMP credentials as ``secret:`` references and its
 ``uplinks`` (the uplink and every downlink, including the one to the village
 without a managed switch, which has no LLDP to reveal it); the authorised
 terminals with their bound IPs, the switches' own MACs on the data centre's
-transit network, and the enforcer probe as a protected asset. Rogues are, of
+transit network, the scanner (the NetGuard station) and the enforcer probe as
+protected assets, and the data centre's EMR server with its SSH service (the
+scans check that SSH is not open to anyone but the bastion). Rogues are, of
 course, not listed.
 """
 
@@ -26,6 +28,7 @@ COMMUNITY_KEY = "lab-snmp-community"
 V3_AUTH_KEY = "lab-snmp-v3-auth"
 V3_PRIV_KEY = "lab-snmp-v3-priv"
 V3_USER = "netguard"
+JOURNAL_KEY = "lab-journal-key"
 
 
 def new_credentials() -> SnmpCredentials:
@@ -38,7 +41,13 @@ def new_credentials() -> SnmpCredentials:
 
 
 def write_secrets(path: Path, creds: SnmpCredentials) -> None:
-    table = {COMMUNITY_KEY: creds.community, V3_AUTH_KEY: creds.v3_auth, V3_PRIV_KEY: creds.v3_priv}
+    # The journal's HMAC key too: without one, eviction refuses to act (it cannot journal provably).
+    table = {
+        COMMUNITY_KEY: creds.community,
+        V3_AUTH_KEY: creds.v3_auth,
+        V3_PRIV_KEY: creds.v3_priv,
+        JOURNAL_KEY: secrets.token_hex(32),
+    }
     write_private(path, yaml.safe_dump(table, sort_keys=True))
 
 
@@ -72,6 +81,18 @@ def inventory_document(plan: Plan) -> dict[str, Any]:
             )
         inst["subnets"] = subnets
         inst["gateway"] = str(site.gateway)
+        if site.key == dc_key:
+            # Listed by address only (no MAC): an eviction by MAC then refuses it as an authorised device.
+            emr = plan.ssh_host
+            inst["servers"] = [
+                {
+                    "id": "lab-emr01",
+                    "name": "EMR 服务器",
+                    "role": "emr",
+                    "address": str(emr.ip),
+                    "services": [{"name": "ssh", "port": 22, "protocol": "ssh"}],
+                }
+            ]
         if site.managed and site.management is not None:
             inst["switches"] = [
                 {
@@ -108,6 +129,16 @@ def inventory_document(plan: Plan) -> dict[str, Any]:
                 }
                 for s in plan.sites
             )
+            scanner = plan.scanner
+            devices.append(
+                {
+                    "mac": scanner.mac,
+                    "ip": str(scanner.ip),
+                    "kind": "server",
+                    "owner": "NetGuard 扫描站",
+                    "note": f"lab {scanner.namespace}",
+                }
+            )
         if devices:
             inst["devices"] = devices
         institutions.append(inst)
@@ -134,7 +165,16 @@ def inventory_document(plan: Plan) -> dict[str, Any]:
         },
         "institutions": institutions,
         "protected": [
-            {"mac": h.mac, "ip": str(h.ip), "reason": "NetGuard 执行探针", "institution": h.institution} for h in probes
+            *(
+                {"mac": h.mac, "ip": str(h.ip), "reason": "NetGuard 执行探针", "institution": h.institution}
+                for h in probes
+            ),
+            {
+                "mac": plan.scanner.mac,
+                "ip": str(plan.scanner.ip),
+                "reason": "NetGuard 扫描站",
+                "institution": plan.site(dc_key).institution,
+            },
         ],
     }
 
@@ -143,7 +183,8 @@ def write_inventory(path: Path, plan: Plan) -> None:
     header = (
         f"# The NetGuard lab '{plan.name}', written by `netguard lab up`; `netguard lab down` removes the lab.\n"
         "# Rogue terminals are deliberately absent. Management addresses are loopback (127.77.x.y):\n"
-        "# each switch's SNMP agent runs in the root namespace and reads its switch namespace.\n"
+        "# each switch's SNMP agent runs in the root namespace and reads its switch namespace; the same\n"
+        f"# addresses reach the agents from the scanner namespace {plan.scanner.namespace} (scans run there).\n"
     )
     body = yaml.safe_dump(inventory_document(plan), allow_unicode=True, sort_keys=False, width=120)
     path.write_text(header + body, encoding="utf-8")
@@ -153,7 +194,7 @@ def write_config(path: Path, inventory: Path, secrets_file: Path) -> None:
     doc = {
         "inventory": inventory.name if inventory.parent == path.parent else str(inventory),
         "secrets_file": secrets_file.name if secrets_file.parent == path.parent else str(secrets_file),
-        "state": {"path": "state.db"},
+        "state": {"path": "state.db", "journal_key": f"secret:{JOURNAL_KEY}"},
         "events": {"backend": "sqlite", "sqlite": {"path": "events.db"}},
     }
     path.write_text(

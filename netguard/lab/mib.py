@@ -10,7 +10,10 @@ What the tables say (the OIDs of DESIGN.md §3):
 
 - IF-MIB ``ifTable``/``ifXTable``: every interface but ``lo``; ``ifIndex`` is the
   kernel's ifindex in the namespace, ``ifName``/``ifDescr`` the port name,
-  admin status from the UP flag, oper status from the operstate.
+  admin status from the UP flag, oper status from the operstate; the kernel's
+  byte, packet, error and drop counters as the 32-bit ``ifIn/Out*`` columns
+  (wrapped, as a real agent's) and the 64-bit ``ifHCIn/OutOctets``, so link
+  checks measure the traffic that really crossed the veth.
 - BRIDGE-MIB: the base port of ``pN`` is ``N`` (stable while the port moves
   between VLAN bridges, as on a real switch); ``dot1dBasePortIfIndex`` maps it
   to the ifIndex; ``dot1dTpFdbTable`` and Q-BRIDGE ``dot1qTpFdbTable`` (FDB id =
@@ -80,6 +83,8 @@ class Iface:
     tx_bytes: int = 0
     tx_packets: int = 0
     tx_errors: int = 0
+    rx_dropped: int = 0
+    tx_dropped: int = 0
 
 
 @dataclass(frozen=True)
@@ -209,13 +214,17 @@ def _if_mib(ifaces: list[Iface]) -> list[Entry]:
             (9, "timeticks", "0"),
             (10, "counter", str(i.rx_bytes % 2**32)),
             (11, "counter", str(i.rx_packets % 2**32)),
+            (13, "counter", str(i.rx_dropped % 2**32)),
             (14, "counter", str(i.rx_errors % 2**32)),
             (16, "counter", str(i.tx_bytes % 2**32)),
             (17, "counter", str(i.tx_packets % 2**32)),
+            (19, "counter", str(i.tx_dropped % 2**32)),
             (20, "counter", str(i.tx_errors % 2**32)),
         ]
         entries.extend(((*IF_TABLE, col, x), t, v) for col, t, v in rows)
         entries.append(((*IFX_TABLE, 1, x), "string", text(i.name)))
+        entries.append(((*IFX_TABLE, 6, x), "counter64", str(i.rx_bytes % 2**64)))
+        entries.append(((*IFX_TABLE, 10, x), "counter64", str(i.tx_bytes % 2**64)))
         entries.append(((*IFX_TABLE, 15, x), "gauge", "1000"))
         entries.append(((*IFX_TABLE, 18, x), "string", text(i.alias)))
     return entries

@@ -33,7 +33,8 @@ def require_root(what: str) -> None:
 def require_tools(*tools: str) -> None:
     missing = [t for t in tools if shutil.which(t) is None]
     if missing:
-        raise LabError(f"the lab needs {', '.join(missing)} (Debian: iproute2, snmpd, iputils-ping); install it first")
+        debs = "iproute2, snmpd, iputils-ping, openssh-client"
+        raise LabError(f"the lab needs {', '.join(missing)} (Debian: {debs}); install it first")
 
 
 def run(argv: Sequence[str], *, stdin: str | None = None, check: bool = True, timeout: float = 30.0) -> str:

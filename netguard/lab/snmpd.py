@@ -35,6 +35,8 @@ MODULES = ",".join(
     )
 )
 ROOTS = (".1.3.6.1.2.1", ".1.0.8802.1.1.2")
+# The planted weakness of one lab switch: read-only `public`, as many real county switches still answer.
+DEFAULT_COMMUNITY_LINE = "rocommunity public 127.0.0.0/8 -V labview"
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ def write_agent_files(
     sys_name: str,
     sys_descr: str,
     sys_location: str,
+    default_community: bool = False,
 ) -> Path:
     """The agent's JSON, a wrapper that runs it, and snmpd.conf (0600); returns the conf path."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -96,6 +99,8 @@ def write_agent_files(
         "view labview included .1.0.8802.1.1.2",
         f"rwcommunity {creds.community} 127.0.0.0/8 -V labview",
     ]
+    if default_community:
+        lines.append(DEFAULT_COMMUNITY_LINE)
     if creds.v3_user and creds.v3_auth and creds.v3_priv:
         lines.append(f"createUser {creds.v3_user} SHA-256 {creds.v3_auth} AES {creds.v3_priv}")
         lines.append(f"rwuser {creds.v3_user} priv -V labview")

@@ -29,6 +29,19 @@ class AgentRecord:
     address: str
 
 
+@dataclass(frozen=True)
+class HelperRecord:
+    """A lab process other than an agent (the management relay, the planted sshd): stopped by ``down``.
+
+    ``marker`` is a path only this process has on its command line, so a
+    recycled pid is never killed.
+    """
+
+    name: str
+    pid: int
+    marker: str
+
+
 @dataclass
 class LabState:
     """Mutable on purpose: it grows as ``up`` proceeds, and is saved at every step."""
@@ -40,6 +53,7 @@ class LabState:
     mgmt_block: ipaddress.IPv4Network
     namespaces: list[str] = field(default_factory=list)
     agents: list[AgentRecord] = field(default_factory=list)
+    helpers: list[HelperRecord] = field(default_factory=list)
     moved: dict[str, str] = field(default_factory=dict)  # host namespace -> the port it was re-cabled to
     complete: bool = False
     up_seconds: float | None = None
@@ -56,6 +70,7 @@ class LabState:
             "mgmt_block": str(self.mgmt_block),
             "namespaces": self.namespaces,
             "agents": [a.__dict__ for a in self.agents],
+            "helpers": [h.__dict__ for h in self.helpers],
             "moved": self.moved,
             "complete": self.complete,
             "up_seconds": self.up_seconds,
@@ -70,6 +85,14 @@ class LabState:
 
     def add_agent(self, record: AgentRecord) -> None:
         self.agents.append(record)
+        self.save()
+
+    def add_helper(self, record: HelperRecord) -> None:
+        self.helpers.append(record)
+        self.save()
+
+    def drop_helper(self, name: str) -> None:
+        self.helpers = [h for h in self.helpers if h.name != name]
         self.save()
 
 
@@ -91,6 +114,7 @@ def load_state(lab_dir: Path) -> LabState | None:
             mgmt_block=ipaddress.IPv4Network(raw["mgmt_block"]),
             namespaces=[str(n) for n in raw.get("namespaces", [])],
             agents=[AgentRecord(**a) for a in raw.get("agents", [])],
+            helpers=[HelperRecord(**h) for h in raw.get("helpers", [])],
             moved={str(k): str(v) for k, v in raw.get("moved", {}).items()},
             complete=bool(raw.get("complete", False)),
             up_seconds=raw.get("up_seconds"),

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from netguard.lab import netns, snmpd
+from netguard.lab import helpers, netns, snmpd
 from netguard.lab.build import lab_files, plan_of
 from netguard.lab.mib import bridge_vlan
 from netguard.lab.netns import LabError
+from netguard.lab.snmpd import DEFAULT_COMMUNITY_LINE
 from netguard.lab.state import LabState, load_state
 
 
@@ -61,6 +62,19 @@ class GatewayStatus:
 
 
 @dataclass(frozen=True)
+class ScannerStatus:
+    """Where scans run: ``ip netns exec NAMESPACE netguard --config CONFIG scan``."""
+
+    namespace: str
+    ip: str
+    mac: str
+    present: bool
+    relay_running: bool  # the switches' agents are reachable from it
+    open_ssh: str | None  # the planted SSH exposure (address:22) while its sshd runs
+    default_community_switches: tuple[str, ...]  # switches planted to answer `public`
+
+
+@dataclass(frozen=True)
 class LabStatus:
     name: str
     dir: str
@@ -71,6 +85,7 @@ class LabStatus:
     hosts: tuple[HostStatus, ...]
     switches: tuple[SwitchStatus, ...]
     gateways: tuple[GatewayStatus, ...]
+    scanner: ScannerStatus
 
 
 def _ports(namespace: str) -> dict[str, dict[str, Any]]:
@@ -138,6 +153,22 @@ def _status(state: LabState) -> LabStatus:
     gateways = tuple(
         GatewayStatus(s.institution, s.namespace, str(s.gateway), str(s.subnet), s.managed) for s in plan.sites
     )
+    running = {h.name for h in state.helpers if helpers.is_ours(h)}
+    public = []
+    for site in plan.sites:
+        agent = agents.get(site.key)
+        conf = Path(agent.conf) if agent is not None else None
+        if conf is not None and conf.exists() and DEFAULT_COMMUNITY_LINE in conf.read_text("utf-8").splitlines():
+            public.append(site.switch_id)
+    scanner = ScannerStatus(
+        namespace=plan.scanner.namespace,
+        ip=str(plan.scanner.ip),
+        mac=plan.scanner.mac,
+        present=netns.netns_exists(plan.scanner.namespace),
+        relay_running=helpers.RELAY in running,
+        open_ssh=f"{plan.ssh_host.ip}:22" if helpers.SSH in running else None,
+        default_community_switches=tuple(public),
+    )
     return LabStatus(
         name=state.name,
         dir=str(state.dir),
@@ -148,4 +179,5 @@ def _status(state: LabState) -> LabStatus:
         hosts=tuple(hosts),
         switches=tuple(switches),
         gateways=gateways,
+        scanner=scanner,
     )

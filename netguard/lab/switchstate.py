@@ -47,6 +47,8 @@ def _iface(raw: dict[str, Any]) -> Iface:
         tx_bytes=int(tx.get("bytes", 0)),
         tx_packets=int(tx.get("packets", 0)),
         tx_errors=int(tx.get("errors", 0)),
+        rx_dropped=int(rx.get("dropped", 0)),
+        tx_dropped=int(tx.get("dropped", 0)),
     )
 
 

@@ -25,6 +25,15 @@ The plan (``N`` townships, ``M`` village clinics each):
   inventory with their bound IP), rogues (not listed); township 1 has a
   medical device (a Mindray OUI) and a rogue with a randomised, locally
   administered MAC.
+- the *scanner* is the county's NetGuard station: a namespace on the data
+  centre's transit (management) VLAN, cabled to ``br1`` through ``mgmt0``
+  (not a ``pN`` switch port, so no forwarding-table row names it), with a route
+  to every lab subnet via the data centre. Compliance scans and link checks
+  run there: it is not the bastion, and it reaches both the hosts and (through
+  the lab's relay) the switches' agents.
+- what a real county gets wrong, planted for the scans to find: one switch
+  (the first managed village's, else township 1's) that also answers the
+  ``public`` community, and SSH open to anyone on the data centre's EMR server.
 """
 
 from __future__ import annotations
@@ -48,6 +57,9 @@ OUI_SERVER = "00:25:90"  # Supermicro
 OUI_MEDICAL = "00:0f:14"  # Mindray
 OUI_ROGUE = "50:c7:bf"  # TP-Link
 OUI_SWITCH = "00:e0:fc"  # Huawei
+SCANNER_IP = ipaddress.IPv4Address("10.255.255.254")
+SCANNER_PORT = "mgmt0"  # its cable on the data centre's transit bridge: not a pN switch port
+SSH_HOST = "h2"  # the data centre's EMR server: its sshd takes connections from anyone (planted)
 
 
 @dataclass(frozen=True)
@@ -103,10 +115,21 @@ class Site:
     ports: tuple[str, ...] = ()  # every pN, in order
     uplink: str | None = None
     downlinks: tuple[str, ...] = ()
+    default_community: bool = False  # planted: the agent also answers `public`
 
     @property
     def switch_id(self) -> str:
         return f"{self.institution}-acc1"
+
+
+@dataclass(frozen=True)
+class Scanner:
+    """The NetGuard station: where scans and link checks run, on the data centre's transit VLAN."""
+
+    namespace: str
+    ip: ipaddress.IPv4Address
+    mac: str
+    port: str  # its cable's name in the data centre's namespace
 
 
 @dataclass(frozen=True)
@@ -117,6 +140,15 @@ class Plan:
     hosts: tuple[Host, ...]
     links: tuple[Link, ...]
     mgmt_block: ipaddress.IPv4Network
+
+    @property
+    def scanner(self) -> Scanner:
+        return Scanner(self.prefix + "scan", SCANNER_IP, _mac(OUI_SERVER, 0x5C, 0xA0, 0x01), SCANNER_PORT)
+
+    @property
+    def ssh_host(self) -> Host:
+        """The data centre server whose SSH is open to anyone (the planted exposure)."""
+        return next(h for h in self.hosts if h.site == self.sites[0].key and h.name == SSH_HOST)
 
     def site(self, key: str) -> Site:
         for site in self.sites:
@@ -129,7 +161,8 @@ class Plan:
 
     @property
     def namespaces(self) -> tuple[str, ...]:
-        return tuple(s.namespace for s in self.sites) + tuple(h.namespace for h in self.hosts)
+        sites = tuple(s.namespace for s in self.sites)
+        return sites + tuple(h.namespace for h in self.hosts) + (self.scanner.namespace,)
 
 
 def check_name(name: str) -> str:
@@ -220,11 +253,20 @@ def plan_county(name: str, townships: int, villages: int, mgmt_block: ipaddress.
             next_port[site.parent] += 1
             downlinks[site.parent].append(port)
             links.append(Link(site.key, uplinks[site.key], site.parent, port))
+    planted = next((s.key for s in sites if s.tier == "village" and s.managed), None) or "t1"
     final = []
     for site in sites:
         up = (uplinks[site.key],) if site.key in uplinks else ()
         ports = host_ports[site.key] + up + tuple(downlinks[site.key])
-        final.append(replace(site, ports=ports, uplink=uplinks.get(site.key), downlinks=tuple(downlinks[site.key])))
+        final.append(
+            replace(
+                site,
+                ports=ports,
+                uplink=uplinks.get(site.key),
+                downlinks=tuple(downlinks[site.key]),
+                default_community=site.key == planted,
+            )
+        )
     return Plan(name=name, prefix=prefix, sites=tuple(final), hosts=tuple(hosts), links=tuple(links), mgmt_block=block)
 
 

@@ -7,10 +7,12 @@ event loop, waits for both, and classifies each institution with its
 thresholds (:mod:`netguard.links.classify`). Thresholds are resolved before
 anything is sent, so a bad override fails fast.
 
-SNMP uplink health is a seam: an :class:`UplinkCollector` (built on the SNMP
-client elsewhere) is any async callable returning, per institution id, the
-:class:`~netguard.links.records.UplinkHealth` of its uplink ports; without one,
-links are judged on ICMP and TCP alone.
+SNMP uplink health comes from an :class:`UplinkCollector`: any async
+callable returning, per institution id, the
+:class:`~netguard.links.records.UplinkHealth` of its uplink ports (the one
+NetGuard ships is :class:`netguard.links.uplinks.SnmpUplinks`). It runs beside
+the probes, so its two counter samples cost no extra time when its interval
+is within the ICMP run; without one, links are judged on ICMP and TCP alone.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from netguard.links.classify import ThresholdPolicy, classify
+from netguard.links.classify import ThresholdPolicy, classify, judge_uplinks
 from netguard.links.icmp import SocketKind, ping
 from netguard.links.records import IcmpSettings, LinkResult, LinkState, LinkTarget, TcpResult, UplinkHealth
 from netguard.links.tcp import DEFAULT_CONCURRENCY, connect_many
@@ -81,6 +83,7 @@ async def check_links(
                 icmp=icmp[target.address],
                 tcp=tcp_results,
                 uplinks=uplink_health,
+                uplink=judge_uplinks(uplink_health, limit),
                 previous_state=known.get(target.institution),
                 thresholds=limit.as_dict(),
             )

@@ -14,16 +14,34 @@ township   > 5 %        > 50 ms       leased line or MSTP across the county
 village    > 20 %       > 150 ms      Zabbix's defaults; radio/ADSL links
 =========  ===========  ============  =====================================
 
+The uplink ports' SNMP health (:mod:`netguard.links.uplinks`) has limits per
+tier too: utilisation (the busier direction) at or above ``util_warn_pct``,
+errors (in + out) or discards above their rate per second:
+
+=========  ==========  ==========  ===========  ================================
+tier       util warn   errors/s    discards/s   why
+=========  ==========  ==========  ===========  ================================
+county     ≥ 80 %      > 0         > 1          LibreNMS's 80 %; fibre has no errors
+township   ≥ 80 %      > 1         > 5          a leased line: a few errors are noise
+village    ≥ 90 %      > 2         > 10         Zabbix's {$IF.UTIL.MAX} 90, {$IF.ERRORS.WARN} 2
+=========  ==========  ==========  ===========  ================================
+
+Discards are held looser than errors: a busy port drops a little under bursts.
+
 As in Zabbix's triggers, a value must *exceed* a limit. Verdict:
 
 * **down**: no probe answered (loss at least ``loss_down``, 100 % by
-  default: Zabbix's "unavailable by ICMP" needs every recent probe to fail);
+  default: Zabbix's "unavailable by ICMP" needs every recent probe to fail),
+  or every uplink port that could be read is down;
 * **degraded**: loss above ``loss_warn``, mean RTT above ``rtt_warn_ms``,
   jitter above ``jitter_warn_ms`` (off by default), a service that refused or
   did not answer a TCP connect, a connect slower than ``connect_warn_ms``
-  (the RTT limit unless set), or an uplink the SNMP collector reports down,
-  above 80 % utilisation (LibreNMS's port alert) or with errors or discards;
+  (the RTT limit unless set), or an uplink port down (others still up),
+  utilised or erring beyond its tier's limits;
 * **up** otherwise.
+
+An uplink port whose agent did not answer is *unknown*: noted, never a
+reason, so a dead SNMP agent does not make a working link degraded or down.
 
 Every breach is a reason, so the table and the events say *why*, e.g.
 ``loss 35 % > 20 %``. Overrides are plain mappings (the ``links`` section of
@@ -41,9 +59,7 @@ from typing import Any
 
 from netguard.errors import NetGuardError
 from netguard.inventory.model import Tier
-from netguard.links.records import IcmpStats, LinkState, LinkTarget, TcpResult, UplinkHealth
-
-UTILISATION_WARN_PCT = 80.0  # LibreNMS's default port utilisation alert
+from netguard.links.records import IcmpStats, LinkState, LinkTarget, TcpResult, UplinkHealth, UplinkVerdict
 
 
 @dataclass(frozen=True)
@@ -53,6 +69,9 @@ class Thresholds:
     loss_down: float = 100.0  # percent; down at or above it
     jitter_warn_ms: float | None = None
     connect_warn_ms: float | None = None  # None: the RTT limit
+    util_warn_pct: float = 80.0  # uplink utilisation, busier direction; degraded at or above it
+    errors_warn_per_s: float = 0.0  # uplink errors in + out per second; degraded above it
+    discards_warn_per_s: float = 1.0  # uplink discards in + out per second; degraded above it
 
     def as_dict(self) -> dict[str, float | None]:
         return dataclasses.asdict(self)
@@ -62,8 +81,10 @@ KEYS = tuple(f.name for f in dataclasses.fields(Thresholds))
 
 DEFAULT_THRESHOLDS: dict[Tier, Thresholds] = {
     Tier.COUNTY: Thresholds(loss_warn=1.0, rtt_warn_ms=20.0),
-    Tier.TOWNSHIP: Thresholds(loss_warn=5.0, rtt_warn_ms=50.0),
-    Tier.VILLAGE: Thresholds(loss_warn=20.0, rtt_warn_ms=150.0),
+    Tier.TOWNSHIP: Thresholds(loss_warn=5.0, rtt_warn_ms=50.0, errors_warn_per_s=1.0, discards_warn_per_s=5.0),
+    Tier.VILLAGE: Thresholds(
+        loss_warn=20.0, rtt_warn_ms=150.0, util_warn_pct=90.0, errors_warn_per_s=2.0, discards_warn_per_s=10.0
+    ),
 }
 
 
@@ -73,7 +94,7 @@ def _number(value: Any, key: str, where: str) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise NetGuardError(f"link thresholds for {where}: {key} must be a number, not {value!r}")
     number = float(value)
-    if number < 0 or (key.startswith("loss") and number > 100):
+    if number < 0 or (key.startswith(("loss", "util")) and number > 100):
         raise NetGuardError(f"link thresholds for {where}: {key} {value!r} is out of range")
     return number
 
@@ -172,16 +193,56 @@ def classify(
             reasons.append(f"{where}: {r.error}")
         elif r.connect_ms is not None and r.connect_ms > connect_limit:
             reasons.append(f"{where}: connect {r.connect_ms:g} ms > {connect_limit:g} ms")
-    for u in uplinks:
-        where = f"uplink {u.switch} {u.interface}"
-        if not u.oper_up:
-            reasons.append(f"{where} is down")
-            continue
-        if u.utilisation_pct is not None and u.utilisation_pct >= UTILISATION_WARN_PCT:
-            reasons.append(f"{where} at {_pct(round(u.utilisation_pct, 1))} utilisation")
-        for label, rate in (("errors", u.errors_per_s), ("discards", u.discards_per_s)):
-            if rate:
-                reasons.append(f"{where}: {rate:g} {label}/s")
+    verdict = judge_uplinks(uplinks, thresholds)
+    if verdict is not None:
+        reasons.extend(verdict.reasons)
+        if verdict.state == LinkState.DOWN.value:
+            state = LinkState.DOWN
     if state is LinkState.UP and reasons:
         state = LinkState.DEGRADED
     return state, tuple(reasons)
+
+
+def judge_uplinks(uplinks: Iterable[UplinkHealth], thresholds: Thresholds) -> UplinkVerdict | None:
+    """The uplink part of the verdict; ``None`` when the institution has no uplink port to judge.
+
+    Ports that could not be read are notes, not reasons. Every readable port
+    down is ``down``; one of several down, or a limit breached, is
+    ``degraded``; nothing readable at all is ``unknown``.
+    """
+    ports = list(uplinks)
+    if not ports:
+        return None
+    reasons: list[str] = []
+    notes: list[str] = []
+    known = [u for u in ports if u.oper_up is not None]
+    for u in ports:
+        where = f"uplink {u.switch} {u.interface}"
+        if u.oper_up is None:
+            notes.append(f"{where} unknown: {u.error or 'not read'}")
+            continue
+        if not u.oper_up:
+            admin = " (disabled)" if u.admin_status == "down" else ""
+            reasons.append(f"{where} is {u.oper_status or 'down'}{admin}")
+            continue
+        if u.utilisation_pct is not None and u.utilisation_pct >= thresholds.util_warn_pct:
+            reasons.append(
+                f"{where} at {_pct(round(u.utilisation_pct, 1))} utilisation ≥ {_pct(thresholds.util_warn_pct)}"
+            )
+        for label, rate, limit in (
+            ("errors", u.errors_per_s, thresholds.errors_warn_per_s),
+            ("discards", u.discards_per_s, thresholds.discards_warn_per_s),
+        ):
+            if rate is not None and rate > limit:
+                reasons.append(f"{where}: {rate:g} {label}/s > {limit:g}")
+    if not known:
+        state = "unknown"
+    elif all(not u.oper_up for u in known):
+        state = LinkState.DOWN.value
+    elif reasons:
+        state = LinkState.DEGRADED.value
+    elif notes:
+        state = "unknown"
+    else:
+        state = LinkState.UP.value
+    return UplinkVerdict(state, tuple(reasons), tuple(notes))

@@ -12,9 +12,13 @@ and stops as soon as every institution asked about is found (or after
 ``max_scans``), so a run filtered to one township still finds the last state of
 each of its institutions even if the newest scan covered another township.
 
-Events: a ``sample`` per institution (ICMP numbers, state, tier, township)
-and per TCP service (connect time as ``event.duration``), plus a
-``state-change`` when the state differs from the previous one. An institution
+Events: a ``sample`` per institution (ICMP numbers, state, tier, township,
+and the uplink part of the verdict as ``netguard.link.uplink.state``), per
+TCP service (connect time as ``event.duration``) and per uplink port (probe
+``snmp``: the switch as ``observer.name``, the port as
+``observer.ingress.interface.name``, its status, rates and utilisation; an
+unread port has outcome ``unknown`` and the reason in ``error.message``),
+plus a ``state-change`` when the state differs from the previous one. An institution
 seen for the first time has no previous state and so no state change.
 """
 
@@ -26,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from netguard.events import Event, EventStore, WriteResult, make_event
-from netguard.links.records import LinkResult, LinkState, TcpResult
+from netguard.links.records import LinkResult, LinkState, TcpResult, UplinkHealth, UplinkVerdict
 from netguard.store.checks import CheckResult, CheckResultRepository, ScanInfo
 
 SCAN_LABEL = "links"
@@ -88,6 +92,49 @@ def check_results(results: Sequence[LinkResult], at: dt.datetime) -> list[CheckR
     return rows
 
 
+def _port_state(u: UplinkHealth, verdict: UplinkVerdict | None) -> str:
+    if u.oper_up is None:
+        return "unknown"
+    if not u.oper_up:
+        return LinkState.DOWN.value
+    where = f"uplink {u.switch} {u.interface}"
+    breached = verdict is not None and any(r.startswith((f"{where} ", f"{where}:")) for r in verdict.reasons)
+    return LinkState.DEGRADED.value if breached else LinkState.UP.value
+
+
+def _uplink_event(r: LinkResult, u: UplinkHealth, at: dt.datetime) -> Event:
+    state = _port_state(u, r.uplink)
+    if u.oper_up is None:
+        said = f"unknown: {u.error}"
+    else:
+        util = f", {u.utilisation_pct:g} % utilised" if u.utilisation_pct is not None else ""
+        said = f"{u.oper_status}{util}"
+    return make_event(
+        "link",
+        {
+            **_common(r),
+            "event.action": "sample",
+            "event.outcome": "unknown" if u.oper_up is None else "success" if u.oper_up else "failure",
+            "netguard.link.target": f"{r.target.institution}/{u.switch}/{u.interface}",
+            "netguard.link.probe": "snmp",
+            "network.protocol": "snmp",
+            "observer.name": u.switch,
+            "observer.ingress.interface.name": u.interface,
+            "netguard.link.state": state,
+            "netguard.link.uplink.oper_status": u.oper_status if u.oper_up is not None else None,
+            "netguard.link.uplink.utilisation_pct": u.utilisation_pct,
+            "netguard.link.uplink.in_bps": u.in_bps,
+            "netguard.link.uplink.out_bps": u.out_bps,
+            "netguard.link.uplink.errors_per_s": u.errors_per_s,
+            "netguard.link.uplink.discards_per_s": u.discards_per_s,
+            "netguard.link.uplink.counters": u.counters,
+            "error.message": u.error,
+            "message": f"{r.target.institution} uplink {u.switch} {u.interface}: {said}",
+        },
+        timestamp=at,
+    )
+
+
 def _common(r: LinkResult) -> dict[str, object]:
     return {
         "organization.id": r.target.institution,
@@ -119,6 +166,7 @@ def link_events(results: Sequence[LinkResult], at: dt.datetime) -> list[Event]:
                     "netguard.link.rtt_max_ms": icmp.rtt_max_ms,
                     "netguard.link.jitter_ms": icmp.jitter_ms,
                     "netguard.link.state": r.state.value,
+                    "netguard.link.uplink.state": r.uplink.state if r.uplink else None,
                     "message": f"{r.target.institution} {r.target.address}: {r.state.value}, "
                     f"loss {icmp.loss:g} %{rtt}{why}",
                 },
@@ -147,6 +195,7 @@ def link_events(results: Sequence[LinkResult], at: dt.datetime) -> list[Event]:
                     timestamp=at,
                 )
             )
+        events.extend(_uplink_event(r, u, at) for u in r.uplinks)
         if r.changed and r.previous_state is not None:
             events.append(
                 make_event(

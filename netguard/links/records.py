@@ -124,19 +124,57 @@ class TcpResult:
 
 @dataclass(frozen=True)
 class UplinkHealth:
-    """SNMP health of an institution's uplink port, filled by the SNMP collector (not built here).
+    """SNMP health of one uplink port of an institution's switch (see :mod:`netguard.links.uplinks`).
 
-    The seam: a collector that walks IF-MIB on the institution's switch hands
-    one of these per uplink to :func:`netguard.links.classify.classify`, which
-    then also judges oper status, error/discard rates and utilisation.
+    ``oper_up`` is ``None`` when the port could not be read (agent silent,
+    port not found): then ``error`` says why and the port's state is unknown,
+    which never makes the link down. Rates are per second over the interval
+    between the two counter samples; ``utilisation_pct`` is the busier
+    direction over the port's speed (``None`` when the speed is unknown).
     """
 
     switch: str
     interface: str
-    oper_up: bool
-    utilisation_pct: float | None = None  # from two counter samples, the busier direction
-    errors_per_s: float | None = None
-    discards_per_s: float | None = None
+    oper_up: bool | None
+    utilisation_pct: float | None = None
+    errors_per_s: float | None = None  # in + out
+    discards_per_s: float | None = None  # in + out
+    ifindex: int | None = None
+    oper_status: str | None = None  # IF-MIB names: up, down, lowerLayerDown ...
+    admin_status: str | None = None
+    speed_mbps: float | None = None
+    in_bps: float | None = None
+    out_bps: float | None = None
+    counters: str | None = None  # "64-bit" (ifHC*) or "32-bit" (ifIn/OutOctets, wrap allowed)
+    interval_s: float | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "switch": self.switch,
+            "interface": self.interface,
+            "ifindex": self.ifindex,
+            "oper_status": self.oper_status if self.oper_up is not None else "unknown",
+            "admin_status": self.admin_status,
+            "speed_mbps": self.speed_mbps,
+            "in_bps": self.in_bps,
+            "out_bps": self.out_bps,
+            "utilisation_pct": self.utilisation_pct,
+            "errors_per_s": self.errors_per_s,
+            "discards_per_s": self.discards_per_s,
+            "counters": self.counters,
+            "interval_s": self.interval_s,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class UplinkVerdict:
+    """The uplink part of a link's verdict: ``up``, ``degraded``, ``down`` or ``unknown`` (not read)."""
+
+    state: str
+    reasons: tuple[str, ...] = ()  # breaches: they also make the link degraded or down
+    notes: tuple[str, ...] = ()  # ports that could not be read, and why
 
 
 @dataclass(frozen=True)
@@ -162,6 +200,7 @@ class LinkResult:
     icmp: IcmpStats
     tcp: tuple[TcpResult, ...] = ()
     uplinks: tuple[UplinkHealth, ...] = ()
+    uplink: UplinkVerdict | None = None  # None: no uplink port of this institution is in the inventory
     previous_state: LinkState | None = None
     thresholds: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -208,5 +247,8 @@ class LinkResult:
                 for r in self.tcp
             ],
             "services_not_checked": list(t.skipped_services),
+            "uplink_state": self.uplink.state if self.uplink else None,
+            "uplink_reason": "; ".join((*self.uplink.reasons, *self.uplink.notes)) if self.uplink else None,
+            "uplinks": [u.as_dict() for u in self.uplinks],
             "thresholds": self.thresholds,
         }

@@ -10,6 +10,10 @@ and turns it into :class:`~netguard.links.check.CheckSettings` and a
       timeout_ms: 1000    # per probe (fping -t); also the TCP connect timeout
       gap_ms: 2           # between any two sends (fping -i)
       socket: auto        # auto | raw | dgram
+      uplink_interval_ms: 5000  # between the two SNMP counter samples of uplink ports
+                                # (default: (count - 1) x interval, at least 1 s)
+      snmp_timeout_ms: 2000     # per SNMP request to a switch
+      snmp_retries: 1
       thresholds:         # per tier, over the defaults in netguard.links.classify
         village: {loss_warn: 25, rtt_warn_ms: 200}
       institutions:       # per institution, over its tier's
@@ -35,14 +39,43 @@ from netguard.links.icmp import SocketKind
 from netguard.links.records import IcmpSettings
 from netguard.section import Section, SectionReader
 
-KEYS = ("count", "interval_ms", "timeout_ms", "gap_ms", "socket", "thresholds", "institutions")
+KEYS = (
+    "count",
+    "interval_ms",
+    "timeout_ms",
+    "gap_ms",
+    "socket",
+    "uplink_interval_ms",
+    "snmp_timeout_ms",
+    "snmp_retries",
+    "thresholds",
+    "institutions",
+)
 SOCKET_KINDS = ("auto", "raw", "dgram")
+
+
+@dataclass(frozen=True)
+class UplinkSettings:
+    """How uplink ports are read over SNMP; ``interval_ms`` None: as long as the ICMP run."""
+
+    interval_ms: float | None = None
+    timeout_ms: float = 2000.0
+    retries: int = 1
+
+    def interval_for(self, icmp: IcmpSettings) -> float:
+        """Seconds between the two samples: the configured interval, else the span of the ICMP sends
+        ((count - 1) x interval, at least 1 s), so the SNMP walk, the samples and the wait end about
+        when the last probe's timeout does and the uplinks add little to the run."""
+        if self.interval_ms is not None:
+            return self.interval_ms / 1000
+        return max(1.0, (icmp.count - 1) * icmp.interval_ms / 1000)
 
 
 @dataclass(frozen=True)
 class LinksConfig:
     check: CheckSettings = field(default_factory=CheckSettings)
     policy: ThresholdPolicy = field(default_factory=ThresholdPolicy.build)
+    uplinks: UplinkSettings = field(default_factory=UplinkSettings)
 
 
 def _number(raw: Mapping[str, Any], key: str, default: float, where: str) -> float:
@@ -80,7 +113,20 @@ def parse_links_section(raw: Mapping[str, Any] | None, where: str = "netguard.ya
     except NetGuardError as exc:
         raise ConfigError(f"{where}: links: {exc}") from None
     check = CheckSettings(icmp=icmp, tcp_timeout_ms=icmp.timeout_ms, socket_kind=cast(SocketKind, socket_kind))
-    return LinksConfig(check=check, policy=policy)
+    interval = raw.get("uplink_interval_ms")
+    if interval is not None:
+        interval = _number(raw, "uplink_interval_ms", 0, where)
+        if not 100 <= interval <= 30_000:
+            # 30 s: a 32-bit octet counter wraps every 34 s at 1 Gbit/s; two wraps cannot be told from one.
+            raise ConfigError(f"{where}: links.uplink_interval_ms must be 100 to 30000, not {interval:g}")
+    timeout = _number(raw, "snmp_timeout_ms", UplinkSettings.timeout_ms, where)
+    if timeout <= 0:
+        raise ConfigError(f"{where}: links.snmp_timeout_ms must be positive")
+    retries = raw.get("snmp_retries", UplinkSettings.retries)
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
+        raise ConfigError(f"{where}: links.snmp_retries must be a whole number 0 to 10, not {retries!r}")
+    uplinks = UplinkSettings(interval_ms=interval, timeout_ms=timeout, retries=retries)
+    return LinksConfig(check=check, policy=policy, uplinks=uplinks)
 
 
 def _plain(node: yaml.Node) -> Any:

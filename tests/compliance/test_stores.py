@@ -114,6 +114,13 @@ def test_devices_unauthorised_authorised_protected_and_not_covered(tmp_path: Pat
             True,
         )
         ev = collect_devices(store.sightings, inv)
+        held = collect_devices(store.sightings, inv, frozenset({"aa:bb:cc:00:00:99"}))
     assert _outcomes("devices", ev) == {"dc": "fail", "clean": "pass", "never": "na", "county": "fail"}
     dc = next(o for o in ev.observations if o.target.id == "dc")
-    assert dc.facts == {"devices_seen": 3, "unauthorised_devices": 1} and "aa:bb:cc:00:00:99" in dc.summary
+    assert dc.facts == {"devices_seen": 3, "unauthorised_devices": 1, "isolated_devices": 0}
+    assert "aa:bb:cc:00:00:99" in dc.summary
+    # Eviction holds the rogue isolated: restricted, which 8.1.3.1 b accepts; still named in the summary.
+    dc = next(o for o in held.observations if o.target.id == "dc")
+    assert dc.facts == {"devices_seen": 3, "unauthorised_devices": 0, "isolated_devices": 1}
+    assert "isolated by eviction: aa:bb:cc:00:00:99" in dc.summary
+    assert _outcomes("devices", held)["dc"] == "pass"

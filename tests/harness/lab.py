@@ -31,7 +31,7 @@ from netguard.lab.status import LabStatus, lab_status
 from netguard.lab.topology import DATA_VLAN
 from tests.harness.peers import require_peer, require_root
 
-TOOLS = ("ip", "bridge", "snmpd", "snmpwalk", "snmpset", "ping")
+TOOLS = ("ip", "bridge", "snmpd", "snmpwalk", "snmpset", "ping", "ssh-keygen", "sshd")
 
 
 @dataclass(frozen=True)

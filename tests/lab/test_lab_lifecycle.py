@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 import commands.lab_net  # noqa: F401 - registers lab up/status/down on the lab group
 from cli import main
-from netguard.lab import build, netns
+from netguard.lab import build, helpers, netns
 from netguard.lab.netns import LabError
 from netguard.lab.recable import move_host
 from netguard.lab.state import load_state
@@ -42,6 +42,7 @@ def _snmpd_serving(lab_dir: Path) -> list[int]:
 def _assert_gone(name: str, lab_dir: Path) -> None:
     assert netns.list_netns(f"ng-{name}-") == []
     assert _snmpd_serving(lab_dir) == []
+    assert helpers.stray_helpers(lab_dir) == []  # the relay and the planted sshd too
 
 
 def test_up_status_down_through_the_cli(tmp_path: Path) -> None:
@@ -60,6 +61,7 @@ def test_up_status_down_through_the_cli(tmp_path: Path) -> None:
         assert validate.exit_code == 0, validate.output
         assert len(netns.list_netns(f"ng-{name}-")) == paths["namespaces"]
         assert len(_snmpd_serving(lab_dir.resolve())) == paths["agents"] == 2
+        assert len(helpers.stray_helpers(lab_dir.resolve())) == 2  # the relay and the planted sshd
     finally:
         down = runner.invoke(main, ["lab", "down", "--dir", str(lab_dir), "--json"])
     assert down.exit_code == 0, down.output

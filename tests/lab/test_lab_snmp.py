@@ -208,7 +208,10 @@ def test_status_json_matches_the_namespaces(lab: RunningLab) -> None:
     live = set(netns.list_netns(f"ng-{lab.name}-"))
     hosts = {h["namespace"]: h for h in report["hosts"]}
     sites = {g["namespace"] for g in report["gateways"]}
-    assert set(hosts) | sites == live and not set(hosts) & sites
+    scanner = report["scanner"]
+    assert set(hosts) | sites | {scanner["namespace"]} == live and not set(hosts) & sites
+    assert scanner["present"] and scanner["relay_running"] and scanner["open_ssh"] == "10.0.0.11:22"
+    assert scanner["default_community_switches"] == ["lab-vc1-1-acc1"]
     for h in report["hosts"]:
         assert {"namespace", "ip", "mac", "gateway", "institution", "role"} <= set(h)
         assert h["role"] in ("authorised", "rogue")

@@ -66,8 +66,8 @@ def test_services_jitter_and_uplinks_add_reasons() -> None:
         "his01/his 10.13.10.1:8080: connection refused",
         "his01/his 10.13.10.1:8080: connect 400 ms > 150 ms",
         "uplink sw1 Gi0/1 is down",
-        "uplink sw1 Gi0/2 at 91.3 % utilisation",
-        "uplink sw1 Gi0/2: 2.5 errors/s",
+        "uplink sw1 Gi0/2 at 91.3 % utilisation ≥ 90 %",  # the village limit (Zabbix's {$IF.UTIL.MAX})
+        "uplink sw1 Gi0/2: 2.5 errors/s > 2",
     )
 
 

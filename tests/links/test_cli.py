@@ -43,10 +43,14 @@ def test_whole_county_json(config: Path, loopback_county: Path) -> None:
     for row, inst in zip(rows, inv, strict=True):
         assert row["target"] == str(inst.gateway) and row["tier"] == inst.tier.value
         assert row["township"] == inst.township and row["loss"] == 0 and row["rtt_avg_ms"] is not None
+        bastion_only = [(s, svc) for s in inst.servers for svc in s.services
+                        if svc.protocol == "ssh" and s.role != "bastion"]  # fmt: skip
         expected_services = sum(
             1 for s in inst.servers for svc in s.services if svc.transport == "tcp" or svc.protocol == "dns"
         )
-        assert len(row["services"]) == expected_services
+        assert len(row["services"]) == expected_services - len(bastion_only)
+        for server, svc in bastion_only:  # SSH that must answer the bastion only is not a link check
+            assert f"{server.id}/{svc.name} tcp/{svc.port} (ssh: bastion only)" in row["services_not_checked"]
         if row["state"] != "up":  # loopback answers every ping: only a service nobody listens on degrades a link
             failed = [f"{s['server']}/{s['service']}" for s in row["services"] if not s["connected"]]
             assert row["state"] == "degraded" and failed
