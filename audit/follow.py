@@ -59,14 +59,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from audit.event_fields import event_fields, log_position
+from audit.event_fields import SqlEvents, log_position
 from audit.formats import FORMATS, ParseOptions
 from audit.pipeline import Pipeline
 from audit.records import BadLine, Statement
 from audit.settings import LogSource
 from audit.timestamps import zone
 from netguard.errors import NetGuardError, StoreError
-from netguard.events.model import Event, make_event
+from netguard.events.model import Event
 from netguard.events.sink import EventSink, SinkFull
 from netguard.store import StateStore
 from netguard.store.checkpoints import Checkpoint, CheckpointRegistry, Mark
@@ -203,6 +203,7 @@ class LogFollower:
         self.counts = IngestCounts()
         self.registry: CheckpointRegistry  # opened by run(), on the follower's thread
         self.pipeline = Pipeline()
+        self.events = SqlEvents(institution=source.institution)
         self.options = ParseOptions(
             source=str(source.path),
             tz=zone(source.timezone),
@@ -289,7 +290,7 @@ class LogFollower:
         ordered = self.source.format in ORDERED_FORMATS
         key = cp.file_key
         name = self.source.name
-        institution = self.source.institution
+        make = self.events.event
         for record in parser(tail, self.options):  # type: ignore[arg-type]
             if record.offset + base < start:
                 continue  # replayed for the parser's state; stored before
@@ -309,10 +310,7 @@ class LogFollower:
             self.counts.statements += 1
             if item.analysis.parse_error:
                 self.counts.unparsed += 1
-            fields = event_fields(item)
-            if institution is not None:
-                fields["organization.id"] = institution
-            self._add(make_event("sql", fields, position=log_position(item, name, key)))
+            self._add(make(item, log_position(item, name, key)))
             if ordered:
                 self._batch_mark = cp.at(stmt.offset)
             if len(self._batch) >= BATCH or time.monotonic() - self._batch_started > BATCH_SECONDS:
