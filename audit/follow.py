@@ -74,7 +74,9 @@ from netguard.store.checkpoints import Checkpoint, CheckpointRegistry, Mark
 ORDERED_FORMATS = frozenset({"mysql-general", "mysql-slow", "mariadb-audit", "jsonl"})
 # Formats whose entries lean on earlier ones (a connection's user and client, a time written only when it changes).
 STATEFUL_FORMATS = frozenset({"mysql-general", "mysql-slow"})
-BATCH = 500
+# Events per submission, and per store write (the sink's batch_size): one SQLite transaction
+# of 2000 events costs a third less per event than 500 (measured here; FTS indexing dominates).
+BATCH = 2000
 BATCH_SECONDS = 0.25
 HEAD_BYTES = 1024  # compared at each poll to notice a file rewritten in place
 

@@ -69,8 +69,11 @@ def _value(value: Any) -> str:
         return _enc(value)
     if type(value) is int:
         return int.__repr__(value)
-    if type(value) is list and all(type(v) is str for v in value):
-        return "[" + ",".join([_enc(v) for v in value]) + "]"
+    if type(value) is list:
+        try:  # a list of strings (tags, related.*): encode_basestring refuses anything else
+            return "[" + ",".join([_enc(v) for v in value]) + "]"
+        except TypeError:
+            pass
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
