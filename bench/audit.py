@@ -47,6 +47,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -339,7 +340,7 @@ def main() -> None:
             if shutil.which(anchor_cmd[0]) is None:
                 say(f"{title}: {anchor_cmd[0]} missing (Debian percona-toolkit / pgbadger); skipped")
                 continue
-            ours, anchor = interleaved([lambda c=ours_cmd: timed(c), lambda c=anchor_cmd: timed(c)], args.runs)
+            ours, anchor = interleaved([partial(timed, ours_cmd), partial(timed, anchor_cmd)], args.runs)
             say(
                 f"{title}: NetGuard {n / ours.seconds:,.0f} st/s wall ({ours.seconds:.1f} s), "
                 f"{n / ours.cpu:,.0f} st/s CPU, "
