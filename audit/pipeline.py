@@ -145,7 +145,7 @@ class Pipeline:
         self._ts: tuple[dt.datetime | None, str] = (None, "null")
         self._who: dict[tuple[str | None, ...], str] = {}
         self._conn: dict[tuple[Any, ...], str] = {}
-        self._source: tuple[str, str] = ("", "")
+        self._source: tuple[str | None, str] = (None, "")
 
     def _masker(self, dialect: str) -> Masker:
         masker = self._maskers.get(dialect)

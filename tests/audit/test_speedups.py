@@ -42,7 +42,8 @@ def test_json_line_equals_to_json() -> None:
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
     pipeline, reference = Pipeline(), Pipeline()
     for i, s in enumerate(workload(3000)):
-        stmt = Statement("x.log", i * 100, i + 1, s.text, "mysql", "mariadb", user=s.user, client=s.client)
+        source = "" if i % 5 == 0 else "x.log"  # json_line remembers the last source's rendering
+        stmt = Statement(source, i * 100, i + 1, s.text, "mysql", "mariadb", user=s.user, client=s.client)
         for raw in (False, True):
             line = pipeline.json_line(pipeline.process(stmt), raw)
             assert json.loads(line) == to_json(reference.process(stmt), raw)
