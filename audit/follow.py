@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from audit.event_fields import event_fields, log_position
+from audit.event_fields import SqlEvents, log_position
 from audit.formats import FORMATS, ParseOptions
 from audit.pipeline import Pipeline
 from audit.records import BadLine, Statement
@@ -67,7 +67,7 @@ from audit.risk import Classifier
 from audit.settings import LogSource
 from audit.timestamps import zone
 from netguard.errors import NetGuardError, StoreError
-from netguard.events.model import Event, make_event
+from netguard.events.model import Event
 from netguard.events.sink import EventSink, SinkFull
 from netguard.store import StateStore
 from netguard.store.checkpoints import Checkpoint, CheckpointRegistry, Mark
@@ -75,7 +75,9 @@ from netguard.store.checkpoints import Checkpoint, CheckpointRegistry, Mark
 ORDERED_FORMATS = frozenset({"mysql-general", "mysql-slow", "mariadb-audit", "jsonl"})
 # Formats whose entries lean on earlier ones (a connection's user and client, a time written only when it changes).
 STATEFUL_FORMATS = frozenset({"mysql-general", "mysql-slow"})
-BATCH = 500
+# Events per submission, and per store write (the sink's batch_size): one SQLite transaction
+# of 2000 events costs a third less per event than 500 (measured here; FTS indexing dominates).
+BATCH = 2000
 BATCH_SECONDS = 0.25
 HEAD_BYTES = 1024  # compared at each poll to notice a file rewritten in place
 
@@ -205,6 +207,7 @@ class LogFollower:
         self.counts = IngestCounts()
         self.registry: CheckpointRegistry  # opened by run(), on the follower's thread
         self.pipeline = Pipeline(classifier)  # one classifier per follower: its caches are not shared
+        self.events = SqlEvents(institution=source.institution)
         self.options = ParseOptions(
             source=str(source.path),
             tz=zone(source.timezone),
@@ -291,7 +294,7 @@ class LogFollower:
         ordered = self.source.format in ORDERED_FORMATS
         key = cp.file_key
         name = self.source.name
-        institution = self.source.institution
+        make = self.events.event
         for record in parser(tail, self.options):  # type: ignore[arg-type]
             if record.offset + base < start:
                 continue  # replayed for the parser's state; stored before
@@ -311,10 +314,7 @@ class LogFollower:
             self.counts.statements += 1
             if item.analysis.parse_error:
                 self.counts.unparsed += 1
-            fields = event_fields(item)
-            if institution is not None:
-                fields["organization.id"] = institution
-            self._add(make_event("sql", fields, position=log_position(item, name, key)))
+            self._add(make(item, log_position(item, name, key)))
             if ordered:
                 self._batch_mark = cp.at(stmt.offset)
             if len(self._batch) >= BATCH or time.monotonic() - self._batch_started > BATCH_SECONDS:

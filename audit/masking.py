@@ -37,11 +37,14 @@ _NUM = (
     r"|(?<=[0-9])[0-9]*(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|(?<=\.)[0-9]+(?:[eE][+-]?[0-9]+)?)(?![\w])"
 )
 _DIGITS = re.compile(r"[0-9]{2,}")
-_E_STRING = re.compile(r"(?<![\w])[eE]'")
+_COMMENT = re.compile(r"(/\*.*?(?:\*/|\Z)|--[^\n]*)", re.S)  # the tokenizer's comments, but # (checked apart)
+_E_STRING = re.compile(r"[eE](?<![\w][eE])'")
 
 
 def _string(dialect: str) -> str:
-    sq_body = r"(?:[^'\\]|\\.|'')*" if dialect in _BACKSLASH_ESCAPES else r"(?:[^']|'')*"
+    # Unrolled ("normal* (special normal*)*"): the engine runs through plain characters
+    # in one step instead of trying an alternation at each.
+    sq_body = r"[^'\\]*(?:(?:\\.|'')[^'\\]*)*" if dialect in _BACKSLASH_ESCAPES else r"[^']*(?:''[^']*)*"
     return r"(?:'|[nNxXbB](?<!\w[nNxXbB])'|_(?<!\w_)\w+')" + sq_body + r"(?:'|\Z)"
 
 
@@ -57,7 +60,9 @@ def _pattern(dialect: str) -> re.Pattern[str]:
         r"(?P<comment>/\*.*?(?:\*/|\Z)|--[^\n]*" + (r"|#[^\n]*" if backslash else "") + ")",
         r"(?P<ident>`(?:[^`]|``)*(?:`|\Z))",
         # E'…' always takes backslash escapes in PostgreSQL.
-        r"(?P<estr>(?<![\w])[eE]'(?:[^'\\]|\\.|'')*(?:'|\Z))",
+        # (Each alternative starts with a plain character or class, the lookbehind after it:
+        # then the engine skips ahead to the next possible start instead of trying every position.)
+        r"(?P<estr>[eE](?<![\w][eE])'[^'\\]*(?:(?:\\.|'')[^'\\]*)*(?:'|\Z))",
         r"(?P<str>" + _string(dialect) + ")",
     ]
     if dialect in _DOUBLE_QUOTE_STRINGS:
@@ -91,11 +96,20 @@ class Masker:
         # Most statements hold nothing to keep verbatim: then one pattern with a
         # constant replacement does (3x faster than a callback per literal).
         # The full tokenizer is needed for quoted identifiers, "…", comments, $ forms and E'…'.
-        if not ("`" in text or '"' in text or "#" in text or "$" in text or "/*" in text or "--" in text) and not (
-            "'" in text and _E_STRING.search(text)
-        ):
-            return self._simple.sub("?", text)
-        return self._pattern.sub(_replace, text)
+        if "`" in text or '"' in text or "#" in text or "$" in text:
+            return self._pattern.sub(_replace, text)
+        if "/*" in text or "--" in text:
+            if "'" in text:
+                return self._pattern.sub(_replace, text)
+            # Comments and no quotes: nothing can hide a comment's start, so cut the text at
+            # comments and mask the pieces (4x faster than the tokenizer's callback per token).
+            parts = _COMMENT.split(text)
+            parts[0::2] = [self._simple.sub("?", part) for part in parts[0::2]]
+            parts[1::2] = [_DIGITS.sub("?", part) for part in parts[1::2]]
+            return "".join(parts)
+        if ("e'" in text or "E'" in text) and _E_STRING.search(text):
+            return self._pattern.sub(_replace, text)
+        return self._simple.sub("?", text)
 
 
 _QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")

@@ -22,6 +22,7 @@ same object as one line of JSON, reusing the shape's pre-rendered fields.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from audit.records import Statement
 from audit.risk import BuiltinClassifier, Classifier, Verdict
 
 SHAPES = 20_000
+_MEMO = 4096
 
 
 class Audited(NamedTuple):
@@ -139,6 +141,11 @@ class Pipeline:
         self._maskers: dict[str, Masker] = {}
         self._shapes: dict[tuple[str, str], _Shape] = {}
         self._last: tuple[Audited, _Shape | None] | None = None
+        # json_line's rendered parts: the last time, who ran it, the connection (bounded by _MEMO)
+        self._ts: tuple[dt.datetime | None, str] = (None, "null")
+        self._who: dict[tuple[str | None, ...], str] = {}
+        self._conn: dict[tuple[Any, ...], str] = {}
+        self._source: tuple[str | None, str] = (None, "")
 
     def _masker(self, dialect: str) -> Masker:
         masker = self._maskers.get(dialect)
@@ -192,14 +199,58 @@ class Pipeline:
         if raw or s.error is not None:
             head = json.dumps(_statement_fields(s, bind_parameters(s.text, s.params) if raw else item.masked, raw))
             return head[:-1] + ", " + shape.fields_json + "}"
-        # The common case by hand: same keys, order and encoding as _statement_fields.
-        return (
-            f'{{"ts": {_str(s.ts.isoformat() if s.ts else None)}, "user": {_str(s.user)}, "db": {_str(s.db)}, '
-            f'"client": {_str(s.client)}, "statement": {_enc(item.masked)}, "source": {_enc(s.source)}, '
-            f'"offset": {s.offset}, "line": {s.line}, "dialect": {_enc(s.dialect)}, "system": {_enc(s.system)}, '
-            f'"connection_id": {_str(s.connection_id)}, "client_port": {_num(s.client_port)}, '
-            f'"application": {_str(s.application)}, "duration_ms": {_num(_ms(s.duration_ns))}, '
-            f'"lock_time_ms": {_num(_ms(s.lock_time_ns))}, "rows_sent": {_num(s.rows_sent)}, '
-            f'"rows_examined": {_num(s.rows_examined)}, "outcome": {_enc(s.outcome)}, "error": null, '
-            f"{shape.fields_json}}}"
+        # The common case by hand: same keys, order and encoding as _statement_fields. Who ran it
+        # and where repeat from statement to statement: their rendered parts are remembered.
+        ts = s.ts
+        if ts is not self._ts[0]:
+            self._ts = (ts, _str(ts.isoformat() if ts else None))
+        who_key = (s.user, s.db, s.client)
+        who = self._who.get(who_key)
+        if who is None:
+            who = f'"user": {_str(s.user)}, "db": {_str(s.db)}, "client": {_str(s.client)}, "statement": '
+            who = self._remember(self._who, who_key, who)
+        conn_key = (s.source, s.dialect, s.system, s.connection_id, s.client_port, s.application)
+        conn = self._conn.get(conn_key)
+        if conn is None:
+            conn = (
+                f', "dialect": {_enc(s.dialect)}, "system": {_enc(s.system)}, '
+                f'"connection_id": {_str(s.connection_id)}, "client_port": {_num(s.client_port)}, '
+                f'"application": {_str(s.application)}, "duration_ms": '
+            )
+            conn = self._remember(self._conn, conn_key, conn)
+        if s.source != self._source[0]:
+            self._source = (s.source, f', "source": {_enc(s.source)}, "offset": ')
+        duration, lock, sent, examined = s.duration_ns, s.lock_time_ns, s.rows_sent, s.rows_examined
+        return "".join(
+            (
+                '{"ts": ',
+                self._ts[1],
+                ", ",
+                who,
+                _enc(item.masked),
+                self._source[1],
+                str(s.offset),
+                ', "line": ',
+                str(s.line),
+                conn,
+                "null" if duration is None else repr(duration / 1_000_000),
+                ', "lock_time_ms": ',
+                "null" if lock is None else repr(lock / 1_000_000),
+                ', "rows_sent": ',
+                "null" if sent is None else repr(sent),
+                ', "rows_examined": ',
+                "null" if examined is None else repr(examined),
+                ', "outcome": ',
+                _enc(s.outcome),
+                ', "error": null, ',
+                shape.fields_json,
+                "}",
+            )
         )
+
+    @staticmethod
+    def _remember(memo: dict[Any, str], key: Any, value: str) -> str:
+        if len(memo) >= _MEMO:
+            memo.clear()
+        memo[key] = value
+        return value

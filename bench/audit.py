@@ -1,6 +1,7 @@
 """SQL log analysis benchmark: ``netguard audit parse`` beside pt-query-digest and pgBadger.
 
     python bench/audit.py [--statements 1000000] [--runs 3] [--out bench/results/audit.txt]
+                          [--ingest 200000] [--es-version 8.19.8] [--skip-parse]
 
 It generates one HIS-like workload (a few dozen statement shapes, many
 literals: patient ids, ID-card and phone numbers, Chinese names, IN lists of
@@ -14,13 +15,22 @@ varying length, some multi-line statements) and writes it three ways:
   ``log_min_duration_statement=0`` writes and pgBadger reads):
   ``--format postgres`` and ``pgbadger``.
 
-Each tool runs ``--runs`` times on the same file in the same run; the script
-prints the median wall time, statements/s, the ratio NetGuard/anchor, and each
-process's peak RSS (``wait4``'s ``ru_maxrss``). NetGuard's numbers are end to
-end: parse, mask, fingerprint, analysis (sqlglot, cached per shape), built-in
-rules and one JSON line per statement written to /dev/null; the anchors
-aggregate and print a report. "Memory flat" is checked by running NetGuard on
-a quarter of the log and on all of it: the peaks should match.
+Each tool runs ``--runs`` times on the same file in the same run, NetGuard and
+its anchor taking turns (so a change in the machine's load hits both); the
+script prints the median wall time, statements/s (wall and CPU), the ratio
+NetGuard/anchor, each process's peak RSS (``wait4``'s ``ru_maxrss``) and the
+load average. NetGuard's numbers are end to end: parse, mask, fingerprint,
+analysis (sqlglot, cached per shape), built-in rules and one JSON line per
+statement written to /dev/null; the anchors aggregate and print a report.
+Bytecode is cached as for an installed package. "Memory flat" is checked by
+running NetGuard on a quarter of the log and on all of it: the peaks should
+match.
+
+Ingest (``--ingest N``, default 200,000): ``netguard audit ingest`` of an
+N-statement slow log into a fresh embedded SQLite store and, with
+``--es-version``, into a real Elasticsearch node started by the test harness
+(tests/harness/elasticsearch.py: one node, 512 MiB heap, on this machine), the
+two taking turns; every run checks that all N events arrived.
 """
 
 from __future__ import annotations
@@ -37,6 +47,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -164,23 +175,28 @@ class Run:
     peak_rss_mib: float
 
 
-def timed(cmd: list[str], stdout: Path | None = None) -> Run:
-    out = open(stdout or os.devnull, "wb")  # noqa: SIM115 - handed to the child, closed below
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, stdout=out, stderr=subprocess.DEVNULL, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    out.close()
+def _env() -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # As installed: bytecode cached (a shell with PYTHONDONTWRITEBYTECODE=1 recompiles every
+    # module on every start, ~1 s of CPU that is not NetGuard's).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> Run:
+    with open(os.devnull, "wb") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL, cwd=ROOT, env=env or _env())
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):
         raise SystemExit(f"{cmd[0]} failed with exit code {code}: {' '.join(cmd)}")
     return Run(elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
-def median_run(cmd: list[str], runs: int) -> Run:
-    results = [timed(cmd) for _ in range(runs)]
+def summary(results: list[Run]) -> Run:
+    """Medians of time, the highest peak."""
     return Run(
         statistics.median(r.seconds for r in results),
         statistics.median(r.cpu for r in results),
@@ -188,8 +204,89 @@ def median_run(cmd: list[str], runs: int) -> Run:
     )
 
 
+def interleaved(cmds: list[Callable[[], Run]], runs: int) -> list[Run]:
+    """Each command ``runs`` times, taking turns (A B A B ...), so load changes hit both sides alike."""
+    results: list[list[Run]] = [[] for _ in cmds]
+    for _ in range(runs):
+        for i, cmd in enumerate(cmds):
+            results[i].append(cmd())
+    return [summary(r) for r in results]
+
+
 def netguard(fmt: str, path: Path, *extra: str) -> list[str]:
     return [sys.executable, str(ROOT / "cli.py"), "audit", "parse", "--format", fmt, str(path), "--json", *extra]
+
+
+def ingest_cmd(config: Path, fmt: str, path: Path, *extra: str) -> list[str]:
+    return [sys.executable, str(ROOT / "cli.py"), "--config", str(config), "audit", "ingest", "--format", fmt,
+            str(path), *extra]  # fmt: skip
+
+
+def sqlite_ingest(directory: Path, path: Path, tz: tuple[str, str]) -> Callable[[], Run]:
+    """``audit ingest`` of the slow log into a fresh embedded store, once per call."""
+    counter = iter(range(1_000_000))
+
+    def run() -> Run:
+        where = directory / f"sqlite-{next(counter)}"
+        where.mkdir()
+        config = where / "netguard.yaml"
+        config.write_text("state:\n  path: state.db\nevents:\n  sqlite:\n    path: events.db\n", encoding="utf-8")
+        result = timed(ingest_cmd(config, "mysql-slow", path, *tz))
+        shutil.rmtree(where)
+        return result
+
+    return run
+
+
+def es_ingest(
+    directory: Path, path: Path, tz: tuple[str, str], version: str
+) -> tuple[Callable[[], Run], Callable[[], None]]:
+    """``audit ingest`` of the slow log into a real Elasticsearch node the test harness starts."""
+    from elasticsearch import Elasticsearch
+
+    from tests.harness.elasticsearch import ElasticsearchNodes
+
+    nodes = ElasticsearchNodes([version])
+    node = nodes.get(version)
+    client = Elasticsearch(**(node.client_kwargs() | {"request_timeout": 120}))
+    env = _env() | {"NG_BENCH_ES_PASSWORD": node.password or ""}
+    auth = f"    username: {node.username}\n    password: env:NG_BENCH_ES_PASSWORD\n" if node.password else ""
+    if node.ca_certs is not None:
+        auth += f"    ca_certs: {node.ca_certs}\n"
+    counter = iter(range(1_000_000))
+
+    def run() -> Run:
+        prefix = f"bench{os.getpid()}x{next(counter)}"
+        where = directory / prefix
+        where.mkdir()
+        config = where / "netguard.yaml"
+        config.write_text(
+            f"state:\n  path: state.db\nevents:\n  backend: elasticsearch\n  elasticsearch:\n"
+            f"    hosts: [{node.url}]\n    replicas: 0\n    index_prefix: {prefix}\n{auth}",
+            encoding="utf-8",
+        )
+        try:
+            result = timed(ingest_cmd(config, "mysql-slow", path, *tz), env)
+            client.indices.refresh(index=f"{prefix}-*")
+            stored = client.count(index=f"{prefix}-*")["count"]
+            if stored != statements(path):
+                raise SystemExit(f"elasticsearch holds {stored} events, expected {statements(path)}")
+        finally:
+            client.options(ignore_status=404).indices.delete(index=f"{prefix}-*", allow_no_indices=True)
+            client.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-*")
+            shutil.rmtree(where)
+        return result
+
+    def stop() -> None:
+        client.close()
+        nodes.stop_all()
+
+    return run, stop
+
+
+def statements(slow_log: Path) -> int:
+    with slow_log.open("rb") as f:
+        return sum(line.startswith(b"# User@Host: ") for line in f)
 
 
 def main() -> None:
@@ -198,6 +295,10 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "audit.txt")
     ap.add_argument("--generate-only", type=Path, metavar="DIR", help="Only write the logs into DIR.")
+    ap.add_argument("--skip-parse", action="store_true", help="Only the ingest benchmarks.")
+    ap.add_argument("--ingest", type=int, default=200_000, metavar="N",
+                    help="Statements for the ingest benchmarks (0: none).")  # fmt: skip
+    ap.add_argument("--es-version", metavar="VERSION", help="Also ingest into this Elasticsearch (harness node).")
     args = ap.parse_args()
     n = args.statements
     if args.generate_only:
@@ -211,21 +312,22 @@ def main() -> None:
         print(text, flush=True)
         lines.append(text)
 
+    tz = ("--timezone", "Asia/Shanghai")
     with tempfile.TemporaryDirectory(prefix="netguard-bench-audit-") as tmp:
         directory = Path(tmp)
         t0 = time.perf_counter()
         logs = write_logs(n, directory)
         (directory / "quarter").mkdir()
         quarter = write_logs(n // 4, directory / "quarter")
-        load = os.getloadavg()[0]
+        timed([sys.executable, str(ROOT / "cli.py"), "--help"])  # compile the bytecode once, outside the timings
         say(
-            f"bench/audit.py: {n:,} statements ({len(SHAPES)} shapes), {args.runs} runs each, medians; "
-            f"machine: {os.cpu_count()} cores, load {load:.1f}; generated in {time.perf_counter() - t0:.0f} s"
+            f"bench/audit.py: {n:,} statements ({len(SHAPES)} shapes), {args.runs} runs each, NetGuard and the "
+            f"anchor taking turns, medians; machine: {os.cpu_count()} cores, load average {_load()} at the start; "
+            f"generated in {time.perf_counter() - t0:.0f} s"
         )
         for name, path in logs.items():
             say(f"  {name}: {path.stat().st_size / 2**20:.0f} MiB")
 
-        tz = ("--timezone", "Asia/Shanghai")
         cases = [
             ("slow log", netguard("mysql-slow", logs["slow"], *tz), "pt-query-digest",
              ["pt-query-digest", "--limit", "100%", str(logs["slow"])]),
@@ -234,29 +336,53 @@ def main() -> None:
             ("postgres stderr", netguard("postgres", logs["pg"], "--log-line-prefix", PG_PREFIX, *tz), "pgbadger",
              ["pgbadger", "--prefix", PG_PREFIX, "-j", "1", "-o", str(directory / "pgbadger.html"), str(logs["pg"])]),
         ]  # fmt: skip
-        for title, ours_cmd, anchor_name, anchor_cmd in cases:
+        for title, ours_cmd, anchor_name, anchor_cmd in [] if args.skip_parse else cases:
             if shutil.which(anchor_cmd[0]) is None:
                 say(f"{title}: {anchor_cmd[0]} missing (Debian percona-toolkit / pgbadger); skipped")
                 continue
-            ours = median_run(ours_cmd, args.runs)
-            anchor = median_run(anchor_cmd, args.runs)
+            ours, anchor = interleaved([partial(timed, ours_cmd), partial(timed, anchor_cmd)], args.runs)
             say(
                 f"{title}: NetGuard {n / ours.seconds:,.0f} st/s wall ({ours.seconds:.1f} s), "
                 f"{n / ours.cpu:,.0f} st/s CPU, "
                 f"peak {ours.peak_rss_mib:.0f} MiB | {anchor_name} {n / anchor.seconds:,.0f} st/s wall "
                 f"({anchor.seconds:.1f} s), {n / anchor.cpu:,.0f} st/s CPU, peak {anchor.peak_rss_mib:.0f} MiB"
                 f" | ratio NetGuard/anchor {anchor.seconds / ours.seconds:.2f}x wall, {anchor.cpu / ours.cpu:.2f}x CPU"
+                f" | load {_load()}"
             )
-        if True:
+        if not args.skip_parse:
             small = timed(netguard("mysql-slow", quarter["slow"], *tz))
             large = timed(netguard("mysql-slow", logs["slow"], *tz))
             say(
                 f"memory: NetGuard slow log peak RSS {small.peak_rss_mib:.0f} MiB at {n // 4:,} statements, "
                 f"{large.peak_rss_mib:.0f} MiB at {n:,} (flat = the same)"
             )
+        if args.ingest:
+            m = args.ingest
+            (directory / "ingest").mkdir()
+            slow = write_logs(m, directory / "ingest")["slow"]
+            stores: list[tuple[str, Callable[[], Run]]] = [("SQLite (embedded)", sqlite_ingest(directory, slow, tz))]
+            stop: Callable[[], None] | None = None
+            if args.es_version:
+                es_run, stop = es_ingest(directory, slow, tz, args.es_version)
+                stores.append((f"Elasticsearch {args.es_version} (one node, 512 MiB heap, same machine)", es_run))
+            try:
+                results = interleaved([run for _, run in stores], args.runs)
+            finally:
+                if stop is not None:
+                    stop()
+            for (name, _), r in zip(stores, results, strict=True):
+                say(
+                    f"ingest {m:,} slow-log statements into {name}: {m / r.seconds:,.0f} st/s wall "
+                    f"({r.seconds:.1f} s), {m / r.cpu:,.0f} st/s CPU of the netguard process, "
+                    f"peak {r.peak_rss_mib:.0f} MiB | load {_load()}"
+                )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"saved to {args.out}")
+
+
+def _load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from audit.follow import LogFollower, read_sources
+from audit.follow import BATCH, LogFollower, read_sources
 from audit.formats import FORMATS, ParseOptions
 from audit.formats.base import DEFAULT_LOG_LINE_PREFIX
 from audit.lines import visible
@@ -187,7 +187,7 @@ def ingest(
 
     classifier = classifiers_for(config)  # rule files and inventory read before anything is stored
     store = open_event_store(config)
-    sink = EventSink(store, config.state_path.parent / "audit-spool.db", name="audit-ingest")
+    sink = EventSink(store, config.state_path.parent / "audit-spool.db", batch_size=BATCH, name="audit-ingest")
     followers = [
         LogFollower(s, config.state_path, sink, follow=follow, stop=stop, on_bad=on_bad, classifier=classifier())
         for s in sources

@@ -75,6 +75,7 @@ _ENTRY = re.compile(
     rb"(?P<body>(?:(?!# (?:Time|User@Host): )[^\n]*(?:\n|\Z))*)"
 )
 _BLOCK = 4 << 20
+_MEMO = 4096
 _MAX_ENTRY = MAX_LINE
 
 
@@ -94,6 +95,8 @@ def parse_slow(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
     source = options.source
     tz = options.tz
     db_of: dict[str, str] = {}  # connection id -> schema, for servers that write "use" only on change
+    # User@Host lines repeat (a few accounts): their readings are remembered, bounded.
+    users: dict[str, tuple[str | None, ...]] = {}
     last_time: tuple[bytes, dt.datetime | None] = (b"", None)  # MariaDB writes "# Time:" only on change
     last_epoch: tuple[bytes, dt.datetime | None] = (b"", None)
 
@@ -137,12 +140,18 @@ def parse_slow(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
         for problem in problems:
             yield bad(options, problem)
         text = "\n".join(lines).rstrip("\n")
-        u = _USER_HOST.match("# User@Host: " + user_host)
-        if u is None:
+        who = users.get(user_host)
+        if who is None:
+            u = _USER_HOST.match("# User@Host: " + user_host)
+            who = (u.group("user") or None, u.group("ip") or u.group("host") or None, u.group("id")) if u else ()
+            if len(users) >= _MEMO:
+                users.clear()
+            users[user_host] = who
+        if not who:
             yield bad(options, first, "unreadable # User@Host: header")
             return
         header = dict(_PAIRS.findall(meta))
-        conn_id = header.get("Thread_id") or u.group("id")
+        conn_id = header.get("Thread_id") or who[2]
         db = header.get("Schema") or use_db
         if use_db and conn_id:
             db_of[conn_id] = use_db
@@ -162,9 +171,9 @@ def parse_slow(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
             dialect="mysql",
             system=system,
             ts=ts,
-            user=u.group("user") or None,
+            user=who[0],
             db=db or (db_of.get(conn_id) if conn_id else None),
-            client=u.group("ip") or u.group("host") or None,
+            client=who[1],
             connection_id=conn_id,
             duration_ns=_seconds_ns(header.get("Query_time")),
             lock_time_ns=_seconds_ns(header.get("Lock_time")),

@@ -36,7 +36,7 @@ from typing import Any
 
 from netguard.addresses import normalize_ip, normalize_mac
 from netguard.errors import NetGuardError
-from netguard.events.schema import FIELDS, KINDS, MAX_STRING, Field, FieldType, closest_field
+from netguard.events.schema import FIELDS, KINDS, MAX_STRING, EventKind, Field, FieldType, closest_field
 
 
 class EventError(NetGuardError):
@@ -67,8 +67,13 @@ class Event:
 
 def format_timestamp(ms: int) -> str:
     """Epoch milliseconds to the ISO 8601 UTC form stored in ``@timestamp``."""
-    t = dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    t = _EPOCH + dt.timedelta(milliseconds=ms)  # exact, unlike a float through fromtimestamp
+    if t.year < 1000:  # isoformat pads the year to four digits, strftime's %Y does not
+        return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    return t.isoformat(timespec="milliseconds") + "Z"  # C code: a third of strftime's cost per event
+
+
+_EPOCH = dt.datetime(1970, 1, 1)
 
 
 class NaiveTimeError(ValueError):
@@ -206,51 +211,96 @@ def make_event(
     ``log.file.path`` and ``log.offset`` and the id. Raises :class:`EventError`
     naming the field for an unknown field or a bad value.
     """
+    spec = kind_spec(kind)
+    ts_ms = timestamp_ms(kind, timestamp if timestamp is not None else fields.get("@timestamp"))
+    given_id = fields.get("event.id")
+    if position is not None:
+        fields = {**fields, **position_fields(kind, position)}
+        given_id = position.event_id
+    elif fields.get("log.offset") is not None and not given_id:
+        raise_no_position(kind)
+    truncated: list[str] = []
+    doc = check_fields(kind, spec, fields, truncated)
+    derive(kind, spec, doc, truncated, ts_ms)
+    return _finish(kind, ts_ms, doc, given_id)
+
+
+# The pieces of make_event, shared with netguard.events.template (events built from a template
+# must come out identical).
+
+
+def kind_spec(kind: str) -> EventKind:
     spec = KINDS.get(kind)
     if spec is None:
         raise EventError(f"unknown event kind '{kind}' (known: {', '.join(KINDS)})")
-    when = timestamp if timestamp is not None else fields.get("@timestamp")
+    return spec
+
+
+def timestamp_ms(kind: str, when: Any) -> int:
+    """The event's time in epoch milliseconds; now when ``when`` is None; a zoneless time refused."""
     try:
-        ts_ms = to_epoch_ms(when, naive_is_local=False) if when is not None else _dt_ms(dt.datetime.now(dt.UTC))
+        return to_epoch_ms(when, naive_is_local=False) if when is not None else _dt_ms(dt.datetime.now(dt.UTC))
     except (ValueError, TypeError) as exc:
         raise EventError(f"{kind} event: @timestamp: {exc}") from None
-    given_id = fields.get("event.id")
-    if position is not None:
-        if position.offset < 0:
-            raise EventError(f"{kind} event: log.offset: {position.offset} is negative")
-        fields = {**fields, "log.file.path": position.path, "log.offset": position.offset}
-        given_id = position.event_id
-    elif fields.get("log.offset") is not None and not given_id:
-        raise EventError(
-            f"{kind} event: log.offset is set but no position: an event read from a log takes its id from "
-            "its source, file and offset (make_event(..., position=LogPosition(...)))"
-        )
+
+
+def position_fields(kind: str, position: LogPosition) -> dict[str, Any]:
+    if position.offset < 0:
+        raise EventError(f"{kind} event: log.offset: {position.offset} is negative")
+    return {"log.file.path": position.path, "log.offset": position.offset}
+
+
+def raise_no_position(kind: str) -> None:
+    raise EventError(
+        f"{kind} event: log.offset is set but no position: an event read from a log takes its id from "
+        "its source, file and offset (make_event(..., position=LogPosition(...)))"
+    )
+
+
+def check_fields(kind: str, spec: EventKind, fields: Mapping[str, Any], truncated: list[str]) -> dict[str, Any]:
+    """Each field checked against the kind and coerced; None and empty values dropped; cut fields noted."""
     doc: dict[str, Any] = {}
-    truncated: list[str] = []
     for name, value in fields.items():
         if name in ("@timestamp", "event.id") or value is None:
             continue
-        if name not in spec.allowed:
-            hint = closest_field(name)
-            known = f"; did you mean {hint}?" if hint else ""
-            where = "is not a field of" if name not in FIELDS else "does not belong to"
-            raise EventError(f"{kind} event: '{name}' {where} this kind{known}")
-        try:
-            coerced = _coerce(FIELDS[name], value, truncated)
-        except (ValueError, TypeError) as exc:
-            raise EventError(f"{kind} event: {name}: {exc}") from None
-        if coerced in ([], ""):
+        doc_value = check_field(kind, spec, name, value, truncated)
+        if doc_value in ([], ""):
             continue
-        doc[name] = coerced
+        doc[name] = doc_value
+    return doc
+
+
+def check_field(kind: str, spec: EventKind, name: str, value: Any, truncated: list[str]) -> Any:
+    """One field's value coerced to its type; EventError naming the field when it does not fit."""
+    if name not in spec.allowed:
+        hint = closest_field(name)
+        known = f"; did you mean {hint}?" if hint else ""
+        where = "is not a field of" if name not in FIELDS else "does not belong to"
+        raise EventError(f"{kind} event: '{name}' {where} this kind{known}")
+    try:
+        return _coerce(FIELDS[name], value, truncated)
+    except (ValueError, TypeError) as exc:
+        raise EventError(f"{kind} event: {name}: {exc}") from None
+
+
+def derive(kind: str, spec: EventKind, doc: dict[str, Any], truncated: list[str], ts_ms: int) -> list[str]:
+    """The fields the kind implies, ``related.*``, ``netguard.truncated``, ``@timestamp``; returns the names set."""
     action = doc.get("event.action")
     if action is None:
         raise EventError(f"{kind} event: event.action is required (one of {', '.join(spec.actions)})")
     if action not in spec.actions:
         raise EventError(f"{kind} event: event.action '{action}' is not one of {', '.join(spec.actions)}")
-    doc.setdefault("event.kind", spec.ecs_kind)
-    doc.setdefault("event.category", spec.category)
-    doc.setdefault("event.type", spec.actions[action])
+    set_names: list[str] = []
+    for name, value in (
+        ("event.kind", spec.ecs_kind),
+        ("event.category", spec.category),
+        ("event.type", spec.actions[action]),
+    ):
+        if name not in doc:
+            doc[name] = value
+            set_names.append(name)
     doc["netguard.kind"] = kind
+    set_names.append("netguard.kind")
     for target, sources in _RELATED.items():
         if target in spec.allowed:
             values = list(doc.get(target, []))
@@ -260,17 +310,20 @@ def make_event(
                     values.append(v)
             if values:
                 doc[target] = values
+                set_names.append(target)
     if truncated:
         doc["netguard.truncated"] = sorted(set(truncated) | set(doc.get("netguard.truncated", [])))
+        set_names.append("netguard.truncated")
     doc["@timestamp"] = format_timestamp(ts_ms)
-    return _finish(kind, ts_ms, doc, given_id)
+    set_names.append("@timestamp")
+    return set_names
 
 
 def _finish(kind: str, ts_ms: int, doc: dict[str, Any], given_id: Any) -> Event:
     # The canonical serialisation both names the event (its hash is the id) and,
     # with the id spliced in front, is the stored document: serialised once.
     canonical = _canonical(doc)
-    event_id = str(given_id) if given_id else _digest(canonical)
+    event_id = str(given_id) if given_id else content_id(canonical)
     doc["event.id"] = event_id
     text = '{"event.id":' + json.dumps(event_id) + ("," + canonical[1:] if len(canonical) > 2 else "}")
     return Event(kind=kind, id=event_id, timestamp_ms=ts_ms, fields=doc, json=text)
@@ -282,7 +335,8 @@ def _canonical(doc: Mapping[str, Any]) -> str:
     )
 
 
-def _digest(canonical: str) -> str:
+def content_id(canonical: str) -> str:
+    """The id of an event not read from a log: a hash of its canonical JSON."""
     return hashlib.blake2b(canonical.encode("utf-8"), digest_size=16).hexdigest()
 
 

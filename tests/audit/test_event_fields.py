@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import random
 
 import pytest
 
-from audit.event_fields import event_fields, log_position
+from audit.event_fields import SqlEvents, event_fields, log_position
 from audit.pipeline import Pipeline
+from audit.records import Statement
+from bench.audit import workload
 from netguard.events import make_event
 from tests.audit.conftest import ServerRun
 from tests.audit.test_real_servers import parse
@@ -24,9 +28,11 @@ def test_statements_become_sql_events(request: pytest.FixtureRequest, run_name: 
     stmts, _ = parse(fmt, run.logs[fmt], run.log_line_prefix)
     pipeline = Pipeline()
     events = []
+    fast = SqlEvents(host="db01")
     for s in stmts:
         item = pipeline.process(s)
         events.append(make_event("sql", event_fields(item, host="db01"), position=log_position(item, fmt, "f1")))
+        assert fast.event(item, log_position(item, fmt, "f1")) == events[-1]
     assert len(events) == len(stmts) > 10
     docs = [dict(e.fields) for e in events]
     text = repr(docs)
@@ -46,3 +52,37 @@ def test_identical_statements_at_two_offsets_stay_two_events(mariadb_run: Server
     other = make_event("sql", fields, position=log_position(pipeline.process(stmts[1]), "db01-general", "f1"))
     assert first.id == again.id and first.id != other.id
     assert first.fields["log.offset"] == stmts[0].offset
+
+
+def test_events_from_templates_equal_make_event() -> None:
+    """SqlEvents (a template per shape) gives make_event's events, whatever varies per statement."""
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    r = random.Random(4)
+    texts = [w.text for w in workload(400)] + [
+        "DROP TABLE his.患者",
+        "UPDATE his.患者 SET 电话 = '1'",
+        "GRANT ALL ON *.* TO 'x'@'%'",
+        "SELEC broken",
+        "select 'it''s' from t1",
+        "x" * 9000,
+    ]
+    pipeline = Pipeline()
+    fast = SqlEvents(host="db01", institution="county-hospital")
+    for i, text in enumerate(texts * 2):
+        stmt = Statement(
+            "/var/log/x.log", i * 7, i + 1, text, r.choice(["mysql", "postgres"]), r.choice(["mysql", "mariadb"]),
+            ts=r.choice([None, dt.datetime(2026, 11, 30, 8, 0, r.randint(0, 59), r.randint(0, 999999), tzinfo=dt.UTC)]),
+            user=r.choice([None, "his_app", "张医生"]), db=r.choice([None, "his"]),
+            client=r.choice([None, "10.20.1.11", "::ffff:10.20.1.12", "localhost", "app01.his"]),
+            client_port=r.choice([None, 50123]), connection_id=r.choice([None, "12"]),
+            duration_ns=r.choice([None, 1500]), rows_sent=r.choice([None, 0, 3]),
+            outcome=r.choice(["success", "failure"]),
+            error=r.choice([None, 'invalid input syntax for type integer: "张三"']),
+        )  # fmt: skip
+        item = pipeline.process(stmt)
+        position = log_position(item, "db01", "f1")
+        fields = event_fields(item, host="db01") | {"organization.id": "county-hospital"}
+        got = fast.event(item, position)
+        # Without a time both take "now"; give make_event the same one.
+        now = got.timestamp_ms / 1000 if stmt.ts is None else None
+        assert got == make_event("sql", fields, timestamp=now, position=position)
