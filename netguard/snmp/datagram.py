@@ -40,6 +40,7 @@ class DatagramStats:
     fallbacks: int = 0  # answers read by pysnmp's decoder instead of ours
     malformed: int = 0  # datagrams neither decoder could read (dropped)
     strays: int = 0  # answers for no pending request, or from the wrong address
+    resends: int = 0  # requests sent again after a timeout
 
 
 @dataclass
@@ -156,7 +157,8 @@ class DatagramClient:
         future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = _Pending(future, _address(address))
         try:
-            for _ in range(retries + 1):
+            for attempt in range(retries + 1):
+                self.stats.resends += attempt > 0
                 protocol.transport.sendto(message, address)
                 try:
                     return await asyncio.wait_for(asyncio.shield(future), timeout)
