@@ -212,6 +212,7 @@ class SnmpClient:
     async def walk(self, target: SnmpTarget, root: Oid, *, max_repetitions: int | None = None) -> Walk:
         """Every row under ``root`` with GETBULK; never raises for an agent's failure, see :class:`Walk`."""
         reps = floor = max_repetitions or self.max_repetitions
+        ceiling = MAX_ADAPTIVE_REPETITIONS
         rows: list[tuple[Oid, Value]] = []
         seen: set[Oid] = set()
         cursor = root
@@ -227,7 +228,8 @@ class SnmpClient:
                 var_binds = await self._request(target, "bulk", [cursor], max_repetitions=reps)
             except SnmpError as exc:
                 if exc.status == "tooBig" and reps > 1:
-                    reps = floor = max(1, reps // 2)
+                    # The agent said how much is too much: never ask for that many again.
+                    reps = floor = ceiling = max(1, reps // 2)
                     continue
                 if exc.status == "noSuchName":  # an SNMPv1-minded agent's end of the MIB
                     return stop(None)
@@ -236,7 +238,7 @@ class SnmpClient:
                 msg = "empty GETBULK response"
                 return stop(SnmpProblem(target.label, ProblemKind.MALFORMED, msg, oid_text(cursor)))
             if self.adaptive and max_repetitions is None:
-                reps = self._repetitions(var_binds, floor)
+                reps = self._repetitions(var_binds, floor, ceiling)
             for oid, value in var_binds:
                 if isinstance(value, EndOfMib) or oid[:depth] != root:
                     return stop(None)
@@ -265,6 +267,7 @@ class SnmpClient:
         if len(roots) == 1:
             return [await self.walk(target, roots[0], max_repetitions=max_repetitions)]
         budget = floor = max_repetitions or self.max_repetitions
+        ceiling = MAX_ADAPTIVE_REPETITIONS
         rows: list[list[tuple[Oid, Value]]] = [[] for _ in roots]
         seen: list[set[Oid]] = [set() for _ in roots]
         cursors = list(roots)
@@ -279,7 +282,7 @@ class SnmpClient:
                 var_binds = await self._request(target, "bulk", [cursors[c] for c in active], max_repetitions=reps)
             except SnmpError as exc:
                 if exc.status == "tooBig" and budget > len(active):
-                    budget = floor = budget // 2
+                    budget = floor = ceiling = budget // 2
                     continue
                 for c in active:
                     problems[c] = None if exc.status == "noSuchName" else exc.problem
@@ -290,7 +293,7 @@ class SnmpClient:
                     problems[c] = SnmpProblem(target.label, ProblemKind.MALFORMED, msg, oid_text(cursors[c]))
                 break
             if self.adaptive and max_repetitions is None:
-                budget = self._repetitions(var_binds, floor)
+                budget = self._repetitions(var_binds, floor, ceiling)
             finished: set[int] = set()
             # Var-binds come as repetitions of one successor per requested column (RFC 3416 4.2.3).
             for k, (oid, value) in enumerate(var_binds):
@@ -332,12 +335,12 @@ class SnmpClient:
     # -- plumbing ----------------------------------------------------------------------------
 
     @staticmethod
-    def _repetitions(var_binds: list[VarBind], floor: int) -> int:
-        """As many repetitions as fit :data:`RESPONSE_BUDGET`, judged by these var-binds' size."""
+    def _repetitions(var_binds: list[VarBind], floor: int, ceiling: int) -> int:
+        """As many repetitions as fit :data:`RESPONSE_BUDGET`, judged by these var-binds' size, within bounds."""
         size = sum(len(oid) + (len(v) if isinstance(v, bytes | str) else 4) for oid, v in var_binds)
         # An arc or a value byte is one to two octets on the wire, plus about 6 octets of headers per var-bind.
         per_row = 6 + 1.3 * size / len(var_binds)
-        return max(floor, min(MAX_ADAPTIVE_REPETITIONS, int(RESPONSE_BUDGET / per_row)))
+        return max(floor, min(ceiling, int(RESPONSE_BUDGET / per_row)))
 
     async def _address(self, target: SnmpTarget) -> tuple[str, int]:
         key = (target.host, target.port)

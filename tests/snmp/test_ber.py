@@ -158,7 +158,7 @@ def test_a_non_minimal_oid_arc_is_refused() -> None:
 
 @contextmanager
 def scripted_agent(answer: Any, *, reply_from_other_port: bool = False) -> Iterator[int]:
-    """A loopback UDP peer that reads each GET with pysnmp and answers ``answer(request_id)``'s bytes."""
+    """A loopback UDP peer that reads each request with pysnmp and answers ``answer(request_id, pdu)``'s bytes."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
     sock.settimeout(0.1)
@@ -173,8 +173,9 @@ def scripted_agent(answer: Any, *, reply_from_other_port: bool = False) -> Itera
             except TimeoutError:
                 continue
             message, _ = decoder.decode(data, asn1Spec=v2c.Message())
-            request_id = int(v2c.apiPDU.get_request_id(v2c.apiMessage.get_pdu(message)))
-            (other if reply_from_other_port else sock).sendto(answer(request_id), peer)
+            pdu = v2c.apiMessage.get_pdu(message)
+            request_id = int(v2c.apiPDU.get_request_id(pdu))
+            (other if reply_from_other_port else sock).sendto(answer(request_id, pdu), peer)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -204,14 +205,14 @@ def ask(port: int, timeout: float = 3.0) -> tuple[dict[Any, Any] | SnmpError, Sn
 
 def test_an_answer_only_pysnmp_reads_is_read_by_pysnmp() -> None:
     name = [("1.3.6.1.2.1.1.5.0", rfc1902.OctetString(b"core-1"))]
-    with scripted_agent(lambda rid: response_bytes(rid, name, defMode=False)) as port:
+    with scripted_agent(lambda rid, _pdu: response_bytes(rid, name, defMode=False)) as port:
         values, client = ask(port)
     assert values == {SYS_NAME: b"core-1"}
     assert client.datagrams.stats.fallbacks == 1 and client.datagrams.stats.malformed == 0
 
 
 def test_an_answer_neither_decoder_reads_is_counted_and_times_out() -> None:
-    with scripted_agent(lambda rid: response_bytes(rid)[:-3]) as port:
+    with scripted_agent(lambda rid, _pdu: response_bytes(rid)[:-3]) as port:
         error, client = ask(port, timeout=0.3)
     assert isinstance(error, SnmpError) and error.problem.kind is ProblemKind.TIMEOUT
     assert client.datagrams.stats.malformed == 2  # one per try
@@ -219,7 +220,45 @@ def test_an_answer_neither_decoder_reads_is_counted_and_times_out() -> None:
 
 def test_an_answer_from_another_port_is_ignored() -> None:
     name = [("1.3.6.1.2.1.1.5.0", rfc1902.OctetString(b"spoofed"))]
-    with scripted_agent(lambda rid: response_bytes(rid, name), reply_from_other_port=True) as port:
+    with scripted_agent(lambda rid, _pdu: response_bytes(rid, name), reply_from_other_port=True) as port:
         error, client = ask(port, timeout=0.3)
     assert isinstance(error, SnmpError) and error.problem.kind is ProblemKind.TIMEOUT
     assert client.datagrams.stats.strays == 2
+
+
+def test_an_agent_that_says_too_big_is_asked_for_less_from_then_on() -> None:
+    """An agent answering tooBig above 30 repetitions: the adaptive walk halves once, never asks for more again."""
+    table = [((*parse_oid("1.3.6.1.2.1.2.2.1.2"), i), f"port {i}".encode()) for i in range(1, 301)]
+    asked: list[int] = []
+
+    def answer(request_id: int, pdu: Any) -> bytes:
+        reps = int(v2c.apiBulkPDU.get_max_repetitions(pdu))
+        asked.append(reps)
+        cursor = tuple(v2c.apiBulkPDU.get_varbinds(pdu)[0][0])
+        if reps > 30:
+            response = v2c.ResponsePDU()
+            v2c.apiPDU.set_defaults(response)
+            v2c.apiPDU.set_request_id(response, request_id)
+            v2c.apiPDU.set_error_status(response, 1)  # tooBig
+            v2c.apiPDU.set_varbinds(response, [])
+            message = v2c.Message()
+            v2c.apiMessage.set_defaults(message)
+            v2c.apiMessage.set_community(message, "public")
+            v2c.apiMessage.set_pdu(message, response)
+            return bytes(encoder.encode(message))
+        rows = [(".".join(map(str, o)), rfc1902.OctetString(v)) for o, v in table if o > cursor][:reps]
+        return response_bytes(request_id, rows or [("1.3.6.1.2.1.99", rfc1905.EndOfMibView(""))])
+
+    client = SnmpClient()
+    with scripted_agent(answer) as port:
+        target = SnmpTarget("127.0.0.1", port, community=Secret("public"), timeout=3, retries=1)
+
+        async def main() -> Any:
+            try:
+                return await client.walk(target, parse_oid("1.3.6.1.2.1.2.2.1.2"))
+            finally:
+                client.close()
+
+        walk = asyncio.run(main())
+    assert walk.complete and walk.rows == tuple(table)
+    assert asked[:2] == [50, 25] and max(asked[2:]) == 25
