@@ -1,6 +1,6 @@
 """Switch discovery benchmark: NetGuard's SNMP walks beside net-snmp's snmpbulkwalk, and many switches at once.
 
-    python bench/discovery.py [--runs 5] [--switches 440] [--agents 2] [--skip-large] [--skip-many]
+    python bench/discovery.py [--runs 5] [--switches 110,220,440] [--agents 4] [--skip-large] [--skip-many]
 
 1. One large recording of a real switch (snmpsim-data's Huawei S12704: 2700
    BRIDGE-MIB FDB rows, 2734 ARP rows) served by snmpsim on loopback, walked
@@ -9,21 +9,32 @@
    keeps the whole file's index in a dumbdbm that takes minutes to open on
    the first request, which would measure snmpsim, not the walkers.
 
-   - the forwarding table alone (dot1dTpFdbPort): NetGuard's GETBULK walk
-     against ``snmpbulkwalk -v2c -On -Oq`` (its default 10 repetitions, and
-     with ``-Cr50``, NetGuard's default);
+   - the forwarding table alone (dot1dTpFdbPort), six ways taken in turn in
+     every run: NetGuard's default (v2c fast path, adaptive repetitions),
+     its fast path at a fixed 50, its old path through pysnmp at 50, and
+     ``snmpbulkwalk -v2c -On -Oq`` at its default 10, ``-Cr50`` and
+     ``-Cr64`` (snmpsim answers at most 64 var-binds, so that is what the
+     adaptive walk gets here). For each: requests, median wall time, median
+     CPU of the walker (snmpbulkwalk's from RUSAGE_CHILDREN) and of snmpsim;
    - the whole switch: NetGuard's ``walk_switch`` (system, 9 interface
      columns, bridge ports, FDB, both ARP tables, LLDP) against one
-     ``snmpbulkwalk`` per subtree it walks, one after the other.
+     ``snmpbulkwalk -Cr50`` per subtree it walks, one after the other.
 
    Medians and the ratio NetGuard / snmpbulkwalk (below 1 is faster), and
    NetGuard's peak resident memory.
-2. ``--switches`` simulated switches (small real recordings: Cisco C3750,
-   H3C E528, Maipu SM4200, Huawei S5720, D-Link DES-3200, each under its own
-   community) served by ``--agents`` snmpsim processes, all walked in one
-   ``walk_switches`` run: wall time, switches complete, resident memory at
-   25 %, 50 % and 100 % of the run (what grows is the reports themselves,
-   which the run returns), and the CPU NetGuard and the agents each used.
+2. For each count in ``--switches``, in a fresh process of its own (so its
+   peak resident memory is its own): that many simulated switches (small
+   real recordings: Cisco C3750, H3C E528, Maipu SM4200, Huawei S5720,
+   D-Link DES-3200, each under its own community) served by ``--agents``
+   snmpsim processes, all walked in one ``walk_switches`` run: wall time,
+   switches complete, resident memory at 25 %, 50 % and 100 % of the run
+   and its peak (what grows is the reports themselves, which the run
+   returns), the CPU NetGuard and the agents each used, and the wall time
+   the two would need on 2 cores of their own. snmpsim answers one request
+   at a time per process and costs ten times NetGuard's CPU per switch, so
+   the agents, not the walker, bound this part on a shared machine.
+
+The machine is shared: the load average is printed at the start and the end.
 
 snmpsim's indexes are kept in ~/.cache/netguard/bench-snmpsim and reused. Results are
 printed and written to bench/results/discovery.txt.
