@@ -1,4 +1,8 @@
-"""Asynchronous SNMP v2c/v3 client on pysnmp: get, GETBULK walk, SET with read-back, bounded fan-out."""
+"""Asynchronous SNMP v2c/v3 client: get, GETBULK walk, SET with read-back, bounded fan-out.
+
+v3 and SET run on pysnmp; v2c GET and GETBULK on one UDP socket with a small
+BER codec of our own (``ber``, ``datagram``), pysnmp's decoder as fallback.
+"""
 
 from netguard.snmp.client import SetResult, SnmpClient, Walk
 from netguard.snmp.fanout import Outcome, run_bounded

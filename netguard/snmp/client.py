@@ -9,6 +9,12 @@ How it is built, and why:
   requests by request id. v3 users with the same name but different keys
   cannot share an engine (pysnmp keys its USM table by user name and would
   swap the keys under a running walk), hence an engine per credential set.
+* **v2c GET and GETBULK skip pysnmp** (:mod:`netguard.snmp.datagram`): one
+  UDP socket and a small BER codec of our own (:mod:`netguard.snmp.ber`),
+  because pyasn1 spent most of a large walk's CPU. An answer that codec does
+  not understand is read by pysnmp's decoder instead; v3 and SET stay on
+  pysnmp's engine. ``SnmpClient(fast=False)`` sends v2c through pysnmp too
+  (the tests compare both, table by table).
 * **Raw var-binds, no MIB lookups.** Requests go through pysnmp's command
   generators (``pysnmp.entity.rfc3413.cmdgen``) with numeric OIDs; the
   high-level ``bulk_cmd`` resolves every OID against the MIB tree on the way
@@ -16,7 +22,12 @@ How it is built, and why:
 * **Its own GETBULK walk**: ask for ``max_repetitions`` successors of the last
   OID seen, keep those under the root, stop at the first one outside it or at
   ``endOfMibView``. ``tooBig`` halves
-  the repetitions and asks again. A walk never raises for a failure after its
+  the repetitions and asks again. With ``adaptive`` repetitions (the
+  default) each request asks for as many rows as fit in about
+  :data:`RESPONSE_BUDGET` bytes judged by the previous answer's rows (between
+  the client's ``max_repetitions`` and :data:`MAX_ADAPTIVE_REPETITIONS`):
+  short rows, such as a forwarding table's, take fewer round trips, and a
+  response stays well inside one UDP datagram. A walk never raises for a failure after its
   first row: it returns the rows it has and the problem (a *partial* table).
 * **Out-of-order agents.** Some switches (seen in the ZTE and BDCOM
   recordings) return table rows out of OID order. Stopping at the first
@@ -35,6 +46,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -51,12 +63,16 @@ from pysnmp.hlapi.v3arch.asyncio import (
 from pysnmp.hlapi.v3arch.asyncio.lcd import CommandGeneratorLcdConfigurator
 from pysnmp.proto import errind, rfc1902, rfc1905
 
+from netguard.snmp.ber import END_OF_MIB, GET, GET_BULK, EndOfMib, VarBind
+from netguard.snmp.datagram import DatagramClient
 from netguard.snmp.problems import ProblemKind, SnmpError, SnmpProblem
 from netguard.snmp.target import SnmpTarget
 from netguard.snmp.values import Oid, Value, oid_text, to_asn1, to_python
 
 DEFAULT_MAX_REPETITIONS = 50
 DEFAULT_MAX_ROWS = 1_000_000
+RESPONSE_BUDGET = 8192  # bytes of var-binds an adaptive GETBULK aims at: a few Ethernet frames
+MAX_ADAPTIVE_REPETITIONS = 250
 
 _AUTH = {
     "MD5": "USM_AUTH_HMAC96_MD5",
@@ -151,9 +167,20 @@ def _status_error(target: SnmpTarget, status: int, index: int, oids: Sequence[Oi
 class SnmpClient:
     """Asynchronous SNMP over UDP for any number of devices; use as ``async with SnmpClient() as c``."""
 
-    def __init__(self, *, max_repetitions: int = DEFAULT_MAX_REPETITIONS, max_rows: int = DEFAULT_MAX_ROWS) -> None:
+    def __init__(
+        self,
+        *,
+        max_repetitions: int = DEFAULT_MAX_REPETITIONS,
+        max_rows: int = DEFAULT_MAX_ROWS,
+        adaptive: bool = True,
+        fast: bool = True,
+    ) -> None:
         self.max_repetitions = max_repetitions
         self.max_rows = max_rows
+        self.adaptive = adaptive
+        self.fast = fast
+        self.datagrams = DatagramClient()
+        self._addresses: dict[tuple[str, int], tuple[str, int]] = {}
         self._engines: dict[object, Any] = {}
         self._communities: dict[tuple[str, str], str] = {}
         self._transports: dict[tuple[str, int, float, int], Any] = {}
@@ -173,6 +200,7 @@ class SnmpClient:
             engine.close_dispatcher()
         self._engines.clear()
         self._transports.clear()
+        self.datagrams.close()
 
     def prepare(self, targets: Iterable[SnmpTarget]) -> None:
         """Create now the engines ``targets`` need: each costs about 0.2 s of CPU, which would otherwise
@@ -185,11 +213,12 @@ class SnmpClient:
     async def get(self, target: SnmpTarget, oids: Sequence[Oid]) -> dict[Oid, Value]:
         """The values of ``oids`` (``None`` for noSuchObject/noSuchInstance); raises SnmpError."""
         var_binds = await self._request(target, "get", oids)
-        return {tuple(name): to_python(value) for name, value in var_binds}
+        return {oid: None if isinstance(value, EndOfMib) else value for oid, value in var_binds}
 
     async def walk(self, target: SnmpTarget, root: Oid, *, max_repetitions: int | None = None) -> Walk:
         """Every row under ``root`` with GETBULK; never raises for an agent's failure, see :class:`Walk`."""
-        reps = max_repetitions or self.max_repetitions
+        reps = floor = max_repetitions or self.max_repetitions
+        ceiling = MAX_ADAPTIVE_REPETITIONS
         rows: list[tuple[Oid, Value]] = []
         seen: set[Oid] = set()
         cursor = root
@@ -205,7 +234,8 @@ class SnmpClient:
                 var_binds = await self._request(target, "bulk", [cursor], max_repetitions=reps)
             except SnmpError as exc:
                 if exc.status == "tooBig" and reps > 1:
-                    reps = max(1, reps // 2)
+                    # The agent said how much is too much: never ask for that many again.
+                    reps = floor = ceiling = max(1, reps // 2)
                     continue
                 if exc.status == "noSuchName":  # an SNMPv1-minded agent's end of the MIB
                     return stop(None)
@@ -213,9 +243,10 @@ class SnmpClient:
             if not var_binds:
                 msg = "empty GETBULK response"
                 return stop(SnmpProblem(target.label, ProblemKind.MALFORMED, msg, oid_text(cursor)))
-            for name, value in var_binds:
-                oid = tuple(name)
-                if isinstance(value, rfc1905.EndOfMibView) or oid[:depth] != root:
+            if self.adaptive and max_repetitions is None:
+                reps = self._repetitions(var_binds, floor, ceiling)
+            for oid, value in var_binds:
+                if isinstance(value, EndOfMib) or oid[:depth] != root:
                     return stop(None)
                 if oid <= cursor:
                     if oid in seen:
@@ -223,7 +254,7 @@ class SnmpClient:
                         return stop(SnmpProblem(target.label, ProblemKind.OID_NOT_INCREASING, msg, oid_text(root)))
                     unordered += 1
                 seen.add(oid)
-                rows.append((oid, to_python(value)))
+                rows.append((oid, value))
                 cursor = oid
             if len(rows) >= self.max_rows:
                 msg = f"more than {self.max_rows} rows: walk stopped"
@@ -234,13 +265,15 @@ class SnmpClient:
     ) -> list[Walk]:
         """Several subtrees (the columns of a table) walked together, one var-bind per unfinished column per GETBULK.
 
-        Same rules per column as :meth:`walk`; a column that ends drops out of
+        Same rules per column as :meth:`walk` (adaptive repetitions count the
+        var-binds of all columns together); a column that ends drops out of
         later requests, so an empty column costs nothing after the first answer.
         One Walk per root, in the order given.
         """
         if len(roots) == 1:
             return [await self.walk(target, roots[0], max_repetitions=max_repetitions)]
-        budget = max_repetitions or self.max_repetitions
+        budget = floor = max_repetitions or self.max_repetitions
+        ceiling = MAX_ADAPTIVE_REPETITIONS
         rows: list[list[tuple[Oid, Value]]] = [[] for _ in roots]
         seen: list[set[Oid]] = [set() for _ in roots]
         cursors = list(roots)
@@ -255,7 +288,7 @@ class SnmpClient:
                 var_binds = await self._request(target, "bulk", [cursors[c] for c in active], max_repetitions=reps)
             except SnmpError as exc:
                 if exc.status == "tooBig" and budget > len(active):
-                    budget //= 2
+                    budget = floor = ceiling = budget // 2
                     continue
                 for c in active:
                     problems[c] = None if exc.status == "noSuchName" else exc.problem
@@ -265,14 +298,16 @@ class SnmpClient:
                     msg = "empty GETBULK response"
                     problems[c] = SnmpProblem(target.label, ProblemKind.MALFORMED, msg, oid_text(cursors[c]))
                 break
+            if self.adaptive and max_repetitions is None:
+                budget = self._repetitions(var_binds, floor, ceiling)
             finished: set[int] = set()
             # Var-binds come as repetitions of one successor per requested column (RFC 3416 4.2.3).
-            for k, (name, value) in enumerate(var_binds):
+            for k, (oid, value) in enumerate(var_binds):
                 c = active[k % len(active)]
                 if c in finished:
                     continue
-                oid, root = tuple(name), roots[c]
-                if isinstance(value, rfc1905.EndOfMibView) or oid[: len(root)] != root:
+                root = roots[c]
+                if isinstance(value, EndOfMib) or oid[: len(root)] != root:
                     finished.add(c)
                     continue
                 if oid <= cursors[c]:
@@ -283,7 +318,7 @@ class SnmpClient:
                         continue
                     unordered[c] += 1
                 seen[c].add(oid)
-                rows[c].append((oid, to_python(value)))
+                rows[c].append((oid, value))
                 cursors[c] = oid
                 if len(rows[c]) >= self.max_rows:
                     msg = f"more than {self.max_rows} rows: walk stopped"
@@ -304,6 +339,45 @@ class SnmpClient:
         return SetResult(oid=oid, before=before, wanted=value, after=after)
 
     # -- plumbing ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _repetitions(var_binds: list[VarBind], floor: int, ceiling: int) -> int:
+        """As many repetitions as fit :data:`RESPONSE_BUDGET`, judged by these var-binds' size, within bounds."""
+        size = sum(len(oid) + (len(v) if isinstance(v, bytes | str) else 4) for oid, v in var_binds)
+        # An arc or a value byte is one to two octets on the wire, plus about 6 octets of headers per var-bind.
+        per_row = 6 + 1.3 * size / len(var_binds)
+        return max(floor, min(ceiling, int(RESPONSE_BUDGET / per_row)))
+
+    async def _address(self, target: SnmpTarget) -> tuple[str, int]:
+        key = (target.host, target.port)
+        address = self._addresses.get(key)
+        if address is None:
+            try:
+                infos = await asyncio.get_running_loop().getaddrinfo(target.host, target.port, type=socket.SOCK_DGRAM)
+            except (OSError, UnicodeError) as exc:
+                msg = f"cannot use address '{target.host}': {type(exc).__name__}"
+                raise SnmpError(SnmpProblem(target.label, ProblemKind.BAD_TARGET, msg)) from None
+            address = self._addresses[key] = (str(infos[0][4][0]), int(infos[0][4][1]))
+        return address
+
+    async def _fast_request(
+        self, target: SnmpTarget, kind: str, oids: Sequence[Oid], max_repetitions: int
+    ) -> list[VarBind]:
+        assert target.community is not None  # checked by SnmpTarget
+        response = await self.datagrams.request(
+            await self._address(target),
+            target.community.reveal().encode(),
+            GET if kind == "get" else GET_BULK,
+            list(oids),
+            max_repetitions=max_repetitions,
+            timeout=target.timeout,
+            retries=target.retries,
+        )
+        if response is None:
+            raise SnmpError(_indication_problem(target, errind.RequestTimedOut(), oids[0] if oids else None))
+        if response.error_status:
+            raise _status_error(target, response.error_status, response.error_index, oids)
+        return response.var_binds
 
     def _engine(self, target: SnmpTarget) -> Any:
         if target.version == "2c":
@@ -356,7 +430,9 @@ class SnmpClient:
         *,
         max_repetitions: int = 0,
         set_value: Any = None,
-    ) -> list[tuple[Any, Any]]:
+    ) -> list[VarBind]:
+        if self.fast and target.version == "2c" and not target.context and kind != "set":
+            return await self._fast_request(target, kind, oids, max_repetitions)
         engine = self._engine(target)
         auth = self._auth(target)
         transport = await self._transport(target)
@@ -390,4 +466,7 @@ class SnmpClient:
             raise SnmpError(_indication_problem(target, indication, oids[0] if oids else None))
         if status:
             raise _status_error(target, status, index, oids)
-        return var_binds
+        return [
+            (tuple(name), END_OF_MIB if isinstance(value, rfc1905.EndOfMibView) else to_python(value))
+            for name, value in var_binds
+        ]

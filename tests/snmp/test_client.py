@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -29,7 +29,7 @@ IF_ADMIN = parse_oid("1.3.6.1.2.1.2.2.1.7")
 Q_FDB_PORT = parse_oid("1.3.6.1.2.1.17.7.1.2.2.1.2")
 
 
-def run(job: Callable[[SnmpClient], Awaitable[T]], **client_options: int) -> T:
+def run(job: Callable[[SnmpClient], Awaitable[T]], **client_options: Any) -> T:
     async def main() -> T:
         async with SnmpClient(**client_options) as client:
             return await job(client)
