@@ -219,7 +219,7 @@ def _render(inv: Inventory, results: Sequence[LinkResult], elapsed: float, scan_
                 _ms(i.rtt_max_ms),
                 _ms(i.jitter_ms),
                 _uplink_cell(r),
-                safe("; ".join((r.reason, *r.uplink.notes)) if r.uplink and r.uplink.notes else r.reason),
+                safe(r.explanation),
             )
     out.print(table)
     counts = {s: sum(1 for r in results if r.state is s) for s in LinkState}

@@ -209,6 +209,11 @@ class LinkResult:
         return "; ".join(self.reasons)
 
     @property
+    def explanation(self) -> str:
+        """The reasons, then the uplink ports that could not be read: what a table's reason column shows."""
+        return "; ".join((*self.reasons, *(self.uplink.notes if self.uplink else ())))
+
+    @property
     def changed(self) -> bool:
         """True when a previous state is known and differs."""
         return self.previous_state is not None and self.previous_state is not self.state
