@@ -175,6 +175,7 @@ class UplinkVerdict:
     state: str
     reasons: tuple[str, ...] = ()  # breaches: they also make the link degraded or down
     notes: tuple[str, ...] = ()  # ports that could not be read, and why
+    breached: frozenset[tuple[str, str]] = frozenset()  # (switch, interface) of up ports beyond a limit
 
 
 @dataclass(frozen=True)
