@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 from netguard.discovery.decode import text_from_value
 from netguard.discovery.oids import IF_ADMIN_STATUS, IF_DESCR, IF_HIGH_SPEED, IF_NAME, IF_OPER_STATUS, IF_SPEED
+from netguard.errors import NetGuardError
 from netguard.inventory import Inventory
 from netguard.links.records import LinkTarget, UplinkHealth
 from netguard.secrets import SecretResolver
@@ -101,7 +102,9 @@ def uplink_jobs(inv: Inventory, resolver: SecretResolver, *, timeout_s: float, r
         try:
             target: SnmpTarget | None = target_for_switch(switch, resolver, timeout=timeout_s, retries=retries)
             problem = None
-        except Exception as exc:  # an unresolvable secret: its message names the reference, never a value
+        except (NetGuardError, OSError, ValueError) as exc:
+            # A secret not resolved or not readable, credentials the inventory got wrong: the messages name the
+            # reference or the file, never a value. Anything else is a bug, not a port's note.
             target, problem = None, f"SNMP credentials: {exc}"
         jobs.append(UplinkJob(switch.id, switch.institution, switch.uplinks, target, problem))
     return jobs
