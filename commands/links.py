@@ -38,7 +38,7 @@ from netguard.links.recording import previous_states, record
 from netguard.links.records import IcmpSettings, LinkResult, LinkState
 from netguard.links.settings import LINKS, SOCKET_KINDS, LinksConfig
 from netguard.links.targets import link_targets
-from netguard.links.uplinks import SnmpUplinks, uplink_jobs
+from netguard.links.uplinks import snmp_uplinks
 from netguard.store import StateStore
 
 _STATE_STYLE = {LinkState.UP: "green", LinkState.DEGRADED: "yellow", LinkState.DOWN: "bold red"}
@@ -137,13 +137,7 @@ def check(
     inv = load_inventory(app.inventory_path(inventory_file))
     view = _select(inv, scope)
     targets = link_targets(view)
-    uplinks = None
-    if not no_uplinks:
-        jobs = uplink_jobs(
-            view, app.config.resolver(), timeout_s=config.uplinks.timeout_ms / 1000, retries=config.uplinks.retries
-        )
-        if jobs:
-            uplinks = SnmpUplinks(jobs, interval_s=config.uplinks.interval_for(icmp))
+    uplinks = None if no_uplinks else snmp_uplinks(view, app.config.resolver(), config.uplinks, icmp)
     stray = config.policy.unknown_institutions(i.id for i in inv.root)
     if stray:
         echo(f"warning: link thresholds name institutions not in the inventory: {', '.join(stray)}", err=True)

@@ -47,7 +47,8 @@ from netguard.discovery.decode import text_from_value
 from netguard.discovery.oids import IF_ADMIN_STATUS, IF_DESCR, IF_HIGH_SPEED, IF_NAME, IF_OPER_STATUS, IF_SPEED
 from netguard.errors import NetGuardError
 from netguard.inventory import Inventory
-from netguard.links.records import LinkTarget, UplinkHealth
+from netguard.links.records import IcmpSettings, LinkTarget, UplinkHealth
+from netguard.links.settings import UplinkSettings
 from netguard.secrets import SecretResolver
 from netguard.snmp import Outcome, SnmpClient, SnmpError, SnmpTarget, run_bounded, target_for_switch
 from netguard.snmp.values import Oid, Value
@@ -108,6 +109,15 @@ def uplink_jobs(inv: Inventory, resolver: SecretResolver, *, timeout_s: float, r
             target, problem = None, f"SNMP credentials: {exc}"
         jobs.append(UplinkJob(switch.id, switch.institution, switch.uplinks, target, problem))
     return jobs
+
+
+def snmp_uplinks(
+    inv: Inventory, resolver: SecretResolver, settings: UplinkSettings, icmp: IcmpSettings
+) -> SnmpUplinks | None:
+    """The collector for the switches of ``inv`` that list uplinks, sampling over the span of the ICMP
+    run ``icmp`` describes (unless ``settings`` fixes the interval); ``None`` when no switch lists one."""
+    jobs = uplink_jobs(inv, resolver, timeout_s=settings.timeout_ms / 1000, retries=settings.retries)
+    return SnmpUplinks(jobs, interval_s=settings.interval_for(icmp)) if jobs else None
 
 
 def counter_rate(first: Value, second: Value, seconds: float, wrap: int) -> float | None:
