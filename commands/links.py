@@ -240,7 +240,7 @@ def _uplink_cell(r: LinkResult) -> Text:
         return Text("-")
     busiest = max((u.utilisation_pct for u in r.uplinks if u.utilisation_pct is not None), default=None)
     util = f" {busiest:.1f}%" if busiest is not None else ""
-    style = {"up": "green", "degraded": "yellow", "down": "bold red"}.get(r.uplink.state, "dim")
+    style = next((v for s, v in _STATE_STYLE.items() if s.value == r.uplink.state), "dim")  # "unknown": dim
     return safe(f"{r.uplink.state}{util}", style)
 
 
