@@ -335,10 +335,7 @@ def _stray_agents(agents_dir: Path) -> list[int]:
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
-        try:
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if cmdline and cmdline[0].endswith(b"snmpd") and any(arg.startswith(marker) for arg in cmdline):
+        args = snmpd.cmdline(int(entry))
+        if args and args[0].endswith(b"snmpd") and any(arg.startswith(marker) for arg in args):
             found.append(int(entry))
     return found

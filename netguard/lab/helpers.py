@@ -33,7 +33,7 @@ from pathlib import Path
 
 from netguard.lab import netns
 from netguard.lab.netns import LabError
-from netguard.lab.snmpd import DEFAULT_COMMUNITY_LINE, pid_alive, project_root
+from netguard.lab.snmpd import DEFAULT_COMMUNITY_LINE, cmdline, pid_alive, project_root
 from netguard.lab.state import HelperRecord, LabState, load_state
 from netguard.lab.topology import Plan
 
@@ -56,10 +56,7 @@ def _sshd_config(workdir: Path) -> Path:
 
 def _cmdline(pid: int) -> bytes:
     # The whole command line as one string: sshd rewrites its own into one "sshd: ARGS [listener]" title.
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-    except OSError:
-        return b""
+    return b" ".join(cmdline(pid))
 
 
 def is_ours(record: HelperRecord) -> bool:
