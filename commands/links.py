@@ -38,7 +38,7 @@ from netguard.links.recording import previous_states, record
 from netguard.links.records import IcmpSettings, LinkResult, LinkState
 from netguard.links.settings import LINKS, SOCKET_KINDS, LinksConfig
 from netguard.links.targets import link_targets
-from netguard.links.uplinks import SnmpUplinks, uplink_jobs
+from netguard.links.uplinks import snmp_uplinks
 from netguard.store import StateStore
 
 _STATE_STYLE = {LinkState.UP: "green", LinkState.DEGRADED: "yellow", LinkState.DOWN: "bold red"}
@@ -137,13 +137,7 @@ def check(
     inv = load_inventory(app.inventory_path(inventory_file))
     view = _select(inv, scope)
     targets = link_targets(view)
-    uplinks = None
-    if not no_uplinks:
-        jobs = uplink_jobs(
-            view, app.config.resolver(), timeout_s=config.uplinks.timeout_ms / 1000, retries=config.uplinks.retries
-        )
-        if jobs:
-            uplinks = SnmpUplinks(jobs, interval_s=config.uplinks.interval_for(icmp))
+    uplinks = None if no_uplinks else snmp_uplinks(view, app.config.resolver(), config.uplinks, icmp)
     stray = config.policy.unknown_institutions(i.id for i in inv.root)
     if stray:
         echo(f"warning: link thresholds name institutions not in the inventory: {', '.join(stray)}", err=True)
@@ -219,7 +213,7 @@ def _render(inv: Inventory, results: Sequence[LinkResult], elapsed: float, scan_
                 _ms(i.rtt_max_ms),
                 _ms(i.jitter_ms),
                 _uplink_cell(r),
-                safe("; ".join((r.reason, *r.uplink.notes)) if r.uplink and r.uplink.notes else r.reason),
+                safe(r.explanation),
             )
     out.print(table)
     counts = {s: sum(1 for r in results if r.state is s) for s in LinkState}
@@ -246,7 +240,7 @@ def _uplink_cell(r: LinkResult) -> Text:
         return Text("-")
     busiest = max((u.utilisation_pct for u in r.uplinks if u.utilisation_pct is not None), default=None)
     util = f" {busiest:.1f}%" if busiest is not None else ""
-    style = {"up": "green", "degraded": "yellow", "down": "bold red"}.get(r.uplink.state, "dim")
+    style = next((v for s, v in _STATE_STYLE.items() if s.value == r.uplink.state), "dim")  # "unknown": dim
     return safe(f"{r.uplink.state}{util}", style)
 
 

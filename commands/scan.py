@@ -30,7 +30,7 @@ from netguard.errors import EXIT_FINDINGS, NetGuardError
 from netguard.events import EventStore, open_event_store
 from netguard.inventory import load_inventory
 from netguard.links.settings import LINKS
-from netguard.links.uplinks import SnmpUplinks, uplink_jobs
+from netguard.links.uplinks import snmp_uplinks
 from netguard.store import StateStore, journal_key
 from netguard.store.checks import ResultChange
 
@@ -76,9 +76,7 @@ def scan(
     except NetGuardError as exc:
         raise ScanCannotRun(str(exc)) from None
     links_config = app.config.section(LINKS)
-    up = links_config.uplinks
-    jobs = uplink_jobs(inv, app.config.resolver(), timeout_s=up.timeout_ms / 1000, retries=up.retries)
-    uplinks = SnmpUplinks(jobs, interval_s=up.interval_for(links_config.check.icmp)) if jobs else None
+    uplinks = snmp_uplinks(inv, app.config.resolver(), links_config.uplinks, links_config.check.icmp)
     key = journal_key(app.config)
     store = StateStore.from_config(app.config)
     events, events_error = _open_events(app)

@@ -139,7 +139,7 @@ def _link_quality(links: Sequence[LinkResult]) -> str:
                 (f"{r.icmp.loss:g}", "n"),
                 ("-" if r.icmp.rtt_avg_ms is None else f"{r.icmp.rtt_avg_ms:g}", "n"),
                 (text(r.uplink.state if r.uplink else "-"), ""),
-                (text("; ".join((r.reason, *r.uplink.notes)) if r.uplink and r.uplink.notes else r.reason), ""),
+                (text(r.explanation), ""),
             ]
             for r in down
         ],

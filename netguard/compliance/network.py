@@ -118,9 +118,10 @@ async def collect_snmp_communities(inv: Inventory, timeout_ms: float, concurrenc
     switches = inv.switches()
     gate = asyncio.Semaphore(max(1, concurrency))
     async with SnmpClient() as client:
-        # The v2c engine now, in this task's first step: made at the first GET, its 0.2-0.6 s of CPU
-        # stalled the loop while the SSH connects of ssh-exposure were being timed.
-        client.prepare(SnmpTarget(host="127.0.0.1", community=Secret("public")) for _ in switches[:1])
+        if switches:
+            # The one v2c engine every probe shares, now, in this task's first step: made at the first GET,
+            # its 0.2-0.6 s of CPU stalled the loop while the SSH connects of ssh-exposure were being timed.
+            client.prepare([SnmpTarget(host="127.0.0.1", community=Secret("public"))])
         outcomes = await asyncio.gather(
             *(_probe_switch(client, s, timeout_ms / 1000, gate) for s in switches), return_exceptions=True
         )

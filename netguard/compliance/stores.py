@@ -121,8 +121,6 @@ def collect_devices(
             continue
         known = rogue.setdefault(place, {})
         known[s.mac] = known.get(s.mac) or s.ip
-    for macs in held.values():  # a MAC isolated in one place but loose in another is not restricted
-        macs.difference_update(m for r in rogue.values() for m in r)
     observations: list[Observation] = []
     for inst in inv:
         target = Target("institution", inst.id, inst.name, inst.id, inst.tier.value, inst.township)

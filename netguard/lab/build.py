@@ -177,14 +177,7 @@ def _make_scanner(plan: Plan, state: LabState) -> None:
     state.add_namespace(scan.namespace)
     netns.add_netns(scan.namespace)
     netns.harden(scan.namespace)
-    netns.batch(
-        dc.namespace,
-        [
-            f"link add {scan.port} type veth peer name eth0 address {scan.mac} netns {scan.namespace}",
-            f"link set {scan.port} alias netguard-scanner",
-            f"link set {scan.port} master br{TRANSIT_VLAN} up",
-        ],
-    )
+    netns.batch(dc.namespace, netns.cable(scan.port, scan.namespace, scan.mac, "netguard-scanner", TRANSIT_VLAN))
     netns.batch(
         scan.namespace,
         [
@@ -228,15 +221,7 @@ def _cable_hosts(plan: Plan, site: Site, state: LabState) -> None:
         netns.harden(host.namespace)
     netns.batch(
         site.namespace,
-        [
-            cmd
-            for h in hosts
-            for cmd in (
-                f"link add {h.port} type veth peer name eth0 address {h.mac} netns {h.namespace}",
-                f"link set {h.port} alias {h.name}-{h.kind}",
-                f"link set {h.port} master br{DATA_VLAN} up",
-            )
-        ],
+        [cmd for h in hosts for cmd in netns.cable(h.port, h.namespace, h.mac, f"{h.name}-{h.kind}", DATA_VLAN)],
     )
     for h in hosts:
         netns.batch(
@@ -350,10 +335,7 @@ def _stray_agents(agents_dir: Path) -> list[int]:
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
-        try:
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if cmdline and cmdline[0].endswith(b"snmpd") and any(arg.startswith(marker) for arg in cmdline):
+        args = snmpd.cmdline(int(entry))
+        if args and args[0].endswith(b"snmpd") and any(arg.startswith(marker) for arg in args):
             found.append(int(entry))
     return found

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from netguard.lab import netns
 from netguard.lab.netns import LabError
-from netguard.lab.snmpd import DEFAULT_COMMUNITY_LINE, pid_alive, project_root
+from netguard.lab.snmpd import DEFAULT_COMMUNITY_LINE, cmdline, pid_alive, project_root
 from netguard.lab.state import HelperRecord, LabState, load_state
 from netguard.lab.topology import Plan
 
@@ -46,12 +46,17 @@ def helpers_dir(state: LabState) -> Path:
     return state.dir / "agents"
 
 
+def _relay_config(workdir: Path) -> Path:
+    return workdir / "relay.json"
+
+
+def _sshd_config(workdir: Path) -> Path:
+    return workdir / "ssh" / "sshd_config"
+
+
 def _cmdline(pid: int) -> bytes:
     # The whole command line as one string: sshd rewrites its own into one "sshd: ARGS [listener]" title.
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-    except OSError:
-        return b""
+    return b" ".join(cmdline(pid))
 
 
 def is_ours(record: HelperRecord) -> bool:
@@ -77,8 +82,8 @@ def stop_helper(record: HelperRecord, timeout: float = 3.0) -> bool:
 
 def stray_helpers(lab_dir: Path) -> list[int]:
     """Helper processes of this lab the state file does not name (after a crash during ``up``)."""
-    agents = lab_dir / "agents"
-    markers = (str(agents / "relay.json").encode(), str(agents / "ssh" / "sshd_config").encode())
+    agents = lab_dir / "agents"  # helpers_dir of the lab's state, which a crash may not have saved
+    markers = (str(_relay_config(agents)).encode(), str(_sshd_config(agents)).encode())
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit() and any(m in _cmdline(int(entry)) for m in markers):
@@ -106,7 +111,7 @@ def _start(state: LabState, name: str, argv: list[str], marker: Path, ready: Cal
 def start_relay(plan: Plan, state: LabState) -> int:
     workdir = helpers_dir(state)
     workdir.mkdir(parents=True, exist_ok=True)
-    config = workdir / "relay.json"
+    config = _relay_config(workdir)
     ready = workdir / "relay.ready"
     ready.unlink(missing_ok=True)
     addresses = [str(s.management) for s in plan.sites if s.managed and s.management is not None]
@@ -133,12 +138,12 @@ def start_open_sshd(plan: Plan, state: LabState) -> int:
     """OpenSSH on every address of the data centre's EMR server: reachable from anywhere in the lab."""
     if not Path(SSHD).exists():
         raise LabError("the lab needs the OpenSSH server for its planted SSH exposure (Debian: openssh-server)")
-    workdir = helpers_dir(state) / "ssh"
+    config = _sshd_config(helpers_dir(state))
+    workdir = config.parent
     workdir.mkdir(parents=True, exist_ok=True)
     key = workdir / "ssh_host_ed25519_key"
     if not key.exists():
         netns.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)])
-    config = workdir / "sshd_config"
     config.write_text(
         "\n".join(
             (

@@ -74,6 +74,16 @@ def batch(netns: str | None, commands: Iterable[str]) -> None:
         run(["ip", *(["-n", netns] if netns else []), "-batch", "-"], stdin=text)
 
 
+def cable(port: str, peer_netns: str, mac: str, alias: str, vlan: int) -> tuple[str, ...]:
+    """``ip -batch`` lines for a switch's namespace: its port ``port`` in bridge ``br<vlan>``, cabled to
+    ``eth0`` (with ``mac``) in ``peer_netns``; ``alias`` is what ``ifAlias`` shows for the port."""
+    return (
+        f"link add {port} type veth peer name eth0 address {mac} netns {peer_netns}",
+        f"link set {port} alias {alias}",
+        f"link set {port} master br{vlan} up",
+    )
+
+
 def exec_in(netns: str, argv: Sequence[str], *, check: bool = True, timeout: float = 30.0) -> str:
     return run(["ip", "netns", "exec", netns, *argv], check=check, timeout=timeout)
 

@@ -38,14 +38,7 @@ def move_host(lab_dir: Path, namespace: str) -> str:
     new = f"p{max(used, default=0) + 1}"
     if any(str(raw["ifname"]) == current for raw in links):
         netns.ip(site.namespace, "link", "del", current)
-    netns.batch(
-        site.namespace,
-        [
-            f"link add {new} type veth peer name eth0 address {host.mac} netns {host.namespace}",
-            f"link set {new} alias {host.name}-{host.kind}",
-            f"link set {new} master br{DATA_VLAN} up",
-        ],
-    )
+    netns.batch(site.namespace, netns.cable(new, host.namespace, host.mac, f"{host.name}-{host.kind}", DATA_VLAN))
     netns.batch(
         host.namespace,
         [f"addr add {host.ip}/{host.prefixlen} dev eth0", "link set eth0 up", f"route add default via {host.gateway}"],

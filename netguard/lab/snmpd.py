@@ -158,13 +158,18 @@ def pid_alive(pid: int) -> bool:
     return state != "Z"
 
 
+def cmdline(pid: int) -> list[bytes]:
+    """The process's arguments; empty when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return []
+
+
 def is_our_snmpd(pid: int, conf: Path) -> bool:
     """The pid still runs snmpd with this configuration (a recycled pid is left alone)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except FileNotFoundError:
-        return False
-    return bool(cmdline) and cmdline[0].endswith(b"snmpd") and str(conf).encode() in cmdline
+    args = cmdline(pid)
+    return bool(args) and args[0].endswith(b"snmpd") and str(conf).encode() in args
 
 
 def stop_snmpd(pid: int, conf: Path, timeout: float = 3.0) -> bool:

@@ -215,6 +215,7 @@ def judge_uplinks(uplinks: Iterable[UplinkHealth], thresholds: Thresholds) -> Up
         return None
     reasons: list[str] = []
     notes: list[str] = []
+    breached: set[tuple[str, str]] = set()
     known = [u for u in ports if u.oper_up is not None]
     for u in ports:
         where = f"uplink {u.switch} {u.interface}"
@@ -225,6 +226,7 @@ def judge_uplinks(uplinks: Iterable[UplinkHealth], thresholds: Thresholds) -> Up
             admin = " (disabled)" if u.admin_status == "down" else ""
             reasons.append(f"{where} is {u.oper_status or 'down'}{admin}")
             continue
+        before = len(reasons)
         if u.utilisation_pct is not None and u.utilisation_pct >= thresholds.util_warn_pct:
             reasons.append(
                 f"{where} at {_pct(round(u.utilisation_pct, 1))} utilisation ≥ {_pct(thresholds.util_warn_pct)}"
@@ -235,6 +237,8 @@ def judge_uplinks(uplinks: Iterable[UplinkHealth], thresholds: Thresholds) -> Up
         ):
             if rate is not None and rate > limit:
                 reasons.append(f"{where}: {rate:g} {label}/s > {limit:g}")
+        if len(reasons) > before:
+            breached.add((u.switch, u.interface))
     if not known:
         state = "unknown"
     elif all(not u.oper_up for u in known):
@@ -245,4 +249,4 @@ def judge_uplinks(uplinks: Iterable[UplinkHealth], thresholds: Thresholds) -> Up
         state = "unknown"
     else:
         state = LinkState.UP.value
-    return UplinkVerdict(state, tuple(reasons), tuple(notes))
+    return UplinkVerdict(state, tuple(reasons), tuple(notes), frozenset(breached))

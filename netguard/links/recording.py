@@ -97,8 +97,7 @@ def _port_state(u: UplinkHealth, verdict: UplinkVerdict | None) -> str:
         return "unknown"
     if not u.oper_up:
         return LinkState.DOWN.value
-    where = f"uplink {u.switch} {u.interface}"
-    breached = verdict is not None and any(r.startswith((f"{where} ", f"{where}:")) for r in verdict.reasons)
+    breached = verdict is not None and (u.switch, u.interface) in verdict.breached
     return LinkState.DEGRADED.value if breached else LinkState.UP.value
 
 

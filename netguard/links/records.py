@@ -175,6 +175,7 @@ class UplinkVerdict:
     state: str
     reasons: tuple[str, ...] = ()  # breaches: they also make the link degraded or down
     notes: tuple[str, ...] = ()  # ports that could not be read, and why
+    breached: frozenset[tuple[str, str]] = frozenset()  # (switch, interface) of up ports beyond a limit
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,11 @@ class LinkResult:
     @property
     def reason(self) -> str:
         return "; ".join(self.reasons)
+
+    @property
+    def explanation(self) -> str:
+        """The reasons, then the uplink ports that could not be read: what a table's reason column shows."""
+        return "; ".join((*self.reasons, *(self.uplink.notes if self.uplink else ())))
 
     @property
     def changed(self) -> bool:

@@ -43,20 +43,22 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from netguard.discovery.decode import text_from_value
+from netguard.discovery.oids import IF_ADMIN_STATUS, IF_DESCR, IF_HIGH_SPEED, IF_NAME, IF_OPER_STATUS, IF_SPEED
+from netguard.errors import NetGuardError
 from netguard.inventory import Inventory
-from netguard.links.records import LinkTarget, UplinkHealth
+from netguard.links.records import IcmpSettings, LinkTarget, UplinkHealth
+from netguard.links.settings import UplinkSettings
 from netguard.secrets import SecretResolver
 from netguard.snmp import Outcome, SnmpClient, SnmpError, SnmpTarget, run_bounded, target_for_switch
 from netguard.snmp.values import Oid, Value
 
 _IF_TABLE = (1, 3, 6, 1, 2, 1, 2, 2, 1)
 _IFX_TABLE = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1)
-IF_DESCR: Oid = (*_IF_TABLE, 2)
-IF_NAME: Oid = (*_IFX_TABLE, 1)
 COLUMNS: dict[str, Oid] = {
-    "speed": (*_IF_TABLE, 5),
-    "admin": (*_IF_TABLE, 7),
-    "oper": (*_IF_TABLE, 8),
+    "speed": IF_SPEED,
+    "admin": IF_ADMIN_STATUS,
+    "oper": IF_OPER_STATUS,
     "in_octets": (*_IF_TABLE, 10),
     "in_discards": (*_IF_TABLE, 13),
     "in_errors": (*_IF_TABLE, 14),
@@ -65,7 +67,7 @@ COLUMNS: dict[str, Oid] = {
     "out_errors": (*_IF_TABLE, 20),
     "hc_in_octets": (*_IFX_TABLE, 6),
     "hc_out_octets": (*_IFX_TABLE, 10),
-    "high_speed": (*_IFX_TABLE, 15),
+    "high_speed": IF_HIGH_SPEED,
 }
 STATUS = {1: "up", 2: "down", 3: "testing", 4: "unknown", 5: "dormant", 6: "notPresent", 7: "lowerLayerDown"}
 GET_CHUNK = 36  # var-binds per GET: three ports' worth, well inside one UDP datagram
@@ -101,10 +103,21 @@ def uplink_jobs(inv: Inventory, resolver: SecretResolver, *, timeout_s: float, r
         try:
             target: SnmpTarget | None = target_for_switch(switch, resolver, timeout=timeout_s, retries=retries)
             problem = None
-        except Exception as exc:  # an unresolvable secret: its message names the reference, never a value
+        except (NetGuardError, OSError, ValueError) as exc:
+            # A secret not resolved or not readable, credentials the inventory got wrong: the messages name the
+            # reference or the file, never a value. Anything else is a bug, not a port's note.
             target, problem = None, f"SNMP credentials: {exc}"
         jobs.append(UplinkJob(switch.id, switch.institution, switch.uplinks, target, problem))
     return jobs
+
+
+def snmp_uplinks(
+    inv: Inventory, resolver: SecretResolver, settings: UplinkSettings, icmp: IcmpSettings
+) -> SnmpUplinks | None:
+    """The collector for the switches of ``inv`` that list uplinks, sampling over the span of the ICMP
+    run ``icmp`` describes (unless ``settings`` fixes the interval); ``None`` when no switch lists one."""
+    jobs = uplink_jobs(inv, resolver, timeout_s=settings.timeout_ms / 1000, retries=settings.retries)
+    return SnmpUplinks(jobs, interval_s=settings.interval_for(icmp)) if jobs else None
 
 
 def counter_rate(first: Value, second: Value, seconds: float, wrap: int) -> float | None:
@@ -176,12 +189,6 @@ def port_health(switch: str, name: str, ifindex: int, first: Sample, second: Sam
         counters=counters if in_bps is not None or out_bps is not None else None,
         interval_s=round(seconds, 3),
     )
-
-
-def _text(value: Value) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    return "" if value is None else str(value)
 
 
 def match_ports(names: Mapping[int, str], descrs: Mapping[int, str], wanted: Sequence[str]) -> dict[str, int | None]:
@@ -264,8 +271,8 @@ class SnmpUplinks:
         for walk in (name_walk, descr_walk):
             if walk.problem is not None and not walk.rows:
                 raise SnmpError(walk.problem)
-        names = {oid[-1]: _text(v) for oid, v in name_walk.rows if len(oid) == len(IF_NAME) + 1}
-        descrs = {oid[-1]: _text(v) for oid, v in descr_walk.rows if len(oid) == len(IF_DESCR) + 1}
+        names = {oid[-1]: text_from_value(v) or "" for oid, v in name_walk.rows if len(oid) == len(IF_NAME) + 1}
+        descrs = {oid[-1]: text_from_value(v) or "" for oid, v in descr_walk.rows if len(oid) == len(IF_DESCR) + 1}
         matched = match_ports(names, descrs, job.ports)
         indexes = sorted({x for x in matched.values() if x is not None})
         first = second = None

@@ -96,14 +96,7 @@ def move_host_to_switch(lab: RunningLab, namespace: str, site: str, host_number:
     used = [n for raw in netns.ip_json(new.namespace, "link", "show") if (n := port_number(str(raw["ifname"])))]
     port = f"p{max(used, default=0) + 1}"
     address = new.subnet.network_address + host_number
-    netns.batch(
-        new.namespace,
-        [
-            f"link add {port} type veth peer name eth0 address {host.mac} netns {host.namespace}",
-            f"link set {port} alias {host.name}-{host.kind}",
-            f"link set {port} master br{DATA_VLAN} up",
-        ],
-    )
+    netns.batch(new.namespace, netns.cable(port, host.namespace, host.mac, f"{host.name}-{host.kind}", DATA_VLAN))
     netns.batch(
         host.namespace,
         [

@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
+from pathlib import Path
 
 import pytest
 
 from netguard.errors import NetGuardError
+from netguard.events import Event
+from netguard.inventory import load_inventory
 from netguard.inventory.model import Tier
 from netguard.links.classify import DEFAULT_THRESHOLDS, ThresholdPolicy, classify, judge_uplinks
-from netguard.links.records import IcmpStats, LinkState, LinkTarget, UplinkHealth
+from netguard.links.recording import link_events
+from netguard.links.records import IcmpStats, LinkResult, LinkState, LinkTarget, UplinkHealth
 from netguard.links.settings import parse_links_section
-from netguard.links.uplinks import COLUMNS, WRAP32, WRAP64, Sample, counter_rate, match_ports, port_health
+from netguard.links.uplinks import (
+    COLUMNS,
+    WRAP32,
+    WRAP64,
+    Sample,
+    counter_rate,
+    match_ports,
+    port_health,
+    uplink_jobs,
+)
+from netguard.secrets import SecretResolver
 from netguard.snmp.values import Oid, Value
 
+ROOT = Path(__file__).resolve().parents[2]
 IFX = 7
+T0 = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)
 
 
 def sample(at: float, **columns: Value) -> Sample:
@@ -137,3 +154,42 @@ def test_uplink_thresholds_and_settings_are_checked() -> None:
         parse_links_section({"uplink_interval_ms": 60_000})
     with pytest.raises(NetGuardError, match="snmp_retries"):
         parse_links_section({"snmp_retries": "two"})
+
+
+def test_each_port_event_has_its_own_state_even_when_one_name_prefixes_another() -> None:
+    target = _target(Tier.TOWNSHIP)
+    icmp = IcmpStats.from_rtts(target.address, [1.0, 1.0], sent=2)
+    limits = DEFAULT_THRESHOLDS[Tier.TOWNSHIP]
+    quiet = UplinkHealth("sw1", "Gi0/1", True, utilisation_pct=1.0, oper_status="up")
+    busy = UplinkHealth("sw1", "Gi0/1 backup", True, utilisation_pct=95.0, oper_status="up")
+    unread = UplinkHealth("sw2", "p1", None, error="timeout")
+    verdict = judge_uplinks([quiet, busy, unread], limits)
+    assert verdict is not None and verdict.breached == {("sw1", "Gi0/1 backup")}
+    state, reasons = classify(target, icmp, limits, (), [quiet, busy, unread])
+    result = LinkResult(target, state, reasons, icmp, uplinks=(quiet, busy, unread), uplink=verdict)
+    ports = {e.fields["observer.ingress.interface.name"]: e for e in link_events([result], T0) if _is_port(e)}
+    assert ports["Gi0/1"].fields["netguard.link.state"] == "up"
+    assert ports["Gi0/1 backup"].fields["netguard.link.state"] == "degraded"
+    assert ports["p1"].fields["netguard.link.state"] == "unknown"
+    # The reason column: the breaches, then the port that could not be read (no empty first part).
+    assert result.explanation == f"{reasons[0]}; uplink sw2 p1 unknown: timeout"
+    calm = LinkResult(target, LinkState.UP, (), icmp, uplinks=(unread,), uplink=judge_uplinks([unread], limits))
+    assert calm.explanation == "uplink sw2 p1 unknown: timeout"
+
+
+def _is_port(event: Event) -> bool:
+    return event.fields.get("netguard.link.probe") == "snmp"
+
+
+def test_a_switch_whose_credentials_cannot_be_resolved_is_a_job_with_the_reason_not_an_error() -> None:
+    inv = load_inventory(ROOT / "examples" / "huize-county.yaml")
+    value = "rmyy-legacy-community-value"
+    jobs = uplink_jobs(inv, SecretResolver(environ={"SNMP_RMYY_LEGACY_RO": value}), timeout_s=1.0, retries=0)
+    by_switch = {j.switch: j for j in jobs}
+    assert set(by_switch) == {s.id for s in inv.switches() if s.uplinks}
+    legacy = by_switch["hz-rmyy-acc10"]  # env: reference, resolved
+    assert legacy.target is not None and legacy.problem is None
+    # The county's default credentials are secret: references and no secrets file is configured.
+    core = by_switch["hz-dc-core1"]
+    assert core.target is None and core.problem is not None and core.problem.startswith("SNMP credentials: ")
+    assert all(value not in (j.problem or "") for j in jobs)
