@@ -43,9 +43,7 @@ def once(tree: Path, args: list[str], workdir: Path) -> tuple[float, float]:
     env.update(NO_COLOR="1", COLUMNS="80")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", LAUNCH, *args], cwd=workdir, env=env, capture_output=True, check=False
-    )
+    done = subprocess.run([sys.executable, "-c", LAUNCH, *args], cwd=workdir, env=env, capture_output=True, check=False)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
