@@ -83,6 +83,14 @@ def test_version_and_help_import_no_group_and_no_heavy_library(args: tuple[str, 
     assert not heavy, sorted(heavy)
 
 
+@pytest.mark.parametrize("group", ["discover", "evict", "config"])
+def test_a_group_loads_no_packet_or_snmp_session_library_until_a_command_uses_it(group: str) -> None:
+    # scapy only when ARP isolation builds a frame, pysnmp's API only when a session is opened
+    modules = _imported_after(group, "--help")
+    assert f"commands.{group}" in modules
+    assert not {m for m in modules if m.startswith(("scapy", "pysnmp.hlapi", "pysmi"))}
+
+
 def test_a_group_s_help_imports_that_group_only() -> None:
     modules = _imported_after("schedule", "--help")
     assert "commands.schedule" in modules
