@@ -34,6 +34,7 @@ CASES: dict[str, list[str]] = {
     "--help": ["--help"],
     "events search (empty store)": ["events", "search", "user:alice AND risk:>=high", "--since", "24h"],
     "discover --help": ["discover", "--help"],
+    "config show": ["config", "show"],
 }
 
 
