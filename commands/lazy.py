@@ -56,7 +56,7 @@ class LazyGroup(click.Group):
         return self.lazy[cmd_name].load()
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """click's own listing, with the short help of a command not yet imported taken from the map."""
+        """click's own listing, with the lazy commands' short help taken from the map: listing imports none."""
         shown: list[tuple[str, click.Command | LazyCommand]] = []
         for name in self.list_commands(ctx):
             if name in self.commands or name not in self.lazy:
