@@ -11,27 +11,37 @@ from typing import Any
 
 import click
 
-import commands.lab_net  # noqa: F401 - registers lab up/status/down on the lab group
-from commands.audit import audit
-from commands.bastion import bastion
-from commands.config import config_group
 from commands.context import AppContext
-from commands.discover import discover
-from commands.events import events
-from commands.evict import evict
-from commands.inventory import inventory
-from commands.lab import lab
-from commands.links import links
-from commands.output import visible
-from commands.scan import scan
-from commands.schedule import schedule
+from commands.lazy import LazyCommand, LazyGroup
 from netguard import __version__
 from netguard.errors import EXIT_USAGE, NetGuardError
+from netguard.printable import visible
 
 EXIT_INTERNAL = 3
 
+# Each group is imported only when it is run or its own help is asked for (commands/lazy.py):
+# importing them all cost most of a second before even --version could answer. The short help
+# is what `netguard --help` lists; tests/commands/test_lazy_groups.py holds it equal to each
+# group's own.
+GROUPS: dict[str, LazyCommand] = {
+    "audit": LazyCommand("commands.audit:audit", "Database query auditing: who ran which SQL, from where."),
+    "bastion": LazyCommand("commands.bastion:bastion", "The SSH bastion: every admin session recorded."),
+    "config": LazyCommand("commands.config:config_group", "Show the configuration in force and check that it works."),
+    "discover": LazyCommand("commands.discover:discover", "Find devices on the network."),
+    "events": LazyCommand("commands.events:events", "Search, export and import the audit trail."),
+    "evict": LazyCommand("commands.evict:evict", "Isolate unauthorised devices at a port or by ARP; restore."),
+    "inventory": LazyCommand("commands.inventory:inventory", "The county inventory: institutions and their assets."),
+    # commands.lab_net adds up/status/down to commands.lab's group: importing it loads both.
+    "lab": LazyCommand("commands.lab_net:lab", "A simulated county to try NetGuard on."),
+    "links": LazyCommand("commands.links:links", "Check every institution's link to the county data centre."),
+    "scan": LazyCommand("commands.scan:scan", "Run a compliance scan of the county (等保2.0 controls)."),
+    "schedule": LazyCommand(
+        "commands.schedule:schedule", "The daily compliance scan, as a systemd timer or a cron entry."
+    ),
+}
 
-class NetGuardGroup(click.Group):
+
+class NetGuardGroup(LazyGroup):
     """Turns user errors into one line and an exit code; --debug shows the traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -64,10 +74,12 @@ def _shown(message: str) -> str:
 
 def _debug(ctx: click.Context) -> bool:
     obj = ctx.find_object(AppContext)
-    return bool(obj and obj.debug)
+    if obj is None:  # a group that failed to import did so before main() made the AppContext
+        return bool(ctx.params.get("debug"))
+    return obj.debug
 
 
-@click.group(cls=NetGuardGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=NetGuardGroup, lazy=GROUPS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -85,19 +97,6 @@ def main(ctx: click.Context, config_path: str | None, debug: bool) -> None:
     checks, and compliance scans mapped to 等保2.0 (GB/T 22239-2019).
     """
     ctx.obj = AppContext(config_path=config_path, debug=debug)
-
-
-main.add_command(config_group)
-main.add_command(inventory)
-main.add_command(lab)
-main.add_command(events)
-main.add_command(links)
-main.add_command(bastion)
-main.add_command(audit)
-main.add_command(discover)
-main.add_command(scan)
-main.add_command(evict)
-main.add_command(schedule)
 
 
 if __name__ == "__main__":

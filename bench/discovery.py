@@ -65,7 +65,8 @@ from bench.discovery_arp import arp_bench
 from netguard.discovery import SwitchJob, SwitchReport, walk_switch, walk_switches
 from netguard.discovery import oids as O
 from netguard.secrets import Secret
-from netguard.snmp import SnmpClient, SnmpTarget, oid_text
+from netguard.snmp import SnmpTarget, oid_text
+from netguard.snmp.client import SnmpClient
 from netguard.snmp.fanout import Outcome, run_bounded
 from tests.harness.snmpsim import SnmpSim, copy_recording
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from netguard.config import Config, load_config
 from netguard.errors import ConfigError
+
+if TYPE_CHECKING:  # netguard.config is imported on first use: --version and --help need none of it
+    from netguard.config import Config
 
 
 @dataclass
@@ -21,6 +24,8 @@ class AppContext:
     def config(self) -> Config:
         # Loaded lazily so that --help and --version work without a valid file.
         if self._config is None:
+            from netguard.config import load_config
+
             self._config = load_config(self.config_path)
         return self._config
 

@@ -39,7 +39,7 @@ from netguard.discovery import SwitchReport, walk_switch
 from netguard.errors import EXIT_FINDINGS
 from netguard.inventory.model import SNMP_AUTH_PROTOCOLS, SNMP_PRIV_PROTOCOLS
 from netguard.secrets import SecretResolver, parse_ref
-from netguard.snmp import SnmpClient, SnmpTarget, TargetError, split_host_port
+from netguard.snmp import SnmpTarget, TargetError, split_host_port
 
 
 @click.group()
@@ -144,6 +144,9 @@ def switch_cmd(
 
 
 async def _walk(target: SnmpTarget, uplinks: tuple[str, ...]) -> SwitchReport:
+    # pysnmp's API is loaded when a switch is walked, not for the group's other commands.
+    from netguard.snmp.client import SnmpClient
+
     async with SnmpClient() as client:
         return await walk_switch(client, target, inventory_uplinks=uplinks)
 

@@ -26,7 +26,7 @@ import getpass
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
@@ -64,9 +64,12 @@ from netguard.enforce.settings import ENFORCE
 from netguard.errors import EXIT_FINDINGS, NetGuardError
 from netguard.events import make_event, open_event_store
 from netguard.inventory import Inventory, load_inventory
-from netguard.snmp import SnmpClient, SnmpTarget, target_for_switch
+from netguard.snmp import SnmpTarget, target_for_switch
 from netguard.store import StateStore
 from netguard.store.journal import JournalEntry, event_fields
+
+if TYPE_CHECKING:  # the session is opened below, where pysnmp is imported: importing this module loads no pysnmp API
+    from netguard.snmp.client import SnmpClient
 
 T = TypeVar("T")
 DEVICE_METHODS = (*METHODS, ARP_ISOLATE)
@@ -122,6 +125,8 @@ def _target(app: AppContext, inv: Inventory, switch_id: str | None) -> SnmpTarge
 
 def _with_client(work: Callable[[SnmpClient], Awaitable[T]]) -> T:
     async def run() -> T:
+        from netguard.snmp.client import SnmpClient
+
         async with SnmpClient() as client:
             return await work(client)
 

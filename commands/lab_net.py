@@ -1,7 +1,7 @@
 """``netguard lab up | status | down``: the simulated county in network namespaces.
 
 Adds three commands to the ``lab`` group of :mod:`commands.lab`; importing this
-module registers them (cli.py imports it).
+module registers them (cli.py's map of groups loads ``lab`` from here).
 """
 
 from __future__ import annotations

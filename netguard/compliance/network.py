@@ -36,7 +36,8 @@ from netguard.links.records import LinkResult, LinkState, TcpTarget
 from netguard.links.targets import link_targets
 from netguard.links.tcp import connect_many
 from netguard.secrets import Secret
-from netguard.snmp import ProblemKind, SnmpClient, SnmpError, SnmpTarget
+from netguard.snmp import ProblemKind, SnmpError, SnmpTarget
+from netguard.snmp.client import SnmpClient
 
 DEFAULT_COMMUNITIES = ("public", "private")
 BASTION_ROLE = "bastion"

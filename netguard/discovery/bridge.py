@@ -19,11 +19,15 @@ Algorithm (Netdisco's and NAV's, with their fallbacks):
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from netguard.discovery import oids
 from netguard.discovery.context import SwitchContext, suffix
 from netguard.discovery.decode import mac_from_index
 from netguard.discovery.records import FdbEntry
-from netguard.snmp.client import Walk
+
+if TYPE_CHECKING:  # types only: importing the discovery package loads no pysnmp API
+    from netguard.snmp.client import Walk
 
 _SKIP_STATUS = {2: "invalid", 4: "self"}
 

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from netguard.discovery.notes import Notes
-from netguard.snmp.client import SnmpClient, Walk
 from netguard.snmp.target import SnmpTarget
 from netguard.snmp.values import Oid
+
+if TYPE_CHECKING:  # types only: importing the discovery package loads no pysnmp API
+    from netguard.snmp.client import SnmpClient, Walk
 
 
 @dataclass

@@ -16,13 +16,16 @@ colon-separated hex when it is not.
 from __future__ import annotations
 
 import ipaddress
+from typing import TYPE_CHECKING
 
 from netguard.discovery import oids
 from netguard.discovery.context import SwitchContext, suffix
 from netguard.discovery.decode import int_from_value, mac_from_bytes, text_from_value
 from netguard.discovery.records import Interface, LldpNeighbour
-from netguard.snmp.client import Walk
 from netguard.snmp.values import Value
+
+if TYPE_CHECKING:  # types only: importing the discovery package loads no pysnmp API
+    from netguard.snmp.client import Walk
 
 REMOTE = {
     "chassis_subtype": oids.LLDP_REM_CHASSIS_ID_SUBTYPE,

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from netguard.discovery.records import Skip, TableProblem
-from netguard.snmp.client import Walk
 from netguard.snmp.values import Oid, oid_text
+
+if TYPE_CHECKING:  # types only: importing the discovery package loads no pysnmp API
+    from netguard.snmp.client import Walk
 
 
 @dataclass

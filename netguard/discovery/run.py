@@ -40,6 +40,7 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from netguard.discovery.authorise import Verdict, classify, infrastructure_macs
 from netguard.discovery.records import SwitchReport
@@ -49,9 +50,12 @@ from netguard.events import Event, make_event
 from netguard.inventory import Inventory, Switch, mac_vendor
 from netguard.runner import Processor, Runner
 from netguard.secrets import SecretResolver
-from netguard.snmp import SnmpClient, target_for_switch
+from netguard.snmp import target_for_switch
 from netguard.store.sightings import ReconcileResult, Sighting, SightingRecord, SightingRepository
 from rules.engine import RuleSet
+
+if TYPE_CHECKING:  # the session is opened below, where pysnmp is imported: importing this module loads no pysnmp API
+    from netguard.snmp.client import SnmpClient
 
 FDB_SCOPE = "fdb:"
 ARP_SCOPE = "arp-table:"
@@ -144,6 +148,8 @@ async def collect(
     processors: Sequence[Processor] = (),
 ) -> list[SwitchOutcome]:
     """Walk every switch on the runner, then decide uplinks against all switches' own MACs."""
+    from netguard.snmp.client import SnmpClient
+
     async with SnmpClient() as client:
         context = WalkContext(client, resolver, timeout, retries)
         run = await Runner(concurrency=concurrency, timeout=deadline).run(

@@ -21,6 +21,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from netguard.discovery import oids
 from netguard.discovery.arp import collect_arp
@@ -31,10 +32,12 @@ from netguard.discovery.interfaces import collect_interfaces
 from netguard.discovery.lldp import parse_lldp, walk_lldp
 from netguard.discovery.records import Skip, SwitchReport, SystemInfo
 from netguard.discovery.uplinks import find_uplinks, lldp_chassis_macs, mac_counts
-from netguard.snmp.client import SnmpClient
 from netguard.snmp.fanout import Outcome, run_bounded
 from netguard.snmp.problems import SnmpError
 from netguard.snmp.target import SnmpTarget
+
+if TYPE_CHECKING:  # the caller opens the session: importing this module (via netguard.discovery) loads no pysnmp API
+    from netguard.snmp.client import SnmpClient
 
 SYSTEM_OIDS = (
     oids.SYS_DESCR,

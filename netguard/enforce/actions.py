@@ -13,11 +13,15 @@ with one line naming the switch and port (never a community).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from netguard.discovery import oids
 from netguard.enforce.guards import EnforcementFailed
-from netguard.snmp import SnmpClient, SnmpError, SnmpTarget
+from netguard.snmp import SnmpError, SnmpTarget
 from netguard.snmp.values import Oid
+
+if TYPE_CHECKING:  # types only: importing this module loads no pysnmp API
+    from netguard.snmp.client import SnmpClient
 
 ADMIN_UP = 1
 ADMIN_DOWN = 2

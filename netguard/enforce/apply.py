@@ -18,13 +18,17 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from netguard.enforce.actions import set_pvid, shut_down
 from netguard.enforce.guards import ActionLimit, EnforcementFailed
 from netguard.enforce.plan import Plan
-from netguard.snmp import SnmpClient, SnmpTarget
+from netguard.snmp import SnmpTarget
 from netguard.store.isolation import PortState
 from netguard.store.journal import ActionJournal, JournalEntry, Target
+
+if TYPE_CHECKING:  # types only: importing this module loads no pysnmp API
+    from netguard.snmp.client import SnmpClient
 
 PAUSE_HOOK = "NETGUARD_TEST_PAUSE_AFTER_INTENT"
 

@@ -13,14 +13,16 @@ only the ARP payload names someone else's address.
 * :func:`impersonated_echo` is an ICMP echo request from ``src_ip`` to
   ``dst_ip``; the answer goes wherever ``dst_ip``'s cache sends ``src_ip``,
   which is how the verification sees whether a cache points at the enforcer.
+
+scapy is imported by the functions that build or read a frame, not with the
+module: every ``discover`` and ``evict`` command imports this module (through
+``commands.evict``), only ARP isolation sends a frame, and importing scapy costs
+about a third of a second of CPU.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from scapy.layers.inet import ICMP, IP
-from scapy.layers.l2 import ARP, Ether
 
 BROADCAST = "ff:ff:ff:ff:ff:ff"
 ETH_P_ARP = 0x0806
@@ -31,11 +33,15 @@ ARP_REPLY = 2
 
 def claim(*, enforcer_mac: str, to_mac: str, to_ip: str, ip: str, mac: str) -> bytes:
     """ARP reply to ``to_mac``/``to_ip``: ``ip`` is at ``mac`` (sent from the enforcer's MAC)."""
+    from scapy.layers.l2 import ARP, Ether
+
     frame = Ether(src=enforcer_mac, dst=to_mac) / ARP(op=ARP_REPLY, hwsrc=mac, psrc=ip, hwdst=to_mac, pdst=to_ip)
     return bytes(frame)
 
 
 def who_has_probe(*, enforcer_mac: str, ip: str) -> bytes:
+    from scapy.layers.l2 import ARP, Ether
+
     frame = Ether(src=enforcer_mac, dst=BROADCAST) / ARP(
         op=ARP_REQUEST, hwsrc=enforcer_mac, psrc="0.0.0.0", hwdst="00:00:00:00:00:00", pdst=ip
     )
@@ -43,6 +49,9 @@ def who_has_probe(*, enforcer_mac: str, ip: str) -> bytes:
 
 
 def impersonated_echo(*, enforcer_mac: str, dst_mac: str, src_ip: str, dst_ip: str, ident: int, seq: int) -> bytes:
+    from scapy.layers.inet import ICMP, IP
+    from scapy.layers.l2 import Ether
+
     frame = Ether(src=enforcer_mac, dst=dst_mac) / IP(src=src_ip, dst=dst_ip) / ICMP(type=8, id=ident, seq=seq)
     return bytes(frame / b"netguard-arp-isolate-check")
 
@@ -69,6 +78,8 @@ class EchoReplySeen:
 
 def read_arp(raw: bytes) -> ArpSeen | None:
     """The ARP frame in ``raw``, or None for anything else or a malformed frame."""
+    from scapy.layers.l2 import ARP, Ether
+
     try:
         frame = Ether(raw)
     except Exception:  # scapy raises many kinds on garbage; a frame it cannot read is not ours
@@ -90,6 +101,9 @@ def read_arp(raw: bytes) -> ArpSeen | None:
 
 
 def read_echo_reply(raw: bytes) -> EchoReplySeen | None:
+    from scapy.layers.inet import ICMP, IP
+    from scapy.layers.l2 import Ether
+
     try:
         frame = Ether(raw)
     except Exception:  # as in read_arp

@@ -20,7 +20,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from netguard import addresses
 from netguard.discovery.authorise import infrastructure_macs
@@ -31,10 +31,13 @@ from netguard.enforce.actions import ADMIN_DOWN, PortReading, PortRef, read_port
 from netguard.enforce.guards import AlreadyIsolated, Refused, port_refusals, target_refusals
 from netguard.errors import NetGuardError
 from netguard.inventory import Inventory, Switch
-from netguard.snmp import SnmpClient, SnmpTarget
+from netguard.snmp import SnmpTarget
 from netguard.store.isolation import IsolationRepository
 from netguard.store.sightings import SightingRepository
 from rules.engine import RuleSet
+
+if TYPE_CHECKING:  # types only: importing this module loads no pysnmp API
+    from netguard.snmp.client import SnmpClient
 
 Method = Literal["port-shutdown", "quarantine-vlan"]
 METHODS = ("auto", "port-shutdown", "quarantine-vlan")

@@ -18,12 +18,17 @@ for a person: NetGuard does not guess.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from netguard.enforce.actions import ADMIN_UP, PortReading, PortRef, read_port, set_pvid, set_verified
 from netguard.enforce.apply import Record
 from netguard.errors import NetGuardError
-from netguard.snmp import SnmpClient, SnmpTarget
+from netguard.snmp import SnmpTarget
 from netguard.store.isolation import PortState
 from netguard.store.journal import ActionJournal, JournalEntry
+
+if TYPE_CHECKING:  # types only: importing this module loads no pysnmp API
+    from netguard.snmp.client import SnmpClient
 
 PORT_ACTIONS = ("port-shutdown", "quarantine-vlan")
 # ARP isolations are restored by netguard.enforce.arp_isolate.restore_arp; restore --all lists them too.

@@ -50,7 +50,8 @@ from netguard.inventory import Inventory
 from netguard.links.records import IcmpSettings, LinkTarget, UplinkHealth
 from netguard.links.settings import UplinkSettings
 from netguard.secrets import SecretResolver
-from netguard.snmp import Outcome, SnmpClient, SnmpError, SnmpTarget, run_bounded, target_for_switch
+from netguard.snmp import Outcome, SnmpError, SnmpTarget, run_bounded, target_for_switch
+from netguard.snmp.client import SnmpClient
 from netguard.snmp.values import Oid, Value
 
 _IF_TABLE = (1, 3, 6, 1, 2, 1, 2, 2, 1)

@@ -49,7 +49,10 @@ def _search_args(text: str) -> list[list[str]]:
 def _help_texts(cmd: click.Command) -> list[str]:
     texts = [cmd.help or "", cmd.epilog or ""]
     if isinstance(cmd, click.Group):
-        for sub in cmd.commands.values():
+        ctx = click.Context(cmd)
+        for name in cmd.list_commands(ctx):  # not cmd.commands: the top level loads its groups lazily
+            sub = cmd.get_command(ctx, name)
+            assert sub is not None, name
             texts += _help_texts(sub)
     return texts
 

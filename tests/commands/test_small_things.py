@@ -107,7 +107,10 @@ def test_counts_are_pluralised(config: Path, tmp_path: Path) -> None:
 
 def _commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], click.Command]]:
     found: list[tuple[tuple[str, ...], click.Command]] = [(path, group)]
-    for name, cmd in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):  # not group.commands: the top level loads its groups lazily
+        cmd = group.get_command(ctx, name)
+        assert cmd is not None, (path, name)
         if isinstance(cmd, click.Group):
             found += _commands(cmd, (*path, name))
         else:

@@ -17,7 +17,8 @@ from netguard.discovery import (
 )
 from netguard.discovery.switch import with_uplinks
 from netguard.discovery.uplinks import find_uplinks
-from netguard.snmp import ProblemKind, SnmpClient, SnmpTarget
+from netguard.snmp import ProblemKind, SnmpTarget
+from netguard.snmp.client import SnmpClient
 from tests.harness import snmp_recordings as recordings
 from tests.harness.snmp_fixtures import HUGE_FDB_ROWS, Agents
 from tests.harness.snmpsim import free_udp_port

@@ -24,7 +24,7 @@ import subprocess
 import pytest
 
 from netguard.discovery import SwitchReport, walk_switch
-from netguard.snmp import SnmpClient
+from netguard.snmp.client import SnmpClient
 from tests.harness.peers import require_peer
 from tests.harness.snmp_fixtures import REAL_RECORDINGS, Agents
 

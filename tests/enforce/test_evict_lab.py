@@ -33,7 +33,8 @@ from netguard.inventory import load_inventory
 from netguard.lab.recable import move_host
 from netguard.lab.status import HostStatus
 from netguard.secrets import write_private
-from netguard.snmp import SnmpClient, target_for_switch
+from netguard.snmp import target_for_switch
+from netguard.snmp.client import SnmpClient
 from netguard.store import StateStore
 from netguard.store.journal import Target, witness_of
 from netguard.store.sightings import Sighting

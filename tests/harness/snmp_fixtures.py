@@ -20,7 +20,8 @@ import pytest
 
 from netguard.discovery.oids import SYS_DESCR
 from netguard.secrets import Secret
-from netguard.snmp import Outcome, SnmpClient, SnmpTarget, run_bounded
+from netguard.snmp import Outcome, SnmpTarget, run_bounded
+from netguard.snmp.client import SnmpClient
 from tests.harness import snmp_recordings as recordings
 from tests.harness.peers import PeerUnavailable, require_peer
 from tests.harness.snmpsim import (

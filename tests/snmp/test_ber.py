@@ -15,8 +15,9 @@ from pysnmp.proto import rfc1902, rfc1905
 from pysnmp.proto.api import v2c
 
 from netguard.secrets import Secret
-from netguard.snmp import ProblemKind, SnmpClient, SnmpError, SnmpTarget, parse_oid
+from netguard.snmp import ProblemKind, SnmpError, SnmpTarget, parse_oid
 from netguard.snmp.ber import END_OF_MIB, GET_BULK, BerError, decode_oid, decode_response, encode_oid, encode_request
+from netguard.snmp.client import SnmpClient
 from netguard.snmp.datagram import _pysnmp_decode
 from netguard.snmp.values import to_python
 

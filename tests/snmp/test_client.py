@@ -9,15 +9,8 @@ from typing import Any, TypeVar
 import pytest
 
 from netguard.secrets import Secret
-from netguard.snmp import (
-    ProblemKind,
-    SnmpClient,
-    SnmpError,
-    SnmpTarget,
-    Walk,
-    parse_oid,
-    run_bounded,
-)
+from netguard.snmp import ProblemKind, SnmpError, SnmpTarget, parse_oid, run_bounded
+from netguard.snmp.client import SnmpClient, Walk
 from tests.harness.snmp_fixtures import Agents
 from tests.harness.snmpsim import V3_AUTH_KEY, V3_PRIV_KEY, GarbageAgent, free_udp_port
 

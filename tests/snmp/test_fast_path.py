@@ -10,7 +10,8 @@ import pytest
 from netguard.discovery import oids as O
 from netguard.discovery.records import SwitchReport
 from netguard.discovery.switch import SYSTEM_OIDS, walk_switch
-from netguard.snmp import Oid, ProblemKind, SnmpClient, Value, Walk
+from netguard.snmp import Oid, ProblemKind, Value
+from netguard.snmp.client import SnmpClient, Walk
 from tests.harness.snmp_fixtures import REAL_RECORDINGS, Agents
 
 RECORDINGS = [f"real/{name}" for name in REAL_RECORDINGS] + ["edge/quirks", "edge/partial", "edge/huge"]
