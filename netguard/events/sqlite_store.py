@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from netguard.errors import StoreError
+from netguard.events import sqlite_index
 from netguard.events.model import Event, event_from_doc
 from netguard.events.query import plan as p
 from netguard.events.query.to_sqlite import fts_body, register_functions, to_sqlite
@@ -57,6 +58,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     INSERT INTO events_fts(events_fts, rank) VALUES ('automerge', 16);
     """,
     ),
+    (2, sqlite_index.MIGRATION),
 ]
 
 
@@ -120,17 +122,27 @@ class SQLiteEventStore(EventStore):
             self.conn.execute("BEGIN IMMEDIATE")
             base = (self.conn.execute("SELECT max(rowid) FROM events").fetchone()[0] or 0) + 1
             self.conn.executemany(
-                "INSERT OR IGNORE INTO events(rowid, id, ts, kind, user, doc) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO events(rowid, id, ts, kind, user, outcome, risk, action, doc)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (base + i, e.id, e.timestamp_ms, e.kind, e.fields.get("user.name"), e.json)
+                    (
+                        base + i,
+                        e.id,
+                        e.timestamp_ms,
+                        e.kind,
+                        (f := e.fields).get("user.name"),
+                        f.get("event.outcome"),
+                        f.get("netguard.risk"),
+                        f.get("event.action"),
+                        e.json,
+                    )
                     for i, e in enumerate(batch)
                 ],
             )
             stored = {r[0] for r in self.conn.execute("SELECT rowid FROM events WHERE rowid >= ?", (base,))}
-            self.conn.executemany(
-                _FTS_INSERT,
-                [(base + i, fts_body(e.fields)) for i, e in enumerate(batch) if base + i in stored],
-            )
+            rows = [(base + i, e.fields, fts_body(e.fields)) for i, e in enumerate(batch) if base + i in stored]
+            self.conn.executemany(_FTS_INSERT, [(rowid, body) for rowid, _, body in rows])
+            sqlite_index.store_rows(self.conn, rows)
             self.conn.execute("COMMIT")
         except sqlite3.Error as exc:
             if self.conn.in_transaction:
@@ -188,10 +200,12 @@ class SQLiteEventStore(EventStore):
                     rows = self.conn.execute(
                         "SELECT rowid, doc FROM events WHERE ts < ? ORDER BY ts LIMIT ?", (before_ms, self.batch_size)
                     ).fetchall()
+                    docs = [(rowid, fields := json.loads(doc), fts_body(fields)) for rowid, doc in rows]
                     self.conn.executemany(
                         "INSERT INTO events_fts(events_fts, rowid, body) VALUES ('delete', ?, ?)",
-                        [(rowid, fts_body(json.loads(doc))) for rowid, doc in rows],
+                        [(rowid, body) for rowid, _, body in docs],
                     )
+                    sqlite_index.store_rows(self.conn, docs, delete=True)
                     self.conn.executemany("DELETE FROM events WHERE rowid = ?", [(r[0],) for r in rows])
                     self.conn.execute("COMMIT")
                 except sqlite3.Error as exc:

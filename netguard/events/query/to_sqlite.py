@@ -47,7 +47,7 @@ import ipaddress
 import json
 import re
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +55,7 @@ from netguard.events.query import plan as p
 from netguard.events.query.matching import matcher, matcher_set, pattern_text
 from netguard.events.query.syntax import Pattern
 from netguard.events.schema import DEFAULT_TEXT_FIELDS, KINDS, Field, FieldType
+from netguard.events.sqlite_index import IP_FIELD_BITS, cjk_terms, register_index_functions
 
 # AND/OR lists longer than this are split into parenthesised groups of this size.
 CHUNK = 32
@@ -64,7 +65,24 @@ LONG_LIST = 32
 GLOB_PREFIX = 200
 
 # Columns of the events table that mirror a field, for speed.
-COLUMNS = {"@timestamp": "e.ts", "event.id": "e.id", "netguard.kind": "e.kind", "user.name": "e.user"}
+COLUMNS = {
+    "@timestamp": "e.ts",
+    "event.id": "e.id",
+    "netguard.kind": "e.kind",
+    "user.name": "e.user",
+    "event.outcome": "e.outcome",
+    "netguard.risk": "e.risk",
+    "event.action": "e.action",
+}
+# Columns that lead an index: a wildcard on one is matched against the distinct values the
+# index holds (one seek each), then looked up, rather than tried on every row.
+DISTINCT_SCAN = {"netguard.kind": "kind", "user.name": "user", "netguard.risk": "risk"}
+# The kinds that may carry each field: a condition on a field only some kinds have is confined to them
+# (the kind index), since make_event refuses a field its kind does not allow.
+_KINDS_OF = {
+    name: tuple(k.name for k in KINDS.values() if name in k.allowed)
+    for name in {n for k in KINDS.values() for n in k.allowed}
+}
 
 
 # The text fields of an event are indexed together, joined by this separator, in
@@ -180,11 +198,13 @@ def ip_in(value: Any, networks: str) -> int:
 
 
 def register_functions(conn: sqlite3.Connection) -> None:
+    register_index_functions(conn, fts_body)
     conn.create_function("ng_contains", 2, contains_match, deterministic=True)
     conn.create_function("ng_wildcard", 2, wildcard_match, deterministic=True)
     conn.create_function("ng_contains_any", 2, contains_any, deterministic=True)
     conn.create_function("ng_wildcard_any", 2, wildcard_any, deterministic=True)
     conn.create_function("ng_ip_in", 2, ip_in, deterministic=True)
+    conn.create_function("ng_unhex", 1, bytes.fromhex, deterministic=True)
 
 
 def glob_prefix(pattern: Pattern) -> str | None:
@@ -231,10 +251,17 @@ class SQLiteCompiler:
                 return f"(NOT {self.node(plan.item)})"
             finally:
                 self.negated = outer
-        if isinstance(plan, p.Contains):
-            return self.contains(plan.fields, [plan.pattern])
-        if isinstance(plan, _ContainsAny):
-            return self.contains(plan.fields, list(plan.patterns))
+        if isinstance(plan, p.Contains | _ContainsAny):
+            fields = plan.fields
+            patterns = [plan.pattern] if isinstance(plan, p.Contains) else list(plan.patterns)
+            return self.of_kinds(fields, lambda: self.contains(fields, patterns))
+        if isinstance(plan, p.IpIn | _IpInAny | p.Eq | p.OneOf) and plan.field.name in IP_FIELD_BITS:
+            return self.ip_lookup(plan)
+        if isinstance(plan, p.Wildcard | _WildcardAny) and plan.field.name in DISTINCT_SCAN:
+            return self.leaf(plan.field, lambda v: f"{v} IN ({self.distinct_matching(plan)})")
+        return self.of_kinds((plan.field,), lambda: self.field_condition(plan))
+
+    def field_condition(self, plan: p.Plan | _Gathered) -> str:
         if isinstance(plan, _WildcardAny):
             texts = json.dumps([pattern_text(x) for x in plan.patterns])
             return f"ng_wildcard_any({self.json_expr(plan.field)}, {self.bind(texts)})"
@@ -245,7 +272,49 @@ class SQLiteCompiler:
         if isinstance(plan, _IpInAny):
             nets = json.dumps([str(n) for n in plan.networks])
             return self.leaf(plan.field, lambda v: f"ng_ip_in({v}, {self.bind(nets)})")
+        assert isinstance(plan, p.Eq | p.OneOf | p.IpIn | p.Range)
         return self.leaf(plan.field, lambda v: self.predicate(plan, v))
+
+    def of_kinds(self, fields: Sequence[Field], condition: Callable[[], str]) -> str:
+        """The condition confined to the kinds that may carry one of the fields (the kind index), if not all do."""
+        kinds = sorted({k for f in fields for k in _KINDS_OF.get(f.name, KINDS)})
+        if len(kinds) == len(KINDS) or fields[0].name in COLUMNS:
+            return condition()
+        # Parameters bind in the order they appear in the SQL: the kinds first.
+        listed = ", ".join(self.bind(k) for k in kinds)
+        return f"(e.kind IN ({listed}) AND {condition()})"
+
+    def ip_lookup(self, plan: p.IpIn | _IpInAny | p.Eq | p.OneOf) -> str:
+        """Events whose field holds an address in the networks (or equal to the addresses): index ranges
+        on ``event_ips`` (see :mod:`netguard.events.sqlite_index`), one per merged network."""
+        if isinstance(plan, p.IpIn | _IpInAny):
+            networks = [str(plan.network)] if isinstance(plan, p.IpIn) else [str(n) for n in plan.networks]
+        else:
+            values = (plan.value,) if isinstance(plan, p.Eq) else plan.values
+            networks = [str(v) for v in values]  # an address is its own one-address network
+        if not networks:
+            return "0"
+        starts, ends = _intervals(json.dumps(networks))
+        spans = json.dumps(
+            [[a.to_bytes(16, "big").hex(), b.to_bytes(16, "big").hex()] for a, b in zip(starts, ends, strict=True)]
+        )
+        return (
+            f"e.rowid IN (SELECT i.event FROM json_each({self.bind(spans)}) r CROSS JOIN event_ips i "
+            "WHERE i.addr BETWEEN ng_unhex(r.value ->> 0) AND ng_unhex(r.value ->> 1) "
+            f"AND i.fields & {IP_FIELD_BITS[plan.field.name]})"
+        )
+
+    def distinct_matching(self, plan: p.Wildcard | _WildcardAny) -> str:
+        """The distinct values of an indexed column that match the pattern(s): a loose index scan (one seek
+        per distinct value, then one check each), so the check runs per value, not per row."""
+        column = DISTINCT_SCAN[plan.field.name]
+        patterns = (plan.pattern,) if isinstance(plan, p.Wildcard) else plan.patterns
+        texts = json.dumps([pattern_text(x) for x in patterns])
+        return (
+            f"WITH RECURSIVE v(x) AS (SELECT min({column}) FROM events WHERE {column} IS NOT NULL "
+            f"UNION ALL SELECT (SELECT min({column}) FROM events WHERE {column} > v.x) FROM v WHERE v.x IS NOT NULL) "
+            f"SELECT x FROM v WHERE x IS NOT NULL AND ng_wildcard_any(json_quote(x), {self.bind(texts)})"
+        )
 
     def expr(self, f: Field) -> str:
         return COLUMNS.get(f.name) or f"json_extract(e.doc, {_json_path(f.name)})"
@@ -304,23 +373,49 @@ class SQLiteCompiler:
 
     def contains(self, fields: tuple[Field, ...], patterns: list[Pattern]) -> str:
         """One or several patterns (ORed) occurring in one of the text fields."""
-        # FTS5 reads its query as a C string: a NUL would end it, so a run is split there.
-        runs = [[r for seg in pt if isinstance(seg, str) for r in seg.split("\x00") if len(r) >= 3] for pt in patterns]
-        prefilter = ""
-        if all(runs):  # a pattern without a run of three could match rows the index cannot name
-            each = [" AND ".join('"' + r.replace('"', '""') + '"' for r in rs) for rs in runs]
-            match = self.bind(each[0] if len(each) == 1 else " OR ".join(f"({x})" for x in each))
-            prefilter = f"e.rowid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {match}) AND "
         call, text = self.contains_call(patterns), _texts(patterns)
+        prefilter = self.text_candidates(patterns)
         if len(fields) == 1:
             return f"({prefilter}{call}({self.json_expr(fields[0])}, {self.bind(text)}))"
         # All the fields at once, their values as one JSON array: one call per row, not one per field.
         paths = ", ".join(_json_path(f.name) for f in fields)
         return f"({prefilter}{call}(json_extract(e.doc, {paths}), {self.bind(text)}))"
 
+    def text_candidates(self, patterns: list[Pattern]) -> str:
+        """``e.rowid IN (...) AND`` naming the events the text indexes say may match, or '' if they cannot tell.
+
+        A pattern is looked up by its literal runs of three characters or more in the trigram
+        index, else by the CJK characters of its shorter runs in the CJK index; a pattern with
+        neither could match rows no index names, and then every row is checked.
+        """
+        trigram: list[str] = []
+        cjk: list[str] = []
+        for pt in patterns:
+            # FTS5 reads its query as a C string: a NUL would end it, so a run is split there.
+            runs = [r for seg in pt if isinstance(seg, str) for r in seg.split("\x00") if r]
+            long = ['"' + r.replace('"', '""') + '"' for r in runs if len(r) >= 3]
+            short = [t for r in runs if len(r) < 3 for t in cjk_terms(r)]
+            if long:
+                trigram.append(" AND ".join(long))
+            elif short:
+                cjk.append(" AND ".join(short))
+            else:
+                return ""
+        lookups = [
+            f"SELECT rowid FROM {table} WHERE {table} MATCH {self.bind(_any_of(queries))}"
+            for table, queries in (("events_fts", trigram), ("events_cjk", cjk))
+            if queries
+        ]
+        return f"e.rowid IN ({' UNION '.join(lookups)}) AND "
+
     @staticmethod
     def contains_call(patterns: Sequence[Pattern]) -> str:
         return "ng_contains" if len(patterns) == 1 else "ng_contains_any"
+
+
+def _any_of(queries: Sequence[str]) -> str:
+    """FTS5 queries ORed."""
+    return queries[0] if len(queries) == 1 else " OR ".join(f"({q})" for q in queries)
 
 
 def _texts(patterns: Sequence[Pattern]) -> str:
