@@ -156,10 +156,25 @@ class SQLiteEventStore(EventStore):
         where, params = to_sqlite(plan)
         with self._lock:
             total = self.conn.execute(f"SELECT count(*) FROM events e WHERE {where}", params).fetchone()[0]
-            rows = self.conn.execute(
-                f"SELECT e.doc FROM events e WHERE {where} ORDER BY e.ts DESC, e.id ASC LIMIT ?", [*params, limit]
-            ).fetchall()
+            rows = []
+            if total and limit > 0:
+                rows = self.conn.execute(
+                    f"SELECT e.doc FROM events e {self._page_order(total, limit)} WHERE {where} "
+                    "ORDER BY e.ts DESC, e.id ASC LIMIT ?",
+                    [*params, limit],
+                ).fetchall()
         return SearchResult(total=total, hits=[_load(r[0]) for r in rows])
+
+    def _page_order(self, total: int, limit: int) -> str:
+        """How to find the newest ``limit`` of ``total`` matches: walk the time index, or sort the matches.
+
+        Walking back in time stops after the ``limit``-th match, having checked about
+        ``limit * events / total`` events; sorting reads all ``total``. SQLite cannot know
+        ``total`` when it plans (it would sort 50,000 matches of ``user:alice`` to keep 50), so the
+        count taken first decides: walk when it checks fewer events than a sort reads.
+        """
+        events = self.conn.execute("SELECT max(rowid) FROM events").fetchone()[0] or 0
+        return "INDEXED BY events_ts" if limit * events < total * total else ""
 
     def _iter(self, plan: p.Plan, kinds: Sequence[str], page_size: int) -> Iterator[Event]:
         # Keyset pagination (after the last time and id seen) keeps each page an index range scan.

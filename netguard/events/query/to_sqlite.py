@@ -55,7 +55,7 @@ from netguard.events.query import plan as p
 from netguard.events.query.matching import matcher, matcher_set, pattern_text
 from netguard.events.query.syntax import Pattern
 from netguard.events.schema import DEFAULT_TEXT_FIELDS, KINDS, Field, FieldType
-from netguard.events.sqlite_index import IP_FIELD_BITS, cjk_terms, register_index_functions
+from netguard.events.sqlite_index import IP_FIELD_BITS, cjk_terms, cjk_word, register_index_functions, trigram_terms
 
 # AND/OR lists longer than this are split into parenthesised groups of this size.
 CHUNK = 32
@@ -254,6 +254,12 @@ class SQLiteCompiler:
         if isinstance(plan, p.Contains | _ContainsAny):
             fields = plan.fields
             patterns = [plan.pattern] if isinstance(plan, p.Contains) else list(plan.patterns)
+            words = [cjk_word(pt[0]) if len(pt) == 1 and isinstance(pt[0], str) else None for pt in patterns]
+            if len(fields) == len(DEFAULT_TEXT_FIELDS) and all(words):
+                # Bare CJK words of one or two characters: the CJK index holds every text field and
+                # answers exactly, with no check per event.
+                match = self.bind(_any_of([w for w in words if w]))
+                return f"e.rowid IN (SELECT rowid FROM events_cjk WHERE events_cjk MATCH {match})"
             return self.of_kinds(fields, lambda: self.contains(fields, patterns))
         if isinstance(plan, p.IpIn | _IpInAny | p.Eq | p.OneOf) and plan.field.name in IP_FIELD_BITS:
             return self.ip_lookup(plan)
@@ -393,7 +399,7 @@ class SQLiteCompiler:
         for pt in patterns:
             # FTS5 reads its query as a C string: a NUL would end it, so a run is split there.
             runs = [r for seg in pt if isinstance(seg, str) for r in seg.split("\x00") if r]
-            long = ['"' + r.replace('"', '""') + '"' for r in runs if len(r) >= 3]
+            long = [t for r in runs if len(r) >= 3 for t in trigram_terms(r)]
             short = [t for r in runs if len(r) < 3 for t in cjk_terms(r)]
             if long:
                 trigram.append(" AND ".join(long))
