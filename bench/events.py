@@ -145,27 +145,30 @@ EXAMPLES = (
     "kind:device AND action:new AND netguard.device.authorised:false",
     "NOT outcome:success AND risk:critical",
 )
-# "now" for the relative examples: an hour after the benchmark's events (which start at START_MS).
-NOW_MS = 1_790_000_000_000 + 3_600_000
 
 
-def probe_queries(store: EventStore, latencies: dict[str, float]) -> None:
-    """Median of 5 timings of each query's first page (50 hits) and total, on the loaded store."""
+# One probe: median milliseconds, total hits, and the ids of the first page (to compare backends).
+Probe = tuple[float, int, list[str]]
+
+
+def probe_queries(store: EventStore, latencies: dict[str, Probe], now: int) -> None:
+    """Median of 3 timings of each example's first page (50 hits) and total, on the loaded store."""
     store.refresh()
-    for q in QUERIES:
+    for q in EXAMPLES:
         times = []
-        for _ in range(5):
+        for _ in range(3):
             t0 = time.perf_counter()
-            store.search(q, limit=50)
+            result = store.search(q, limit=50, now=now)
             times.append(time.perf_counter() - t0)
-        latencies[q] = statistics.median(times) * 1000
+        latencies[q] = (statistics.median(times) * 1000, result.total, [e.id for e in result.hits])
 
 
-def write_and_probe(store: EventStore, stream: Stream, latencies: dict[str, float] | None) -> tuple[float, int]:
-    """Time the store's writer; then, when asked, time the queries on what it stored."""
+def write_and_probe(store: EventStore, stream: Stream, latencies: dict[str, Probe] | None) -> tuple[float, int]:
+    """Time the store's writer; then, when asked, time the examples on what it stored."""
     result = timed(lambda s: store.write(s).written, stream)
     if latencies is not None:
-        probe_queries(store, latencies)
+        # "now" an hour after the last event, so that the relative-time examples match some.
+        probe_queries(store, latencies, stream.start_ms + stream.count + 3_600_000)
     return result
 
 
@@ -174,7 +177,7 @@ def remove_db(path: Path) -> None:
         Path(str(path) + suffix).unlink(missing_ok=True)
 
 
-def sqlite_netguard(stream: Stream, workdir: Path, latencies: dict[str, float] | None = None) -> tuple[float, int]:
+def sqlite_netguard(stream: Stream, workdir: Path, latencies: dict[str, Probe] | None = None) -> tuple[float, int]:
     path = workdir / f"ng-{uuid.uuid4().hex}.db"
     store = SQLiteEventStore(path)
     try:
@@ -206,7 +209,7 @@ def sqlite_anchor(stream: Stream, workdir: Path) -> tuple[float, int]:
         remove_db(path)
 
 
-def es_netguard(stream: Stream, client: Elasticsearch, latencies: dict[str, float] | None = None) -> tuple[float, int]:
+def es_netguard(stream: Stream, client: Elasticsearch, latencies: dict[str, Probe] | None = None) -> tuple[float, int]:
     prefix = "bench" + uuid.uuid4().hex[:8]
     store = ElasticsearchEventStore(client, prefix=prefix, replicas=0)
     try:
@@ -243,14 +246,15 @@ def run_pair(
     count: int,
     runs: int,
     pool: list[Event],
-    ours: Callable[[Stream, dict[str, float] | None], tuple[float, int]],
+    ours: Callable[[Stream, dict[str, Probe] | None], tuple[float, int]],
     anchor: Callable[[Stream], tuple[float, int]],
+    probe: bool = True,
 ) -> dict[str, Any]:
     rates_ours, rates_anchor, mem = [], [], {}
-    latencies: dict[str, float] = {}
+    latencies: dict[str, Probe] = {}
     for r in range(runs):
         s1 = Stream(count, pool, 1_790_000_000_000 + r * 10 * count)
-        secs, n = ours(s1, latencies if r == runs - 1 else None)
+        secs, n = ours(s1, latencies if r == runs - 1 and probe else None)
         if n != count:
             raise SystemExit(f"{name}: NetGuard stored {n} of {count} events")
         rates_ours.append(count / secs)
@@ -270,7 +274,9 @@ def run_pair(
         "anchor_events_per_s": round(med_anchor),
         "ratio": round(med_ours / med_anchor, 3),
         "rss_mib_at_10_50_100_pct": [round(mem.get(k, 0.0), 1) for k in (10, 50, 100)],
-        "query_ms": {q: round(ms, 1) for q, ms in latencies.items()},
+        "queries": {
+            q: {"ms": round(ms, 1), "hits": total, "first_page": ids} for q, (ms, total, ids) in latencies.items()
+        },
     }
 
 
@@ -282,9 +288,11 @@ def main() -> int:
     ap.add_argument("--es-url", default=os.environ.get("NETGUARD_BENCH_ES_URL"))
     ap.add_argument("--es-version", default="8.19.8", help="harness node to start when no --es-url")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    ap.add_argument("--no-queries", action="store_true", help="time the writers only, not the examples")
     args = ap.parse_args()
 
     pool = list(synthetic_events(10_000))
+    print(f"load average at start {_load()}", flush=True)
     results = []
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     if "sqlite" in backends:
@@ -299,6 +307,7 @@ def main() -> int:
                     pool,
                     lambda s, lat: sqlite_netguard(s, work, lat),
                     lambda s: sqlite_anchor(s, work),
+                    not args.no_queries,
                 )
             )
     if "elasticsearch" in backends:
@@ -321,6 +330,7 @@ def main() -> int:
                     pool,
                     lambda s, lat: es_netguard(s, client, lat),
                     lambda s: es_anchor(s, client),
+                    not args.no_queries,
                 )
             )
         finally:
@@ -337,11 +347,30 @@ def main() -> int:
                 f"{r['backend']:<14}{r['netguard_events_per_s']:>12,}{r['anchor_events_per_s']:>12,}"
                 f"{r['ratio']:>8.2f}   {mem}"
             )
-        for r in results:
-            print(f"\nsearch on {r['events']:,} events, {r['backend']} (median of 5, first 50 hits + total):")
-            for q, ms in r["query_ms"].items():
-                print(f"  {ms:>9.1f} ms  {q}")
+        print_queries(results)
     return 0
+
+
+def print_queries(results: list[dict[str, Any]]) -> None:
+    """One row per example: each backend's milliseconds and hits, and whether they found the same events."""
+    by = {r["backend"]: r["queries"] for r in results if r["queries"]}
+    if not by:
+        return
+    lite, es = by.get("sqlite", {}), by.get("elasticsearch", {})
+    count = next(r["events"] for r in results)
+    print(f"\nsearch on {count:,} events (median of 3, first 50 hits + total); load average {_load()}")
+    print(f"{'sqlite ms':>10}{'es ms':>9}{'hits':>9}  {'same':<5} query")
+    for q in EXAMPLES:
+        a, b = lite.get(q), es.get(q)
+        ms_a = f"{a['ms']:.1f}" if a else "-"
+        ms_b = f"{b['ms']:.1f}" if b else "-"
+        hits = (a or b or {"hits": 0})["hits"]
+        same = "-" if not (a and b) else "yes" if (a["hits"], a["first_page"]) == (b["hits"], b["first_page"]) else "NO"
+        print(f"{ms_a:>10}{ms_b:>9}{hits:>9}  {same:<5} {q}")
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def _env_auth() -> tuple[str, str] | None:

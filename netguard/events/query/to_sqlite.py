@@ -76,7 +76,7 @@ COLUMNS = {
 }
 # Columns that lead an index: a wildcard on one is matched against the distinct values the
 # index holds (one seek each), then looked up, rather than tried on every row.
-DISTINCT_SCAN = {"netguard.kind": "kind", "user.name": "user", "netguard.risk": "risk"}
+DISTINCT_SCAN = {"netguard.kind": "kind", "user.name": "user"}
 # The kinds that may carry each field: a condition on a field only some kinds have is confined to them
 # (the kind index), since make_event refuses a field its kind does not allow.
 _KINDS_OF = {
