@@ -33,6 +33,7 @@ calls the functions :func:`register_index_functions` registers).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import socket
@@ -183,12 +184,14 @@ MIGRATION = f"""
     ALTER TABLE events ADD COLUMN risk TEXT;
     ALTER TABLE events ADD COLUMN action TEXT;
     UPDATE events SET
-        outcome = doc ->> '$."event.outcome"', risk = doc ->> '$."netguard.risk"', action = doc ->> '$."event.action"';
+        outcome = ng_doc_value(doc, 'event.outcome'),
+        risk = ng_doc_value(doc, 'netguard.risk'),
+        action = ng_doc_value(doc, 'event.action');
 """
 
 
 def register_index_functions(conn: sqlite3.Connection, body_of: Callable[[Mapping[str, Any]], str]) -> None:
-    """``ng_ip_key(text)``, and ``ng_cjk_tokens(doc)`` and ``ng_fts_body(doc)`` for migration 2.
+    """The functions migration 2 calls: ``ng_ip_key``, ``ng_cjk_tokens``, ``ng_fts_body``, ``ng_doc_value``.
 
     ``body_of(fields)`` is the text the trigram index holds for an event (passed in: it lives
     with the query compiler, which imports this module).
@@ -196,3 +199,15 @@ def register_index_functions(conn: sqlite3.Connection, body_of: Callable[[Mappin
     conn.create_function("ng_ip_key", 1, lambda t: None if t is None else ip_key(str(t)), deterministic=True)
     conn.create_function("ng_cjk_tokens", 1, lambda doc: cjk_tokens(body_of(json.loads(doc))), deterministic=True)
     conn.create_function("ng_fts_body", 1, lambda doc: body_of(json.loads(doc)), deterministic=True)
+    conn.create_function("ng_doc_value", 2, _doc_value, deterministic=True)
+
+
+@functools.lru_cache(maxsize=1)
+def _parsed(doc: str) -> dict[str, Any]:
+    # The three columns of one row are read from one parse.
+    return dict(json.loads(doc))
+
+
+def _doc_value(doc: str, name: str) -> Any:
+    """A field of a stored document, whole (``->>`` would cut a string at a NUL, as ``json_extract`` does)."""
+    return _parsed(doc).get(name)

@@ -28,6 +28,7 @@ CJK_TEXTS = [
     ("enforcement", {"event.action": "restore", "netguard.enforce.reason": "未授权终端接入 unauthorised"}),
     ("compliance", {"event.action": "check", "netguard.compliance.title": "デフォルト 콘텐츠 默认团体名"}),
     ("bastion-command", {"event.action": "exec", "process.command_line": "ls", "message": "患\x00者"}),
+    ("bastion-command", {"event.action": "exec", "event.outcome": "ok\x00x", "process.command_line": "true"}),
 ]
 CJK_QUERIES = [
     "患者",
@@ -161,6 +162,9 @@ UPGRADE_QUERIES = [
     "action:new",
     "user:?ob",
     "command:r?",
+    "outcome:ok",
+    "outcome:ok*",
+    "NOT outcome:ok",
 ]
 
 
