@@ -1,15 +1,19 @@
 """The plan as an SQLite WHERE clause over the embedded event store.
 
-Events live in ``events(rowid, id, ts, kind, doc)`` with ``doc`` the JSON of
-all fields; text fields are also indexed in a contentless FTS5 table with the
-trigram tokenizer. A text match works like Elasticsearch's wildcard field: the
-trigram index finds candidates from every literal run of three or more
-characters, then :func:`contains_match` (a Python function registered on the
-connection) checks the exact pattern with the linear matcher of
-:mod:`.matching`; a keyword wildcard is checked the same way
-(:func:`wildcard_match`), after a ``GLOB 'prefix*'`` on its literal prefix
-that an index can serve. Neither SQLite's GLOB nor a regex sees a pattern with
-more than one ``*``: both backtrack.
+Events live in ``events(rowid, id, ts, kind, user, outcome, risk, action,
+doc)`` with ``doc`` the JSON of all fields; text fields are also indexed in a
+contentless FTS5 table with the trigram tokenizer, and addresses and short CJK
+words in side indexes (:mod:`netguard.events.sqlite_index`). A text match works
+like Elasticsearch's wildcard field: the trigram index (or, for runs of one or
+two CJK characters, the CJK index) finds candidates, then
+:func:`contains_match` (a Python function registered on the connection) checks
+the exact pattern with the linear matcher of :mod:`.matching`; a keyword
+wildcard is checked the same way (:func:`wildcard_match`), after a ``GLOB
+'prefix*'`` on its literal prefix, or on the distinct values of an indexed
+column (:meth:`SQLiteCompiler.distinct_matching`). Neither SQLite's GLOB nor a
+regex sees a pattern with more than one ``*``: both backtrack. An IP condition
+is a range scan of the address index (:meth:`SQLiteCompiler.ip_lookup`), exact;
+a condition on a field only some kinds carry reads only those kinds' events.
 
 Every such condition costs a ``json_extract`` and a call into Python per row,
 so the CIDRs, wildcards and text patterns ORed on the same field(s) are
