@@ -38,7 +38,7 @@ from netguard.errors import StoreError
 from netguard.events import sqlite_index
 from netguard.events.model import Event, event_from_doc
 from netguard.events.query import plan as p
-from netguard.events.query.to_sqlite import fts_body, register_functions, to_sqlite
+from netguard.events.query.to_sqlite import count_from_index, fts_body, register_functions, to_sqlite
 from netguard.events.store import EventStore, SearchResult, WriteResult
 from netguard.store.db import create_private, migrate, open_read_only, writable
 
@@ -162,17 +162,25 @@ class SQLiteEventStore(EventStore):
 
     # --- reading
     def _search(self, plan: p.Plan, kinds: Sequence[str], limit: int) -> SearchResult:
-        where, params = to_sqlite(plan)
         with self._lock:
-            total = self.conn.execute(f"SELECT count(*) FROM events e WHERE {where}", params).fetchone()[0]
+            total = self._count_locked(plan)
             rows = []
             if total and limit > 0:
+                order = self._page_order(total, limit)
+                # Walking back in time, each row read is checked as it comes: no index gathers all matches.
+                where, params = to_sqlite(plan, index_ips=not order)
                 rows = self.conn.execute(
-                    f"SELECT e.doc FROM events e {self._page_order(total, limit)} WHERE {where} "
-                    "ORDER BY e.ts DESC, e.id ASC LIMIT ?",
+                    f"SELECT e.doc FROM events e {order} WHERE {where} ORDER BY e.ts DESC, e.id ASC LIMIT ?",
                     [*params, limit],
                 ).fetchall()
         return SearchResult(total=total, hits=[_load(r[0]) for r in rows])
+
+    def _count_locked(self, plan: p.Plan) -> int:
+        counted = count_from_index(plan)
+        if counted is None:
+            where, params = to_sqlite(plan)
+            counted = f"SELECT count(*) FROM events e WHERE {where}", params
+        return int(self.conn.execute(*counted).fetchone()[0])
 
     def _page_order(self, total: int, limit: int) -> str:
         """How to find the newest ``limit`` of ``total`` matches: walk the time index, or sort the matches.
@@ -206,9 +214,8 @@ class SQLiteEventStore(EventStore):
             after = (rows[-1][0], rows[-1][1])
 
     def _count(self, plan: p.Plan, kinds: Sequence[str]) -> int:
-        where, params = to_sqlite(plan)
         with self._lock:
-            return int(self.conn.execute(f"SELECT count(*) FROM events e WHERE {where}", params).fetchone()[0])
+            return self._count_locked(plan)
 
     def purge(self, before_ms: int) -> int:
         """Delete events older than ``before_ms`` (retention); returns how many.

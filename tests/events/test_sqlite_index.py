@@ -125,7 +125,15 @@ def test_purge_removes_the_side_index_rows(sqlite_store: SQLiteEventStore) -> No
 def test_the_first_page_is_the_newest_whichever_way_it_is_found(sqlite_store: SQLiteEventStore) -> None:
     sqlite_store.write(synthetic_events(2000, seed=11, step_ms=0))  # equal times: the order falls back to ids
     sqlite_store.write(synthetic_events(2000, seed=12))
-    for query in ("", "user:alice", "source.ip:10.1.0.0/16", "drop", "kind:link", "session:s-0000001*"):
+    for query in (
+        "",
+        "user:alice",
+        "source.ip:10.1.0.0/16",
+        "source.ip:::/0",
+        "NOT related.ip:10.1.0.0/16",
+        "drop",
+        "kind:link",
+    ):
         every = [e.id for e in sqlite_store.iter_search(query)]
         for limit in (1, 10, 50):
             result = sqlite_store.search(query, limit=limit)

@@ -229,9 +229,12 @@ def _json_path(name: str) -> str:
 
 
 class SQLiteCompiler:
-    def __init__(self) -> None:
+    def __init__(self, *, index_ips: bool = True) -> None:
         self.params: list[Any] = []
         self.negated = False
+        # False: IP conditions checked on each row read (a walk that stops after a page of matches),
+        # rather than through the address index (which gathers every match first).
+        self.index_ips = index_ips
 
     def compile(self, plan: p.Plan) -> tuple[str, list[Any]]:
         self.params = []
@@ -265,8 +268,8 @@ class SQLiteCompiler:
                 match = self.bind(_any_of([w for w in words if w]))
                 return f"e.rowid IN (SELECT rowid FROM events_cjk WHERE events_cjk MATCH {match})"
             return self.of_kinds(fields, lambda: self.contains(fields, patterns))
-        if isinstance(plan, p.IpIn | _IpInAny | p.Eq | p.OneOf) and plan.field.name in IP_FIELD_BITS:
-            return self.ip_lookup(plan)
+        if self.index_ips and isinstance(plan, p.IpIn | _IpInAny | p.Eq | p.OneOf) and plan.field.name in IP_FIELD_BITS:
+            return f"e.rowid IN ({self.ip_lookup(plan)})"
         if isinstance(plan, p.Wildcard | _WildcardAny) and plan.field.name in DISTINCT_SCAN:
             return self.leaf(plan.field, lambda v: f"{v} IN ({self.distinct_matching(plan)})")
         return self.of_kinds((plan.field,), lambda: self.field_condition(plan))
@@ -308,15 +311,15 @@ class SQLiteCompiler:
             values = (plan.value,) if isinstance(plan, p.Eq) else plan.values
             networks = [str(v) for v in values]  # an address is its own one-address network
         if not networks:
-            return "0"
+            return "SELECT NULL WHERE 0"
         starts, ends = _intervals(json.dumps(networks))
         spans = json.dumps(
             [[a.to_bytes(16, "big").hex(), b.to_bytes(16, "big").hex()] for a, b in zip(starts, ends, strict=True)]
         )
         return (
-            f"e.rowid IN (SELECT i.event FROM json_each({self.bind(spans)}) r CROSS JOIN event_ips i "
+            f"SELECT i.event FROM json_each({self.bind(spans)}) r CROSS JOIN event_ips i "
             "WHERE i.addr BETWEEN ng_unhex(r.value ->> 0) AND ng_unhex(r.value ->> 1) "
-            f"AND i.fields & {IP_FIELD_BITS[plan.field.name]})"
+            f"AND i.fields & {IP_FIELD_BITS[plan.field.name]}"
         )
 
     def distinct_matching(self, plan: p.Wildcard | _WildcardAny) -> str:
@@ -552,5 +555,25 @@ def _joined(op: str, parts: Sequence[str]) -> str:
     return "(" + op.join(parts) + ")"
 
 
-def to_sqlite(plan: p.Plan) -> tuple[str, list[Any]]:
-    return SQLiteCompiler().compile(plan)
+def to_sqlite(plan: p.Plan, *, index_ips: bool = True) -> tuple[str, list[Any]]:
+    return SQLiteCompiler(index_ips=index_ips).compile(plan)
+
+
+def count_from_index(plan: p.Plan) -> tuple[str, list[Any]] | None:
+    """A query counting the plan's matches in the address index alone, when the plan is one IP condition
+    (or its negation); None otherwise.
+
+    Counting through ``events`` would visit every matching row (``source.ip:::/0`` is half a
+    million); the index holds one row per address and event, so for a field with one value its
+    rows are the events, and for a list field (``related.ip``) the distinct events.
+    """
+    negated = isinstance(plan, p.Not)
+    leaf = plan.item if isinstance(plan, p.Not) else plan
+    if not isinstance(leaf, p.IpIn | p.Eq | p.OneOf) or leaf.field.name not in IP_FIELD_BITS:
+        return None
+    compiler = SQLiteCompiler()
+    lookup = compiler.ip_lookup(leaf)
+    count = f"SELECT count(DISTINCT event) FROM ({lookup})" if leaf.field.array else f"SELECT count(*) FROM ({lookup})"
+    if negated:
+        return f"SELECT (SELECT count(*) FROM events) - ({count})", compiler.params
+    return count, compiler.params
