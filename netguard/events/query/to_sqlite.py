@@ -287,6 +287,10 @@ class SQLiteCompiler:
         if isinstance(plan, p.Eq) and isinstance(plan.value, str | bool) and self.scalar_in_doc(plan.field):
             text = self.in_doc(plan.field, plan.value)
             return self.leaf(plan.field, lambda v: f"({text}{self.predicate(plan, v)})")
+        if isinstance(plan, p.Eq) and isinstance(plan.value, str) and plan.field.array:
+            # The value as a JSON string somewhere in the text first (in C), then the list itself.
+            text = f"instr(e.doc, {self.bind(json.dumps(plan.value, ensure_ascii=False))}) AND "
+            return f"({text}{self.leaf(plan.field, lambda v: self.predicate(plan, v))})"
         if isinstance(plan, _IpInAny):
             nets = json.dumps([str(n) for n in plan.networks])
             return self.leaf(plan.field, lambda v: f"ng_ip_in({v}, {self.bind(nets)})")
