@@ -152,6 +152,10 @@ class Writer:
 
     def _stream(self, code: str, data: bytes) -> None:
         self.raw_bytes[code] += len(data)
+        if not self._tails[code] and data.isascii():
+            # The common case, checked at memory speed: nothing to decode, nothing to carry over.
+            self._line(code, json_string_body(data))
+            return
         pending = self._tails[code] + data if self._tails[code] else data
         try:
             _, used = codecs.utf_8_decode(pending, "strict", False)

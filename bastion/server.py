@@ -769,7 +769,6 @@ class Session:
                     client_data=_recording_input(live),
                     target_data=live.output,
                     target_stderr=live.output,
-                    idle=live.flush,
                 )
             else:
                 target_chan.invoke_subsystem("sftp")
@@ -787,7 +786,7 @@ class Session:
             if auditor is not None:
                 auditor.close()
             bastion.registry.remove(session_id)
-            live.close_recording()
+            written = live.close_recording()
             sha = bastion.sessions().finish(
                 session_id,
                 exit_status=status,
@@ -795,6 +794,7 @@ class Session:
                 bytes_out=live.bytes_out,
                 killed_by=live.killed_by,
                 recording=recording if recording.exists() else None,
+                recording_sha256=written,
             )
             self._session_event(live, access, "kill" if live.killed_by else "end", sha=sha)
             with contextlib.suppress(Exception):
@@ -826,7 +826,7 @@ class Session:
             live.output(data)
             tracker.output(data)
 
-        return Hooks(client_data=client_data, target_data=target_data, target_stderr=live.output, idle=live.flush)
+        return Hooks(client_data=client_data, target_data=target_data, target_stderr=live.output)
 
     def _session_event(self, live: LiveSession, access: Access, action: str, sha: str | None = None) -> None:
         self.bastion.emit(
