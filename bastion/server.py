@@ -94,6 +94,7 @@ class Server:
             transport.auth_timeout = settings.auth_timeout.total_seconds()
             assert self.bastion.host_key is not None
             transport.add_server_key(self.bastion.host_key)
+            transport.get_security_options().ciphers = settings.client_ciphers
             with self._lock:
                 self._transports.add(transport)
             conn = Connection(self.bastion, str(addr[0]), int(addr[1]))
