@@ -65,10 +65,14 @@ class LiveSession:
         self._record(lambda w: w.input(data), len(data))
 
     def resize(self, width: int, height: int) -> None:
-        self._record(lambda w: w.resize(width, height), 0)
+        # Called from paramiko's thread or the control socket's: a failed recording is reported
+        # to the relay (its next piece raises), never raised into those threads.
+        with contextlib.suppress(OSError):
+            self._record(lambda w: w.resize(width, height), 0)
 
     def marker(self, label: str) -> None:
-        self._record(lambda w: w.marker(label), 0)
+        with contextlib.suppress(OSError):
+            self._record(lambda w: w.marker(label), 0)
 
     def _record(self, action: Callable[[Writer], None], size: int) -> None:
         # The lock keeps the cap check and the queueing in one order across the threads that

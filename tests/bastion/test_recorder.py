@@ -139,3 +139,20 @@ def test_a_write_error_reaches_the_relay(tmp_path: Path) -> None:
     with pytest.raises(OSError, match="No space"):
         rec.submit(lambda w: w.output(b"z"), 1)
     assert rec.close() is None
+
+
+def test_after_a_write_error_a_kill_still_ends_the_session(tmp_path: Path) -> None:
+    live = _live(tmp_path)
+    closed: list[str] = []
+    live.on_kill(lambda: closed.append("channel"))
+    disk = _FullDisk()
+    disk.full = True
+    assert live._recorder is not None
+    live._recorder._fh = disk  # type: ignore[assignment]  # the disk fills up mid-session
+    live.output(b"x" * 10_000)
+    live.watch()  # answered after the failed write: the failure is known from here on
+    live.kill("admin")  # its marker cannot be written, the session still ends
+    assert closed == ["channel"] and live.killed_by == "admin"
+    with pytest.raises(OSError, match="No space"):
+        live.output(b"more")
+    assert live.close_recording() is None
