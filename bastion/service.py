@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from bastion.command_rules import COMMAND_DOMAIN
+from bastion.context import Bastion
 from bastion.hostkeys import create_host_key, load_host_key
-from bastion.server import Bastion
 from bastion.settings import BastionSettings
 from bastion.vault import Keyring, Vault
 from netguard.events import EventStore, make_event

@@ -136,9 +136,16 @@ class SessionLog:
         bytes_out: int,
         killed_by: str | None,
         recording: Path | None,
+        recording_sha256: str | None = None,
     ) -> str | None:
-        """Close the row and chain the recording's hash in one transaction; returns the hash."""
-        sha = file_sha256(recording) if recording is not None and recording.exists() else None
+        """Close the row and chain the recording's hash in one transaction; returns the hash.
+
+        ``recording_sha256`` is the hash the recorder computed while writing (no second read of
+        a large file); without it the file is hashed here.
+        """
+        sha = recording_sha256
+        if sha is None and recording is not None and recording.exists():
+            sha = file_sha256(recording)
         with transaction(self.conn):
             self.conn.execute(
                 "UPDATE bastion_sessions SET ended = ?, exit_status = ?, bytes_in = ?, bytes_out = ?, "

@@ -9,6 +9,7 @@
       rules: [/etc/netguard/rules/commands-local.yaml]
       lockout: {max_failures: 5, window_minutes: 15, lock_minutes: 30}
       max_recording_mb: 1024
+      client_ciphers: [aes128-gcm@openssh.com, aes256-gcm@openssh.com]   # default: also the aes*-ctr
 """
 
 from __future__ import annotations
@@ -22,6 +23,19 @@ import yaml
 from bastion.lockout import LockoutPolicy
 from netguard.secrets import SecretRef
 from netguard.section import Section, SectionReader
+
+# What the bastion offers its clients, AEAD first; never CBC, 3DES or "none". An OpenSSH client
+# picks by its own preference (chacha20-poly1305, which paramiko lacks, then aes*-ctr with an
+# HMAC, then AES-GCM), so AES-GCM is used only when the client asks for it or the list leaves
+# out the CTR modes: GCM costs the bastion ~10 % less CPU per byte (one AEAD pass per packet
+# instead of a cipher pass plus an HMAC pass), CTR keeps older clients (PuTTY before 0.76) working.
+CLIENT_CIPHERS = (
+    "aes128-gcm@openssh.com",
+    "aes256-gcm@openssh.com",
+    "aes128-ctr",
+    "aes192-ctr",
+    "aes256-ctr",
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +52,7 @@ class BastionSettings:
     max_connections: int = 500
     # Recordings larger than this stop recording output (a marker says so); the session goes on.
     max_recording_bytes: int = 1 << 30
+    client_ciphers: tuple[str, ...] = CLIENT_CIPHERS
 
     @property
     def host_key_path(self) -> Path:
@@ -75,6 +90,7 @@ class BastionSection:
     rules: tuple[Path, ...] = ()
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
     max_recording_bytes: int = 1 << 30
+    client_ciphers: tuple[str, ...] = CLIENT_CIPHERS
 
 
 def parse_listen(text: str) -> tuple[str, int] | None:
@@ -85,7 +101,7 @@ def parse_listen(text: str) -> tuple[str, int] | None:
 
 
 def _parse(r: SectionReader, node: yaml.Node) -> BastionSection | None:
-    keys = ("data_dir", "listen", "vault_key", "rules", "lockout", "max_recording_mb")
+    keys = ("data_dir", "listen", "vault_key", "rules", "lockout", "max_recording_mb", "client_ciphers")
     f = r.mapping(node, "bastion", (), keys)
     if f is None:
         return None
@@ -124,6 +140,14 @@ def _parse(r: SectionReader, node: yaml.Node) -> BastionSection | None:
     size = r.integer(f, "max_recording_mb", 1, 1 << 20)
     if size is not None:
         section = replace(section, max_recording_bytes=size << 20)
+    ciphers = []
+    for cipher_path, item, text in r.scalar_items(f, "client_ciphers"):
+        if text not in CLIENT_CIPHERS:
+            r.error(item, cipher_path, f"'{text}' is not one of {', '.join(CLIENT_CIPHERS)}")
+        elif text not in ciphers:
+            ciphers.append(text)
+    if ciphers:
+        section = replace(section, client_ciphers=tuple(ciphers))
     return section
 
 
@@ -140,4 +164,5 @@ def settings(section: BastionSection, state_path: Path) -> BastionSettings:
         rules=section.rules,
         lockout=section.lockout,
         max_recording_bytes=section.max_recording_bytes,
+        client_ciphers=section.client_ciphers,
     )

@@ -19,7 +19,9 @@ the ratio bastion/direct:
   session, beside its size before.
 
 Needs root (the sshd harness switches users). Results also go to
-bench/results/bastion.txt.
+bench/results/bastion.txt (or the name in BENCH_OUT). BENCH_SSH adds
+OpenSSH client options to both sides (``-c aes128-gcm@openssh.com`` measures
+clients that choose AES-GCM); BENCH_EXTRA is appended to netguard.yaml.
 """
 
 from __future__ import annotations
@@ -129,6 +131,10 @@ class Setup:
         self.server.wait(30)
 
 
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def timed(cmd: list[str], stdin_path: Path | None = None) -> float:
     start = time.perf_counter()
     run(cmd, stdin_path)
@@ -207,6 +213,7 @@ def main() -> None:
                     fh.write(line)
             size_mib = data.stat().st_size / 2**20
             say(f"bastion bench: {size_mib:.0f} MiB, {args.runs} runs, medians; ratio = bastion / direct")
+            say(f"ssh options: {os.environ.get('BENCH_SSH') or '(defaults)'}; load average at start: {_load()}")
             for name, remote, stdin in (
                 ("download (cat file)", f"cat {data}", None),
                 ("upload (cat > /dev/null)", "cat > /dev/null", data),
@@ -259,10 +266,11 @@ def main() -> None:
             )
             for client in clients:
                 client.close()
+            say(f"load average at end: {_load()}")
         finally:
             setup.stop()
             sshd.stop()
-    out = ROOT / "bench" / "results" / "bastion.txt"
+    out = ROOT / "bench" / "results" / os.environ.get("BENCH_OUT", "bastion.txt")
     out.write_text("\n".join(lines) + "\n")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import signal
 import sys
 import threading
@@ -105,6 +106,11 @@ def _read_password(prompt: str) -> str:
 @click.option(
     "--totp", "with_totp", is_flag=True, help="Require a TOTP code after the password; prints the otpauth:// URI once."
 )
+@click.option(
+    "--totp-uri-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the otpauth:// URI to this new file (mode 0600) instead of printing it; required with --json.",
+)
 @click.option("--group", "groups", multiple=True, help="Add the user to GROUP (repeatable).")
 @json_option
 @pass_app
@@ -114,14 +120,30 @@ def user_add(
     keys: tuple[str, ...],
     password: bool,
     with_totp: bool,
+    totp_uri_file: Path | None,
     groups: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    """Add a user with public keys and/or a password (and TOTP)."""
+    """Add a user with public keys and/or a password (and TOTP).
+
+    The otpauth:// URI carries the TOTP secret itself. It is enrolment material
+    shown once, so it goes to the terminal or to a 0600 file, never into --json
+    output, which scripts keep in logs and tickets.
+    """
     if not keys and not password:
         raise NetGuardError("give --key FILE and/or --password: a user needs a way to log in")
     if with_totp and not password:
         raise NetGuardError("--totp is a second factor after --password")
+    if totp_uri_file is not None and not with_totp:
+        raise NetGuardError("--totp-uri-file goes with --totp")
+    if with_totp and as_json and totp_uri_file is None:
+        raise NetGuardError(
+            "--json output never carries the TOTP secret: add --totp-uri-file FILE to receive the otpauth:// URI"
+        )
+    if totp_uri_file is not None and totp_uri_file.exists():
+        raise NetGuardError(f"{totp_uri_file} exists: the URI goes to a new file only")
+    if totp_uri_file is not None and not totp_uri_file.parent.is_dir():
+        raise NetGuardError(f"{totp_uri_file.parent} is not a directory")
     parsed = []
     for file in keys:
         for number, line in enumerate(Path(file).read_text(encoding="utf-8").splitlines(), start=1):
@@ -137,13 +159,34 @@ def user_add(
     created = directory.add_user(name, password_hash=pw_hash, totp=with_totp, keys=parsed)
     if groups:
         directory.set_groups(name, list(groups), [])
+    if uri is not None and totp_uri_file is not None:
+        _write_new_private(totp_uri_file, uri + "\n")
     if as_json:
-        print_json({"user": created.name, "keys": [k.fingerprint for k in parsed], "totp_uri": uri})
+        print_json(
+            {
+                "user": created.name,
+                "keys": [k.fingerprint for k in parsed],
+                "totp": with_totp,
+                "totp_uri_file": str(totp_uri_file) if totp_uri_file is not None else None,
+            }
+        )
         return
     echo(f"added user {name} ({len(parsed)} key(s){', password' if password else ''}{', TOTP' if uri else ''})")
-    if uri:
+    if uri is not None and totp_uri_file is not None:
+        echo(f"the otpauth:// URI is in {totp_uri_file} (mode 0600): enrol it, then delete the file")
+    elif uri is not None:
         echo("scan this once in an authenticator app (it is not shown again):")
         echo(uri)
+
+
+def _write_new_private(path: Path, text: str) -> None:
+    """Create ``path`` with mode 0600 from its first byte; never overwrite (a secret goes to a new file)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise NetGuardError(f"cannot create {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
 
 
 @user.command(name="list")

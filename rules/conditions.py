@@ -12,9 +12,10 @@ Grammar (YAML)::
 Operators by fact type:
 
 =========  ==============================================================
-text       equals, not_equals, in, not_in, matches, not_matches (Python
-           regular expressions, searched anywhere, case-insensitive unless
-           the pattern sets ``(?-i)``), contains, startswith, exists
+text       equals, not_equals, in, not_in, matches, not_matches (regular
+           expressions in RE2 syntax, searched anywhere in linear time,
+           case-insensitive unless the pattern sets ``(?-i)``; see
+           :mod:`rules.regex`), contains, startswith, exists
 number     equals, not_equals, in, not_in, gt, gte, lt, lte, between and
            outside ([low, high], both inclusive), exists
 bool       equals, exists
@@ -31,7 +32,6 @@ file and line.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,6 +39,7 @@ import yaml
 
 from netguard.inventory.nodes import Reader, is_null, join
 from rules.model import Domain, Predicate
+from rules.regex import RegexError, compile_search
 
 _OPS = {
     "text": {"equals", "not_equals", "in", "not_in", "matches", "not_matches", "contains", "startswith", "exists"},
@@ -204,13 +205,13 @@ def _operator(reader: Reader, op: str, kind: str, node: yaml.Node, path: str) ->
         if text is None:
             return None
         try:
-            pattern = re.compile(text, re.IGNORECASE)
-        except re.error as exc:
+            found = compile_search(text)
+        except RegexError as exc:
             reader.error(node, path, f"regular expression does not compile: {exc}")
             return None
         if op == "matches":
-            return lambda v: pattern.search(str(v)) is not None
-        return lambda v: pattern.search(str(v)) is None
+            return lambda v: found(str(v))
+        return lambda v: not found(str(v))
     if kind == "list":
         items = _scalars(reader, node, path)
         if items is None:

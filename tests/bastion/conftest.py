@@ -15,8 +15,9 @@ import paramiko
 import pytest
 from click.testing import CliRunner
 
+from bastion.context import Bastion
 from bastion.hostkeys import load_host_key
-from bastion.server import Bastion, Server
+from bastion.server import Server
 from bastion.service import EventWriter, build
 from bastion.settings import BastionSettings
 from cli import main
@@ -136,8 +137,21 @@ def lab(tmp_path: Path, sshd: Sshd) -> Iterator[Lab]:
     keygen(root / "alice")
     cli("bastion", "user", "add", "alice", "--key", str(root / "alice.pub"), "--group", "dba")
     bob_password = "bob-pw-物资-1"
-    out = cli("bastion", "user", "add", "bob", "--password", "--totp", "--json", stdin=bob_password + "\n")
-    uri = json.loads(out)["totp_uri"]
+    uri_file = root / "bob.otpauth"
+    out = cli(
+        "bastion",
+        "user",
+        "add",
+        "bob",
+        "--password",
+        "--totp",
+        "--totp-uri-file",
+        str(uri_file),
+        "--json",
+        stdin=bob_password + "\n",
+    )
+    assert json.loads(out)["totp_uri_file"] == str(uri_file) and "secret=" not in out
+    uri = uri_file.read_text().strip()
     secret = uri.split("secret=")[1].split("&")[0]
     cli("bastion", "target", "add", "his-db01", "--address", sshd.host, "--port", str(sshd.port), "--group", "db")
     cli("bastion", "target", "add", "pacs01", "--address", sshd.host, "--port", str(sshd.port))

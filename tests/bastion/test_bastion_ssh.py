@@ -11,6 +11,9 @@ import sys
 import time
 from pathlib import Path
 
+import paramiko
+import pytest
+
 from bastion import totp
 from bastion.asciicast import read
 from tests.bastion.conftest import Lab
@@ -478,3 +481,19 @@ def test_lists_show_each_row_and_never_a_secret(lab: Lab) -> None:
     code, out = lab.cli("bastion", "vault", "list")
     assert code == 0, out
     assert "his-db01" in out and lab.sshd.password not in out and lab.bob_totp_secret not in out
+
+
+def test_clients_get_aead_or_ctr_ciphers_never_cbc(lab: Lab) -> None:
+    gcm = lab.ssh("alice:root@his-db01", "echo gcm", key=lab.alice_key, extra=("-c", "aes256-gcm@openssh.com"))
+    assert gcm.returncode == 0 and gcm.stdout == b"gcm\n", gcm.stderr
+    cbc = lab.ssh("alice:root@his-db01", "echo cbc", key=lab.alice_key, extra=("-c", "aes128-cbc"))
+    assert cbc.returncode == 255 and cbc.stdout == b""
+    # The reason, seen from a client that offers only CBC: key exchange finds no common cipher.
+    sock = socket.create_connection(("127.0.0.1", lab.port), timeout=10)
+    transport = paramiko.Transport(sock)
+    transport.get_security_options().ciphers = ("aes128-cbc", "3des-cbc")
+    try:
+        with pytest.raises(paramiko.SSHException, match=r"(?i)incompatible|cipher"):
+            transport.start_client(timeout=10)
+    finally:
+        transport.close()
