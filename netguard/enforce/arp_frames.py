@@ -27,6 +27,10 @@ ETH_P_ARP = 0x0806
 ETH_P_IP = 0x0800
 ARP_REQUEST = 1
 ARP_REPLY = 2
+# The hold loop reads every frame on the segment, and scapy takes about a millisecond to decode
+# one: the ethertype turns away IP and the rest first. Only ARP itself, a VLAN tag (802.1Q,
+# 802.1ad) or an 802.3 length (below 0x0600, LLC/SNAP) can put an ARP frame behind it.
+_MAY_CARRY_ARP = frozenset({ETH_P_ARP, 0x8100, 0x88A8})
 
 
 def claim(*, enforcer_mac: str, to_mac: str, to_ip: str, ip: str, mac: str) -> bytes:
@@ -69,6 +73,9 @@ class EchoReplySeen:
 
 def read_arp(raw: bytes) -> ArpSeen | None:
     """The ARP frame in ``raw``, or None for anything else or a malformed frame."""
+    ethertype = int.from_bytes(raw[12:14], "big") if len(raw) >= 14 else None
+    if ethertype is not None and ethertype >= 0x0600 and ethertype not in _MAY_CARRY_ARP:
+        return None
     try:
         frame = Ether(raw)
     except Exception:  # scapy raises many kinds on garbage; a frame it cannot read is not ours
