@@ -1,4 +1,4 @@
-"""The frames of ARP isolation, built and read with scapy (pure: bytes in, bytes out).
+"""The frames of ARP isolation, built and read with scapy but for the probe (pure: bytes in, bytes out).
 
 Every frame leaves from the enforcer's own MAC at layer 2 (DESIGN.md §3:
 spoofing another host's MAC moves the switch's FDB entry and breaks that host);
@@ -17,14 +17,14 @@ only the ARP payload names someone else's address.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from scapy.layers.inet import ICMP, IP
 from scapy.layers.l2 import ARP, Ether
 
-BROADCAST = "ff:ff:ff:ff:ff:ff"
-ETH_P_ARP = 0x0806
-ETH_P_IP = 0x0800
+from netguard.arpsweep.frames import ETH_P_ARP, request_for, request_template
+
 ARP_REQUEST = 1
 ARP_REPLY = 2
 # The hold loop reads every frame on the segment, and scapy takes about a millisecond to decode
@@ -40,10 +40,8 @@ def claim(*, enforcer_mac: str, to_mac: str, to_ip: str, ip: str, mac: str) -> b
 
 
 def who_has_probe(*, enforcer_mac: str, ip: str) -> bytes:
-    frame = Ether(src=enforcer_mac, dst=BROADCAST) / ARP(
-        op=ARP_REQUEST, hwsrc=enforcer_mac, psrc="0.0.0.0", hwdst="00:00:00:00:00:00", pdst=ip
-    )
-    return bytes(frame)
+    # The sweep's request, byte for byte the scapy who-has (checked in tests/discovery/test_sweep_logic.py).
+    return request_for(request_template(enforcer_mac, "0.0.0.0"), ipaddress.IPv4Address(ip))
 
 
 def impersonated_echo(*, enforcer_mac: str, dst_mac: str, src_ip: str, dst_ip: str, ident: int, seq: int) -> bytes:
