@@ -82,7 +82,7 @@ def test_elasticsearch_purge_reports_events_and_keeps_deletion_indices(es_store:
 class _FailingPurge(SQLiteEventStore):
     """A real SQLite store whose purge fails after a late, backdated event arrived (pure logic of the record)."""
 
-    def purge(self, cutoff_ms: int) -> int | None:
+    def purge(self, cutoff_ms: int) -> int:
         self.write(synthetic_events(1, seed=9, start_ms=cutoff_ms - DAY, kinds=LAB_KINDS))
         raise StoreError("disk I/O error")
 
