@@ -51,9 +51,14 @@ _ACCOUNT_CHANGES = frozenset({"GRANT", "REVOKE", "RENAME USER", "SET PASSWORD"})
 _ACCOUNT_OBJECTS = frozenset({"USER", "ROLE"})
 
 
+def account_change(statement_type: str) -> bool:
+    """GRANT, REVOKE, CREATE/ALTER/DROP/RENAME USER or ROLE, SET PASSWORD."""
+    words = statement_type.split(" ")
+    return statement_type in _ACCOUNT_CHANGES or (len(words) == 2 and words[1] in _ACCOUNT_OBJECTS)
+
+
 def _account_change(a: Analysis) -> bool:
-    words = a.statement_type.split(" ")
-    return a.statement_type in _ACCOUNT_CHANGES or (len(words) == 2 and words[1] in _ACCOUNT_OBJECTS)
+    return account_change(a.statement_type)
 
 
 _BUILTIN: tuple[_Rule, ...] = (
@@ -69,11 +74,15 @@ _BUILTIN: tuple[_Rule, ...] = (
 _ORDER = {level: i for i, level in enumerate(RISK_LEVELS)}
 
 
+def verdict_of(matched: tuple[RuleMatch, ...]) -> Verdict:
+    """The verdict of these matches: the highest severity among them, ``info`` for none."""
+    if not matched:
+        return Verdict("info")
+    return Verdict(max((m.severity for m in matched), key=_ORDER.__getitem__), matched)
+
+
 class BuiltinClassifier:
     """The three built-in rules; the verdict depends only on the analysis, so it is cached with it."""
 
     def classify(self, statement: Statement, analysis: Analysis) -> Verdict:
-        matched = tuple(rule.match for rule in _BUILTIN if rule.applies(analysis))
-        if not matched:
-            return Verdict("info")
-        return Verdict(max((m.severity for m in matched), key=_ORDER.__getitem__), matched)
+        return verdict_of(tuple(rule.match for rule in _BUILTIN if rule.applies(analysis)))

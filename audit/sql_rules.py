@@ -41,7 +41,7 @@ from typing import Any
 
 from audit.analysis import Analysis
 from audit.records import Statement
-from audit.risk import RuleMatch, Verdict
+from audit.risk import RuleMatch, Verdict, account_change, verdict_of
 from audit.risk_settings import ANY_DATABASE, RiskSettings, Sensitive
 from audit.settings import AUDIT
 from netguard.config import Config
@@ -84,8 +84,6 @@ CONTEXT_FACTS: Mapping[str, str] = {
 }
 SQL_DOMAIN = Domain("sql", {**SHAPE_FACTS, **CONTEXT_FACTS}, "SQL statements from database logs")
 
-_ACCOUNT_CHANGES = frozenset({"GRANT", "REVOKE", "RENAME USER", "SET PASSWORD"})
-_ACCOUNT_OBJECTS = frozenset({"USER", "ROLE"})
 _TIME_FACTS = frozenset({"hour", "weekday", "working_hours"})
 # Raw inputs of the context facts: a context key holds only those the loaded rules read.
 _INPUTS: Mapping[str, str] = {
@@ -108,11 +106,6 @@ _LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[local]", "localhost
 def load_sql_rules(settings: RiskSettings) -> RuleSet:
     """The built-in pack, then the configured ones; RulesInvalid (every error with file and line) if any is wrong."""
     return load_or_raise([builtin_pack("sql"), *settings.rules], SQL_DOMAIN)
-
-
-def account_change(statement_type: str) -> bool:
-    words = statement_type.split(" ")
-    return statement_type in _ACCOUNT_CHANGES or (len(words) == 2 and words[1] in _ACCOUNT_OBJECTS)
 
 
 class ClientRoles:
@@ -154,15 +147,6 @@ class ClientRoles:
 
 def _match(rule: Rule) -> RuleMatch:
     return RuleMatch(rule.id, rule.title, rule.severity.value, ", ".join(rule.references), rule.pack or "sql")
-
-
-_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
-
-
-def _verdict(matches: tuple[RuleMatch, ...]) -> Verdict:
-    if not matches:
-        return Verdict("info")
-    return Verdict(max((m.severity for m in matches), key=_RANK.__getitem__), matches)
 
 
 def _evaluate(rules: tuple[Rule, ...], facts: Mapping[str, Any]) -> tuple[RuleMatch, ...]:
@@ -222,7 +206,7 @@ class SqlClassifier:
         if len(self._contexts) >= CACHE_LIMIT:
             self._contexts.clear()
         facts = {**shape[1], **self.context_facts(statement)}
-        verdict = _verdict(shape[2] + _evaluate(self._context_rules, facts))
+        verdict = verdict_of(shape[2] + _evaluate(self._context_rules, facts))
         self._contexts[ckey] = (analysis, verdict)
         return verdict
 
@@ -236,7 +220,7 @@ class SqlClassifier:
                 self._shapes.clear()
             facts = self.shape_facts(analysis, statement.db)
             matches = _evaluate(self._shape_rules, facts)
-            shape = self._shapes[key] = (analysis, facts, matches, _verdict(matches))
+            shape = self._shapes[key] = (analysis, facts, matches, verdict_of(matches))
         return shape
 
     # --- facts

@@ -8,7 +8,6 @@ masked statements, so it is created readable by its owner only.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -22,6 +21,7 @@ from commands.output import echo, json_option, plural, print_json, status
 from commands.tables import Column, print_table, wide_option
 from netguard.errors import NetGuardError
 from netguard.events import open_event_store
+from netguard.secrets import write_private
 
 
 @click.command(name="report", short_help="A day's or month's activity and risks per database.")
@@ -73,10 +73,9 @@ def report(
 
 
 def _write_private(path: Path, page: str) -> None:
+    # The page quotes SQL text: 0600 from the first byte, and again on a file that was already there.
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(page)
+        write_private(path, page)
     except OSError as exc:
         raise NetGuardError(f"cannot write the HTML report {path}: {exc.strerror}") from None
 

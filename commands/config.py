@@ -28,7 +28,7 @@ from commands.context import AppContext, pass_app
 from commands.output import console, echo, json_option, plural, print_json, safe
 from commands.sections import SECTIONS
 from netguard.config import Config
-from netguard.discovery.policy import BUILTIN_PACK, DEVICE_DOMAIN, load_device_policy
+from netguard.discovery.policy import BUILTIN_PACK, DEVICE_DOMAIN, unknown_scopes
 from netguard.discovery.settings import DISCOVERY, RuleFile
 from netguard.errors import EXIT_FINDINGS, EXIT_USAGE, ConfigError, NetGuardError
 from netguard.events import open_event_store
@@ -37,7 +37,7 @@ from netguard.secrets import SecretRef, check_private, redact_url
 from netguard.section import RefAt, Section
 from netguard.store.db import connect, open_read_only, schema_version, writable
 from netguard.store.migrations import LATEST_VERSION
-from rules.loader import RulesInvalid, builtin_pack, load_packs
+from rules.loader import builtin_pack, load_packs
 from rules.model import Domain
 
 
@@ -251,13 +251,7 @@ def _scope_checks(cfg: Config, files: Sequence[RuleFile]) -> list[Check]:
         inventory = load_inventory(cfg.inventory)
     except NetGuardError:
         return []  # the inventory check says why
-    try:
-        load_device_policy(files, inventory)
-    except ConfigError as exc:
-        return [Check("device rules", False, issue) for issue in exc.issues]
-    except RulesInvalid:
-        pass  # every rule error is already a check of its own
-    return []
+    return [Check("device rules", False, issue) for issue in unknown_scopes(files, inventory)]
 
 
 def _mode_problem(path: Path) -> str | None:

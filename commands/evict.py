@@ -54,7 +54,6 @@ from netguard.enforce.guards import (
     AlreadyIsolated,
     EnforcementFailed,
     LimitReached,
-    ProtectedTarget,
     Refused,
 )
 from netguard.enforce.plan import METHODS, NotFound, Plan, SwitchWalks, locate, make_plan
@@ -173,12 +172,9 @@ def device_cmd(
     if not reason.strip():
         raise NetGuardError("--reason must say why")
     inv = load_inventory(app.inventory_path(None))
+    refuse_protected(inv, what)
     if _device_by_arp(app, inv, what, method=method, reason=reason, do_apply=do_apply, as_json=as_json):
         return
-
-    protected = inv.protected_reason(mac=what, ip=what)
-    if protected is not None:
-        raise ProtectedTarget(f"{what} is protected ({protected}); NetGuard never evicts it")
     with StateStore.from_config(app.config) as store, recorder(app.config) as (record, failures):
         device = locate(store.sightings, inv, what, policy_from_config(app.config, inv))
         target = _target(app, inv, device.switch)
@@ -220,21 +216,20 @@ def _device_by_arp(
     app: AppContext, inv: Inventory, what: str, *, method: str, reason: str, do_apply: bool, as_json: bool
 ) -> bool:
     """``evict device`` by ARP when the method or the device's segment says so; False: use its switch port."""
-    refuse_protected(inv, what)
     with StateStore.from_config(app.config) as store:
         segment = arp_segment(app, inv, store, what, method)
-    if segment is None:
-        return False
-    with StateStore.from_config(app.config) as store, recorder(app.config) as (record, failures):
-        plan, entry = arp_device(
-            inv,
-            store,
-            segment,
-            reason=reason,
-            do_apply=do_apply,
-            record=record,
-            policy=policy_from_config(app.config, inv),
-        )
+        if segment is None:
+            return False
+        with recorder(app.config) as (record, failures):
+            plan, entry = arp_device(
+                inv,
+                store,
+                segment,
+                reason=reason,
+                do_apply=do_apply,
+                record=record,
+                policy=policy_from_config(app.config, inv),
+            )
     if as_json:
         print_json({**plan.as_dict(), "applied": entry is not None, "journal_id": entry.id if entry else None})
     else:

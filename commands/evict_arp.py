@@ -78,9 +78,13 @@ def arp_device(
     do_apply: bool,
     record: Record,
     policy: RuleSet | None = None,
+    limit: ActionLimit | None = None,
+    elsewhere_ok: bool = False,
 ) -> tuple[ArpPlan, JournalEntry | None]:
+    """Plan the ARP isolation of the device on ``segment`` and, with ``do_apply``, act on it
+    (within ``limit``, one action when not given); the entry is None in a dry run."""
     with Link(segment.interface) as link:
-        plan = make_arp_plan(link, segment, inv, store.isolation, policy)
+        plan = make_arp_plan(link, segment, inv, store.isolation, policy, elsewhere_ok=elsewhere_ok)
         if not do_apply:
             return plan, None
         entry = apply_arp_plan(
@@ -89,7 +93,7 @@ def arp_device(
             journal=store.journal,
             operator=getpass.getuser(),
             reason=reason,
-            limit=ActionLimit(1),
+            limit=limit if limit is not None else ActionLimit(1),
             record=record,
         )
     return plan, entry
@@ -113,20 +117,20 @@ def arp_job(
     Refusals, the limit, NotFound and LinkError are raised for the caller to turn into rows.
     """
     segment = find_segment(store.sightings, inv, app.config.section(ENFORCE), device.mac)
-    with Link(segment.interface) as link:
-        plan = make_arp_plan(link, segment, inv, store.isolation, policy, elsewhere_ok=elsewhere_ok)
-        row = plan.as_dict()
-        if not do_apply:
-            return {**row, "outcome": "refused" if plan.refusals else "planned"}
-        entry = apply_arp_plan(
-            plan,
-            link=link,
-            journal=store.journal,
-            operator=getpass.getuser(),
-            reason=reason,
-            limit=budget,
-            record=record,
-        )
+    plan, entry = arp_device(
+        inv,
+        store,
+        segment,
+        reason=reason,
+        do_apply=do_apply,
+        record=record,
+        policy=policy,
+        limit=budget,
+        elsewhere_ok=elsewhere_ok,
+    )
+    row = plan.as_dict()
+    if entry is None:
+        return {**row, "outcome": "refused" if plan.refusals else "planned"}
     return {**row, "outcome": "applied", "journal_id": entry.id}
 
 

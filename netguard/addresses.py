@@ -6,6 +6,9 @@ the state store and the event store all keep ``aa:bb:cc:dd:ee:ff`` so that a
 lookup finds a device however it was spelled. Shortened octets (``a:b:c:d:e:f``)
 and mixed separators are refused: in an allowlist they are far more often a
 typo than a spelling.
+
+Interface names, which the configuration gives to say which leg of this host
+faces a segment, are checked here too, the same for every section.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ _MAC_FORMS = re.compile(
     re.VERBOSE,
 )
 _NOT_HEX = re.compile(r"[^0-9a-f]")
+# Linux interface names (dev_valid_name): at most 15 (IFNAMSIZ less the NUL), no '/', ':' or whitespace.
+_IFNAME = re.compile(r"[^/:\s]{1,15}")
 
 
 def normalize_mac(text: str) -> str:
@@ -43,3 +48,8 @@ def normalize_ip(text: str) -> str:
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
         return str(addr.ipv4_mapped)
     return str(addr)
+
+
+def is_interface_name(text: str) -> bool:
+    """True for a name Linux accepts for a network interface (``eth1``, ``ens19.107``)."""
+    return _IFNAME.fullmatch(text) is not None

@@ -139,6 +139,16 @@ def _scoped(rule: Rule, institution: str) -> Rule:
     return replace(rule, predicate=wrapped)
 
 
+def unknown_scopes(files: Sequence[RuleFile], inventory: Inventory) -> list[str]:
+    """One line for each rule file scoped to an institution the inventory does not have."""
+    return [
+        f"{f.where or f.path}: device rules {f.path} are for institution '{f.institution}', "
+        "which is not in the inventory"
+        for f in files
+        if f.institution is not None and inventory.root.by_id(f.institution) is None
+    ]
+
+
 def load_device_policy(files: Sequence[RuleFile] = (), inventory: Inventory | None = None) -> RuleSet:
     """The built-in pack then ``files``; :class:`~rules.loader.RulesInvalid` names the rule file and line.
 
@@ -146,16 +156,9 @@ def load_device_policy(files: Sequence[RuleFile] = (), inventory: Inventory | No
     :class:`~netguard.errors.ConfigError` at the configuration's line otherwise),
     so a typo never silently turns an institution's rules off.
     """
-    if inventory is not None:
-        unknown = [f for f in files if f.institution is not None and inventory.root.by_id(f.institution) is None]
-        if unknown:
-            raise ConfigError.of(
-                [
-                    f"{f.where or f.path}: device rules {f.path} are for institution '{f.institution}', "
-                    "which is not in the inventory"
-                    for f in unknown
-                ]
-            )
+    unknown = unknown_scopes(files, inventory) if inventory is not None else []
+    if unknown:
+        raise ConfigError.of(unknown)
     rules = load_or_raise([builtin_pack(BUILTIN_PACK), *(f.path for f in files)], DEVICE_DOMAIN)
     scope = {str(f.path): f.institution for f in files if f.institution is not None}
     if not scope:

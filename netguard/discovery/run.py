@@ -96,6 +96,16 @@ class DeviceChange:
     previous: SightingRecord | None = None
 
 
+def device_changes(
+    action: str, record: SightingRecord, verdict: Verdict, ips: tuple[str, ...], previous: SightingRecord | None
+) -> list[DeviceChange]:
+    """The change, and a ``conflict`` beside it when a new or moved device's IP is another MAC's."""
+    out = [DeviceChange(action, record, verdict, ips, previous)]
+    if action in ("new", "moved") and verdict.status == "conflict":
+        out.append(DeviceChange("conflict", record, verdict, ips, previous))
+    return out
+
+
 @dataclass(frozen=True)
 class DiscoveryRun:
     """One run: every switch's outcome (failed and partial ones included), the changes, the sightings stored."""
@@ -228,11 +238,7 @@ def reconcile(
             port=record.port,
             vlan=record.vlan,
         )
-        found = tuple(sorted(seen_ips))
-        out = [DeviceChange(action, record, verdict, found, previous)]
-        if action in ("new", "moved") and verdict.status == "conflict":
-            out.append(DeviceChange("conflict", record, verdict, found, previous))
-        return out
+        return device_changes(action, record, verdict, tuple(sorted(seen_ips)), previous)
 
     results: list[ReconcileResult] = []
     stored = 0

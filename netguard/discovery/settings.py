@@ -29,19 +29,17 @@ institutions it could not cover.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+from netguard.addresses import is_interface_name
 from netguard.arpsweep import SweepError, SweepOptions
 from netguard.inventory.issues import Location
 from netguard.inventory.nodes import Fields, is_null, join
 from netguard.section import Section, SectionReader
 
-# Linux interface names: 1-15 bytes, no slash, colon or whitespace.
-_IFNAME = re.compile(r"[^/:\s]{1,15}")
 KEYS = (
     "device_rules",
     "sweep_interface",
@@ -81,7 +79,7 @@ def _path(r: SectionReader, text: str) -> Path:
 
 def _interface(r: SectionReader, node: yaml.Node, path: str) -> str | None:
     value = r.node_text(node, path)
-    if value is not None and not _IFNAME.fullmatch(value):
+    if value is not None and not is_interface_name(value):
         r.error(node, path, f"'{value}' is not an interface name (1-15 characters, no '/', ':' or spaces)")
         return None
     return value

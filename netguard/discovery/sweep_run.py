@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from netguard.arpsweep import SweepError, SweepOptions, SweepResult, sweep
 from netguard.discovery.authorise import classify, infrastructure_macs
-from netguard.discovery.run import DeviceChange, vendor_of, verdict_fields
+from netguard.discovery.run import DeviceChange, device_changes, vendor_of, verdict_fields
 from netguard.discovery.settings import DiscoverySettings
 from netguard.events import Event, make_event
 from netguard.inventory import Institution, Inventory
@@ -191,10 +191,7 @@ def _reconcile(
             ip_users=users,
             policy=policy,
         )
-        out = [DeviceChange(action, record, verdict, tuple(sorted(seen)), previous)]
-        if action in ("new", "moved") and verdict.status == "conflict":
-            out.append(DeviceChange("conflict", record, verdict, tuple(sorted(seen)), previous))
-        return out
+        return device_changes(action, record, verdict, tuple(sorted(seen)), previous)
 
     changes: list[DeviceChange] = []
     for r in outcome.new:

@@ -1,4 +1,4 @@
-"""The frames of ARP isolation, built and read with scapy (pure: bytes in, bytes out).
+"""The frames of ARP isolation, built and read with scapy but for the probe (pure: bytes in, bytes out).
 
 Every frame leaves from the enforcer's own MAC at layer 2 (DESIGN.md §3:
 spoofing another host's MAC moves the switch's FDB entry and breaks that host);
@@ -22,13 +22,17 @@ about a third of a second of CPU.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
-BROADCAST = "ff:ff:ff:ff:ff:ff"
-ETH_P_ARP = 0x0806
-ETH_P_IP = 0x0800
+from netguard.arpsweep.frames import ETH_P_ARP, request_for, request_template
+
 ARP_REQUEST = 1
 ARP_REPLY = 2
+# The hold loop reads every frame on the segment, and scapy takes about a millisecond to decode
+# one: the ethertype turns away IP and the rest first. Only ARP itself, a VLAN tag (802.1Q,
+# 802.1ad) or an 802.3 length (below 0x0600, LLC/SNAP) can put an ARP frame behind it.
+_MAY_CARRY_ARP = frozenset({ETH_P_ARP, 0x8100, 0x88A8})
 
 
 def claim(*, enforcer_mac: str, to_mac: str, to_ip: str, ip: str, mac: str) -> bytes:
@@ -40,12 +44,8 @@ def claim(*, enforcer_mac: str, to_mac: str, to_ip: str, ip: str, mac: str) -> b
 
 
 def who_has_probe(*, enforcer_mac: str, ip: str) -> bytes:
-    from scapy.layers.l2 import ARP, Ether
-
-    frame = Ether(src=enforcer_mac, dst=BROADCAST) / ARP(
-        op=ARP_REQUEST, hwsrc=enforcer_mac, psrc="0.0.0.0", hwdst="00:00:00:00:00:00", pdst=ip
-    )
-    return bytes(frame)
+    # The sweep's request, byte for byte the scapy who-has (checked in tests/discovery/test_sweep_logic.py).
+    return request_for(request_template(enforcer_mac, "0.0.0.0"), ipaddress.IPv4Address(ip))
 
 
 def impersonated_echo(*, enforcer_mac: str, dst_mac: str, src_ip: str, dst_ip: str, ident: int, seq: int) -> bytes:
@@ -78,6 +78,9 @@ class EchoReplySeen:
 
 def read_arp(raw: bytes) -> ArpSeen | None:
     """The ARP frame in ``raw``, or None for anything else or a malformed frame."""
+    ethertype = int.from_bytes(raw[12:14], "big") if len(raw) >= 14 else None
+    if ethertype is not None and ethertype >= 0x0600 and ethertype not in _MAY_CARRY_ARP:
+        return None
     from scapy.layers.l2 import ARP, Ether
 
     try:

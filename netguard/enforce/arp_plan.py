@@ -144,7 +144,7 @@ def device_address(sightings: SightingRepository, what: str) -> tuple[str | None
             return None, addresses.normalize_ip(what)
         except ValueError:
             raise NotFound(f"'{what}' is neither a MAC nor an IP address") from None
-    ips = sorted({r.ip for r in sightings.open_sightings() if r.mac == mac and r.ip})
+    ips = sorted({r.ip for r in sightings.open_sightings(mac=mac) if r.ip})
     if not ips:
         raise NotFound(
             f"no IP is known for {mac} (no open sighting carries one): give its IP, or run a discovery "

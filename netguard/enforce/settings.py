@@ -14,17 +14,15 @@ enforcer must have a leg on the segment, and only the operator knows which.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import yaml
 
+from netguard.addresses import is_interface_name
 from netguard.enforce.guards import DEFAULT_LIMIT
 from netguard.inventory.nodes import join
 from netguard.section import Section, SectionReader
 
-# Linux interface names: at most 15 bytes, no '/', no whitespace (dev_valid_name).
-_IFNAME = re.compile(r"[^/\s:]{1,15}")
 DEFAULT_REFRESH_S = 2.0
 
 
@@ -51,7 +49,7 @@ def _interfaces(r: SectionReader, node: yaml.Node | None, path: str) -> tuple[tu
         text = r.text(fields, name)
         if text is None:
             continue
-        if not _IFNAME.fullmatch(text):
+        if not is_interface_name(text):
             value = fields.get(name)
             assert value is not None
             r.error(value, join(path, name), f"'{text}' is not an interface name")

@@ -114,16 +114,16 @@ def purge_recorded(store: EventStore, cutoff_ms: int, *, older_than: str, forced
         indices = store.purge(cutoff_ms)
     except StoreError as exc:
         store.refresh()
-        left = store.count(older_events(cutoff_ms))
+        gone = max(0, matched - store.count(older_events(cutoff_ms)))
         _record(
             store,
             common
             | {
                 "event.outcome": "failure",
                 "netguard.deletion.matched": matched,
-                "netguard.deletion.removed": max(0, matched - left),
+                "netguard.deletion.removed": gone,
                 "error.message": str(exc),
-                "message": f"purge by {user} of events older than {cutoff} failed after {matched - left} events",
+                "message": f"purge by {user} of events older than {cutoff} failed after {gone} events",
             },
             "failed purge",
         )

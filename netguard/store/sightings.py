@@ -272,7 +272,7 @@ class SightingRepository:
                     candidates = [
                         r
                         for r in (
-                            *self._select(scope=None, mac=new.mac, ip=None, institution_id=None, open_only=True),
+                            *self.open_sightings(mac=new.mac),
                             *gone,
                         )
                         if r.how == new.how

@@ -160,6 +160,9 @@ def test_cli_json_html_and_errors(tmp_path: Path) -> None:
     data = json.loads(out.output)
     assert data["databases"][0]["database"] == HOSTILE["db.namespace"] and data["html"] == str(html_file)
     assert os.stat(html_file).st_mode & 0o777 == 0o600
+    os.chmod(html_file, 0o644)  # a report left readable by others is made private when written again
+    assert cli(config, "--day", "2026-11-30", "--html", str(html_file)).exit_code == 0
+    assert os.stat(html_file).st_mode & 0o777 == 0o600
     table = cli(config, "--day", "2026-11-30", "--wide")
     assert table.exit_code == 0 and "<script>alert(1)</script>" in table.output and "\x1b" not in table.output
     for args, message in [

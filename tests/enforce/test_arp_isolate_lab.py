@@ -22,21 +22,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
 from netguard.config import load_config
 from netguard.enforce.arp_isolate import isolated_state
-from netguard.events import open_event_store
 from netguard.lab import netns
 from netguard.lab.status import HostStatus
 from netguard.secrets import write_private
 from netguard.store import StateStore
 from netguard.store.isolation import PortState
-from netguard.store.journal import Target, witness_of
+from netguard.store.journal import Target
 from netguard.store.sightings import Sighting
+from tests.enforce.helpers import assert_chain_verifies, enforcement_events, journal_entries, reaches
 from tests.harness.lab import RunningLab, ping, running_lab
 
 REPO = Path(__file__).resolve().parents[2]
@@ -100,10 +99,6 @@ def on_probe(
     return subprocess.run(command, capture_output=True, text=True, env=environment, timeout=WAIT_S, check=False)
 
 
-def reaches(namespace: str, gateway: str) -> bool:
-    return any(ping(namespace, gateway) for _ in range(3))
-
-
 def cut_off(namespace: str, gateway: str) -> bool:
     return not any(ping(namespace, gateway) for _ in range(3))
 
@@ -113,26 +108,6 @@ def swept(config: Path, *found: tuple[str, str, str]) -> None:
     with StateStore.from_config(load_config(config)) as store:
         rows = [Sighting(mac, "arp", ip, institution) for mac, ip, institution in found]
         store.sightings.reconcile("arp:test-sweep", rows, False)
-
-
-def journal(config: Path) -> list[Any]:
-    with StateStore.from_config(load_config(config)) as store:
-        return store.journal.entries()
-
-
-def events(config: Path) -> list[dict[str, Any]]:
-    store = open_event_store(load_config(config))
-    try:
-        return [dict(e.fields) for e in store.iter_search("", kinds=["enforcement"])]
-    finally:
-        store.close()
-
-
-def assert_chain_verifies(config: Path) -> None:
-    witnesses = [w for w in (witness_of(e) for e in events(config)) if w is not None]
-    with StateStore.from_config(load_config(config)) as store:
-        report = store.journal.verify_chain(witnesses)
-    assert report.ok, report.problems()
 
 
 class Hold:
@@ -200,13 +175,13 @@ def test_arp_isolation_cuts_the_rogue_off_while_held_until_restored(
         "gateway_ip": v.gateway_ip,
         "institution": rogue.institution,
     }
-    assert journal(config) == [] and reaches(rogue.namespace, rogue.gateway)
+    assert journal_entries(config) == [] and reaches(rogue.namespace, rogue.gateway)
 
     applied = on_probe(
         lab, config, "evict", "device", rogue.mac, "--method", "arp-isolate", "--reason", "rogue", "--apply"
     )
     assert applied.returncode == 0, applied.stderr
-    [entry] = journal(config)
+    [entry] = journal_entries(config)
     assert (entry.action, entry.status, entry.target.mac, entry.target.ip) == (
         "arp-isolate",
         "applied",
@@ -243,11 +218,11 @@ def test_arp_isolation_cuts_the_rogue_off_while_held_until_restored(
     assert answered is not None and int(answered.group(1)) > 0, log  # the rogue's re-asking was answered
     assert "Traceback" not in log
 
-    assert [(e.action, e.status, e.undoes) for e in journal(config)] == [
+    assert [(e.action, e.status, e.undoes) for e in journal_entries(config)] == [
         ("arp-isolate", "undone", None),
         ("restore", "applied", entry.id),
     ]
-    actions = [(e["event.action"], e["event.outcome"]) for e in events(config)]
+    actions = [(e["event.action"], e["event.outcome"]) for e in enforcement_events(config)]
     assert ("arp-isolate", "success") in actions and ("restore", "success") in actions
     assert json.loads(on_probe(lab, config, "evict", "list", "--json").stdout) == []
     assert_chain_verifies(config)
@@ -281,7 +256,7 @@ def test_guards_refuse_the_gateway_the_enforcer_and_known_devices(lab: RunningLa
     finally:
         forwarding("0")
 
-    assert journal(config) == [] and events(config) == []
+    assert journal_entries(config) == [] and enforcement_events(config) == []
     for h in (v.rogue, v.pc):
         assert reaches(h.namespace, h.gateway)
 
@@ -335,13 +310,13 @@ def test_an_arp_isolation_killed_after_its_intent_is_settled_by_restore(lab: Run
     proc = subprocess.Popen([*command, "evict", "device", rogue.ip, "--reason", "crash", "--apply"], env=env)
     try:
         deadline = time.monotonic() + WAIT_S
-        while not journal(config) and proc.poll() is None and time.monotonic() < deadline:
+        while not journal_entries(config) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert [e.status for e in journal(config)] == ["intent"], "the run never wrote its intent"
+        assert [e.status for e in journal_entries(config)] == ["intent"], "the run never wrote its intent"
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=WAIT_S)
-    [entry] = journal(config)
+    [entry] = journal_entries(config)
     assert reaches(rogue.namespace, rogue.gateway)  # killed before any poison was sent
 
     restored = on_probe(lab, config, "evict", "restore", str(entry.id), "--json")
@@ -349,7 +324,7 @@ def test_an_arp_isolation_killed_after_its_intent_is_settled_by_restore(lab: Run
     assert json.loads(restored.stdout) == [
         {"journal_id": entry.id, "restored": False, "restore_id": None, "outcome": "failed"}
     ]
-    [settled] = journal(config)
+    [settled] = journal_entries(config)
     assert settled.outcome is not None and "interrupted" in settled.outcome
     assert reaches(rogue.namespace, rogue.gateway)
     assert_chain_verifies(config)
@@ -380,13 +355,13 @@ def test_unauthorised_isolates_swept_devices_by_arp_within_the_limit(
     # An explicit port method leaves swept devices out.
     only_ports = on_probe(lab, config, "evict", "unauthorised", "--method", "port-shutdown", "--json")
     assert only_ports.returncode == 0 and json.loads(only_ports.stdout) == []
-    assert journal(config) == []
+    assert journal_entries(config) == []
 
     with holding(lab, config, tmp_path) as hold:
         applied = on_probe(lab, config, "evict", "unauthorised", "--apply", "--reason", "sweep rogue", "--limit", "1")
         assert applied.returncode == 0, applied.stderr
         assert applied.stdout.startswith(f"applied: {rogue.mac} ({rogue.ip}) at {rogue.institution}: journal entry")
-        [entry] = journal(config)
+        [entry] = journal_entries(config)
         assert (entry.action, entry.status, entry.reason, entry.target.ip) == (
             "arp-isolate",
             "applied",
@@ -407,7 +382,10 @@ def test_unauthorised_isolates_swept_devices_by_arp_within_the_limit(
         hold.wait_for(f"released journal entry {entry.id}")
         assert reaches(rogue.namespace, rogue.gateway)
         assert hold.stop() == 0
-    assert [(e.action, e.status) for e in journal(config)] == [("arp-isolate", "undone"), ("restore", "applied")]
+    assert [(e.action, e.status) for e in journal_entries(config)] == [
+        ("arp-isolate", "undone"),
+        ("restore", "applied"),
+    ]
     assert_chain_verifies(config)
 
 
@@ -426,7 +404,7 @@ def test_the_per_run_limit_counts_arp_isolations(lab: RunningLab, config: Path, 
     assert result.returncode == 1, result.stderr  # one left over
     rows = json.loads(result.stdout)
     assert sorted(r["outcome"] for r in rows) == ["applied", "left over"]
-    [entry] = journal(config)
+    [entry] = journal_entries(config)
     applied = next(r for r in rows if r["outcome"] == "applied")
     assert entry.target.mac == applied["mac"] and entry.action == "arp-isolate"
     left = next(r for r in rows if r["outcome"] == "left over")
@@ -464,14 +442,14 @@ def test_a_port_isolated_device_carried_to_the_village_is_isolated_there_by_arp(
     assert planned.returncode == 0, planned.stderr
     [row] = json.loads(planned.stdout)
     assert (row["mac"], row["method"], row["outcome"]) == (rogue.mac, "arp-isolate", "planned")
-    assert [e.id for e in journal(config)] == [shut]
+    assert [e.id for e in journal_entries(config)] == [shut]
 
     with holding(lab, config, tmp_path) as hold:
         applied = on_probe(lab, config, "evict", "redetain", "--apply", "--json")
         assert applied.returncode == 0, applied.stderr
         [row] = json.loads(applied.stdout)
         assert row["outcome"] == "applied"
-        entry = next(e for e in journal(config) if e.id == row["journal_id"])
+        entry = next(e for e in journal_entries(config) if e.id == row["journal_id"])
         assert entry.action == "arp-isolate" and entry.reason == (
             f"re-detain: {rogue.mac} reappeared at {rogue.institution} ({rogue.ip}) while disabled "
             f"on {township_switch} eth9 (journal entry {shut})"

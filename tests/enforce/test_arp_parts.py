@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from scapy.layers.inet import ICMP, IP
-from scapy.layers.l2 import ARP, Ether
+from scapy.layers.l2 import ARP, Dot1Q, Ether
 
 from netguard.config import load_config
 from netguard.enforce.arp_frames import claim, impersonated_echo, read_arp, read_echo_reply, who_has_probe
@@ -68,6 +68,17 @@ def test_the_probe_plants_nothing_and_echo_replies_are_read() -> None:
     assert read_echo_reply(bytes(echo)) is None  # a request is not a reply
     assert read_arp(b"") is None and read_arp(b"\x00" * 5) is None  # garbage is not an ARP frame
     assert read_arp(bytes(reply)) is None and read_echo_reply(b"\xff" * 3) is None
+
+
+def test_arp_is_read_behind_a_vlan_tag_and_ip_frames_are_not_arp() -> None:
+    arp = ARP(op=1, hwsrc="02:00:00:00:00:0b", psrc="10.9.0.11", pdst="10.9.0.1")
+    tagged = Ether(src="02:00:00:00:00:0b", dst="ff:ff:ff:ff:ff:ff") / Dot1Q(vlan=107) / arp
+    seen = read_arp(bytes(tagged))
+    assert seen is not None and (seen.op, seen.sender_ip, seen.target_ip) == (1, "10.9.0.11", "10.9.0.1")
+    plain = read_arp(bytes(Ether(src="02:00:00:00:00:0b", dst="ff:ff:ff:ff:ff:ff") / arp))
+    assert plain == seen
+    ip = Ether(src="02:00:00:00:00:0b", dst="02:00:00:00:00:01") / IP(src="10.9.0.11", dst="10.9.0.1") / ICMP()
+    assert read_arp(bytes(ip)) is None
 
 
 def test_sides_round_trip_and_a_missing_field_is_named() -> None:

@@ -18,7 +18,6 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -28,7 +27,6 @@ from cli import main
 from netguard.config import load_config
 from netguard.discovery.records import SwitchReport
 from netguard.enforce.plan import SwitchWalks
-from netguard.events import open_event_store
 from netguard.inventory import load_inventory
 from netguard.lab.recable import move_host
 from netguard.lab.status import HostStatus
@@ -36,8 +34,9 @@ from netguard.secrets import write_private
 from netguard.snmp import target_for_switch
 from netguard.snmp.client import SnmpClient
 from netguard.store import StateStore
-from netguard.store.journal import Target, witness_of
+from netguard.store.journal import Target
 from netguard.store.sightings import Sighting
+from tests.enforce.helpers import assert_chain_verifies, enforcement_events, journal_entries, reaches
 from tests.harness.lab import RunningLab, ping, running_lab, snmp
 
 REPO = Path(__file__).resolve().parents[2]
@@ -68,11 +67,6 @@ def cli(config: Path, *args: str) -> Result:
     return CliRunner().invoke(main, ["--config", str(config), *args], catch_exceptions=False)
 
 
-def reaches(namespace: str, gateway: str) -> bool:
-    """Ping with a second and third chance: a port just brought back may drop the first ARP."""
-    return any(ping(namespace, gateway) for _ in range(3))
-
-
 def host(lab: RunningLab, namespace: str) -> HostStatus:
     return next(h for h in lab.refresh().hosts if h.namespace == namespace)
 
@@ -90,27 +84,6 @@ def config(lab: RunningLab, tmp_path: Path) -> Path:
     run = cli(path, "discover", "run", "--json")
     assert run.exit_code == 0, run.output
     return path
-
-
-def journal_entries(config: Path) -> list[Any]:
-    with StateStore.from_config(load_config(config)) as store:
-        return store.journal.entries()
-
-
-def enforcement_events(config: Path) -> list[dict[str, Any]]:
-    store = open_event_store(load_config(config))
-    try:
-        return [dict(e.fields) for e in store.iter_search("", kinds=["enforcement"])]
-    finally:
-        store.close()
-
-
-def assert_chain_verifies(config: Path) -> None:
-    witnesses = [w for w in (witness_of(e) for e in enforcement_events(config)) if w is not None]
-    with StateStore.from_config(load_config(config)) as store:
-        report = store.journal.verify_chain(witnesses)
-    assert report.ok, report.problems()
-    assert report.witnesses == len({journal_id for journal_id, _ in witnesses}) > 0
 
 
 def test_dry_run_plans_and_changes_nothing(lab: RunningLab, config: Path) -> None:

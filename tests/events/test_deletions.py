@@ -77,3 +77,29 @@ def test_elasticsearch_purge_reports_events_and_keeps_deletion_indices(es_store:
     again = purge_recorded(es_store, int(time.time() * 1000) + 40 * DAY, older_than="-40d", forced=True)
     es_store.refresh()
     assert again.removed == 0 and len(records(es_store)) == 4
+
+
+class _FailingPurge(SQLiteEventStore):
+    """A real SQLite store whose purge fails after a late, backdated event arrived (pure logic of the record)."""
+
+    def purge(self, cutoff_ms: int) -> int:
+        self.write(synthetic_events(1, seed=9, start_ms=cutoff_ms - DAY, kinds=LAB_KINDS))
+        raise StoreError("disk I/O error")
+
+
+def test_a_failed_purge_leaves_the_intent_and_a_failure_record(tmp_path: Path) -> None:
+    store = _FailingPurge(tmp_path / "events.db")
+    try:
+        now = int(time.time() * 1000)
+        store.write(synthetic_events(5, start_ms=now - 300 * DAY, kinds=LAB_KINDS))
+        with pytest.raises(StoreError, match="disk I/O error"):
+            purge_recorded(store, now - 200 * DAY, older_than="200d", forced=False)
+        # Both records may fall in one millisecond: tell them apart by outcome, not by order.
+        by_outcome = {str(r["event.outcome"]): r for r in records(store)}
+        assert sorted(by_outcome) == ["failure", "unknown"]
+        failure = by_outcome["failure"]
+        assert failure["error.message"] == "disk I/O error" and failure["netguard.deletion.matched"] == 5
+        # More old events than before (one came late) is not a negative count of deleted ones.
+        assert failure["netguard.deletion.removed"] == 0 and "failed after 0 events" in str(failure["message"])
+    finally:
+        store.close()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from netguard.addresses import normalize_mac
+from netguard.addresses import is_interface_name, normalize_mac
 from netguard.inventory import F, Inventory, Predicate, Tier, load_inventory
 
 SMALL = Path(__file__).parent / "data" / "small.yaml"
@@ -190,3 +190,21 @@ def test_normalize_mac(text, expected):
 def test_normalize_mac_refuses_typos(text):
     with pytest.raises(ValueError):
         normalize_mac(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("eth1", True),
+        ("ens19.107", True),
+        ("x" * 15, True),
+        ("x" * 16, False),
+        ("", False),
+        ("eth 0", False),
+        ("eth0:1", False),
+        ("../eth0", False),
+        ("eth0\n", False),
+    ],
+)
+def test_interface_names_as_linux_takes_them(text, ok):
+    assert is_interface_name(text) is ok
