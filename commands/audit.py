@@ -27,7 +27,7 @@ from audit.timestamps import zone
 from commands.audit_report import report
 from commands.audit_top import top
 from commands.context import AppContext, pass_app
-from commands.events import _backend_option
+from commands.events import backend_option
 from commands.events import search as events_search
 from commands.output import echo, json_option, plural
 from commands.tables import wide_option
@@ -285,7 +285,7 @@ class UsageError(NetGuardError):
 @click.option("--since", metavar="TIME", help="Only statements from TIME on (24h, 7d, 2026-11-01).")
 @click.option("--until", metavar="TIME", help="Only statements before TIME (2026-11-25, 1h = an hour ago).")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1_000_000), help="Most hits shown.")
-@_backend_option
+@backend_option
 @wide_option
 @json_option
 @click.pass_context

@@ -16,7 +16,7 @@ from audit.report import AuditReport, build_report, period, report_json
 from audit.report_html import render_html
 from audit.timestamps import zone
 from commands.context import AppContext, pass_app
-from commands.events import _backend_option
+from commands.events import backend_option
 from commands.output import echo, json_option, plural, print_json, status
 from commands.tables import Column, print_table, wide_option
 from netguard.errors import NetGuardError
@@ -33,7 +33,7 @@ from netguard.secrets import write_private
 @click.option(
     "--html", "html_file", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML report here."
 )
-@_backend_option
+@backend_option
 @wide_option
 @json_option
 @pass_app

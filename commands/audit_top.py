@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import click
 
 from commands.context import AppContext, pass_app
-from commands.events import _backend_option, _check_window
+from commands.events import backend_option, check_window
 from commands.output import json_option, plural, print_json, status
 from commands.tables import Column, print_table, wide_option
 from netguard.events import open_event_store
@@ -68,7 +68,7 @@ def top_json(by: str, result: TopResult) -> dict[str, object]:
 @click.option("--since", metavar="TIME", help="Only statements from TIME on (24h, 7d, 2026-11-01).")
 @click.option("--until", metavar="TIME", help="Only statements before TIME.")
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 10_000), help="How many to show.")
-@_backend_option
+@backend_option
 @wide_option
 @json_option
 @pass_app
@@ -93,7 +93,7 @@ def top(
       netguard audit top --by fingerprint 'table:患者' --since 7d
       netguard audit top --by client 'risk:>=high' --json
     """
-    _check_window(since, until)
+    check_window(since, until)
     spec = BY[by]
     store = open_event_store(app.config, backend)
     try:

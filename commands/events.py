@@ -23,7 +23,7 @@ from netguard.events.schema import ALIASES, kind_fields
 _KIND = click.Choice(sorted(KINDS))
 
 
-def _backend_option(func: Any) -> Any:
+def backend_option(func: Any) -> Any:
     return click.option(
         "--backend",
         type=click.Choice(["sqlite", "elasticsearch"]),
@@ -49,7 +49,7 @@ def _open(app: AppContext, backend: str | None) -> EventStore:
     return open_event_store(app.config, backend)
 
 
-def _check_window(since: str | None, until: str | None) -> None:
+def check_window(since: str | None, until: str | None) -> None:
     """An empty window is a mistake (``--since 24h --until 48h``), not a search without hits."""
     window = p.time_window(since, until)
     if (
@@ -73,7 +73,7 @@ def events() -> None:
 @click.argument("query", required=False, default="")
 @_window_options
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1_000_000), help="Most hits shown.")
-@_backend_option
+@backend_option
 @wide_option
 @json_option
 @pass_app
@@ -97,7 +97,7 @@ def search(
       netguard events search '"drop table"' --kind sql
       netguard events search 'bytes:[1000 TO 5000]' --kind file-transfer
     """
-    _check_window(since, until)
+    check_window(since, until)
     store = _open(app, backend)
     try:
         with status("searching"):
@@ -141,7 +141,7 @@ SEARCH_COLUMNS = [
 @events.command(short_help="Write matching events to stdout as NDJSON.")
 @click.argument("query", required=False, default="")
 @_window_options
-@_backend_option
+@backend_option
 @pass_app
 def export(
     app: AppContext, query: str, kinds: tuple[str, ...], since: str | None, until: str | None, backend: str | None
@@ -152,7 +152,7 @@ def export(
     embedded store to Elasticsearch:
     netguard events export | netguard events import --backend elasticsearch -
     """
-    _check_window(since, until)
+    check_window(since, until)
     store = _open(app, backend)
     try:
         with progress("exporting events", None) as advance:
@@ -165,7 +165,7 @@ def export(
 
 @events.command(name="import", short_help="Load events from an NDJSON file or stdin.")
 @click.argument("source", type=click.File("rb"))
-@_backend_option
+@backend_option
 @json_option
 @pass_app
 def import_(app: AppContext, source: BinaryIO, backend: str | None, as_json: bool) -> None:
@@ -301,7 +301,7 @@ MIN_RETENTION_DAYS = 180  # 等保2.0 8.1.5.4 d): audit records are kept at leas
 @click.option("--older-than", "older_than", required=True, metavar="AGE", help="Remove events older than AGE (200d).")
 @click.option("--apply", is_flag=True, help="Really delete; without it, only say what would go.")
 @click.option("--force", is_flag=True, help=f"With --apply: allow keeping less than {MIN_RETENTION_DAYS} days.")
-@_backend_option
+@backend_option
 @json_option
 @pass_app
 def purge(app: AppContext, older_than: str, apply: bool, force: bool, backend: str | None, as_json: bool) -> None:

@@ -136,6 +136,12 @@ def status_(lab_dir: Path | None, as_json: bool) -> None:
             ", ".join(s.uplinks),
         )
     out.print(switches)
+    sc = report.scanner
+    relay = "agents reachable" if sc.relay_running else "SNMP relay NOT RUNNING"
+    say(f"scanner: {sc.namespace} {sc.ip} {sc.mac}" + ("" if sc.present else " (missing)") + f"; {relay}")
+    planted = [f"SSH open to all at {sc.open_ssh}"] if sc.open_ssh else []
+    planted += [f"{s} answers 'public'" for s in sc.default_community_switches]
+    say("planted for the scan: " + ("; ".join(planted) if planted else "nothing (fixed)"))
 
 
 @lab.command(name="down")

@@ -62,6 +62,10 @@ def test_up_status_down_through_the_cli(tmp_path: Path) -> None:
         assert len(netns.list_netns(f"ng-{name}-")) == paths["namespaces"]
         assert len(_snmpd_serving(lab_dir.resolve())) == paths["agents"] == 2
         assert len(helpers.stray_helpers(lab_dir.resolve())) == 2  # the relay and the planted sshd
+        shown = runner.invoke(main, ["lab", "status", "--dir", str(lab_dir)])
+        assert shown.exit_code == 0, shown.output
+        assert f"scanner: ng-{name}-scan" in shown.output and "agents reachable" in shown.output
+        assert "SSH open to all at" in shown.output
     finally:
         down = runner.invoke(main, ["lab", "down", "--dir", str(lab_dir), "--json"])
     assert down.exit_code == 0, down.output
