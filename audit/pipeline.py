@@ -8,9 +8,9 @@ Speed comes from the masked text: a log repeats a few hundred shapes with
 different literals, and one shape's masked text is the same string every time.
 A dict keyed by (dialect, masked text) holds the shape's analysis, the
 fingerprint of the masked text, the verdict when the classifier looks only at
-the analysis (the built-in one, or a SqlClassifier whose ``shape_only`` is
-true), and the shape's pre-rendered JSON fields per verdict. A classifier whose
-verdict depends on the execution (user, client, hour, rows) is asked per
+the analysis (the built-in one), and the shape's pre-rendered JSON fields per
+verdict. Another classifier (a SqlClassifier: its verdict depends on the
+database, and the user, client, hour, rows of the execution) is asked per
 statement, but it hands out cached Verdict objects, so one shape sees only a
 few distinct verdicts: the rendered fields are keyed by the verdict's identity
 (each entry holds its verdict, so an id is never reused while the entry lives)
@@ -155,11 +155,11 @@ def to_json(item: Audited, raw: bool = False) -> dict[str, Any]:
 class Pipeline:
     def __init__(self, classifier: Classifier | None = None, analyser: Analyser | None = None) -> None:
         self.classifier: Classifier = classifier or BuiltinClassifier()
-        # The built-in rules, and a rule set without context rules, look only at the analysis:
-        # their verdict is cached with the shape.
-        self._verdict_per_shape = isinstance(self.classifier, BuiltinClassifier) or getattr(
-            self.classifier, "shape_only", False
-        )
+        # The built-in rules look only at the analysis: their verdict is cached with the shape. A
+        # SqlClassifier's is not, even when shape_only: its shape facts depend on the database too
+        # (sensitive tables per database), and the shape here is (dialect, masked text). It caches
+        # per (analysis, database) itself, one lookup, and hands out one object per verdict.
+        self._verdict_per_shape = isinstance(self.classifier, BuiltinClassifier)
         self.analyser = analyser or Analyser()
         self._maskers: dict[str, Masker] = {}
         self._shapes: dict[tuple[str, str], _Shape] = {}
