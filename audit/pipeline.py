@@ -8,7 +8,13 @@ Speed comes from the masked text: a log repeats a few hundred shapes with
 different literals, and one shape's masked text is the same string every time.
 A dict keyed by (dialect, masked text) holds the shape's analysis, the
 fingerprint of the masked text, the verdict when the classifier looks only at
-the analysis, and the shape's pre-rendered JSON fields. The fingerprint is
+the analysis (the built-in one), and the shape's pre-rendered JSON fields per
+verdict. Another classifier (a SqlClassifier: its verdict depends on the
+database, and the user, client, hour, rows of the execution) is asked per
+statement, but it hands out cached Verdict objects, so one shape sees only a
+few distinct verdicts: the rendered fields are keyed by the verdict's identity
+(each entry holds its verdict, so an id is never reused while the entry lives)
+and at most :data:`_VARIANTS` are kept per shape. The fingerprint is
 reused only when :func:`~audit.fingerprint.masked_is_equivalent` proves it
 equal to the raw text's (ids must match pt-query-digest, which fingerprints
 raw text); otherwise the raw text is fingerprinted. The dict is cleared when it
@@ -25,7 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from audit.analysis import Analyser, Analysis
@@ -36,6 +42,7 @@ from audit.risk import BuiltinClassifier, Classifier, Verdict
 
 SHAPES = 20_000
 _MEMO = 4096
+_VARIANTS = 16  # rendered verdicts per shape; cleared when full
 
 
 class Audited(NamedTuple):
@@ -56,8 +63,21 @@ class _Shape:
     analysis: Analysis
     fingerprint: str
     fingerprint_id: str
-    verdict: Verdict | None
-    fields_json: str | None = None
+    verdict: Verdict | None  # None when the verdict depends on the execution
+    # id(verdict) -> (verdict, the shape's JSON fields with it, without the braces)
+    rendered: dict[int, tuple[Verdict, str]] = field(default_factory=dict)
+
+    def fields_json(self, verdict: Verdict) -> str:
+        found = self.rendered.get(id(verdict))
+        if found is not None and found[0] is verdict:
+            return found[1]
+        text = json.dumps(
+            _shape_fields(self.fingerprint, self.fingerprint_id, self.analysis, verdict), ensure_ascii=False
+        )[1:-1]
+        if len(self.rendered) >= _VARIANTS:
+            self.rendered.clear()
+        self.rendered[id(verdict)] = (verdict, text)
+        return text
 
 
 _enc: Callable[[str], str] = json.encoder.encode_basestring
@@ -135,7 +155,10 @@ def to_json(item: Audited, raw: bool = False) -> dict[str, Any]:
 class Pipeline:
     def __init__(self, classifier: Classifier | None = None, analyser: Analyser | None = None) -> None:
         self.classifier: Classifier = classifier or BuiltinClassifier()
-        # The built-in rules look only at the analysis: their verdict is cached with the shape.
+        # The built-in rules look only at the analysis: their verdict is cached with the shape. A
+        # SqlClassifier's is not, even when shape_only: its shape facts depend on the database too
+        # (sensitive tables per database), and the shape here is (dialect, masked text). It caches
+        # per (analysis, database) itself, one lookup, and hands out one object per verdict.
         self._verdict_per_shape = isinstance(self.classifier, BuiltinClassifier)
         self.analyser = analyser or Analyser()
         self._maskers: dict[str, Masker] = {}
@@ -178,7 +201,6 @@ class Pipeline:
         verdict = shape.verdict
         if verdict is None:
             verdict = self.classifier.classify(stmt, shape.analysis)
-            reusable = None
         item = Audited(stmt, masked, fp, fp_id, shape.analysis, verdict)
         self._last = (item, reusable)
         return item
@@ -188,17 +210,11 @@ class Pipeline:
         shape = self._last[1] if self._last is not None and self._last[0] is item else None
         if shape is None:
             return json.dumps(to_json(item, raw), ensure_ascii=False)
-        if shape.fields_json is None:
-            assert shape.verdict is not None
-            shape_json = json.dumps(
-                _shape_fields(shape.fingerprint, shape.fingerprint_id, shape.analysis, shape.verdict),
-                ensure_ascii=False,
-            )
-            shape.fields_json = shape_json[1:-1]
+        fields_json = shape.fields_json(item.verdict)
         s = item.statement
         if raw or s.error is not None:
             head = json.dumps(_statement_fields(s, bind_parameters(s.text, s.params) if raw else item.masked, raw))
-            return head[:-1] + ", " + shape.fields_json + "}"
+            return head[:-1] + ", " + fields_json + "}"
         # The common case by hand: same keys, order and encoding as _statement_fields. Who ran it
         # and where repeat from statement to statement: their rendered parts are remembered.
         ts = s.ts
@@ -243,7 +259,7 @@ class Pipeline:
                 ', "outcome": ',
                 _enc(s.outcome),
                 ', "error": null, ',
-                shape.fields_json,
+                fields_json,
                 "}",
             )
         )

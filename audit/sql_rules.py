@@ -17,13 +17,14 @@ plus only the raw inputs those rules read (the user if a rule reads ``user``
 or ``privileged``, the client if one reads ``client_role``, the local hour,
 weekday and working-hours flag if one reads time, ...). A HIS workload repeats
 the same user, client and hour millions of times, so after warm-up a statement
-costs one local-time conversion, a tuple and one dict lookup; the rules
+costs a tuple and one dict lookup (the local time is converted once per timestamp object); the rules
 themselves (and the inventory lookup of the client, itself cached) run on
 misses only. A rule on ``rows_sent`` puts that number in the key, so on a log
 that records it (the slow log) expect a miss per distinct row count. Both caches are cleared when they outgrow
 :data:`CACHE_LIMIT`, so memory stays bounded. Cache keys use the identity of
 the analysis object and each entry holds that object, so an id is never
-reused while its entry lives.
+reused while its entry lives. Verdicts are interned (one object per distinct
+set of matches), so a caller may key its own caches by a verdict's identity.
 
 Facts missing from a statement (no client in the log, no inventory
 configured, no timestamp) are absent, and a test of an absent fact is false:
@@ -182,6 +183,9 @@ class SqlClassifier:
         self._shapes: dict[tuple[int, str | None], tuple[Analysis, dict[str, Any], tuple[RuleMatch, ...], Verdict]] = {}
         self._contexts: dict[tuple[Any, ...], tuple[Analysis, Verdict]] = {}
         self._roles: dict[str | None, str | None] = {}
+        self._verdicts: dict[tuple[RuleMatch, ...], Verdict] = {}
+        # The parsers often hand out one datetime per logged second: its local time is converted once.
+        self._last_time: tuple[dt.datetime | None, tuple[int, int, bool] | None] = (None, None)
 
     @property
     def shape_only(self) -> bool:
@@ -206,7 +210,7 @@ class SqlClassifier:
         if len(self._contexts) >= CACHE_LIMIT:
             self._contexts.clear()
         facts = {**shape[1], **self.context_facts(statement)}
-        verdict = verdict_of(shape[2] + _evaluate(self._context_rules, facts))
+        verdict = self._verdict(shape[2] + _evaluate(self._context_rules, facts))
         self._contexts[ckey] = (analysis, verdict)
         return verdict
 
@@ -220,19 +224,37 @@ class SqlClassifier:
                 self._shapes.clear()
             facts = self.shape_facts(analysis, statement.db)
             matches = _evaluate(self._shape_rules, facts)
-            shape = self._shapes[key] = (analysis, facts, matches, verdict_of(matches))
+            shape = self._shapes[key] = (analysis, facts, matches, self._verdict(matches))
         return shape
+
+    def _verdict(self, matches: tuple[RuleMatch, ...]) -> Verdict:
+        """One Verdict object per distinct set of matches, so callers can cache by its identity.
+
+        A context key holding rows_sent misses once per row count, yet the verdicts stay a
+        handful per shape: the pipeline renders each one once (audit/pipeline.py).
+        """
+        verdict = self._verdicts.get(matches)
+        if verdict is None:
+            if len(self._verdicts) >= CACHE_LIMIT:
+                self._verdicts.clear()
+            verdict = self._verdicts[matches] = verdict_of(matches)
+        return verdict
 
     # --- facts
     def _local_time(self, ts: dt.datetime | None) -> tuple[int, int, bool] | None:
         """Local hour, ISO weekday, and whether that is inside working hours."""
         if ts is None:
             return None
+        last = self._last_time
+        if ts is last[0]:
+            return last[1]
         local = ts.astimezone(self._zone) if self._zone is not None else ts
         hour = local.hour
         weekday = local.isoweekday()
         minute = hour * 60 + local.minute
-        return hour, weekday, weekday in self._days and self._start <= minute < self._end
+        found = hour, weekday, weekday in self._days and self._start <= minute < self._end
+        self._last_time = (ts, found)
+        return found
 
     def _role(self, client: str | None) -> str | None:
         if self.clients is None:

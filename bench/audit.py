@@ -2,6 +2,7 @@
 
     python bench/audit.py [--statements 1000000] [--runs 3] [--out bench/results/audit.txt]
                           [--ingest 200000] [--es-version 8.19.8] [--skip-parse]
+                          [--only slow,general,postgres] [--baseline /path/to/older/tree]
 
 It generates one HIS-like workload (a few dozen statement shapes, many
 literals: patient ids, ID-card and phone numbers, Chinese names, IN lists of
@@ -25,6 +26,10 @@ statement written to /dev/null; the anchors aggregate and print a report.
 Bytecode is cached as for an installed package. "Memory flat" is checked by
 running NetGuard on a quarter of the log and on all of it: the peaks should
 match.
+
+``--only`` runs just the named parse cases (and skips the memory check);
+``--baseline DIR`` also runs the NetGuard of another checkout (an older
+commit) in the same turns, for a before/after taken under the same load.
 
 Ingest (``--ingest N``, default 200,000): ``netguard audit ingest`` of an
 N-statement slow log into a fresh embedded SQLite store and, with
@@ -175,8 +180,8 @@ class Run:
     peak_rss_mib: float
 
 
-def _env() -> dict[str, str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def _env(root: Path = ROOT) -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": str(root)}
     # As installed: bytecode cached (a shell with PYTHONDONTWRITEBYTECODE=1 recompiles every
     # module on every start, ~1 s of CPU that is not NetGuard's).
     env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -213,8 +218,8 @@ def interleaved(cmds: list[Callable[[], Run]], runs: int) -> list[Run]:
     return [summary(r) for r in results]
 
 
-def netguard(fmt: str, path: Path, *extra: str) -> list[str]:
-    return [sys.executable, str(ROOT / "cli.py"), "audit", "parse", "--format", fmt, str(path), "--json", *extra]
+def netguard(fmt: str, path: Path, *extra: str, root: Path = ROOT) -> list[str]:
+    return [sys.executable, str(root / "cli.py"), "audit", "parse", "--format", fmt, str(path), "--json", *extra]
 
 
 def ingest_cmd(config: Path, fmt: str, path: Path, *extra: str) -> list[str]:
@@ -299,6 +304,8 @@ def main() -> None:
     ap.add_argument("--ingest", type=int, default=200_000, metavar="N",
                     help="Statements for the ingest benchmarks (0: none).")  # fmt: skip
     ap.add_argument("--es-version", metavar="VERSION", help="Also ingest into this Elasticsearch (harness node).")
+    ap.add_argument("--only", metavar="CASES", help="Comma-separated parse cases: slow, general, postgres.")
+    ap.add_argument("--baseline", type=Path, metavar="DIR", help="Also run the NetGuard of this checkout, in turns.")
     args = ap.parse_args()
     n = args.statements
     if args.generate_only:
@@ -328,19 +335,32 @@ def main() -> None:
         for name, path in logs.items():
             say(f"  {name}: {path.stat().st_size / 2**20:.0f} MiB")
 
-        cases = [
-            ("slow log", netguard("mysql-slow", logs["slow"], *tz), "pt-query-digest",
-             ["pt-query-digest", "--limit", "100%", str(logs["slow"])]),
-            ("general log", netguard("mysql-general", logs["general"], *tz), "pt-query-digest --type genlog",
-             ["pt-query-digest", "--type", "genlog", "--limit", "100%", str(logs["general"])]),
-            ("postgres stderr", netguard("postgres", logs["pg"], "--log-line-prefix", PG_PREFIX, *tz), "pgbadger",
-             ["pgbadger", "--prefix", PG_PREFIX, "-j", "1", "-o", str(directory / "pgbadger.html"), str(logs["pg"])]),
-        ]  # fmt: skip
-        for title, ours_cmd, anchor_name, anchor_cmd in [] if args.skip_parse else cases:
+        cases = {
+            "slow": ("slow log", "mysql-slow", logs["slow"], (), "pt-query-digest",
+                     ["pt-query-digest", "--limit", "100%", str(logs["slow"])]),
+            "general": ("general log", "mysql-general", logs["general"], (), "pt-query-digest --type genlog",
+                        ["pt-query-digest", "--type", "genlog", "--limit", "100%", str(logs["general"])]),
+            "postgres": ("postgres stderr", "postgres", logs["pg"], ("--log-line-prefix", PG_PREFIX), "pgbadger",
+                         ["pgbadger", "--prefix", PG_PREFIX, "-j", "1", "-o", str(directory / "pgbadger.html"),
+                          str(logs["pg"])]),
+        }  # fmt: skip
+        chosen = list(cases) if not args.only else [c.strip() for c in args.only.split(",")]
+        unknown = [c for c in chosen if c not in cases]
+        if unknown:
+            raise SystemExit(f"--only: unknown case(s) {', '.join(unknown)} (one of {', '.join(cases)})")
+        for key in [] if args.skip_parse else chosen:
+            title, fmt, path, extra, anchor_name, anchor_cmd = cases[key]
             if shutil.which(anchor_cmd[0]) is None:
                 say(f"{title}: {anchor_cmd[0]} missing (Debian percona-toolkit / pgbadger); skipped")
                 continue
-            ours, anchor = interleaved([partial(timed, ours_cmd), partial(timed, anchor_cmd)], args.runs)
+            cmds: list[Callable[[], Run]] = [
+                partial(timed, netguard(fmt, path, *extra, *tz)),
+                partial(timed, anchor_cmd),
+            ]
+            if args.baseline:
+                base_cmd = netguard(fmt, path, *extra, *tz, root=args.baseline.resolve())
+                cmds.append(partial(timed, base_cmd, _env(args.baseline.resolve())))
+            ours, anchor, *base = interleaved(cmds, args.runs)
             say(
                 f"{title}: NetGuard {n / ours.seconds:,.0f} st/s wall ({ours.seconds:.1f} s), "
                 f"{n / ours.cpu:,.0f} st/s CPU, "
@@ -349,7 +369,13 @@ def main() -> None:
                 f" | ratio NetGuard/anchor {anchor.seconds / ours.seconds:.2f}x wall, {anchor.cpu / ours.cpu:.2f}x CPU"
                 f" | load {_load()}"
             )
-        if not args.skip_parse:
+            if base:
+                say(
+                    f"  baseline {args.baseline}: {n / base[0].cpu:,.0f} st/s CPU ({base[0].cpu:.1f} s) | ratio "
+                    f"baseline/anchor {anchor.cpu / base[0].cpu:.2f}x CPU | NetGuard/baseline "
+                    f"{base[0].cpu / ours.cpu:.2f}x CPU"
+                )
+        if not args.skip_parse and not args.only:
             small = timed(netguard("mysql-slow", quarter["slow"], *tz))
             large = timed(netguard("mysql-slow", logs["slow"], *tz))
             say(

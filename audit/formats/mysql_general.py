@@ -55,79 +55,99 @@ class _Connection:
     db: str | None = None
 
 
+_NO_CONNECTION = _Connection()
+
+
+def _statement(
+    source: str,
+    system: str,
+    line: Line,
+    conn_id: str,
+    text: str,
+    ts: dt.datetime | None,
+    connections: dict[str, _Connection],
+) -> Statement:
+    conn = connections.get(conn_id) or _NO_CONNECTION
+    return Statement(
+        source, line.offset, line.number, text, "mysql", system, ts, conn.user, conn.db, conn.client, None, conn_id
+    )
+
+
 def parse_general(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
+    # The hot loop keeps its state in plain locals (no closure cells, no tuple to
+    # unpack per line) and only builds a Statement for Query and Execute entries.
     system = options.system or "mysql"
     source = options.source
     tz = options.tz
+    entry_match = _ENTRY.match
+    banner_match = BANNER.match
+    sql_execute = _SQL_EXECUTE.match
+    statement_commands = _STATEMENT_COMMANDS
     connections: dict[str, _Connection] = {}
     # A Query "EXECUTE stmt USING …" is followed by an Execute entry with the real
     # text and values: that one is kept, the Query dropped, so it counts once.
     held: dict[str, Statement] = {}
     last_ts: dt.datetime | None = None
-    # The entry still collecting continuation lines: (line, command, id, ts, parts)
-    open_entry: tuple[Line, str, str, dt.datetime | None, list[str]] | None = None
-
-    def finish() -> Statement | None:
-        assert open_entry is not None
-        line, cmd, conn_id, ts, parts = open_entry
-        if cmd not in _STATEMENT_COMMANDS:
-            return None
-        conn = connections.get(conn_id) or _Connection()
-        return Statement(
-            source=source,
-            offset=line.offset,
-            line=line.number,
-            text="\n".join(parts),
-            dialect="mysql",
-            system=system,
-            ts=ts,
-            user=conn.user,
-            db=conn.db,
-            client=conn.client,
-            connection_id=conn_id,
-        )
+    # The old form repeats one second for many entries: parse each text once.
+    last_old: str | None = None
+    # The entry still collecting continuation lines (none when open_line is None):
+    # its first line, command, connection id, time, argument, and the argument's
+    # lines once a continuation arrives.
+    open_line: Line | None = None
+    open_cmd = ""
+    open_id = ""
+    open_ts: dt.datetime | None = None
+    open_arg = ""
+    open_more: list[str] | None = None
 
     for line in read_lines(stream):
         text = line.text
         if text is None:
             yield bad(options, line)
             continue
-        m = _ENTRY.match(text)
+        m = entry_match(text)
         if m is None:
-            if BANNER.match(text):
-                if open_entry is not None:
-                    done = finish()
-                    if done is not None:
-                        yield done
-                    open_entry = None
+            # Cheap tests first: the banner regex only runs on lines that could be one.
+            if (", Version: " in text or text.startswith(("Tcp port: ", "Time"))) and banner_match(text):
+                if open_line is not None:
+                    if open_cmd in statement_commands:
+                        body = open_arg if open_more is None else "\n".join(open_more)
+                        yield _statement(source, system, open_line, open_id, body, open_ts, connections)
+                    open_line = None
                 continue
-            if open_entry is not None:
-                open_entry[4].append(text)
+            if open_line is not None:
+                if open_more is None:
+                    open_more = [open_arg, text]
+                else:
+                    open_more.append(text)
             elif text:
                 yield bad(options, line, "not a general-log entry, and no statement before it to continue")
             continue
 
-        if open_entry is not None:
-            done = finish()
-            if done is not None:
-                if _SQL_EXECUTE.match(done.text):
-                    held[done.connection_id or ""] = done
+        if open_line is not None:
+            if open_cmd in statement_commands:
+                body = open_arg if open_more is None else "\n".join(open_more)
+                done = _statement(source, system, open_line, open_id, body, open_ts, connections)
+                if sql_execute(body):
+                    held[open_id] = done
                 else:
                     yield done
-            open_entry = None
+            open_line = None
 
-        conn_id = m.group("id")
-        cmd = m.group("cmd")
-        previous = held.pop(conn_id, None)
-        if previous is not None and cmd != "Execute":
-            yield previous
+        old, iso, zone, conn_id, cmd, arg = m.groups()
+        if held:
+            previous = held.pop(conn_id, None)
+            if previous is not None and cmd != "Execute":
+                yield previous
 
-        old, iso = m.group("old"), m.group("iso")
         if old is not None:
-            last_ts = with_zone(dt.datetime.strptime(old.replace("  ", " 0"), "%y%m%d %H:%M:%S"), None, tz)
+            if old != last_old:
+                last_ts = with_zone(dt.datetime.strptime(old.replace("  ", " 0"), "%y%m%d %H:%M:%S"), None, tz)
+                last_old = old
         elif iso is not None:
-            last_ts = with_zone(dt.datetime.fromisoformat(iso), m.group("zone"), tz)
-        arg = m.group("arg") or ""
+            last_ts = with_zone(dt.datetime.fromisoformat(iso), zone, tz)
+            last_old = None
+        arg = arg or ""
 
         if cmd in ("Connect", "Change user"):
             c = _CONNECT.match(arg)
@@ -139,10 +159,9 @@ def parse_general(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
             connections[conn_id] = replace(connections.get(conn_id) or _Connection(), db=arg.strip() or None)
         elif cmd == "Quit":
             connections.pop(conn_id, None)
-        open_entry = (line, cmd, conn_id, last_ts, [arg])
+        open_line, open_cmd, open_id, open_ts, open_arg, open_more = line, cmd, conn_id, last_ts, arg, None
 
-    if open_entry is not None:
-        done = finish()
-        if done is not None:
-            yield done
+    if open_line is not None and open_cmd in statement_commands:
+        body = open_arg if open_more is None else "\n".join(open_more)
+        yield _statement(source, system, open_line, open_id, body, open_ts, connections)
     yield from held.values()

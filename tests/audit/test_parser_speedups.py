@@ -1,0 +1,223 @@
+"""The faster general-log parser, block reader and PostgreSQL time cache give what the old code gave.
+
+``_reference_general`` is the general-log parser as it was before it was
+restructured for speed, kept here only as the oracle for randomised logs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import random
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import BinaryIO
+
+from audit.formats.base import ParseOptions, bad
+from audit.formats.mysql_general import (
+    _CONNECT,
+    _ENTRY,
+    _SQL_EXECUTE,
+    _STATEMENT_COMMANDS,
+    BANNER,
+    _Connection,
+    parse_general,
+)
+from audit.formats.pg_entries import stderr_entries
+from audit.lines import Line, decode_line, read_lines
+from audit.records import BadLine, Record, Statement
+from audit.timestamps import with_zone, zone
+
+OPTIONS = ParseOptions(source="x.log", tz=zone("Asia/Shanghai"), log_line_prefix="%m [%p] %u@%d ")
+
+
+def _reference_general(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
+    system = options.system or "mysql"
+    source = options.source
+    tz = options.tz
+    connections: dict[str, _Connection] = {}
+    held: dict[str, Statement] = {}
+    last_ts: dt.datetime | None = None
+    open_entry: tuple[Line, str, str, dt.datetime | None, list[str]] | None = None
+
+    def finish() -> Statement | None:
+        assert open_entry is not None
+        line, cmd, conn_id, ts, parts = open_entry
+        if cmd not in _STATEMENT_COMMANDS:
+            return None
+        conn = connections.get(conn_id) or _Connection()
+        return Statement(
+            source=source,
+            offset=line.offset,
+            line=line.number,
+            text="\n".join(parts),
+            dialect="mysql",
+            system=system,
+            ts=ts,
+            user=conn.user,
+            db=conn.db,
+            client=conn.client,
+            connection_id=conn_id,
+        )
+
+    for line in read_lines(stream):
+        text = line.text
+        if text is None:
+            yield bad(options, line)
+            continue
+        m = _ENTRY.match(text)
+        if m is None:
+            if BANNER.match(text):
+                if open_entry is not None:
+                    done = finish()
+                    if done is not None:
+                        yield done
+                    open_entry = None
+                continue
+            if open_entry is not None:
+                open_entry[4].append(text)
+            elif text:
+                yield bad(options, line, "not a general-log entry, and no statement before it to continue")
+            continue
+        if open_entry is not None:
+            done = finish()
+            if done is not None:
+                if _SQL_EXECUTE.match(done.text):
+                    held[done.connection_id or ""] = done
+                else:
+                    yield done
+            open_entry = None
+        conn_id = m.group("id")
+        cmd = m.group("cmd")
+        previous = held.pop(conn_id, None)
+        if previous is not None and cmd != "Execute":
+            yield previous
+        old, iso = m.group("old"), m.group("iso")
+        if old is not None:
+            last_ts = with_zone(dt.datetime.strptime(old.replace("  ", " 0"), "%y%m%d %H:%M:%S"), None, tz)
+        elif iso is not None:
+            last_ts = with_zone(dt.datetime.fromisoformat(iso), m.group("zone"), tz)
+        arg = m.group("arg") or ""
+        if cmd in ("Connect", "Change user"):
+            c = _CONNECT.match(arg)
+            if c is not None:
+                connections[conn_id] = _Connection(
+                    c.group("user") or None, c.group("host") or None, c.group("db") or None
+                )
+        elif cmd == "Init DB":
+            connections[conn_id] = replace(connections.get(conn_id) or _Connection(), db=arg.strip() or None)
+        elif cmd == "Quit":
+            connections.pop(conn_id, None)
+        open_entry = (line, cmd, conn_id, last_ts, [arg])
+    if open_entry is not None:
+        done = finish()
+        if done is not None:
+            yield done
+    yield from held.values()
+
+
+_TIMES = [
+    "261130  8:00:00",
+    "261130  8:00:00",
+    "261130  8:00:01",
+    "261130 10:11:12",
+    "",
+    "",
+    "",
+    "2026-11-30T08:00:00.123456Z",
+    "2026-11-30T08:00:00.5+08:00",
+    "2026-11-30T08:00:01",
+]
+_COMMANDS = ["Query", "Query", "Query", "Execute", "Prepare", "Connect", "Init DB", "Quit", "Change user", "Ping"]
+_ARGS = [
+    "SELECT 1",
+    "EXECUTE s1 USING @a",
+    " execute s2",
+    "SELECT *\n  FROM t",
+    "u@10.0.0.1 on db using TCP/IP",
+    "app@h as x on  using TCP/IP",
+    "his",
+    "  ",
+    "",
+    "SELECT '患者'",
+    "Time  Id",
+    "a, Version: b started with:",
+]
+_OTHER = [
+    "/usr/sbin/mariadbd, Version: 10.11 (Debian). started with:",
+    "Tcp port: 3306  Unix socket: /s",
+    "Time\t\t    Id Command\tArgument",
+    "stray text",
+    "",
+    "Timeless",
+    "\x00bin",
+    "x, Version: y",
+]
+
+
+def _general_log(r: random.Random) -> bytes:
+    out: list[str] = []
+    for _ in range(r.randint(0, 40)):
+        if r.random() < 0.15:
+            out.append(r.choice(_OTHER))
+            continue
+        cmd = r.choice(_COMMANDS)
+        arg = r.choice(_ARGS)
+        out.append(f"{r.choice(_TIMES)}\t{r.randint(1, 4):6d} {cmd}" + (f"\t{arg}" if r.random() < 0.9 else ""))
+    data = "\n".join(out).encode()
+    return data + (b"\n" if r.random() < 0.5 else b"") + (b"\xff\n" if r.random() < 0.1 else b"")
+
+
+def test_general_parser_matches_the_reference() -> None:
+    r = random.Random(11)
+    for _ in range(3000):
+        data = _general_log(r)
+        for options in (OPTIONS, replace(OPTIONS, system="mariadb")):
+            got = list(parse_general(io.BytesIO(data), options))
+            assert got == list(_reference_general(io.BytesIO(data), options)), data
+
+
+def test_fast_block_path_matches_decode_line() -> None:
+    """Blocks with no NUL or CR skip decode_line's checks: every Line is still what decode_line gives."""
+    r = random.Random(3)
+    pieces = [b"a", b"bc", b"\n", b"\n", "患".encode(), "患".encode()[:2], b"\x00", b"\r", b"\r\n", b"xyzxyz", b"\xff"]
+    for _ in range(2000):
+        data = b"".join(r.choice(pieces) for _ in range(r.randint(0, 60)))
+        for chunk in (1, 7, 4096):
+            for max_line in (5, 1 << 20):
+                got = list(read_lines(io.BytesIO(data), max_line, chunk))
+                expected = []
+                offset = 0
+                rows = data.split(b"\n")
+                if data.endswith(b"\n") or not data:
+                    rows.pop()
+                for number, raw in enumerate(rows, 1):
+                    expected.append(decode_line(number, offset, raw, max_line))
+                    offset += len(raw) + 1
+                if max_line > len(data):  # no line can be overlong: each is exactly what decode_line makes
+                    assert got == expected, (data, chunk, max_line)
+                else:  # an overlong line's excerpt depends on the blocks: same lines, same positions
+                    assert [(x.number, x.offset) for x in got] == [(x.number, x.offset) for x in expected]
+
+
+def test_pg_time_cache_gives_the_written_time() -> None:
+    r = random.Random(7)
+    lines: list[str] = []
+    for _ in range(5000):
+        second = f"2026-11-30 08:00:{r.randint(0, 3):02d}"
+        zone_text = r.choice([" CST", " UTC", " +08", " -03:30", ""])
+        lines.append(f"{second}.{r.randint(0, 999):03d}{zone_text} [{r.randint(1, 9)}] u@d LOG:  statement: SELECT 1")
+    entries = list(stderr_entries(io.BytesIO("\n".join(lines).encode()), OPTIONS))
+    assert len(entries) == len(lines)
+    time_re = re.compile(r"(\S+ \S+?)(?: (\S+))? \[")
+    for text, entry in zip(lines, entries, strict=True):
+        assert not isinstance(entry, BadLine)
+        m = time_re.match(text)
+        assert m is not None
+        assert entry.ts == with_zone(dt.datetime.fromisoformat(m.group(1)), m.group(2), OPTIONS.tz), text
+        assert (
+            entry.ts is not None
+            and entry.ts.utcoffset()
+            == with_zone(dt.datetime.fromisoformat(m.group(1)), m.group(2), OPTIONS.tz).utcoffset()
+        )
