@@ -42,7 +42,7 @@ from netguard.events.query import plan as p
 from netguard.events.query.to_sqlite import COLUMNS, count_from_index, fts_body, register_functions, to_sqlite
 from netguard.events.schema import DELETION_KIND, Field
 from netguard.events.store import Bucket, EventStore, SearchResult, TopResult, WriteResult
-from netguard.store.db import create_private, migrate, open_read_only, writable
+from netguard.store.db import create_private, migrate, open_read_only, switch_to_wal, writable
 
 _FTS_INSERT = "INSERT INTO events_fts(rowid, body) VALUES (?, ?)"
 
@@ -102,9 +102,9 @@ class SQLiteEventStore(EventStore):
             if not memory:
                 create_private(self.path)
             self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA busy_timeout=10000")
+            switch_to_wal(self.conn, 10_000)
+            self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: keeps the id index hot during bulk loads
             register_functions(self.conn)
             migrate(self.conn, MIGRATIONS, where=f"event store {self.path}")

@@ -33,6 +33,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,7 +48,7 @@ DEFAULT_BUSY_TIMEOUT_MS = 10_000
 def create_private(path: Path) -> bool:
     """Create an empty database file mode 0600 (and its directory 0700) unless it exists; True if created."""
     if not path.parent.exists():
-        path.parent.mkdir(parents=True, mode=0o700)
+        path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)  # another opener may make it first
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -80,7 +81,7 @@ def connect(
         raise StoreError(f"cannot open the state database {db_path}: {exc}") from None
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = switch_to_wal(conn, busy_timeout_ms)
         if str(mode).lower() != "wal":
             raise StoreError(
                 f"{db_path}: SQLite could not switch to WAL mode (got '{mode}'); is it on a network file system?"
@@ -180,6 +181,24 @@ def _statements(script: str) -> Iterator[str]:
                 yield statement
     if buffer.strip():
         raise StoreError(f"incomplete SQL statement in a migration: {buffer.strip()[:60]}...")
+
+
+def switch_to_wal(conn: sqlite3.Connection, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> str:
+    """``PRAGMA journal_mode = WAL``, retried for up to ``busy_timeout_ms``; returns the mode now.
+
+    SQLite answers a switch to WAL that races another connection's (two
+    followers or collectors opening a new file at once) with "database is
+    locked" at once, without calling its busy handler: a retry sees the file
+    already in WAL mode.
+    """
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.005)
 
 
 def migrate(
