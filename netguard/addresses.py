@@ -51,5 +51,9 @@ def normalize_ip(text: str) -> str:
 
 
 def is_interface_name(text: str) -> bool:
-    """True for a name Linux accepts for a network interface (``eth1``, ``ens19.107``)."""
-    return _IFNAME.fullmatch(text) is not None
+    """True for a name Linux accepts for a network interface (``eth1``, ``ens19.107``).
+
+    The kernel's limit (IFNAMSIZ - 1) is 15 bytes, not characters: a non-ASCII name is
+    counted in its UTF-8 bytes.
+    """
+    return _IFNAME.fullmatch(text) is not None and len(text.encode("utf-8", "surrogatepass")) <= 15

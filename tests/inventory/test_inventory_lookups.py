@@ -199,6 +199,8 @@ def test_normalize_mac_refuses_typos(text):
         ("ens19.107", True),
         ("x" * 15, True),
         ("x" * 16, False),
+        ("网卡" * 2, True),  # 12 bytes
+        ("网卡" * 3, False),  # 6 characters, 18 bytes: over the kernel's 15
         ("", False),
         ("eth 0", False),
         ("eth0:1", False),
