@@ -3,9 +3,9 @@
 The rule (module docstring of :mod:`netguard.store.sightings`) is written out
 here the plain way, as the oracle: each new sighting, in the order of the
 results, pairs with the most recently seen (then highest id) sighting of the
-same MAC and source in another scope that this run did not keep and that no
-earlier new sighting took, among those open before the join and those the run
-ended as gone.
+same MAC and source in another scope that this run did not see (kept, new
+or moved to) and that no earlier new sighting took, among those open before
+the join and those the run ended as gone.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def on(switch: str, n: int, port: int | None = None) -> Sighting:
 
 def oracle(before_open: list[SightingRecord], results: list[ReconcileResult]) -> list[tuple[int, int]]:
     """(old id, new id) of every move, by the rule in the module docstring, the obvious way."""
-    kept = {r.id for res in results for r in res.kept}
+    seen = {r.id for res in results for r in (*res.kept, *res.new, *(m.after for m in res.moved))}
     pool = before_open + [r for res in results for r in res.gone]
     used: set[int] = set()
     pairs = []
@@ -40,7 +40,7 @@ def oracle(before_open: list[SightingRecord], results: list[ReconcileResult]) ->
             candidates = [
                 r
                 for r in pool
-                if r.how == new.how and r.mac == new.mac and r.scope != new.scope and r.id not in kept | used
+                if r.how == new.how and r.mac == new.mac and r.scope != new.scope and r.id not in seen | used
             ]
             if candidates:
                 old = max(candidates, key=lambda r: (r.last_seen, r.id))
