@@ -45,7 +45,7 @@ from commands.tables import Column, print_table, wide_option
 from netguard.config import Config
 from netguard.discovery.current import DeviceRow, current_devices
 from netguard.discovery.policy import policy_from_config
-from netguard.enforce.apply import Record, apply_plan
+from netguard.enforce.apply import apply_plan
 from netguard.enforce.arp_link import LinkError
 from netguard.enforce.arp_plan import ARP_ISOLATE, arp_only
 from netguard.enforce.guards import (
@@ -56,6 +56,7 @@ from netguard.enforce.guards import (
     LimitReached,
     Refused,
 )
+from netguard.enforce.journalled import Record
 from netguard.enforce.plan import METHODS, NotFound, Plan, SwitchWalks, locate, make_plan
 from netguard.enforce.redetain import moved_while_isolated
 from netguard.enforce.restore import NotRestorable, restorable, restore_entry

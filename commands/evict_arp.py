@@ -23,12 +23,12 @@ from commands.context import AppContext, pass_app
 from commands.output import echo, plural, say
 from netguard.discovery.current import DeviceRow
 from netguard.discovery.policy import policy_from_config
-from netguard.enforce.apply import Record
 from netguard.enforce.arp_isolate import apply_arp_plan, restore_arp, sides_of
 from netguard.enforce.arp_link import Link
 from netguard.enforce.arp_plan import ArpPlan, Segment, device_address, find_segment, make_arp_plan
 from netguard.enforce.guards import ActionLimit, ProtectedTarget
 from netguard.enforce.hold import Holder, held_isolations
+from netguard.enforce.journalled import Record
 from netguard.enforce.plan import NotFound, locate
 from netguard.enforce.settings import ENFORCE
 from netguard.inventory import Inventory
