@@ -40,6 +40,7 @@ from commands.evict_arp import (
     render_arp_plan,
     restore_arp_entry,
 )
+from commands.evict_render import plan_json, render_outcome
 from commands.output import echo, json_option, plural, print_json, say
 from commands.tables import Column, print_table, wide_option
 from netguard.config import Config
@@ -138,14 +139,7 @@ def _render_plan(plan: Plan, applied: JournalEntry | None) -> None:
     ips = ", ".join(plan.device.ips) or "no IP"
     say(f"{d['mac']} ({ips}, {d['status']}) on {d['switch']} {d['port']} VLAN {d['vlan']}")
     say(f"  {d['method']}: {d['state_before']} -> {d['state_after']}")
-    for r in plan.refusals:
-        echo(f"  refused ({r.kind}): {r}")
-    if applied is not None:
-        say(f"applied: journal entry {applied.id}")
-    elif not plan.refusals:
-        say("dry run: nothing changed (--apply to do it)")
-    else:
-        say("dry run: nothing changed; --apply would be refused")
+    render_outcome(plan.refusals, applied)
 
 
 @evict.command("device")
@@ -207,7 +201,7 @@ def device_cmd(
 
         plan, entry = _with_client(work)
     if as_json:
-        print_json({**plan.as_dict(), "applied": entry is not None, "journal_id": entry.id if entry else None})
+        print_json(plan_json(plan.as_dict(), entry))
     else:
         _render_plan(plan, entry)
     _warn_events(failures)
@@ -232,7 +226,7 @@ def _device_by_arp(
                 policy=policy_from_config(app.config, inv),
             )
     if as_json:
-        print_json({**plan.as_dict(), "applied": entry is not None, "journal_id": entry.id if entry else None})
+        print_json(plan_json(plan.as_dict(), entry))
     else:
         render_arp_plan(plan, entry)
     _warn_events(failures)
