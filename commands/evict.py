@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
@@ -63,7 +63,7 @@ from netguard.enforce.redetain import moved_while_isolated
 from netguard.enforce.restore import NotRestorable, restorable, restore_entry
 from netguard.enforce.settings import ENFORCE
 from netguard.errors import EXIT_FINDINGS, NetGuardError
-from netguard.events import make_event, open_event_store
+from netguard.events import EventStore, make_event, open_event_store
 from netguard.inventory import Inventory, load_inventory
 from netguard.snmp import SnmpTarget, target_for_switch
 from netguard.store import StateStore
@@ -87,22 +87,24 @@ def evict() -> None:
 evict.add_command(hold_cmd)
 
 
-@contextmanager
-def recorder(config: Config) -> Iterator[tuple[Record, list[str]]]:
-    """A journal-entry → enforcement-event writer; the list collects events that could not be stored."""
-    store = open_event_store(config)
+def event_recorder(events: EventStore) -> tuple[Record, list[str]]:
+    """A journal-entry → enforcement-event writer into an open store; the list collects events not stored."""
     failures: list[str] = []
 
     def record(entry: JournalEntry) -> None:
         fields = {k: v for k, v in event_fields(entry).items() if v is not None}
-        written = store.write([make_event("enforcement", fields)])
+        written = events.write([make_event("enforcement", fields)])
         if written.failed:
             failures.append(written.errors[0] if written.errors else f"journal entry {entry.id}")
 
-    try:
-        yield record, failures
-    finally:
-        store.close()
+    return record, failures
+
+
+@contextmanager
+def recorder(config: Config) -> Iterator[tuple[Record, list[str]]]:
+    """:func:`event_recorder` into the configured event store, opened for the block."""
+    with closing(open_event_store(config)) as events:
+        yield event_recorder(events)
 
 
 def _warn_events(failures: list[str]) -> None:

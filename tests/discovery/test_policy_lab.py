@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +25,9 @@ import yaml
 from click.testing import CliRunner, Result
 
 from cli import main
-from netguard.config import load_config
+from netguard.config import Config, load_config
 from netguard.events import open_event_store
+from netguard.events.sqlite_store import SQLiteEventStore
 from netguard.lab.recable import move_host
 from netguard.lab.status import HostStatus
 from netguard.secrets import write_private
@@ -70,6 +73,27 @@ def write_config(lab: RunningLab, where: Path, *, inventory: Path | None = None,
     path = where / "netguard.yaml"
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     return path
+
+
+@contextmanager
+def store_opens(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
+    """How often the block opens the state store and the (SQLite) event store."""
+    opened: Counter[str] = Counter()
+    open_state = StateStore.from_config
+    open_events = SQLiteEventStore.__init__
+
+    def state(config: Config) -> StateStore:
+        opened["state"] += 1
+        return open_state(config)
+
+    def events(self: SQLiteEventStore, *args: Any, **kwargs: Any) -> None:
+        opened["events"] += 1
+        open_events(self, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(StateStore, "from_config", state)
+        patch.setattr(SQLiteEventStore, "__init__", events)
+        yield opened
 
 
 def cli(config: Path, *args: str) -> Result:
@@ -189,7 +213,7 @@ def test_the_centre_rule_file_changes_the_status_of_its_medical_and_randomised_t
 
 # It re-cables a rogue: after the policy test, before the cross-switch move.
 def test_discover_run_redetains_an_isolated_rogue_on_its_new_port_only_with_apply(
-    lab: RunningLab, tmp_path: Path
+    lab: RunningLab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     talk(lab)
     config = write_config(lab, tmp_path)
@@ -205,8 +229,11 @@ def test_discover_run_redetains_an_isolated_rogue_on_its_new_port_only_with_appl
     assert reaches(rogue.namespace, rogue.gateway)
     with StateStore.from_config(load_config(config)) as store:
         journalled = len(store.journal.entries())
-    dry = cli(config, "discover", "run", "--json")
+    with store_opens(monkeypatch) as opened:
+        dry = cli(config, "discover", "run", "--json")
     assert dry.exit_code == 0, dry.output
+    # Collection, device events, the re-detain plan and its dry-run event: one store of each for all.
+    assert opened == {"state": 1, "events": 1}
     [planned] = as_json(dry)["redetain"]
     assert (planned["mac"], planned["port"], planned["method"], planned["outcome"]) == (
         rogue.mac,
