@@ -33,9 +33,10 @@ from commands.evict import Job, act_on_many, event_recorder, where_of
 from commands.output import echo, json_option, plural, print_json, progress, say
 from commands.scope import Scope, scope_options
 from commands.tables import Column, print_table, wide_option
+from netguard.discovery.changes import DeviceChange
 from netguard.discovery.current import DeviceRow, current_devices
 from netguard.discovery.policy import policy_from_config
-from netguard.discovery.run import DeviceChange, DiscoveryRun, SwitchOutcome, device_events, discover
+from netguard.discovery.run import DiscoveryRun, SwitchOutcome, device_events, discover
 from netguard.discovery.settings import DISCOVERY
 from netguard.discovery.sweep_run import plan_sweeps, sweep_and_reconcile, sweep_events
 from netguard.enforce.redetain import moved_while_isolated
