@@ -26,6 +26,7 @@ import getpass
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
 import click
@@ -170,69 +171,76 @@ def device_cmd(
         raise NetGuardError("--reason must say why")
     inv = load_inventory(app.inventory_path(None))
     refuse_protected(inv, what)
-    if _device_by_arp(app, inv, what, method=method, reason=reason, do_apply=do_apply, as_json=as_json):
-        return
-    with StateStore.from_config(app.config) as store, recorder(app.config) as (record, failures):
-        device = locate(store.sightings, inv, what, policy_from_config(app.config, inv))
-        target = _target(app, inv, device.switch)
-
-        async def work(client: SnmpClient) -> tuple[Plan, JournalEntry | None]:
-            plan = await make_plan(
-                client,
-                target,
-                inv,
-                store.sightings,
-                store.isolation,
-                device,
-                method=method,
-                force_shared_port=force_shared_port,
-            )
-            if not do_apply:
-                return plan, None
-            entry = await apply_plan(
-                plan,
-                journal=store.journal,
-                client=client,
-                target=target,
-                operator=getpass.getuser(),
-                reason=reason,
-                limit=ActionLimit(1),
-                record=record,
-            )
-            return plan, entry
-
-        plan, entry = _with_client(work)
-    if as_json:
-        print_json(plan_json(plan.as_dict(), entry))
-    else:
-        _render_plan(plan, entry)
-    _warn_events(failures)
-
-
-def _device_by_arp(
-    app: AppContext, inv: Inventory, what: str, *, method: str, reason: str, do_apply: bool, as_json: bool
-) -> bool:
-    """``evict device`` by ARP when the method or the device's segment says so; False: use its switch port."""
+    # One state store for the choice of method and the action (it was opened once for each).
     with StateStore.from_config(app.config) as store:
         segment = arp_segment(app, inv, store, what, method)
-        if segment is None:
-            return False
         with recorder(app.config) as (record, failures):
-            plan, entry = arp_device(
-                inv,
-                store,
-                segment,
-                reason=reason,
-                do_apply=do_apply,
-                record=record,
-                policy=policy_from_config(app.config, inv),
-            )
+            if segment is not None:
+                arp_plan, entry = arp_device(
+                    inv,
+                    store,
+                    segment,
+                    reason=reason,
+                    do_apply=do_apply,
+                    record=record,
+                    policy=policy_from_config(app.config, inv),
+                )
+                shown, render = arp_plan.as_dict(), partial(render_arp_plan, arp_plan, entry)
+            else:
+                plan, entry = _device_at_port(
+                    app,
+                    inv,
+                    store,
+                    record,
+                    what,
+                    method=method,
+                    reason=reason,
+                    do_apply=do_apply,
+                    force=force_shared_port,
+                )
+                shown, render = plan.as_dict(), partial(_render_plan, plan, entry)
     if as_json:
-        print_json(plan_json(plan.as_dict(), entry))
+        print_json(plan_json(shown, entry))
     else:
-        render_arp_plan(plan, entry)
+        render()
     _warn_events(failures)
-    return True
+
+
+def _device_at_port(
+    app: AppContext,
+    inv: Inventory,
+    store: StateStore,
+    record: Record,
+    what: str,
+    *,
+    method: str,
+    reason: str,
+    do_apply: bool,
+    force: bool,
+) -> tuple[Plan, JournalEntry | None]:
+    """``evict device`` at the switch port the last discovery saw the device on: the plan, and the entry if applied."""
+    device = locate(store.sightings, inv, what, policy_from_config(app.config, inv))
+    target = _target(app, inv, device.switch)
+
+    async def work(client: SnmpClient) -> tuple[Plan, JournalEntry | None]:
+        plan = await make_plan(
+            client, target, inv, store.sightings, store.isolation, device, method=method, force_shared_port=force
+        )
+        if not do_apply:
+            return plan, None
+        entry = await apply_plan(
+            plan,
+            journal=store.journal,
+            client=client,
+            target=target,
+            operator=getpass.getuser(),
+            reason=reason,
+            limit=ActionLimit(1),
+            record=record,
+        )
+        return plan, entry
+
+    return _with_client(work)
 
 
 @evict.command("restore")

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +23,13 @@ import yaml
 from click.testing import CliRunner, Result
 
 from cli import main
-from netguard.config import Config, load_config
+from netguard.config import load_config
 from netguard.events import open_event_store
-from netguard.events.sqlite_store import SQLiteEventStore
 from netguard.lab.recable import move_host
 from netguard.lab.status import HostStatus
 from netguard.secrets import write_private
 from netguard.store import StateStore
+from tests.enforce.helpers import store_opens
 from tests.harness.lab import RunningLab, move_host_to_switch, ping, running_lab
 
 THC1_RULES = """\
@@ -73,27 +71,6 @@ def write_config(lab: RunningLab, where: Path, *, inventory: Path | None = None,
     path = where / "netguard.yaml"
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     return path
-
-
-@contextmanager
-def store_opens(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
-    """How often the block opens the state store and the (SQLite) event store."""
-    opened: Counter[str] = Counter()
-    open_state = StateStore.from_config
-    open_events = SQLiteEventStore.__init__
-
-    def state(config: Config) -> StateStore:
-        opened["state"] += 1
-        return open_state(config)
-
-    def events(self: SQLiteEventStore, *args: Any, **kwargs: Any) -> None:
-        opened["events"] += 1
-        open_events(self, *args, **kwargs)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(StateStore, "from_config", state)
-        patch.setattr(SQLiteEventStore, "__init__", events)
-        yield opened
 
 
 def cli(config: Path, *args: str) -> Result:
