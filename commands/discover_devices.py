@@ -23,23 +23,25 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+from contextlib import closing
 
 import click
 
 from commands.context import AppContext, pass_app
 from commands.discover_sweep import render_sweeps, sweep_dict
-from commands.evict import Job, act_on_many, recorder, where_of
+from commands.evict import Job, act_on_many, event_recorder, where_of
 from commands.output import echo, json_option, plural, print_json, progress, say
 from commands.scope import Scope, scope_options
 from commands.tables import Column, print_table, wide_option
+from netguard.discovery.changes import DeviceChange
 from netguard.discovery.current import DeviceRow, current_devices
 from netguard.discovery.policy import policy_from_config
-from netguard.discovery.run import DeviceChange, DiscoveryRun, SwitchOutcome, device_events, discover
+from netguard.discovery.run import DiscoveryRun, SwitchOutcome, device_events, discover
 from netguard.discovery.settings import DISCOVERY
 from netguard.discovery.sweep_run import plan_sweeps, sweep_and_reconcile, sweep_events
 from netguard.enforce.redetain import moved_while_isolated
 from netguard.errors import EXIT_FINDINGS, InventoryError
-from netguard.events import Event, make_event, open_event_store
+from netguard.events import Event, EventStore, make_event, open_event_store
 from netguard.inventory import Inventory, load_inventory
 from netguard.runner import Progress
 from netguard.store import StateStore
@@ -104,40 +106,37 @@ def run_cmd(
     policy = policy_from_config(app.config, inv)
     resolver = app.config.resolver()
     now = dt.datetime.now(dt.UTC)
-    with (
-        StateStore.from_config(app.config) as store,
-        progress("walking switches, sweeping", len(switches) + len(plan.jobs)) as advance,
-    ):
-        result = (
-            discover(
-                inv,
-                switches,
-                resolver,
-                store.sightings,
-                timeout=timeout,
-                retries=retries,
-                seen_events=seen_events,
-                processors=[Progress(advance)],
-                policy=policy,
+    # One state store and one event store for the whole run (collection, events, re-detain), each opened once;
+    # the event store only after the collection, as before, so a run still reconciles when it cannot open.
+    with StateStore.from_config(app.config) as store:
+        with progress("walking switches, sweeping", len(switches) + len(plan.jobs)) as advance:
+            result = (
+                discover(
+                    inv,
+                    switches,
+                    resolver,
+                    store.sightings,
+                    timeout=timeout,
+                    retries=retries,
+                    seen_events=seen_events,
+                    processors=[Progress(advance)],
+                    policy=policy,
+                )
+                if switches
+                else DiscoveryRun((), (), 0, 0.0)
             )
-            if switches
-            else DiscoveryRun((), (), 0, 0.0)
-        )
-        swept = sweep_and_reconcile(
-            inv,
-            plan,
-            settings.sweep,
-            store.sightings,
-            seen_events=seen_events,
-            policy=policy,
-            on_done=lambda _o: advance(1),
-        )
-    events = open_event_store(app.config)
-    try:
-        written = events.write(device_events(inv, result.changes, now) + sweep_events(inv, swept, now))
-    finally:
-        events.close()
-    redetained, failures = _redetain(app, inv, do_apply)
+            swept = sweep_and_reconcile(
+                inv,
+                plan,
+                settings.sweep,
+                store.sightings,
+                seen_events=seen_events,
+                policy=policy,
+                on_done=lambda _o: advance(1),
+            )
+        with closing(open_event_store(app.config)) as events:
+            written = events.write(device_events(inv, result.changes, now) + sweep_events(inv, swept, now))
+            redetained, failures = _redetain(app, inv, store, events, do_apply)
     if as_json:
         print_json({**_run_dict(result, written.failed), **sweep_dict(swept), "redetain": redetained})
     else:
@@ -161,7 +160,9 @@ def run_cmd(
 _NOT_DONE = ("refused", "failed", "left over")
 
 
-def _redetain(app: AppContext, inv: Inventory, do_apply: bool) -> tuple[list[dict[str, object]], list[str]]:
+def _redetain(
+    app: AppContext, inv: Inventory, store: StateStore, events: EventStore, do_apply: bool
+) -> tuple[list[dict[str, object]], list[str]]:
     """Isolated devices seen at a new place: re-detained with ``do_apply`` (evict's code), else only planned.
 
     A dry run changes nothing on any switch and writes no journal entry; each
@@ -169,15 +170,14 @@ def _redetain(app: AppContext, inv: Inventory, do_apply: bool) -> tuple[list[dic
     ``netguard.enforce.dry_run`` true. Returns the rows (as ``evict redetain``
     prints them) and the events that could not be stored.
     """
-    with StateStore.from_config(app.config) as store:
-        escapes = moved_while_isolated(store.isolation, store.sightings, inv)
-        if not escapes:
-            return [], []
-        jobs = [Job(e.now, e.method, e.reason) for e in escapes]
-        with recorder(app.config) as (record, failures):
-            rows = act_on_many(app, inv, store, record, jobs, do_apply=do_apply, limit=None, elsewhere_ok=True)
+    escapes = moved_while_isolated(store.isolation, store.sightings, inv)
+    if not escapes:
+        return [], []
+    jobs = [Job(e.now, e.method, e.reason) for e in escapes]
+    record, failures = event_recorder(events)
+    rows = act_on_many(app, inv, store, record, jobs, do_apply=do_apply, limit=None, elsewhere_ok=True)
     if not do_apply:
-        failures += _write(app, [_dry_run_event(job, row) for job, row in zip(jobs, rows, strict=True)])
+        failures += _write(events, [_dry_run_event(job, row) for job, row in zip(jobs, rows, strict=True)])
     return rows, failures
 
 
@@ -208,12 +208,8 @@ def _dry_run_event(job: Job, row: dict[str, object]) -> Event:
     return make_event("enforcement", fields)
 
 
-def _write(app: AppContext, batch: list[Event]) -> list[str]:
-    events = open_event_store(app.config)
-    try:
-        written = events.write(batch)
-    finally:
-        events.close()
+def _write(events: EventStore, batch: list[Event]) -> list[str]:
+    written = events.write(batch)
     return list(written.errors[: written.failed]) or ["unknown reason"] * written.failed
 
 

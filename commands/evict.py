@@ -24,8 +24,9 @@ from __future__ import annotations
 import asyncio
 import getpass
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
 import click
@@ -40,12 +41,13 @@ from commands.evict_arp import (
     render_arp_plan,
     restore_arp_entry,
 )
+from commands.evict_render import plan_json, render_outcome
 from commands.output import echo, json_option, plural, print_json, say
 from commands.tables import Column, print_table, wide_option
 from netguard.config import Config
 from netguard.discovery.current import DeviceRow, current_devices
 from netguard.discovery.policy import policy_from_config
-from netguard.enforce.apply import Record, apply_plan
+from netguard.enforce.apply import apply_plan
 from netguard.enforce.arp_link import LinkError
 from netguard.enforce.arp_plan import ARP_ISOLATE, arp_only
 from netguard.enforce.guards import (
@@ -56,12 +58,13 @@ from netguard.enforce.guards import (
     LimitReached,
     Refused,
 )
+from netguard.enforce.journalled import Record
 from netguard.enforce.plan import METHODS, NotFound, Plan, SwitchWalks, locate, make_plan
 from netguard.enforce.redetain import moved_while_isolated
 from netguard.enforce.restore import NotRestorable, restorable, restore_entry
 from netguard.enforce.settings import ENFORCE
 from netguard.errors import EXIT_FINDINGS, NetGuardError
-from netguard.events import make_event, open_event_store
+from netguard.events import EventStore, make_event, open_event_store
 from netguard.inventory import Inventory, load_inventory
 from netguard.snmp import SnmpTarget, target_for_switch
 from netguard.store import StateStore
@@ -85,22 +88,24 @@ def evict() -> None:
 evict.add_command(hold_cmd)
 
 
-@contextmanager
-def recorder(config: Config) -> Iterator[tuple[Record, list[str]]]:
-    """A journal-entry → enforcement-event writer; the list collects events that could not be stored."""
-    store = open_event_store(config)
+def event_recorder(events: EventStore) -> tuple[Record, list[str]]:
+    """A journal-entry → enforcement-event writer into an open store; the list collects events not stored."""
     failures: list[str] = []
 
     def record(entry: JournalEntry) -> None:
         fields = {k: v for k, v in event_fields(entry).items() if v is not None}
-        written = store.write([make_event("enforcement", fields)])
+        written = events.write([make_event("enforcement", fields)])
         if written.failed:
             failures.append(written.errors[0] if written.errors else f"journal entry {entry.id}")
 
-    try:
-        yield record, failures
-    finally:
-        store.close()
+    return record, failures
+
+
+@contextmanager
+def recorder(config: Config) -> Iterator[tuple[Record, list[str]]]:
+    """:func:`event_recorder` into the configured event store, opened for the block."""
+    with closing(open_event_store(config)) as events:
+        yield event_recorder(events)
 
 
 def _warn_events(failures: list[str]) -> None:
@@ -137,14 +142,7 @@ def _render_plan(plan: Plan, applied: JournalEntry | None) -> None:
     ips = ", ".join(plan.device.ips) or "no IP"
     say(f"{d['mac']} ({ips}, {d['status']}) on {d['switch']} {d['port']} VLAN {d['vlan']}")
     say(f"  {d['method']}: {d['state_before']} -> {d['state_after']}")
-    for r in plan.refusals:
-        echo(f"  refused ({r.kind}): {r}")
-    if applied is not None:
-        say(f"applied: journal entry {applied.id}")
-    elif not plan.refusals:
-        say("dry run: nothing changed (--apply to do it)")
-    else:
-        say("dry run: nothing changed; --apply would be refused")
+    render_outcome(plan.refusals, applied)
 
 
 @evict.command("device")
@@ -173,69 +171,76 @@ def device_cmd(
         raise NetGuardError("--reason must say why")
     inv = load_inventory(app.inventory_path(None))
     refuse_protected(inv, what)
-    if _device_by_arp(app, inv, what, method=method, reason=reason, do_apply=do_apply, as_json=as_json):
-        return
-    with StateStore.from_config(app.config) as store, recorder(app.config) as (record, failures):
-        device = locate(store.sightings, inv, what, policy_from_config(app.config, inv))
-        target = _target(app, inv, device.switch)
-
-        async def work(client: SnmpClient) -> tuple[Plan, JournalEntry | None]:
-            plan = await make_plan(
-                client,
-                target,
-                inv,
-                store.sightings,
-                store.isolation,
-                device,
-                method=method,
-                force_shared_port=force_shared_port,
-            )
-            if not do_apply:
-                return plan, None
-            entry = await apply_plan(
-                plan,
-                journal=store.journal,
-                client=client,
-                target=target,
-                operator=getpass.getuser(),
-                reason=reason,
-                limit=ActionLimit(1),
-                record=record,
-            )
-            return plan, entry
-
-        plan, entry = _with_client(work)
-    if as_json:
-        print_json({**plan.as_dict(), "applied": entry is not None, "journal_id": entry.id if entry else None})
-    else:
-        _render_plan(plan, entry)
-    _warn_events(failures)
-
-
-def _device_by_arp(
-    app: AppContext, inv: Inventory, what: str, *, method: str, reason: str, do_apply: bool, as_json: bool
-) -> bool:
-    """``evict device`` by ARP when the method or the device's segment says so; False: use its switch port."""
+    # One state store for the choice of method and the action (it was opened once for each).
     with StateStore.from_config(app.config) as store:
         segment = arp_segment(app, inv, store, what, method)
-        if segment is None:
-            return False
         with recorder(app.config) as (record, failures):
-            plan, entry = arp_device(
-                inv,
-                store,
-                segment,
-                reason=reason,
-                do_apply=do_apply,
-                record=record,
-                policy=policy_from_config(app.config, inv),
-            )
+            if segment is not None:
+                arp_plan, entry = arp_device(
+                    inv,
+                    store,
+                    segment,
+                    reason=reason,
+                    do_apply=do_apply,
+                    record=record,
+                    policy=policy_from_config(app.config, inv),
+                )
+                shown, render = arp_plan.as_dict(), partial(render_arp_plan, arp_plan, entry)
+            else:
+                plan, entry = _device_at_port(
+                    app,
+                    inv,
+                    store,
+                    record,
+                    what,
+                    method=method,
+                    reason=reason,
+                    do_apply=do_apply,
+                    force=force_shared_port,
+                )
+                shown, render = plan.as_dict(), partial(_render_plan, plan, entry)
     if as_json:
-        print_json({**plan.as_dict(), "applied": entry is not None, "journal_id": entry.id if entry else None})
+        print_json(plan_json(shown, entry))
     else:
-        render_arp_plan(plan, entry)
+        render()
     _warn_events(failures)
-    return True
+
+
+def _device_at_port(
+    app: AppContext,
+    inv: Inventory,
+    store: StateStore,
+    record: Record,
+    what: str,
+    *,
+    method: str,
+    reason: str,
+    do_apply: bool,
+    force: bool,
+) -> tuple[Plan, JournalEntry | None]:
+    """``evict device`` at the switch port the last discovery saw the device on: the plan, and the entry if applied."""
+    device = locate(store.sightings, inv, what, policy_from_config(app.config, inv))
+    target = _target(app, inv, device.switch)
+
+    async def work(client: SnmpClient) -> tuple[Plan, JournalEntry | None]:
+        plan = await make_plan(
+            client, target, inv, store.sightings, store.isolation, device, method=method, force_shared_port=force
+        )
+        if not do_apply:
+            return plan, None
+        entry = await apply_plan(
+            plan,
+            journal=store.journal,
+            client=client,
+            target=target,
+            operator=getpass.getuser(),
+            reason=reason,
+            limit=ActionLimit(1),
+            record=record,
+        )
+        return plan, entry
+
+    return _with_client(work)
 
 
 @evict.command("restore")

@@ -20,15 +20,16 @@ from types import FrameType
 import click
 
 from commands.context import AppContext, pass_app
+from commands.evict_render import render_outcome
 from commands.output import echo, plural, say
 from netguard.discovery.current import DeviceRow
 from netguard.discovery.policy import policy_from_config
-from netguard.enforce.apply import Record
 from netguard.enforce.arp_isolate import apply_arp_plan, restore_arp, sides_of
 from netguard.enforce.arp_link import Link
 from netguard.enforce.arp_plan import ArpPlan, Segment, device_address, find_segment, make_arp_plan
 from netguard.enforce.guards import ActionLimit, ProtectedTarget
 from netguard.enforce.hold import Holder, held_isolations
+from netguard.enforce.journalled import Record
 from netguard.enforce.plan import NotFound, locate
 from netguard.enforce.settings import ENFORCE
 from netguard.inventory import Inventory
@@ -139,14 +140,7 @@ def render_arp_plan(plan: ArpPlan, applied: JournalEntry | None) -> None:
     say(f"{s.device_mac} ({s.device_ip}, {plan.verdict.status.value}) on {plan.segment.institution.id}'s segment")
     say(f"  arp-isolate from {s.interface} ({s.enforcer_mac}): gateway {s.gateway_ip} is at {s.gateway_mac}")
     say(f"  the device and the gateway are to see each other at {s.enforcer_mac}")
-    for r in plan.refusals:
-        echo(f"  refused ({r.kind}): {r}")
-    if applied is not None:
-        say(f"applied: journal entry {applied.id} ({applied.outcome})")
-    elif not plan.refusals:
-        say("dry run: nothing changed (--apply to do it)")
-    else:
-        say("dry run: nothing changed; --apply would be refused")
+    render_outcome(plan.refusals, applied, with_outcome=True)
 
 
 def restore_arp_entry(entry: JournalEntry, store: StateStore, *, reason: str, record: Record) -> JournalEntry:

@@ -18,6 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from netguard.discovery.authorise import Verdict, classify, infrastructure_macs
+from netguard.discovery.changes import address_maps
 from netguard.discovery.run import vendor_of
 from netguard.inventory import Inventory
 from netguard.store.sightings import SightingRecord, SightingRepository
@@ -69,11 +70,7 @@ def current_devices(repo: SightingRepository, inventory: Inventory, policy: Rule
         elif r.how == "fdb":
             fdb.append(r)
     infrastructure = infrastructure_macs(inventory)
-    users: dict[str, set[str]] = defaultdict(set)
-    for records in arp.values():
-        for a in records:
-            if a.ip:
-                users[a.ip].add(a.mac)
+    _, users = address_maps(a for records in arp.values() for a in records)
     rows: list[DeviceRow] = []
 
     def row(mac: str, place: SightingRecord, others: list[SightingRecord]) -> DeviceRow:

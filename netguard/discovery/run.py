@@ -22,7 +22,7 @@
    on another switch went unseen in this run is one move, not a new device
    and a gone one (:meth:`~netguard.store.sightings.SightingRepository.join_moves`).
 6. *Changes*: FDB sightings that are new, moved or gone become ``device``
-   events, each with its verdict (:mod:`netguard.discovery.authorise`, with
+   events, each with its verdict (:mod:`netguard.discovery.changes`, with
    the device policy's rules when given: the rule that decided is the event's
    ``rule.id``); a device in conflict gets a ``conflict`` event when its
    sighting is new or moved (first seen in that state), not on every run;
@@ -37,12 +37,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from netguard.discovery.authorise import Verdict, classify, infrastructure_macs
+from netguard.discovery.authorise import Verdict, infrastructure_macs
+from netguard.discovery.changes import DeviceChange, Judge, address_maps, reconcile_changes
 from netguard.discovery.records import SwitchReport
 from netguard.discovery.switch import walk_switch, with_uplinks
 from netguard.discovery.uplinks import lldp_chassis_macs
@@ -51,7 +51,7 @@ from netguard.inventory import Inventory, Switch, mac_vendor
 from netguard.runner import Processor, Runner
 from netguard.secrets import SecretResolver
 from netguard.snmp import target_for_switch
-from netguard.store.sightings import ReconcileResult, Sighting, SightingRecord, SightingRepository
+from netguard.store.sightings import ReconcileResult, Sighting, SightingRepository
 from rules.engine import RuleSet
 
 if TYPE_CHECKING:  # the session is opened below, where pysnmp is imported: importing this module loads no pysnmp API
@@ -83,27 +83,6 @@ class SwitchOutcome:
         if self.report.error is not None:
             return f"{self.report.error.kind.value}: {self.report.error.message}"
         return "; ".join(f"{p.table}: {p.problem.kind.value}: {p.problem.message}" for p in self.report.problems)
-
-
-@dataclass(frozen=True)
-class DeviceChange:
-    """A device event to write: ``action`` new, moved, conflict, gone or seen."""
-
-    action: str
-    record: SightingRecord
-    verdict: Verdict
-    ips: tuple[str, ...]
-    previous: SightingRecord | None = None
-
-
-def device_changes(
-    action: str, record: SightingRecord, verdict: Verdict, ips: tuple[str, ...], previous: SightingRecord | None
-) -> list[DeviceChange]:
-    """The change, and a ``conflict`` beside it when a new or moved device's IP is another MAC's."""
-    out = [DeviceChange(action, record, verdict, ips, previous)]
-    if action in ("new", "moved") and verdict.status == "conflict":
-        out.append(DeviceChange("conflict", record, verdict, ips, previous))
-    return out
 
 
 @dataclass(frozen=True)
@@ -210,35 +189,14 @@ def reconcile(
     """Reconcile every walked switch; the device changes and the number of sightings stored."""
     switch_macs: set[str] = set()
     per_switch: list[tuple[SwitchOutcome, list[Sighting], list[Sighting]]] = []
-    ips: dict[str, set[str]] = defaultdict(set)
-    users: dict[str, set[str]] = defaultdict(set)
     for o in outcomes:
         if o.report is None or not o.report.reachable:
             continue
         switch_macs |= o.report.switch_macs() | lldp_chassis_macs(o.report.lldp)
         fdb, arp = switch_sightings(inventory, o.switch, o.report)
         per_switch.append((o, fdb, arp))
-        for s in arp:
-            if s.ip:
-                ips[s.mac].add(s.ip)
-                users[s.ip].add(s.mac)
-    infrastructure = infrastructure_macs(inventory, switch_macs)
-
-    def change(action: str, record: SightingRecord, previous: SightingRecord | None = None) -> list[DeviceChange]:
-        seen_ips = ips.get(record.mac, set())
-        verdict = classify(
-            inventory,
-            record.mac,
-            seen_ips,
-            record.institution_id,
-            infrastructure=infrastructure,
-            ip_users=users,
-            policy=policy,
-            switch=record.switch,
-            port=record.port,
-            vlan=record.vlan,
-        )
-        return device_changes(action, record, verdict, tuple(sorted(seen_ips)), previous)
+    ips, users = address_maps(s for _, _, arp in per_switch for s in arp)
+    judge = Judge(inventory, ips, users, infrastructure_macs(inventory, switch_macs), policy)
 
     results: list[ReconcileResult] = []
     stored = 0
@@ -251,17 +209,9 @@ def reconcile(
     joined = {m.after.id for m in across} | {m.before.id for m in across}
     changes: list[DeviceChange] = []
     for result in results:
-        for r in result.new:
-            changes += change("new", r) if r.id not in joined else []
-        for m in result.moved:
-            changes += change("moved", m.after, m.before)
-        for r in result.gone:
-            changes += change("gone", r) if r.id not in joined else []
-        if seen_events:
-            for r in result.kept:
-                changes += change("seen", r)
+        changes += reconcile_changes(judge, result, seen_events=seen_events, joined=joined)
     for m in across:
-        changes += change("moved", m.after, m.before)
+        changes += judge.change("moved", m.after, m.before)
     return changes, stored
 
 

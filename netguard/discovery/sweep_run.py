@@ -25,17 +25,17 @@ import datetime as dt
 import ipaddress
 import socket
 import time
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from netguard.arpsweep import SweepError, SweepOptions, SweepResult, sweep
-from netguard.discovery.authorise import classify, infrastructure_macs
-from netguard.discovery.run import DeviceChange, device_changes, vendor_of, verdict_fields
+from netguard.discovery.authorise import infrastructure_macs
+from netguard.discovery.changes import DeviceChange, Judge, address_maps, reconcile_changes
+from netguard.discovery.run import vendor_of, verdict_fields
 from netguard.discovery.settings import DiscoverySettings
 from netguard.events import Event, make_event
 from netguard.inventory import Institution, Inventory
-from netguard.store.sightings import Sighting, SightingRecord, SightingRepository
+from netguard.store.sightings import Sighting, SightingRepository
 from rules.engine import RuleSet
 
 SCOPE = "arp-sweep:"
@@ -170,40 +170,10 @@ def _reconcile(
     now: dt.datetime | None,
 ) -> tuple[list[DeviceChange], int]:
     sightings = sightings_of(inventory, job, result)
-    ips: dict[str, set[str]] = defaultdict(set)
-    users: dict[str, set[str]] = defaultdict(set)
-    for s in sightings:
-        if s.ip:
-            ips[s.mac].add(s.ip)
-            users[s.ip].add(s.mac)
-    infrastructure = infrastructure_macs(inventory)
+    ips, users = address_maps(sightings)
+    judge = Judge(inventory, ips, users, infrastructure_macs(inventory), policy)
     outcome = repo.reconcile(SCOPE + job.institution.id, sightings, result.complete, now=now)
-
-    def change(action: str, record: SightingRecord, previous: SightingRecord | None = None) -> list[DeviceChange]:
-        # A device gone from the sweep has no IPs now; judge it by the IP it had.
-        seen = ips.get(record.mac) or ({record.ip} if record.ip else set())
-        verdict = classify(
-            inventory,
-            record.mac,
-            seen,
-            record.institution_id,
-            infrastructure=infrastructure,
-            ip_users=users,
-            policy=policy,
-        )
-        return device_changes(action, record, verdict, tuple(sorted(seen)), previous)
-
-    changes: list[DeviceChange] = []
-    for r in outcome.new:
-        changes += change("new", r)
-    for m in outcome.moved:
-        changes += change("moved", m.after, m.before)
-    for r in outcome.gone:
-        changes += change("gone", r)
-    if seen_events:
-        for r in outcome.kept:
-            changes += change("seen", r)
-    return changes, len(sightings)
+    return reconcile_changes(judge, outcome, seen_events=seen_events), len(sightings)
 
 
 def sweep_events(inventory: Inventory, run: SweepRun, at: dt.datetime) -> list[Event]:

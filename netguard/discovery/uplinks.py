@@ -22,6 +22,14 @@ from collections.abc import Iterable
 from netguard.discovery.records import FdbEntry, Interface, LldpNeighbour, PortMacCount, Uplink
 
 
+def names_port(wanted: str, ifindex: int, name: str | None, descr: str | None) -> bool:
+    """Whether an inventory port name means this interface: its ifName or ifDescr (case and surrounding
+    blanks aside), or its ifIndex as text. Discovery, the eviction guards and the link checks all read
+    the inventory's ``uplinks`` this way."""
+    key = wanted.strip().lower()
+    return key in ((name or "").lower(), (descr or "").lower(), str(ifindex))
+
+
 def find_uplinks(
     interfaces: tuple[Interface, ...],
     fdb: tuple[FdbEntry, ...],
@@ -46,10 +54,7 @@ def find_uplinks(
             add(entry.ifindex, f"switch-mac {entry.mac}")
     unmatched = []
     for name in inventory_uplinks:
-        wanted = name.strip().lower()
-        matches = [
-            i.ifindex for i in interfaces if wanted in {(i.name or "").lower(), (i.descr or "").lower(), str(i.ifindex)}
-        ]
+        matches = [i.ifindex for i in interfaces if names_port(name, i.ifindex, i.name, i.descr)]
         if not matches:
             unmatched.append(name)
         for ifindex in matches:

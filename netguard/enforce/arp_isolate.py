@@ -33,17 +33,16 @@ anyway (harmless, and it undoes a half-sent burst) and the entry is ``failed``.
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from netguard.enforce.apply import PAUSE_HOOK, Record
 from netguard.enforce.arp_frames import EchoReplySeen, claim, impersonated_echo, read_echo_reply
 from netguard.enforce.arp_link import Link, LinkError
 from netguard.enforce.arp_plan import ARP_ISOLATE, ArpPlan, Sides
 from netguard.enforce.guards import ActionLimit, EnforcementFailed
+from netguard.enforce.journalled import Intent, Record, begin, intend, pause_after_intent
 from netguard.enforce.restore import NotRestorable
 from netguard.store.isolation import PortState
 from netguard.store.journal import ActionJournal, JournalEntry, Target
@@ -142,12 +141,6 @@ def isolated_state(mac: str) -> PortState:
     return PortState(mac, "", "", "isolated")
 
 
-def _pause_for_tests() -> None:
-    seconds = os.environ.get(PAUSE_HOOK)
-    if seconds:
-        time.sleep(float(seconds))
-
-
 def apply_arp_plan(
     plan: ArpPlan,
     *,
@@ -159,20 +152,11 @@ def apply_arp_plan(
     record: Record,
 ) -> JournalEntry:
     """Guards, intent, poison, check, outcome; raises the first refusal or EnforcementFailed."""
-    if plan.refusals:
-        raise plan.refusals[0]
-    limit.take()
     s = plan.sides
-    entry_id = journal.record_intent(
-        operator=operator,
-        action=ARP_ISOLATE,
-        target=Target(mac=s.device_mac, ip=s.device_ip),
-        state_before=plan.state_before,
-        state_after=plan.state_after,
-        reason=reason,
-    )
-    record(journal.get(entry_id))
-    _pause_for_tests()
+    intent = Intent(ARP_ISOLATE, Target(mac=s.device_mac, ip=s.device_ip), plan.state_before, plan.state_after)
+    step = begin(plan.refusals, intent, journal=journal, operator=operator, reason=reason, limit=limit, record=record)
+    if pause := pause_after_intent():
+        time.sleep(pause)
     try:
         _rounds(link, s, poison, ROUNDS)
         shown = check(link, s)
@@ -185,20 +169,16 @@ def apply_arp_plan(
         except LinkError:
             # A failed entry is not held, so whatever was poisoned heals once the hosts ask again.
             after = "the correct mappings could not be sent back either; the caches heal when the hosts ask again"
-        record(journal.mark_failed(entry_id, f"{exc}; {after}"))
+        step.failed(f"{exc}; {after}")
         raise EnforcementFailed(f"{exc}; {after}") from None
     if not shown.any:
         detail = (
             f"not isolated: {shown.describe()} (a static ARP entry, or a host that answers no ping); "
             "the correct mappings were sent back"
         )
-        record(journal.mark_failed(entry_id, detail))
+        step.failed(detail)
         raise EnforcementFailed(f"ARP isolation of {s.device_mac} ({s.device_ip}) on {s.interface}: {detail}")
-    entry = journal.mark_applied(
-        entry_id, f"poisoned both ways; verified: {shown.describe()}", isolation=isolated_state(s.device_mac)
-    )
-    record(entry)
-    return entry
+    return step.applied(f"poisoned both ways; verified: {shown.describe()}", isolated_state(s.device_mac))
 
 
 def sides_of(entry: JournalEntry) -> Sides:
@@ -248,31 +228,25 @@ def restore_arp(
         raise NotRestorable(f"journal entry {entry.id} is '{entry.status}': nothing to restore")
     s = sides_of(entry)
     before = check(link, s)
-    restore_id = journal.record_intent(
-        operator=operator,
-        action="restore",
-        target=entry.target,
-        state_before={**s.as_state(), **before.as_dict()},
-        state_after={"device_sees_gateway_at": s.gateway_mac, "gateway_sees_device_at": s.device_mac},
-        reason=reason,
-        undoes=entry.id,
+    intent = Intent(
+        "restore",
+        entry.target,
+        {**s.as_state(), **before.as_dict()},
+        {"device_sees_gateway_at": s.gateway_mac, "gateway_sees_device_at": s.device_mac},
     )
-    record(journal.get(restore_id))
+    step = intend(intent, journal=journal, operator=operator, reason=reason, record=record, undoes=entry.id)
     try:
         _rounds(link, s, heal, RESTORE_ROUNDS)
         after = check(link, s)
     except LinkError as exc:
-        record(journal.mark_failed(restore_id, str(exc)))
+        step.failed(str(exc))
         raise EnforcementFailed(str(exc)) from None
     if after.any:
         detail = f"still redirected after the correct mappings: {after.describe()} (is another `evict hold` running?)"
-        record(journal.mark_failed(restore_id, detail))
+        step.failed(detail)
         raise EnforcementFailed(f"restore of {s.device_mac} ({s.device_ip}) on {s.interface}: {detail}")
-    done = journal.mark_applied(
-        restore_id,
-        f"correct mappings sent; checked: {after.describe()}",
-        isolation=PortState(s.device_mac, "", "", "enabled"),
+    done = step.applied(
+        f"correct mappings sent; checked: {after.describe()}", PortState(s.device_mac, "", "", "enabled")
     )
-    record(done)
     record(journal.get(entry.id))
     return done

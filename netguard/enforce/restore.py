@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from netguard.enforce.actions import ADMIN_UP, PortReading, PortRef, read_port, set_pvid, set_verified
-from netguard.enforce.apply import Record
+from netguard.enforce.journalled import Intent, Record, intend
 from netguard.errors import NetGuardError
 from netguard.snmp import SnmpTarget
 from netguard.store.isolation import PortState
@@ -125,16 +125,14 @@ async def restore_entry(
         if not isinstance(pvid, int):
             raise NotRestorable(f"journal entry {entry.id} did not record the original VLAN")
         after = {"pvid": pvid}
-    restore_id = journal.record_intent(
+    step = intend(
+        Intent("restore", entry.target, now.as_dict(), after),
+        journal=journal,
         operator=operator,
-        action="restore",
-        target=entry.target,
-        state_before=now.as_dict(),
-        state_after=after,
         reason=reason,
+        record=record,
         undoes=entry.id,
     )
-    record(journal.get(restore_id))
     try:
         if entry.action == "port-shutdown":
             admin_status = int(str(after["admin_status"]))
@@ -142,10 +140,9 @@ async def restore_entry(
         else:
             await set_pvid(client, target, ref, int(str(after["pvid"])))
     except NetGuardError as exc:
-        record(journal.mark_failed(restore_id, str(exc)))
+        step.failed(str(exc))
         raise
     reading = await read_port(client, target, ref)
-    done = journal.mark_applied(restore_id, "set and read back", isolation=_isolation(entry, "enabled", reading))
-    record(done)
+    done = step.applied("set and read back", _isolation(entry, "enabled", reading))
     record(journal.get(entry.id))
     return done

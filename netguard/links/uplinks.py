@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 from netguard.discovery.decode import text_from_value
 from netguard.discovery.oids import IF_ADMIN_STATUS, IF_DESCR, IF_HIGH_SPEED, IF_NAME, IF_OPER_STATUS, IF_SPEED
+from netguard.discovery.uplinks import names_port
 from netguard.errors import NetGuardError
 from netguard.inventory import Inventory
 from netguard.links.records import IcmpSettings, LinkTarget, UplinkHealth
@@ -193,15 +194,11 @@ def port_health(switch: str, name: str, ifindex: int, first: Sample, second: Sam
 
 
 def match_ports(names: Mapping[int, str], descrs: Mapping[int, str], wanted: Sequence[str]) -> dict[str, int | None]:
-    """Each wanted port name → its ifIndex (ifName, ifDescr case-insensitively, or the ifIndex as text)."""
+    """Each wanted port name → its ifIndex, the lowest that discovery's :func:`names_port` accepts."""
     found: dict[str, int | None] = {}
     indexes = sorted(set(names) | set(descrs))
     for port in wanted:
-        key = port.strip().lower()
-        found[port] = next(
-            (x for x in indexes if key in (names.get(x, "").lower(), descrs.get(x, "").lower(), str(x))),
-            None,
-        )
+        found[port] = next((x for x in indexes if names_port(port, x, names.get(x), descrs.get(x))), None)
     return found
 
 

@@ -262,8 +262,15 @@ class SightingRepository:
         seen first, as within a scope.
         """
         when = to_db_time(now or utcnow())
-        kept = {r.id for res in results for r in res.kept}
-        gone = [r for res in results for r in res.gone]
+        # Every place this run saw is where the device is now, never a place it left: kept, new, moved to.
+        seen = {r.id for res in results for r in (*res.kept, *res.new, *(m.after for m in res.moved))}
+        # Indexed by MAC so each new sighting looks only at its own device's ended places, not at every
+        # sighting that ended in the run (that made a run with many moves quadratic); the open ones come
+        # from the database by MAC (indexed) for the same reason.
+        gone: dict[str, list[SightingRecord]] = defaultdict(list)
+        for res in results:
+            for r in res.gone:
+                gone[r.mac].append(r)
         used: set[int] = set()
         moves: list[Move] = []
         with transaction(self._conn):
@@ -273,12 +280,12 @@ class SightingRepository:
                         r
                         for r in (
                             *self.open_sightings(mac=new.mac),
-                            *gone,
+                            *gone.get(new.mac, ()),
                         )
                         if r.how == new.how
                         and r.mac == new.mac
                         and r.scope != new.scope
-                        and r.id not in kept
+                        and r.id not in seen
                         and r.id not in used
                     ]
                     if not candidates:

@@ -29,6 +29,7 @@ from netguard.lab.recable import move_host
 from netguard.lab.status import HostStatus
 from netguard.secrets import write_private
 from netguard.store import StateStore
+from tests.enforce.helpers import store_opens
 from tests.harness.lab import RunningLab, move_host_to_switch, ping, running_lab
 
 THC1_RULES = """\
@@ -189,7 +190,7 @@ def test_the_centre_rule_file_changes_the_status_of_its_medical_and_randomised_t
 
 # It re-cables a rogue: after the policy test, before the cross-switch move.
 def test_discover_run_redetains_an_isolated_rogue_on_its_new_port_only_with_apply(
-    lab: RunningLab, tmp_path: Path
+    lab: RunningLab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     talk(lab)
     config = write_config(lab, tmp_path)
@@ -205,8 +206,11 @@ def test_discover_run_redetains_an_isolated_rogue_on_its_new_port_only_with_appl
     assert reaches(rogue.namespace, rogue.gateway)
     with StateStore.from_config(load_config(config)) as store:
         journalled = len(store.journal.entries())
-    dry = cli(config, "discover", "run", "--json")
+    with store_opens(monkeypatch) as opened:
+        dry = cli(config, "discover", "run", "--json")
     assert dry.exit_code == 0, dry.output
+    # Collection, device events, the re-detain plan and its dry-run event: one store of each for all.
+    assert opened == {"state": 1, "events": 1}
     [planned] = as_json(dry)["redetain"]
     assert (planned["mac"], planned["port"], planned["method"], planned["outcome"]) == (
         rogue.mac,

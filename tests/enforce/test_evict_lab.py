@@ -36,7 +36,7 @@ from netguard.snmp.client import SnmpClient
 from netguard.store import StateStore
 from netguard.store.journal import Target
 from netguard.store.sightings import Sighting
-from tests.enforce.helpers import assert_chain_verifies, enforcement_events, journal_entries, reaches
+from tests.enforce.helpers import assert_chain_verifies, enforcement_events, journal_entries, reaches, store_opens
 from tests.harness.lab import RunningLab, ping, running_lab, snmp
 
 REPO = Path(__file__).resolve().parents[2]
@@ -86,9 +86,11 @@ def config(lab: RunningLab, tmp_path: Path) -> Path:
     return path
 
 
-def test_dry_run_plans_and_changes_nothing(lab: RunningLab, config: Path) -> None:
+def test_dry_run_plans_and_changes_nothing(lab: RunningLab, config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     rogue = managed(lab, "rogue")[0]
-    result = cli(config, "evict", "device", rogue.mac, "--reason", "test", "--json")
+    with store_opens(monkeypatch) as opened:
+        result = cli(config, "evict", "device", rogue.mac, "--reason", "test", "--json")
+    assert opened == {"state": 1, "events": 1}  # the method chosen and the plan made on one state store
     assert result.exit_code == 0, result.output
     plan = json.loads(result.stdout)
     assert (plan["mac"], plan["switch"], plan["port"]) == (rogue.mac, rogue.switch, rogue.port)

@@ -1,4 +1,4 @@
-"""Uplink health as pure logic: counter rates across wraps, speed, port matching, the verdict per tier."""
+"""Uplink health as pure logic: counter rates across wraps, speed, port matching (as discovery's), verdicts."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from netguard.discovery.records import Interface
+from netguard.discovery.uplinks import find_uplinks, names_port
 from netguard.errors import NetGuardError
 from netguard.events import Event
 from netguard.inventory import load_inventory
@@ -193,3 +195,33 @@ def test_a_switch_whose_credentials_cannot_be_resolved_is_a_job_with_the_reason_
     core = by_switch["hz-dc-core1"]
     assert core.target is None and core.problem is not None and core.problem.startswith("SNMP credentials: ")
     assert all(value not in (j.problem or "") for j in jobs)
+
+
+def test_links_and_discovery_read_an_inventory_port_name_the_same_way() -> None:
+    interfaces = (
+        Interface(1, "GE0/0/1", "GigabitEthernet0/0/1", None, 6, "up", "up", 1000, None),
+        Interface(2, None, "GigabitEthernet0/0/2", None, 6, "up", "up", 1000, None),
+        Interface(7, "Eth-Trunk1", "Eth-Trunk1", None, 53, "up", "up", 2000, None),
+        Interface(10, "Vlanif10", None, None, 136, "up", "up", None, None),
+    )
+    names = {i.ifindex: i.name for i in interfaces if i.name is not None}
+    descrs = {i.ifindex: i.descr for i in interfaces if i.descr is not None}
+    wanted = [" ge0/0/1 ", "GIGABITETHERNET0/0/2", "eth-trunk1", "7", "vlanif10", "10", "Te1/0/1", "0"]
+    by_links = match_ports(names, descrs, wanted)
+    for name in wanted:
+        uplinks, unmatched = find_uplinks(interfaces, (), (), inventory_uplinks=[name])
+        assert [u.ifindex for u in uplinks] == ([] if by_links[name] is None else [by_links[name]]), name
+        assert unmatched == (() if by_links[name] is not None else (name,))
+        assert [i.ifindex for i in interfaces if names_port(name, i.ifindex, i.name, i.descr)] == [
+            u.ifindex for u in uplinks
+        ]
+    assert by_links == {
+        " ge0/0/1 ": 1,
+        "GIGABITETHERNET0/0/2": 2,
+        "eth-trunk1": 7,
+        "7": 7,
+        "vlanif10": 10,
+        "10": 10,
+        "Te1/0/1": None,
+        "0": None,
+    }

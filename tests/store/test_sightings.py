@@ -215,3 +215,21 @@ def test_a_cross_switch_move_pairs_with_a_sighting_the_old_switch_just_expired(s
         assert [r.mac for r in results[0].gone] == ["00:1a:2b:3c:4d:5e"]
         [move] = repo.join_moves(results, now=later)
         assert move.before.id == results[0].gone[0].id and repo.get(move.before.id).end_reason == "moved"
+
+
+def test_a_device_new_on_two_switches_in_one_run_is_at_both_not_moved(store: StateStore) -> None:
+    repo = store.sightings
+    at = [T0 + timedelta(minutes=5 * n) for n in range(2)]
+    repo.reconcile("fdb:sw-a", [on("sw-a", PRINTER, "Gi0/1")], True, now=at[0])
+    results = [
+        repo.reconcile("fdb:sw-a", [on("sw-a", PC, "Gi0/1"), on("sw-a", PRINTER, "Gi0/2")], True, now=at[1]),
+        repo.reconcile("fdb:sw-b", [on("sw-b", PC, "Gi0/9"), on("sw-b", PRINTER, "Gi0/3")], True, now=at[1]),
+    ]
+    # The PC is new on both; the printer moved within sw-a and is new on sw-b: each is seen at both places.
+    assert [m.after.port for m in results[0].moved] == ["Gi0/2"]
+    assert repo.join_moves(results, now=at[1]) == []
+    assert sorted((r.switch, r.port) for r in repo.open_sightings(mac=PC)) == [("sw-a", "Gi0/1"), ("sw-b", "Gi0/9")]
+    assert sorted((r.switch, r.port) for r in repo.open_sightings(mac=PRINTER)) == [
+        ("sw-a", "Gi0/2"),
+        ("sw-b", "Gi0/3"),
+    ]
