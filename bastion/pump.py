@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import paramiko
 
+from bastion.channel_buffer import use_chunk_pipes
+
 CHUNK = 1 << 20
 
 
@@ -38,6 +40,8 @@ def relay(client: paramiko.Channel, target: paramiko.Channel, hooks: Hooks, *, e
 
     ``exit_status=False`` for channels that have none (a forwarded TCP connection).
     """
+    use_chunk_pipes(client)
+    use_chunk_pipes(target)
     client_open = True
     target_open = True
     while target_open:
