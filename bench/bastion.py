@@ -235,7 +235,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         sshd = start_sshd(work / "sshd")
-        setup = Setup(work / "ng", sshd)
+        try:
+            setup = Setup(work / "ng", sshd)
+        except BaseException:
+            sshd.stop()  # a failed set-up must not leave the sshd running
+            raise
         try:
             data = work / "payload.txt"
             line = b"2026-11-30T08:00:00 his-app01 INFO registration patient=P0012345 dept=outpatient ok\n"
