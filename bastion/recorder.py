@@ -9,6 +9,15 @@ second core they overlap with the relay's own work instead of adding to it;
 the hash of the finished file is known the moment it is closed, without
 reading the file back.
 
+Wake-ups are batched: the relay wakes the recorder only for the first event
+after a quiet spell, and the recorder then lingers (up to LINGER, or until
+BATCH_BYTES are queued, a watcher joins or the session closes) before it
+writes what has gathered and flushes once. A bulk transfer queues one event
+per 32 KiB packet; waking for each cost a thread switch, a turn at the GIL and
+a write(2) per packet, in the process the relay is bound by. The recording is
+the same, event for event, with the times stamped at submit; readers and
+watchers see it at most LINGER later.
+
 One queue carries everything, in order: events, a watcher joining (it gets the
 file as written up to that point, then every later line, so nothing is
 missed or doubled), and the close. The queue is bounded by bytes: when the
@@ -35,6 +44,8 @@ from typing import BinaryIO
 from bastion.asciicast import Header, Writer
 
 MAX_PENDING_BYTES = 8 << 20
+BATCH_BYTES = 1 << 20
+LINGER = 0.02  # seconds
 WATCH_QUEUE = 4096
 
 Action = Callable[[Writer], None]
@@ -60,6 +71,7 @@ class Recorder:
         self._cond = threading.Condition()
         self._error: OSError | None = None
         self._closed = False
+        self._hurry = False  # a watcher joining or the close: no lingering
         self._now = time.monotonic()
         self._writer = Writer(_Tee(self), header, clock=lambda: self._now, autoflush=False)
         self._fh.flush()
@@ -77,9 +89,11 @@ class Recorder:
                 return
             while self._pending > MAX_PENDING_BYTES and self._error is None:
                 self._cond.wait()
+            first = not self._items
             self._items.append((time.monotonic(), action, size))
             self._pending += size
-            self._cond.notify_all()
+            if first or self._pending >= BATCH_BYTES:
+                self._cond.notify_all()
 
     def join(self) -> tuple[str, queue.Queue[str | None]]:
         """The recording so far, and a queue of every later line (None at the end)."""
@@ -88,6 +102,7 @@ class Recorder:
             if not closed:
                 request = _Join()
                 self._items.append((time.monotonic(), request, 0))
+                self._hurry = True
                 self._cond.notify_all()
         if closed:
             self._thread.join()  # the file is complete once the thread is done
@@ -101,6 +116,7 @@ class Recorder:
         with self._cond:
             if not self._closed:
                 self._closed = True
+                self._hurry = True
                 self._items.append((time.monotonic(), None, 0))
                 self._cond.notify_all()
         self._thread.join()
@@ -112,7 +128,9 @@ class Recorder:
         while True:
             with self._cond:
                 while not self._items:
+                    self._hurry = False
                     self._cond.wait()
+                self._linger()
                 at, item, size = self._items.popleft()
             if item is None:
                 self._finish()
@@ -135,6 +153,16 @@ class Recorder:
                 with self._cond:
                     self._pending -= size
                     self._cond.notify_all()
+
+    def _linger(self) -> None:
+        # Called holding the lock with something queued: let a burst gather (see the module doc).
+        # A relay held back by MAX_PENDING_BYTES ends the wait too.
+        deadline = self._items[0][0] + LINGER
+        while not self._hurry and self._pending < min(BATCH_BYTES, MAX_PENDING_BYTES):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._cond.wait(left)
 
     def _watch(self) -> queue.Queue[str | None]:
         q: queue.Queue[str | None] = queue.Queue(WATCH_QUEUE)

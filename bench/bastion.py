@@ -18,6 +18,13 @@ the ratio bastion/direct:
 * memory: the bastion's resident size with SESSIONS idle shells open, per
   session, beside its size before.
 
+Wall-clock ratios depend on what else the two cores run, so each bulk run
+also counts CPU seconds: the ssh client's (a reaped child), the sshd side's
+(the sshd master's reaped children: the connection's sshd processes and the
+``cat``) and the bastion's (its process). ``cpu ratio`` is direct CPU over
+CPU through the bastion for the same bytes: the throughput ratio a machine
+whose cores are all busy would see, whatever the load at the time.
+
 Needs root (the sshd harness switches users). Results also go to
 bench/results/bastion.txt (or the name in BENCH_OUT). BENCH_SSH adds
 OpenSSH client options to both sides (``-c aes128-gcm@openssh.com`` measures
@@ -57,6 +64,14 @@ def cli(config: Path, *args: str, stdin: str | None = None) -> str:
     if done.returncode != 0:
         raise SystemExit(f"netguard {' '.join(args)} failed: {done.stderr}")
     return done.stdout
+
+
+def cpu_seconds(pid: int, children: bool = False) -> float:
+    """The CPU time of a process (user + system), or of its reaped children."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # after the name: state is field 0, utime 11, stime 12, cutime 13, cstime 14
+    first = 13 if children else 11
+    return (int(fields[first]) + int(fields[first + 1])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kib(pid: int) -> int:
@@ -135,6 +150,22 @@ def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def timed_cpu(setup: Setup, via_bastion: bool, remote: str, stdin_path: Path | None) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds of the whole path (client, sshd side, bastion) and of the bastion alone."""
+    client0, sshd0, bastion0 = _children_cpu(), cpu_seconds(setup.sshd.process.pid, True), cpu_seconds(setup.server.pid)
+    wall = timed([*setup.ssh(via_bastion), remote], stdin_path)
+    time.sleep(0.3)  # the sshd master reaps the connection's processes just after the client exits
+    client = _children_cpu() - client0
+    sshd = cpu_seconds(setup.sshd.process.pid, True) - sshd0
+    bastion = cpu_seconds(setup.server.pid) - bastion0 if via_bastion else 0.0
+    return wall, client + sshd + bastion, bastion
+
+
+def _children_cpu() -> float:
+    t = os.times()
+    return t.children_user + t.children_system
+
+
 def timed(cmd: list[str], stdin_path: Path | None = None) -> float:
     start = time.perf_counter()
     run(cmd, stdin_path)
@@ -204,7 +235,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         sshd = start_sshd(work / "sshd")
-        setup = Setup(work / "ng", sshd)
+        try:
+            setup = Setup(work / "ng", sshd)
+        except BaseException:
+            sshd.stop()  # a failed set-up must not leave the sshd running
+            raise
         try:
             data = work / "payload.txt"
             line = b"2026-11-30T08:00:00 his-app01 INFO registration patient=P0012345 dept=outpatient ok\n"
@@ -219,13 +254,25 @@ def main() -> None:
                 ("upload (cat > /dev/null)", "cat > /dev/null", data),
             ):
                 times: dict[bool, list[float]] = {False: [], True: []}
+                cpus: dict[bool, list[float]] = {False: [], True: []}
+                bastion_cpu: list[float] = []
                 for _ in range(args.runs):
                     for via in (False, True):
-                        times[via].append(timed([*setup.ssh(via), remote], stdin))
+                        wall, cpu, own = timed_cpu(setup, via, remote, stdin)
+                        times[via].append(wall)
+                        cpus[via].append(cpu)
+                        if via:
+                            bastion_cpu.append(own)
                 direct, through = statistics.median(times[False]), statistics.median(times[True])
                 say(
                     f"{name:<26} direct {size_mib / direct:7.1f} MiB/s   bastion {size_mib / through:7.1f} MiB/s"
                     f"   bastion/direct throughput {direct / through:.2f}"
+                )
+                per = 100 / size_mib  # CPU seconds per 100 MiB
+                d_cpu, b_cpu = statistics.median(cpus[False]), statistics.median(cpus[True])
+                say(
+                    f"{'  CPU s per 100 MiB':<26} direct {d_cpu * per:7.2f}         via bastion {b_cpu * per:5.2f}"
+                    f" (bastion {statistics.median(bastion_cpu) * per:.2f})   cpu ratio {d_cpu / b_cpu:.2f}"
                 )
             opens: dict[bool, list[float]] = {False: [], True: []}
             for _ in range(max(args.runs, 10)):

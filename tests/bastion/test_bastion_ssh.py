@@ -483,9 +483,16 @@ def test_lists_show_each_row_and_never_a_secret(lab: Lab) -> None:
     assert "his-db01" in out and lab.sshd.password not in out and lab.bob_totp_secret not in out
 
 
-def test_clients_get_aead_or_ctr_ciphers_never_cbc(lab: Lab) -> None:
+def test_clients_get_aes_gcm_by_default_never_cbc(lab: Lab) -> None:
+    # OpenSSH prefers aes128-ctr over AES-GCM; with GCM the only offer, a default client lands on it.
+    plain = lab.ssh("alice:root@his-db01", "echo plain", key=lab.alice_key, extra=("-v",))
+    assert plain.returncode == 0 and plain.stdout == b"plain\n", plain.stderr
+    assert b"server->client cipher: aes128-gcm@openssh.com" in plain.stderr
+    assert b"client->server cipher: aes128-gcm@openssh.com" in plain.stderr
     gcm = lab.ssh("alice:root@his-db01", "echo gcm", key=lab.alice_key, extra=("-c", "aes256-gcm@openssh.com"))
     assert gcm.returncode == 0 and gcm.stdout == b"gcm\n", gcm.stderr
+    ctr = lab.ssh("alice:root@his-db01", "echo ctr", key=lab.alice_key, extra=("-c", "aes128-ctr"))
+    assert ctr.returncode == 255 and ctr.stdout == b"", "CTR is offered only when bastion.client_ciphers names it"
     cbc = lab.ssh("alice:root@his-db01", "echo cbc", key=lab.alice_key, extra=("-c", "aes128-cbc"))
     assert cbc.returncode == 255 and cbc.stdout == b""
     # The reason, seen from a client that offers only CBC: key exchange finds no common cipher.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -156,3 +157,25 @@ def test_after_a_write_error_a_kill_still_ends_the_session(tmp_path: Path) -> No
     with pytest.raises(OSError, match="No space"):
         live.output(b"more")
     assert live.close_recording() is None
+
+
+def test_a_lone_event_reaches_the_file_without_more_events_or_the_close(tmp_path: Path) -> None:
+    # Events are batched (the recorder lingers for company), never held back until the next one.
+    live = _live(tmp_path)
+    live.output(b"only this\r\n")
+    deadline = time.monotonic() + 10
+    while b"only this" not in live.recording.read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert b"only this" in live.recording.read_bytes()
+    live.close_recording()
+
+
+def test_a_burst_is_recorded_event_for_event_in_order(tmp_path: Path) -> None:
+    live = _live(tmp_path)
+    pieces = [bytes([65 + i % 26]) * (1000 + i) for i in range(3000)]  # ~5.5 MiB, past BATCH_BYTES
+    for piece in pieces:
+        live.output(piece)
+    sha = live.close_recording()
+    assert sha == hashlib.sha256(live.recording.read_bytes()).hexdigest()
+    _, events = read(live.recording)
+    assert [e.data.encode() for e in events] == pieces

@@ -1,4 +1,4 @@
-"""The bastion section: client ciphers limited to AEAD and CTR, errors at file:line."""
+"""The bastion section: client ciphers AES-GCM by default, CTR on request, never weaker; errors at file:line."""
 
 from __future__ import annotations
 
@@ -6,19 +6,27 @@ from pathlib import Path
 
 import pytest
 
-from bastion.settings import BASTION, CLIENT_CIPHERS, settings
+from bastion.settings import ALLOWED_CLIENT_CIPHERS, BASTION, CLIENT_CIPHERS, settings
 from netguard.config import load_config
 from netguard.errors import ConfigError
 
 BASE = "state:\n  path: s.db\nevents:\n  sqlite:\n    path: e.db\nbastion:\n"
 
 
-def test_client_ciphers_default_to_aead_then_ctr(tmp_path: Path) -> None:
+def test_client_ciphers_default_to_aes_gcm_only(tmp_path: Path) -> None:
     path = tmp_path / "netguard.yaml"
     path.write_text(BASE + "  listen: 127.0.0.1:2222\n")
     section = load_config(path).section(BASTION)
     assert settings(section, tmp_path / "s.db").client_ciphers == CLIENT_CIPHERS
-    assert all(c.endswith(("-gcm@openssh.com", "-ctr")) for c in CLIENT_CIPHERS)
+    assert CLIENT_CIPHERS and all(c.endswith("-gcm@openssh.com") for c in CLIENT_CIPHERS)
+    assert all(c.endswith(("-gcm@openssh.com", "-ctr")) for c in ALLOWED_CLIENT_CIPHERS)
+
+
+def test_client_ciphers_can_add_ctr_for_older_clients(tmp_path: Path) -> None:
+    path = tmp_path / "netguard.yaml"
+    path.write_text(BASE + "  client_ciphers: [aes128-gcm@openssh.com, aes128-ctr, aes256-ctr]\n")
+    section = load_config(path).section(BASTION)
+    assert settings(section, tmp_path / "s.db").client_ciphers == ("aes128-gcm@openssh.com", "aes128-ctr", "aes256-ctr")
 
 
 def test_client_ciphers_can_be_narrowed_to_aead(tmp_path: Path) -> None:

@@ -1,0 +1,79 @@
+"""The relay's channel receive buffers: paramiko's pipe semantics over the packets' own bytes."""
+
+from __future__ import annotations
+
+import random
+import threading
+
+import pytest
+from paramiko.buffered_pipe import BufferedPipe, PipeTimeout
+
+from bastion.channel_buffer import ChunkPipe, Chunks, use_chunk_pipes
+
+
+def test_chunks_hand_out_and_drop_bytes_from_the_front() -> None:
+    chunks = Chunks(b"abc")
+    chunks.append(b"")
+    chunks.append(b"defg")
+    chunks.append(b"h")
+    assert len(chunks) == 8
+    assert chunks.head(2) == b"ab" and chunks.head(5) == b"abcde" and chunks.head() == b"abcdefgh"
+    del chunks[:5]
+    assert len(chunks) == 3 and chunks.head() == b"fgh"
+    del chunks[:3]
+    assert len(chunks) == 0 and chunks.head() == b""
+    with pytest.raises(TypeError):
+        del chunks[1:2]
+
+
+def test_a_read_of_exactly_one_packet_is_that_packet_not_a_copy() -> None:
+    packet = bytes(range(256)) * 128
+    chunks = Chunks()
+    chunks.append(packet)
+    assert chunks.head() is packet
+
+
+def test_chunk_pipe_reads_what_buffered_pipe_reads() -> None:
+    # The same random feeds and reads through paramiko's pipe and ours give the same bytes.
+    rng = random.Random(8)
+    theirs, ours = BufferedPipe(), BufferedPipe()
+    ours._buffer = Chunks()
+    ours.__class__ = ChunkPipe
+    for _ in range(2000):
+        if rng.random() < 0.55:
+            data = rng.randbytes(rng.randint(0, 40_000))
+            theirs.feed(data)
+            ours.feed(data)
+        else:
+            n = rng.randint(1, 100_000)
+            assert len(theirs) == len(ours)
+            if len(theirs) == 0:
+                with pytest.raises(PipeTimeout):
+                    ours.read(n, timeout=0.0)
+                continue
+            assert ours.read(n) == theirs.read(n)
+    assert ours.empty() == theirs.empty()
+    ours.close()
+    assert ours.read(10) == b""
+
+
+def test_switching_a_channel_keeps_what_is_buffered_and_wakes_a_waiting_reader() -> None:
+    class Channel:  # the two attributes use_chunk_pipes touches, as paramiko.Channel has them
+        def __init__(self) -> None:
+            self.in_buffer = BufferedPipe()
+            self.in_stderr_buffer = BufferedPipe()
+
+    channel = Channel()
+    channel.in_buffer.feed(b"already here ")
+    channel.in_stderr_buffer.feed(b"err")
+    use_chunk_pipes(channel)
+    use_chunk_pipes(channel)  # a second call changes nothing
+    assert isinstance(channel.in_buffer, ChunkPipe) and isinstance(channel.in_stderr_buffer, ChunkPipe)
+    assert channel.in_buffer.read(100) == b"already here "
+    assert channel.in_stderr_buffer.read(100) == b"err"
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(channel.in_buffer.read(100, timeout=30)))
+    reader.start()
+    channel.in_buffer.feed(b"later")
+    reader.join(30)
+    assert got == [b"later"]
