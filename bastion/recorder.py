@@ -127,10 +127,14 @@ class Recorder:
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._items:
-                    self._hurry = False
-                    self._cond.wait()
-                self._linger()
+                if not self._items:
+                    # Caught up: sleep until the next event, then let its burst gather. What queues
+                    # while a burst is written is written straight after it, without lingering again
+                    # (lingering per event would hold each one back LINGER and wake for each).
+                    while not self._items:
+                        self._hurry = False
+                        self._cond.wait()
+                    self._linger()
                 at, item, size = self._items.popleft()
             if item is None:
                 self._finish()

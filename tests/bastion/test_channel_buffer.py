@@ -77,3 +77,28 @@ def test_switching_a_channel_keeps_what_is_buffered_and_wakes_a_waiting_reader()
     channel.in_buffer.feed(b"later")
     reader.join(30)
     assert got == [b"later"]
+
+
+def test_concurrent_feeds_reads_and_a_close_lose_and_reorder_nothing() -> None:
+    # paramiko's transport thread feeds while the relay reads; the channel closes while a read waits.
+    rng = random.Random(31)
+    packets = [rng.randbytes(rng.randint(1, 40_000)) for _ in range(3000)]
+    pipe = BufferedPipe()
+    pipe._buffer = Chunks()
+    pipe.__class__ = ChunkPipe
+    got: list[bytes] = []
+
+    def reader() -> None:
+        sizes = random.Random(32)
+        while data := pipe.read(sizes.choice((1, 700, 32_768, 1 << 20)), timeout=30):
+            got.append(data)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    for packet in packets:
+        pipe.feed(packet)
+    pipe.close()
+    thread.join(60)
+    assert not thread.is_alive()
+    assert b"".join(got) == b"".join(packets)
+    assert len(pipe) == 0 and pipe.read(10) == b""

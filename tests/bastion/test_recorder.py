@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bastion import recorder as recorder_module
-from bastion.asciicast import Header, read
+from bastion.asciicast import Header, Writer, read
 from bastion.live import LiveSession
 from bastion.recorder import Recorder
 
@@ -179,3 +179,30 @@ def test_a_burst_is_recorded_event_for_event_in_order(tmp_path: Path) -> None:
     assert sha == hashlib.sha256(live.recording.read_bytes()).hexdigest()
     _, events = read(live.recording)
     assert [e.data.encode() for e in events] == pieces
+
+
+def test_events_queued_while_a_burst_is_written_follow_it_without_a_second_linger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The recorder lingers once per burst. Lingering again for each later event held every event of
+    # a steady stream back LINGER and woke the thread per event; with a long LINGER that shows as an
+    # event never written until the close.
+    monkeypatch.setattr(recorder_module, "LINGER", 600.0)
+    path = tmp_path / "x.cast"
+    rec = Recorder(path, path.open("wb"), Header(80, 24, 0.0))
+    writing, release = threading.Event(), threading.Event()
+
+    def first(w: Writer) -> None:
+        writing.set()
+        release.wait(30)
+        w.output(b"first")
+
+    rec.submit(first, recorder_module.BATCH_BYTES)  # a whole batch: written without lingering
+    assert writing.wait(30)
+    rec.submit(lambda w: w.output(b"second"), 6)  # queued while the burst is being written
+    release.set()
+    deadline = time.monotonic() + 30
+    while b"second" not in path.read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert b"first" in path.read_bytes() and b"second" in path.read_bytes()
+    rec.close()
