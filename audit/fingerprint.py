@@ -141,7 +141,9 @@ def fingerprint_id(fp: str) -> str:
 # masked_is_equivalent). Plain substring tests: far faster than one regex here.
 _PREFIXES = frozenset("nNxXbBeE")
 _STRINGS = re.compile(r"'[^']*'")
-_NUMBER_GLUE = re.compile(r"[+\-.][0-9]|[0-9][+\-.eExXbB]")  # signs, decimals, exponents, hex/binary
+# Signs, decimals, exponents, hex/binary: ``[+\-.][0-9]|[0-9][+\-.eExXbB]``, written as one class of
+# both first characters and a lookbehind to tell them apart, so the engine skips to candidates in C.
+_NUMBER_GLUE = re.compile(r"[+\-.0-9](?:(?<=[+\-.])[0-9]|(?<=[0-9])[+\-.eExXbB])")
 _MULTI_ROW = re.compile(r"\)\s*,\s*\(")
 _SPECIAL_STARTS = ("call", "use", "administrator")
 

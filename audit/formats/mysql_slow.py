@@ -49,6 +49,10 @@ _USER_HOST = re.compile(
     r"# User@Host: (?P<user>[^\[\s]*)\[[^\]]*\] @ (?P<host>\S*) \[(?P<ip>[^\]]*)\](?:\s+Id:\s+(?P<id>\d+))?"
 )
 _PAIRS = re.compile(r"(\w+):(?: (\S+))?")  # "Schema:   QC_hit: No" is an empty Schema
+# The header line MariaDB and MySQL write in this form for every entry: what _PAIRS finds in it
+# (each pair on its own line: _PAIRS never spans lines), read by one anchored match instead.
+_QUERY_LINE = re.compile(r"# Query_time: (\S+) +Lock_time: (\S+) +Rows_sent: (\S+) +Rows_examined: (\S+)")
+_QUERY_KEYS = ("Query_time", "Lock_time", "Rows_sent", "Rows_examined")  # its groups, in order
 
 
 def _is_banner(text: str) -> bool:
@@ -97,6 +101,8 @@ def parse_slow(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
     db_of: dict[str, str] = {}  # connection id -> schema, for servers that write "use" only on change
     # User@Host lines repeat (a few accounts): their readings are remembered, bounded.
     users: dict[str, tuple[str | None, ...]] = {}
+    # So do the header lines but Query_time's (Thread_id, Schema): their pairs too.
+    seen_meta: dict[str, tuple[tuple[str, str], ...]] = {}
     last_time: tuple[bytes, dt.datetime | None] = (b"", None)  # MariaDB writes "# Time:" only on change
     last_epoch: tuple[bytes, dt.datetime | None] = (b"", None)
 
@@ -150,7 +156,21 @@ def parse_slow(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
         if not who:
             yield bad(options, first, "unreadable # User@Host: header")
             return
-        header = dict(_PAIRS.findall(meta))
+        header: dict[str, str] = {}
+        for meta_line in meta.split("\n"):
+            pairs = seen_meta.get(meta_line)
+            if pairs is None:
+                fixed = _QUERY_LINE.fullmatch(meta_line)
+                if fixed is not None:  # the line that changes with every entry: not remembered
+                    header["Query_time"], header["Lock_time"], header["Rows_sent"], header["Rows_examined"] = (
+                        fixed.groups()
+                    )
+                    continue
+                pairs = tuple(_PAIRS.findall(meta_line))
+                if len(seen_meta) >= _MEMO:
+                    seen_meta.clear()
+                seen_meta[meta_line] = pairs
+            header.update(pairs)
         conn_id = header.get("Thread_id") or who[2]
         db = header.get("Schema") or use_db
         if use_db and conn_id:
