@@ -35,7 +35,7 @@ import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from audit.formats.base import ParseOptions, bad
+from audit.formats.base import ParseOptions, bad, new_tuple
 from audit.formats.mysql_general import BANNER
 from audit.lines import MAX_LINE, Line, decode_line
 from audit.records import Record, Statement
@@ -64,10 +64,6 @@ def _seconds_ns(value: str | None) -> int | None:
         return round(float(value) * 1_000_000_000) if value is not None else None
     except (ValueError, OverflowError):  # "nan", "inf", garbage
         return None
-
-
-def _int(value: str | None) -> int | None:
-    return int(value) if value is not None and value.isdigit() else None
 
 
 _ENTRY = re.compile(
@@ -103,6 +99,7 @@ def parse_slow(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
     users: dict[str, tuple[str | None, ...]] = {}
     # So do the header lines but Query_time's (Thread_id, Schema): their pairs too.
     seen_meta: dict[str, tuple[tuple[str, str], ...]] = {}
+    lock_of: dict[str, int | None] = {}
     last_time: tuple[bytes, dt.datetime | None] = (b"", None)  # MariaDB writes "# Time:" only on change
     last_epoch: tuple[bytes, dt.datetime | None] = (b"", None)
 
@@ -118,8 +115,11 @@ def parse_slow(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
             offset += len(raw) + 1
             line += 1
 
-    def entry(m: re.Match[bytes], offset: int, line: int) -> Iterator[Record]:
+    def entry(m: re.Match[bytes], offset: int, line: int) -> Statement | list[Record]:
+        """The entry's statement, or a list of its records when there is a problem (a plain function, not
+        a generator: one generator per entry cost more than the rest of the header work)."""
         nonlocal last_time, last_epoch
+        out: list[Record] = []
         first = Line(line, offset, "")
         try:
             user_host = m.group("uh").decode()
@@ -127,13 +127,12 @@ def parse_slow(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
             use = m.group("use")
             use_db = use.decode().strip("`") if use is not None else None
         except UnicodeDecodeError:
-            yield bad(options, first, "slow-log header is not UTF-8")
-            return
+            return [bad(options, first, "slow-log header is not UTF-8")]
         raw_time = m.group("time")
         if raw_time is not None and raw_time != last_time[0]:
             last_time = (raw_time, _header_time(raw_time, tz))
             if last_time[1] is None:
-                yield bad(options, first, "unreadable # Time: header")
+                out.append(bad(options, first, "unreadable # Time: header"))
         ts = last_time[1]
         epoch = m.group("ts")
         if epoch is not None:
@@ -144,7 +143,7 @@ def parse_slow(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
         body_line = line + m.string.count(b"\n", m.start(), body_start)
         lines, problems = _body(m.group("body"), offset + body_start - m.start(), body_line)
         for problem in problems:
-            yield bad(options, problem)
+            out.append(bad(options, problem))
         text = "\n".join(lines).rstrip("\n")
         who = users.get(user_host)
         if who is None:
@@ -154,8 +153,8 @@ def parse_slow(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
                 users.clear()
             users[user_host] = who
         if not who:
-            yield bad(options, first, "unreadable # User@Host: header")
-            return
+            out.append(bad(options, first, "unreadable # User@Host: header"))
+            return out
         header: dict[str, str] = {}
         for meta_line in meta.split("\n"):
             pairs = seen_meta.get(meta_line)
@@ -177,29 +176,34 @@ def parse_slow(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
             db_of[conn_id] = use_db
         if not text:
             if "# administrator command:" not in meta:  # else a protocol command: nothing to audit
-                yield bad(options, first, "slow-log entry without a statement (file cut off?)")
-            return
+                out.append(bad(options, first, "slow-log entry without a statement (file cut off?)"))
+            return out
         if text.startswith("# administrator command:"):
-            return
+            return out
         if text.endswith(";"):
             text = text[:-1]
-        yield Statement(
-            source=source,
-            offset=offset,
-            line=line,
-            text=text,
-            dialect="mysql",
-            system=system,
-            ts=ts,
-            user=who[0],
-            db=db or (db_of.get(conn_id) if conn_id else None),
-            client=who[1],
-            connection_id=conn_id,
-            duration_ns=_seconds_ns(header.get("Query_time")),
-            lock_time_ns=_seconds_ns(header.get("Lock_time")),
-            rows_sent=_int(header.get("Rows_sent")),
-            rows_examined=_int(header.get("Rows_examined")),
-        )
+        conn_db = db or (db_of.get(conn_id) if conn_id else None)
+        lock = header.get("Lock_time")
+        lock_ns = lock_of.get(lock) if lock is not None else None  # a handful of values: remembered
+        if lock_ns is None and lock is not None:
+            if len(lock_of) >= _MEMO:
+                lock_of.clear()
+            lock_ns = lock_of[lock] = _seconds_ns(lock)
+        sent, examined = header.get("Rows_sent"), header.get("Rows_examined")
+        stmt = new_tuple(
+            Statement,
+            (
+                source, offset, line, text, "mysql", system, ts, who[0], conn_db, who[1], None, conn_id, None, (),
+                _seconds_ns(header.get("Query_time")), lock_ns,
+                int(sent) if sent is not None and sent.isdigit() else None,
+                int(examined) if examined is not None and examined.isdigit() else None,
+                "unknown", None,
+            ),
+        )  # fmt: skip
+        if out:
+            out.append(stmt)
+            return out
+        return stmt
 
     buf = b""
     base = 0  # byte offset of buf[0] in the file
@@ -229,7 +233,11 @@ def parse_slow(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
             if start > pos:
                 yield from gap(buf, pos, start, base + pos, line)
                 line += buf.count(b"\n", pos, start)
-            yield from entry(m, base + start, line)
+            got = entry(m, base + start, line)
+            if isinstance(got, list):
+                yield from got
+            else:
+                yield got
             line += buf.count(b"\n", start, m.end())
             pos = m.end()
         if pos < limit:
