@@ -81,6 +81,7 @@ class _Shape:
 
 
 _enc: Callable[[str], str] = json.encoder.encode_basestring
+_new_tuple = tuple.__new__
 
 
 def _str(value: str | None) -> str:
@@ -189,19 +190,24 @@ class Pipeline:
         return shape
 
     def process(self, stmt: Statement) -> Audited:
-        masked = self._masker(stmt.dialect).mask(stmt.text)
-        shape = self._shape(stmt, masked)
+        # The hot path, once per statement: the lookups of _masker and _shape inlined.
+        dialect, text = stmt.dialect, stmt.text
+        masker = self._maskers.get(dialect)
+        masked = (masker or self._masker(dialect)).mask(text)
+        shape = self._shapes.get((dialect, masked))
+        if shape is None:
+            shape = self._shape(stmt, masked)
         reusable: _Shape | None = shape
-        if masked_is_equivalent(stmt.text):
+        if masked_is_equivalent(text):
             fp, fp_id = shape.fingerprint, shape.fingerprint_id
         else:
-            fp = fingerprint(stmt.text)
+            fp = fingerprint(text)
             fp_id = fingerprint_id(fp)
             reusable = None
         verdict = shape.verdict
         if verdict is None:
             verdict = self.classifier.classify(stmt, shape.analysis)
-        item = Audited(stmt, masked, fp, fp_id, shape.analysis, verdict)
+        item = _new_tuple(Audited, (stmt, masked, fp, fp_id, shape.analysis, verdict))  # 3x Audited(...)
         self._last = (item, reusable)
         return item
 
