@@ -141,9 +141,10 @@ def fingerprint_id(fp: str) -> str:
 # masked_is_equivalent). Plain substring tests: far faster than one regex here.
 _PREFIXES = frozenset("nNxXbBeE")
 _STRINGS = re.compile(r"'[^']*'")
-# Signs, decimals, exponents, hex/binary: ``[+\-.][0-9]|[0-9][+\-.eExXbB]``, written as one class of
-# both first characters and a lookbehind to tell them apart, so the engine skips to candidates in C.
-_NUMBER_GLUE = re.compile(r"[+\-.0-9](?:(?<=[+\-.])[0-9]|(?<=[0-9])[+\-.eExXbB])")
+# Signs, decimals, exponents, hex/binary: is there ``[+\-.][0-9]|[0-9][+\-.eExXbB]``? Written to start
+# at the sign or letter (a class the engine skips to in C), looking back for the digit: digit runs
+# (ID-card and phone numbers) are long, these characters next to them rare.
+_NUMBER_GLUE = re.compile(r"[+\-.eExXbB](?:(?<=[0-9].)|(?<=[+\-.])(?=[0-9]))")
 _MULTI_ROW = re.compile(r"\)\s*,\s*\(")
 _SPECIAL_STARTS = ("call", "use", "administrator")
 

@@ -64,6 +64,7 @@ class _Shape:
     fingerprint: str
     fingerprint_id: str
     verdict: Verdict | None  # None when the verdict depends on the execution
+    masked_json: str  # the masked text (the shape's key) as a JSON string
     # id(verdict) -> (verdict, the shape's JSON fields with it, without the braces)
     rendered: dict[int, tuple[Verdict, str]] = field(default_factory=dict)
 
@@ -186,7 +187,7 @@ class Pipeline:
             analysis = self.analyser.analyse(masked, stmt.dialect)
             fp = fingerprint(masked)
             verdict = self.classifier.classify(stmt, analysis) if self._verdict_per_shape else None
-            shape = self._shapes[key] = _Shape(analysis, fp, fingerprint_id(fp), verdict)
+            shape = self._shapes[key] = _Shape(analysis, fp, fingerprint_id(fp), verdict, _enc(masked))
         return shape
 
     def process(self, stmt: Statement) -> Audited:
@@ -249,7 +250,7 @@ class Pipeline:
                 self._ts[1],
                 ", ",
                 who,
-                _enc(item.masked),
+                shape.masked_json,  # item.masked is the shape's key: the shape is only reused then
                 self._source[1],
                 str(s.offset),
                 ', "line": ',
