@@ -38,6 +38,8 @@ from rules.model import Domain, Rule
 
 Bucket = Callable[[Any], Any]
 _COMBINATORS = frozenset({"all", "any", "none"})
+_EXACT = 2**53  # every int up to this converts to float exactly
+_MEMO = 20_000
 _RULE_PATH = re.compile(r"rules\[(\d+)\]")
 
 
@@ -72,6 +74,10 @@ def bucketer(limits: tuple[float, ...]) -> Bucket:
     count = len(limits)
 
     def bucket(value: Any) -> Any:
+        if value.__class__ is int and -_EXACT <= value <= _EXACT:
+            # The usual row count: compared as it is (float() of it is exact here, so the same answer).
+            i = bisect.bisect_left(limits, value)
+            return 2 * i + (i < count and limits[i] == value)
         if value is None:
             return None
         if not isinstance(value, (int, float)):
@@ -88,9 +94,24 @@ def bucketer(limits: tuple[float, ...]) -> Bucket:
     return bucket
 
 
-def bucketers(limits: Mapping[str, tuple[float, ...] | None]) -> dict[str, Bucket | None]:
-    """A bucketer per fact, None where the raw value must be the key."""
-    return {fact: None if found is None else bucketer(found) for fact, found in limits.items()}
+class Buckets(dict[Any, Any]):
+    """value -> its bucket among ``limits``: computed on first sight, then a dict subscript (bounded)."""
+
+    def __init__(self, limits: tuple[float, ...]) -> None:
+        super().__init__()
+        self._bucket = bucketer(limits)
+
+    def __missing__(self, value: Any) -> Any:
+        # Values equal as keys (1, 1.0, True) are equal numbers: the same bucket.
+        if len(self) >= _MEMO:
+            self.clear()
+        found = self[value] = self._bucket(value)
+        return found
+
+
+def bucketers(limits: Mapping[str, tuple[float, ...] | None]) -> dict[str, Buckets | None]:
+    """The buckets of each fact, None where the raw value must be the key."""
+    return {fact: None if found is None else Buckets(found) for fact, found in limits.items()}
 
 
 def _when(rule: Rule, files: dict[str, yaml.Node | None], domain: Domain) -> yaml.Node:

@@ -44,7 +44,7 @@ from operator import attrgetter
 from typing import Any
 
 from audit.analysis import Analysis
-from audit.fact_buckets import Bucket, bucketers, thresholds
+from audit.fact_buckets import Buckets, bucketers, thresholds
 from audit.records import Statement
 from audit.risk import RuleMatch, Verdict, account_change, verdict_of
 from audit.risk_settings import ANY_DATABASE, RiskSettings, Sensitive
@@ -109,11 +109,12 @@ _UNSET = "\0unset"
 _LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[local]", "localhost.localdomain"})
 
 
-def _time_part(used: frozenset[str], fact: str, buckets: Mapping[str, Bucket | None]) -> Bucket:
+def _time_part(used: frozenset[str], fact: str, buckets: Mapping[str, Buckets | None]) -> Callable[[Any], Any]:
     """How an hour or weekday enters the context key: not at all if no rule reads it, else bucketed or raw."""
     if fact not in used:
         return _nothing
-    return buckets.get(fact) or _same
+    found = buckets.get(fact)
+    return found.__getitem__ if found is not None else _same
 
 
 def _nothing(_: Any) -> None:
@@ -214,7 +215,8 @@ class SqlClassifier:
         self._verdicts: dict[tuple[RuleMatch, ...], Verdict] = {}
         # The parsers often hand out one datetime per logged second: its local time is converted once.
         self._last_time: tuple[dt.datetime | None, tuple[int, int, bool] | None] = (None, None)
-        self._last_key: tuple[dt.datetime | None, tuple[Any, ...] | None] = (None, None)
+        self._last_key: tuple[dt.datetime | None, int | None] = (None, None)
+        self._time_codes: dict[tuple[Any, ...], int] = {}  # at most 24 x 7 x 2 entries
 
     @property
     def shape_only(self) -> bool:
@@ -231,8 +233,8 @@ class SqlClassifier:
             statement.db,
             fields(statement) if fields is not None else None,
             self._time_key(statement.ts) if self._needs_time else None,
-            sent(statement.rows_sent) if sent is not None else None,
-            examined(statement.rows_examined) if examined is not None else None,
+            sent[statement.rows_sent] if sent is not None else None,
+            examined[statement.rows_examined] if examined is not None else None,
         )
         found = self._contexts.get(ckey)
         if found is not None and found[0] is analysis:
@@ -286,13 +288,19 @@ class SqlClassifier:
         self._last_time = (ts, found)
         return found
 
-    def _time_key(self, ts: dt.datetime | None) -> tuple[Any, ...] | None:
-        """The time in the context key: hour and weekday bucketed, working hours only if a rule reads them."""
+    def _time_key(self, ts: dt.datetime | None) -> int | None:
+        """The time in the context key: hour and weekday bucketed, working hours only if a rule reads them.
+
+        As a small int (one per distinct combination, numbered as met): cheaper to hash than a tuple.
+        """
         last = self._last_key
         if ts is last[0]:
             return last[1]
         local = self._local_time(ts)
-        key = None if local is None else (self._hour(local[0]), self._weekday(local[1]), self._working and local[2])
+        key = None
+        if local is not None:
+            parts = (self._hour(local[0]), self._weekday(local[1]), self._working and local[2])
+            key = self._time_codes.setdefault(parts, len(self._time_codes))
         self._last_key = (ts, key)
         return key
 

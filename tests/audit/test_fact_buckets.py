@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from audit.analysis import Analyser
-from audit.fact_buckets import bucketer, bucketers, thresholds
+from audit.fact_buckets import Buckets, bucketer, bucketers, thresholds
 from audit.records import Statement
 from audit.risk_settings import RiskSettings
 from audit.sql_rules import SQL_DOMAIN, SqlClassifier, load_sql_rules
@@ -83,6 +83,18 @@ def test_equal_buckets_give_equal_outcomes(pack: Path) -> None:
     b = bucketer((10.0, 20.0))
     assert [b(x) for x in (9, 10, 10.5, 20, 21)] == [0, 1, 2, 3, 4]
     assert b(float("nan")) != b(9) and b(10**400) == ("raw", 10**400)
+    # Past 2**53 an int is compared as float() makes it, as the rules do.
+    edge = bucketer((2.0**53,))
+    assert edge(2**53 + 1) == edge(float(2**53 + 1)) == 1
+
+
+def test_remembered_buckets_equal_computed_ones() -> None:
+    limits = (0.0, 1.0, 1000.0, 2.0**60)
+    memo, plain = Buckets(limits), bucketer(limits)
+    values = [None, True, False, 0, 1, 1.0, 0.5, -1, 999, 1000, 1000.0, 1001, 2**60, 2**60 + 1, float("inf"), 10**400]
+    for _ in range(2):  # computed, then remembered
+        for v in values:
+            assert memo[v] == plain(v), v
 
 
 def test_a_rule_that_cannot_be_read_back_keeps_raw_values(pack: Path) -> None:
