@@ -130,7 +130,7 @@ def parse_general(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
             if open_cmd in statement_commands:
                 body = open_arg if open_more is None else "\n".join(open_more)
                 done = _statement(source, system, open_line, open_id, body, open_ts, connections)
-                if sql_execute(body):
+                if (body[:1] in ("e", "E") or body[:1].isspace()) and sql_execute(body):  # cheap test first
                     held[open_id] = done
                 else:
                     yield done
