@@ -185,6 +185,11 @@ def masked_is_equivalent(raw: str) -> bool:
         "\\" in raw or '"' in raw or "`" in raw or "#" in raw or "/*" in raw or "$" in raw
     ):  # escapes, "…", quoted identifiers, block and # comments, PostgreSQL $ forms
         return False
+    return plain_is_equivalent(raw)
+
+
+def plain_is_equivalent(raw: str) -> bool:
+    """``masked_is_equivalent(raw)`` for text the caller knows holds none of ``\\ " ` # /* $``."""
     if "--" in raw and not _plain_line_comments(raw):
         return False
     if "'" in raw:

@@ -119,6 +119,10 @@ class Masker:
         # The full tokenizer is needed for quoted identifiers, "…", comments, $ forms and E'…'.
         if "`" in text or '"' in text or "#" in text or "$" in text:
             return self._pattern.sub(_replace, text)
+        return self.mask_plain(text)
+
+    def mask_plain(self, text: str) -> str:
+        """``mask(text)`` for text the caller knows holds none of `` ` `` ``"`` ``#`` ``$`` (one scan less each)."""
         if "/*" in text or "--" in text:
             if "'" in text:
                 return self._pattern.sub(_replace, text)
