@@ -139,9 +139,14 @@ def fingerprint_id(fp: str) -> str:
 
 # What makes the masked text's fingerprint differ from the raw text's (see
 # masked_is_equivalent). Plain substring tests: far faster than one regex here.
-_PREFIXES = frozenset("nNxXbBeE")
 _STRINGS = re.compile(r"'[^']*'")
-_NUMBER_GLUE = re.compile(r"[+\-.][0-9]|[0-9][+\-.eExXbB]")  # signs, decimals, exponents, hex/binary
+# On the text with its strings cut to '': a string opened right after a letter or _ (N'…', x'…',
+# E'…', _utf8mb4'…'). A literal start (''), then a look back: the engine finds '' in C.
+_PREFIXED = re.compile(r"''(?<=[^\W\d]'')")
+# Signs, decimals, exponents, hex/binary: is there ``[+\-.][0-9]|[0-9][+\-.eExXbB]``? Written to start
+# at the sign or letter (a class the engine skips to in C), looking back for the digit: digit runs
+# (ID-card and phone numbers) are long, these characters next to them rare.
+_NUMBER_GLUE = re.compile(r"[+\-.eExXbB](?:(?<=[0-9].)|(?<=[+\-.])(?=[0-9]))")
 _MULTI_ROW = re.compile(r"\)\s*,\s*\(")
 _SPECIAL_STARTS = ("call", "use", "administrator")
 
@@ -158,24 +163,6 @@ def _plain_line_comments(raw: str) -> bool:
             return True
         i = raw.find("--", end)
     return True
-
-
-def _prefixed_string(raw: str) -> bool:
-    """A string opened right after a letter: N'…', x'…', E'…', _utf8mb4'…'.
-
-    Only called on text without escapes or doubled quotes, where quotes pair up:
-    every other one opens a string.
-    """
-    i = raw.find("'")
-    while i >= 0:
-        before = raw[i - 1] if i else " "
-        if before in _PREFIXES or before == "_" or (before.isalnum() and not before.isdigit()):
-            return True
-        close = raw.find("'", i + 1)
-        if close < 0:
-            return False
-        i = raw.find("'", close + 1)
-    return False
 
 
 def masked_is_equivalent(raw: str) -> bool:
@@ -198,16 +185,27 @@ def masked_is_equivalent(raw: str) -> bool:
         "\\" in raw or '"' in raw or "`" in raw or "#" in raw or "/*" in raw or "$" in raw
     ):  # escapes, "…", quoted identifiers, block and # comments, PostgreSQL $ forms
         return False
+    return plain_is_equivalent(raw)
+
+
+def plain_is_equivalent(raw: str) -> bool:
+    """``masked_is_equivalent(raw)`` for text the caller knows holds none of ``\\ " ` # /* $``."""
     if "--" in raw and not _plain_line_comments(raw):
         return False
-    if "'" in raw and (raw.count("'") % 2 or "''" in raw or _prefixed_string(raw)):
+    if "'" in raw:
+        if raw.count("'") % 2 or "''" in raw:
+            return False
+        # No escapes, no doubled quotes: quotes pair up, every other one opens a string. Prefixes
+        # and number glue only matter outside strings (dates such as '2026-11-30' are the usual case).
+        outside = _STRINGS.sub("''", raw)
+        if _PREFIXED.search(outside) is not None:
+            return False
+    else:
+        outside = raw
+    if _NUMBER_GLUE.search(outside) is not None:
         return False
-    # Glue only matters outside strings; cut them out only when there is any
-    # (dates such as '2026-11-30' are the usual case).
-    if _NUMBER_GLUE.search(raw) is not None and (
-        "'" not in raw or _NUMBER_GLUE.search(_STRINGS.sub("''", raw)) is not None
-    ):
-        return False
-    if _MULTI_ROW.search(raw) is not None:
+    # pt cuts a multi-row INSERT or REPLACE (only at the very start: its pattern is anchored) before it
+    # replaces literals; other statements are not cut.
+    if raw[:7].upper().startswith(("INSERT", "REPLACE")) and _MULTI_ROW.search(raw) is not None:
         return False
     return not raw.lstrip()[:13].lower().startswith(_SPECIAL_STARTS)

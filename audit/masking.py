@@ -32,25 +32,46 @@ _BACKSLASH_ESCAPES = frozenset({"mysql", "mariadb"})
 # checks what precedes it afterwards (a lookbehind first would make re try every
 # position the slow way: this form is twice as fast). ASCII digits only, as in
 # SQL (and pt's fingerprint): a fullwidth ９ is an identifier character.
-_NUM = (
-    r"[0-9.](?<![\w$.][0-9.])(?:(?<=0)[xX][0-9a-fA-F]+|(?<=0)[bB][01]+"
+# (What follows the first character: _simple puts it after a class of every first character.)
+_NUM_REST = (
+    r"(?:(?<=0)[xX][0-9a-fA-F]+|(?<=0)[bB][01]+"
     r"|(?<=[0-9])[0-9]*(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|(?<=\.)[0-9]+(?:[eE][+-]?[0-9]+)?)(?![\w])"
 )
+_NUM = r"[0-9.](?<![\w$.][0-9.])" + _NUM_REST
 _DIGITS = re.compile(r"[0-9]{2,}")
 _COMMENT = re.compile(r"(/\*.*?(?:\*/|\Z)|--[^\n]*)", re.S)  # the tokenizer's comments, but # (checked apart)
 _E_STRING = re.compile(r"[eE](?<![\w][eE])'")
 
 
-def _string(dialect: str) -> str:
+def _string_body(dialect: str) -> str:
     # Unrolled ("normal* (special normal*)*"): the engine runs through plain characters
     # in one step instead of trying an alternation at each.
-    sq_body = r"[^'\\]*(?:(?:\\.|'')[^'\\]*)*" if dialect in _BACKSLASH_ESCAPES else r"[^']*(?:''[^']*)*"
-    return r"(?:'|[nNxXbB](?<!\w[nNxXbB])'|_(?<!\w_)\w+')" + sq_body + r"(?:'|\Z)"
+    return r"[^'\\]*(?:(?:\\.|'')[^'\\]*)*" if dialect in _BACKSLASH_ESCAPES else r"[^']*(?:''[^']*)*"
+
+
+def _string(dialect: str) -> str:
+    return r"(?:'|[nNxXbB](?<!\w[nNxXbB])'|_(?<!\w_)\w+')" + _string_body(dialect) + r"(?:'|\Z)"
 
 
 def _simple(dialect: str) -> re.Pattern[str]:
-    """Strings and numbers only: enough for text with no identifiers, comments or placeholders to keep."""
-    return re.compile(_string(dialect) + "|" + _NUM, re.S)
+    """Strings and numbers only: enough for text with no identifiers, comments or placeholders to keep.
+
+    The same alternatives as ``_string(dialect) | _NUM``, written as one character class of every
+    possible first character, then a lookbehind on that character to pick the alternative (the
+    classes are disjoint). A pattern that starts with one class lets the engine skip in C to the
+    next candidate character instead of trying each alternative at every position: twice as fast
+    on text that is mostly identifiers and CJK.
+    """
+    body = _string_body(dialect) + r"(?:'|\Z)"
+    return re.compile(
+        r"['nNxXbB_0-9.](?:"
+        + r"(?<=')" + body
+        + r"|(?<=[nNxXbB])(?<!\w[nNxXbB])'" + body
+        + r"|(?<=_)(?<!\w_)\w+'" + body
+        + r"|(?<![\w$.][0-9.])" + _NUM_REST
+        + ")",
+        re.S,
+    )  # fmt: skip
 
 
 def _pattern(dialect: str) -> re.Pattern[str]:
@@ -98,6 +119,10 @@ class Masker:
         # The full tokenizer is needed for quoted identifiers, "…", comments, $ forms and E'…'.
         if "`" in text or '"' in text or "#" in text or "$" in text:
             return self._pattern.sub(_replace, text)
+        return self.mask_plain(text)
+
+    def mask_plain(self, text: str) -> str:
+        """``mask(text)`` for text the caller knows holds none of `` ` `` ``"`` ``#`` ``$`` (one scan less each)."""
         if "/*" in text or "--" in text:
             if "'" in text:
                 return self._pattern.sub(_replace, text)

@@ -32,10 +32,10 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from audit.analysis import Analyser, Analysis
-from audit.fingerprint import fingerprint, fingerprint_id, masked_is_equivalent
+from audit.fingerprint import fingerprint, fingerprint_id, plain_is_equivalent
 from audit.masking import Masker, bind_parameters, mask_error
 from audit.records import Statement
 from audit.risk import BuiltinClassifier, Classifier, Verdict
@@ -64,6 +64,7 @@ class _Shape:
     fingerprint: str
     fingerprint_id: str
     verdict: Verdict | None  # None when the verdict depends on the execution
+    masked_json: str  # the masked text (the shape's key) as a JSON string
     # id(verdict) -> (verdict, the shape's JSON fields with it, without the braces)
     rendered: dict[int, tuple[Verdict, str]] = field(default_factory=dict)
 
@@ -81,6 +82,9 @@ class _Shape:
 
 
 _enc: Callable[[str], str] = json.encoder.encode_basestring
+_new_tuple = tuple.__new__
+_OUTCOMES = {outcome: _enc(outcome) for outcome in ("success", "failure", "unknown")}
+_T = TypeVar("_T")
 
 
 def _str(value: str | None) -> str:
@@ -164,11 +168,10 @@ class Pipeline:
         self._maskers: dict[str, Masker] = {}
         self._shapes: dict[tuple[str, str], _Shape] = {}
         self._last: tuple[Audited, _Shape | None] | None = None
-        # json_line's rendered parts: the last time, who ran it, the connection (bounded by _MEMO)
+        # json_line's rendered parts: the last time, who ran it and where, lock times (bounded by _MEMO)
         self._ts: tuple[dt.datetime | None, str] = (None, "null")
-        self._who: dict[tuple[str | None, ...], str] = {}
-        self._conn: dict[tuple[Any, ...], str] = {}
-        self._source: tuple[str | None, str] = (None, "")
+        self._who: dict[tuple[Any, ...], tuple[str, str, str]] = {}
+        self._lock: dict[int | None, str] = {}
 
     def _masker(self, dialect: str) -> Masker:
         masker = self._maskers.get(dialect)
@@ -185,23 +188,35 @@ class Pipeline:
             analysis = self.analyser.analyse(masked, stmt.dialect)
             fp = fingerprint(masked)
             verdict = self.classifier.classify(stmt, analysis) if self._verdict_per_shape else None
-            shape = self._shapes[key] = _Shape(analysis, fp, fingerprint_id(fp), verdict)
+            shape = self._shapes[key] = _Shape(analysis, fp, fingerprint_id(fp), verdict, _enc(masked))
         return shape
 
     def process(self, stmt: Statement) -> Audited:
-        masked = self._masker(stmt.dialect).mask(stmt.text)
-        shape = self._shape(stmt, masked)
+        # The hot path, once per statement: the lookups of _masker and _shape inlined.
+        dialect, text = stmt.dialect, stmt.text
+        masker = self._maskers.get(dialect) or self._masker(dialect)
+        # What both the masker and the fingerprint shortcut test first, tested once: the usual
+        # statement holds none of it (then the shortcut applies unless masked_is_equivalent's
+        # later tests say otherwise).
+        if "`" in text or '"' in text or "#" in text or "$" in text or "/*" in text or "\\" in text:
+            masked, same = masker.mask(text), False
+        else:
+            masked = masker.mask_plain(text)
+            same = plain_is_equivalent(text)
+        shape = self._shapes.get((dialect, masked))
+        if shape is None:
+            shape = self._shape(stmt, masked)
         reusable: _Shape | None = shape
-        if masked_is_equivalent(stmt.text):
+        if same:
             fp, fp_id = shape.fingerprint, shape.fingerprint_id
         else:
-            fp = fingerprint(stmt.text)
+            fp = fingerprint(text)
             fp_id = fingerprint_id(fp)
             reusable = None
         verdict = shape.verdict
         if verdict is None:
             verdict = self.classifier.classify(stmt, shape.analysis)
-        item = Audited(stmt, masked, fp, fp_id, shape.analysis, verdict)
+        item = _new_tuple(Audited, (stmt, masked, fp, fp_id, shape.analysis, verdict))  # 3x Audited(...)
         self._last = (item, reusable)
         return item
 
@@ -216,57 +231,42 @@ class Pipeline:
             head = json.dumps(_statement_fields(s, bind_parameters(s.text, s.params) if raw else item.masked, raw))
             return head[:-1] + ", " + fields_json + "}"
         # The common case by hand: same keys, order and encoding as _statement_fields. Who ran it
-        # and where repeat from statement to statement: their rendered parts are remembered.
+        # and where repeat from statement to statement: their rendered parts are remembered (one
+        # lookup), and so are the last time and the lock times (a handful of values).
         ts = s.ts
         if ts is not self._ts[0]:
             self._ts = (ts, _str(ts.isoformat() if ts else None))
-        who_key = (s.user, s.db, s.client)
-        who = self._who.get(who_key)
+        key = (s.user, s.db, s.client, s.source, s.dialect, s.system, s.connection_id, s.client_port, s.application)
+        who = self._who.get(key)
         if who is None:
-            who = f'"user": {_str(s.user)}, "db": {_str(s.db)}, "client": {_str(s.client)}, "statement": '
-            who = self._remember(self._who, who_key, who)
-        conn_key = (s.source, s.dialect, s.system, s.connection_id, s.client_port, s.application)
-        conn = self._conn.get(conn_key)
-        if conn is None:
-            conn = (
-                f', "dialect": {_enc(s.dialect)}, "system": {_enc(s.system)}, '
-                f'"connection_id": {_str(s.connection_id)}, "client_port": {_num(s.client_port)}, '
-                f'"application": {_str(s.application)}, "duration_ms": '
-            )
-            conn = self._remember(self._conn, conn_key, conn)
-        if s.source != self._source[0]:
-            self._source = (s.source, f', "source": {_enc(s.source)}, "offset": ')
+            who = self._remember(self._who, key, _who_parts(s))
         duration, lock, sent, examined = s.duration_ns, s.lock_time_ns, s.rows_sent, s.rows_examined
-        return "".join(
-            (
-                '{"ts": ',
-                self._ts[1],
-                ", ",
-                who,
-                _enc(item.masked),
-                self._source[1],
-                str(s.offset),
-                ', "line": ',
-                str(s.line),
-                conn,
-                "null" if duration is None else repr(duration / 1_000_000),
-                ', "lock_time_ms": ',
-                "null" if lock is None else repr(lock / 1_000_000),
-                ', "rows_sent": ',
-                "null" if sent is None else repr(sent),
-                ', "rows_examined": ',
-                "null" if examined is None else repr(examined),
-                ', "outcome": ',
-                _enc(s.outcome),
-                ', "error": null, ',
-                fields_json,
-                "}",
-            )
+        lock_text = self._lock.get(lock)
+        if lock_text is None:
+            lock_text = self._remember(self._lock, lock, "null" if lock is None else repr(lock / 1_000_000))
+        outcome = _OUTCOMES.get(s.outcome) or _enc(s.outcome)
+        return (
+            f'{{"ts": {self._ts[1]}, {who[0]}{shape.masked_json}{who[1]}{s.offset}, "line": {s.line}{who[2]}'
+            f"{'null' if duration is None else repr(duration / 1_000_000)}, "
+            f'"lock_time_ms": {lock_text}, "rows_sent": {"null" if sent is None else repr(sent)}, '
+            f'"rows_examined": {"null" if examined is None else repr(examined)}, "outcome": {outcome}, '
+            f'"error": null, {fields_json}}}'
         )
 
     @staticmethod
-    def _remember(memo: dict[Any, str], key: Any, value: str) -> str:
+    def _remember(memo: dict[Any, _T], key: Any, value: _T) -> _T:
         if len(memo) >= _MEMO:
             memo.clear()
         memo[key] = value
         return value
+
+
+def _who_parts(s: Statement) -> tuple[str, str, str]:
+    """The rendered fields around the statement text and the offset and line, for json_line."""
+    return (
+        f'"user": {_str(s.user)}, "db": {_str(s.db)}, "client": {_str(s.client)}, "statement": ',
+        f', "source": {_enc(s.source)}, "offset": ',
+        f', "dialect": {_enc(s.dialect)}, "system": {_enc(s.system)}, '
+        f'"connection_id": {_str(s.connection_id)}, "client_port": {_num(s.client_port)}, '
+        f'"application": {_str(s.application)}, "duration_ms": ',
+    )

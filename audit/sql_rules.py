@@ -19,8 +19,11 @@ weekday and working-hours flag if one reads time, ...). A HIS workload repeats
 the same user, client and hour millions of times, so after warm-up a statement
 costs a tuple and one dict lookup (the local time is converted once per timestamp object); the rules
 themselves (and the inventory lookup of the client, itself cached) run on
-misses only. A rule on ``rows_sent`` puts that number in the key, so on a log
-that records it (the slow log) expect a miss per distinct row count. Both caches are cleared when they outgrow
+misses only. Number facts (``rows_sent``, ``rows_examined``, ``hour``,
+``weekday``) enter the key as their bucket among the thresholds the loaded
+rules compare them with (:mod:`audit.fact_buckets`: ``rows_sent > 1000`` makes
+three buckets, below, at and above 1000), not as the raw number, so a slow log's
+row counts do not defeat the cache. Both caches are cleared when they outgrow
 :data:`CACHE_LIMIT`, so memory stays bounded. Cache keys use the identity of
 the analysis object and each entry holds that object, so an id is never
 reused while its entry lives. Verdicts are interned (one object per distinct
@@ -41,6 +44,7 @@ from operator import attrgetter
 from typing import Any
 
 from audit.analysis import Analysis
+from audit.fact_buckets import Buckets, bucketers, thresholds
 from audit.records import Statement
 from audit.risk import RuleMatch, Verdict, account_change, verdict_of
 from audit.risk_settings import ANY_DATABASE, RiskSettings, Sensitive
@@ -86,6 +90,7 @@ CONTEXT_FACTS: Mapping[str, str] = {
 SQL_DOMAIN = Domain("sql", {**SHAPE_FACTS, **CONTEXT_FACTS}, "SQL statements from database logs")
 
 _TIME_FACTS = frozenset({"hour", "weekday", "working_hours"})
+_NUMBER_FACTS = frozenset(f for f, kind in CONTEXT_FACTS.items() if kind == "number")
 # Raw inputs of the context facts: a context key holds only those the loaded rules read.
 _INPUTS: Mapping[str, str] = {
     "user": "user",
@@ -102,6 +107,22 @@ _INPUTS: Mapping[str, str] = {
 }
 _UNSET = "\0unset"
 _LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[local]", "localhost.localdomain"})
+
+
+def _time_part(used: frozenset[str], fact: str, buckets: Mapping[str, Buckets | None]) -> Callable[[Any], Any]:
+    """How an hour or weekday enters the context key: not at all if no rule reads it, else bucketed or raw."""
+    if fact not in used:
+        return _nothing
+    found = buckets.get(fact)
+    return found.__getitem__ if found is not None else _same
+
+
+def _nothing(_: Any) -> None:
+    return None
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def load_sql_rules(settings: RiskSettings) -> RuleSet:
@@ -155,8 +176,8 @@ def _evaluate(rules: tuple[Rule, ...], facts: Mapping[str, Any]) -> tuple[RuleMa
     for rule in rules:
         try:
             hit = rule.matches(facts)
-        except (TypeError, ValueError):
-            hit = False  # a number test on a value of another type: no match, as RuleSet.evaluate
+        except (TypeError, ValueError, OverflowError):
+            hit = False  # a number test on a value of another type (or past float's range): no match
         if hit:
             matched.append(_match(rule))
     return tuple(matched)
@@ -178,7 +199,15 @@ class SqlClassifier:
         self._zone = hours.zone()
         self._days, self._start, self._end = hours.days, hours.start, hours.end
         self._needs_time = bool(used & _TIME_FACTS)
-        fields = sorted({_INPUTS[f] for f in used} - {"time"})
+        # Number facts go into the key as their bucket among the rules' thresholds (audit/fact_buckets.py).
+        buckets = bucketers(thresholds(self._context_rules, used & _NUMBER_FACTS, SQL_DOMAIN))
+        self._rows_sent = buckets.get("rows_sent")
+        self._rows_examined = buckets.get("rows_examined")
+        self._hour = _time_part(used, "hour", buckets)
+        self._weekday = _time_part(used, "weekday", buckets)
+        self._working = "working_hours" in used
+        bucketed = {f for f, b in buckets.items() if b is not None and _INPUTS[f] != "time"}
+        fields = sorted({_INPUTS[f] for f in used - bucketed} - {"time"})
         self._fields: Callable[[Statement], Any] | None = attrgetter(*fields) if fields else None
         self._shapes: dict[tuple[int, str | None], tuple[Analysis, dict[str, Any], tuple[RuleMatch, ...], Verdict]] = {}
         self._contexts: dict[tuple[Any, ...], tuple[Analysis, Verdict]] = {}
@@ -186,6 +215,8 @@ class SqlClassifier:
         self._verdicts: dict[tuple[RuleMatch, ...], Verdict] = {}
         # The parsers often hand out one datetime per logged second: its local time is converted once.
         self._last_time: tuple[dt.datetime | None, tuple[int, int, bool] | None] = (None, None)
+        self._last_key: tuple[dt.datetime | None, int | None] = (None, None)
+        self._time_codes: dict[tuple[Any, ...], int] = {}  # at most 24 x 7 x 2 entries
 
     @property
     def shape_only(self) -> bool:
@@ -196,12 +227,14 @@ class SqlClassifier:
         if not self._context_rules:
             return self._shape(statement, analysis)[3]
         # The hot path: one key of the shape and the raw inputs the context rules read, one lookup.
-        fields = self._fields
+        fields, sent, examined = self._fields, self._rows_sent, self._rows_examined
         ckey = (
             id(analysis),
             statement.db,
             fields(statement) if fields is not None else None,
-            self._local_time(statement.ts) if self._needs_time else None,
+            self._time_key(statement.ts) if self._needs_time else None,
+            sent[statement.rows_sent] if sent is not None else None,
+            examined[statement.rows_examined] if examined is not None else None,
         )
         found = self._contexts.get(ckey)
         if found is not None and found[0] is analysis:
@@ -230,8 +263,7 @@ class SqlClassifier:
     def _verdict(self, matches: tuple[RuleMatch, ...]) -> Verdict:
         """One Verdict object per distinct set of matches, so callers can cache by its identity.
 
-        A context key holding rows_sent misses once per row count, yet the verdicts stay a
-        handful per shape: the pipeline renders each one once (audit/pipeline.py).
+        The verdicts stay a handful per shape: the pipeline renders each one once (audit/pipeline.py).
         """
         verdict = self._verdicts.get(matches)
         if verdict is None:
@@ -255,6 +287,22 @@ class SqlClassifier:
         found = hour, weekday, weekday in self._days and self._start <= minute < self._end
         self._last_time = (ts, found)
         return found
+
+    def _time_key(self, ts: dt.datetime | None) -> int | None:
+        """The time in the context key: hour and weekday bucketed, working hours only if a rule reads them.
+
+        As a small int (one per distinct combination, numbered as met): cheaper to hash than a tuple.
+        """
+        last = self._last_key
+        if ts is last[0]:
+            return last[1]
+        local = self._local_time(ts)
+        key = None
+        if local is not None:
+            parts = (self._hour(local[0]), self._weekday(local[1]), self._working and local[2])
+            key = self._time_codes.setdefault(parts, len(self._time_codes))
+        self._last_key = (ts, key)
+        return key
 
     def _role(self, client: str | None) -> str | None:
         if self.clients is None:

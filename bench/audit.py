@@ -8,8 +8,9 @@ It generates one HIS-like workload (a few dozen statement shapes, many
 literals: patient ids, ID-card and phone numbers, Chinese names, IN lists of
 varying length, some multi-line statements) and writes it three ways:
 
-- a MariaDB slow log (``long_query_time=0``): ``netguard audit parse --format
-  mysql-slow --json`` and ``pt-query-digest`` (Debian percona-toolkit) read it;
+- a MariaDB slow log (``long_query_time=0``, row counts varying as in a real
+  one): ``netguard audit parse --format mysql-slow --json`` and
+  ``pt-query-digest`` (Debian percona-toolkit) read it;
 - a MariaDB general log: NetGuard reads it (``mysql-general``); pt-query-digest
   reads it too (``--type genlog``), as the closest anchor;
 - a PostgreSQL stderr log with ``duration: N ms  statement: …`` lines (what
@@ -150,7 +151,14 @@ def write_logs(n: int, directory: Path) -> dict[str, Path]:
             user, client = USERS[conn % len(USERS)]
             g.write(f"261130  8:00:00\t{conn:6d} Connect\t{user}@{client} on his using TCP/IP\n")
         last_second = ""
+        # Row counts as a real slow log has them (mostly one row, some lists, now and then an export);
+        # a Random of their own leaves workload() the same. A constant count would hide what a verdict
+        # cache keyed by raw rows_sent costs (audit/fact_buckets.py).
+        rows = random.Random(n)
         for st in workload(n):
+            pick = rows.random()
+            sent = 1 if pick < 0.6 else rows.randint(0, 200) if pick < 0.97 else rows.randint(200, 20_000)
+            examined = sent + rows.randint(0, 5_000)
             second = st.ts.strftime("%y%m%d %H:%M:%S").replace(" 0", "  ", 1)
             epoch = int(st.ts.replace(tzinfo=dt.UTC).timestamp())
             if second != last_second:
@@ -161,7 +169,7 @@ def write_logs(n: int, directory: Path) -> dict[str, Path]:
                 g.write(f"\t\t{st.conn:6d} Query\t{st.text}\n")
             s.write(
                 f"# User@Host: {st.user}[{st.user}] @  [{st.client}]\n# Thread_id: {st.conn}  Schema: his  QC_hit: No\n"
-                f"# Query_time: {st.ms / 1000:.6f}  Lock_time: 0.000010  Rows_sent: 1  Rows_examined: 1\n"
+                f"# Query_time: {st.ms / 1000:.6f}  Lock_time: 0.000010  Rows_sent: {sent}  Rows_examined: {examined}\n"
                 f"SET timestamp={epoch};\n{st.text};\n"
             )
             stamp = st.ts.strftime("%Y-%m-%d %H:%M:%S.") + f"{st.ts.microsecond // 1000:03d} CST"

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import BinaryIO
 
-from audit.formats.base import ParseOptions, bad
+from audit.formats.base import ParseOptions, bad, new_tuple
 from audit.lines import Line, read_lines
 from audit.records import Record, Statement
 from audit.timestamps import with_zone
@@ -68,9 +68,11 @@ def _statement(
     connections: dict[str, _Connection],
 ) -> Statement:
     conn = connections.get(conn_id) or _NO_CONNECTION
-    return Statement(
-        source, line.offset, line.number, text, "mysql", system, ts, conn.user, conn.db, conn.client, None, conn_id
-    )
+    return new_tuple(
+        Statement,
+        (source, line.offset, line.number, text, "mysql", system, ts, conn.user, conn.db, conn.client, None, conn_id,
+         None, (), None, None, None, None, "unknown", None),
+    )  # fmt: skip
 
 
 def parse_general(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
@@ -128,7 +130,7 @@ def parse_general(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
             if open_cmd in statement_commands:
                 body = open_arg if open_more is None else "\n".join(open_more)
                 done = _statement(source, system, open_line, open_id, body, open_ts, connections)
-                if sql_execute(body):
+                if (body[:1] in ("e", "E") or body[:1].isspace()) and sql_execute(body):  # cheap test first
                     held[open_id] = done
                 else:
                     yield done

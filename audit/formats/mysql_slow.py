@@ -35,7 +35,7 @@ import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from audit.formats.base import ParseOptions, bad
+from audit.formats.base import ParseOptions, bad, new_tuple
 from audit.formats.mysql_general import BANNER
 from audit.lines import MAX_LINE, Line, decode_line
 from audit.records import Record, Statement
@@ -49,6 +49,10 @@ _USER_HOST = re.compile(
     r"# User@Host: (?P<user>[^\[\s]*)\[[^\]]*\] @ (?P<host>\S*) \[(?P<ip>[^\]]*)\](?:\s+Id:\s+(?P<id>\d+))?"
 )
 _PAIRS = re.compile(r"(\w+):(?: (\S+))?")  # "Schema:   QC_hit: No" is an empty Schema
+# The header line MariaDB and MySQL write in this form for every entry: what _PAIRS finds in it
+# (each pair on its own line: _PAIRS never spans lines), read by one anchored match instead.
+_QUERY_LINE = re.compile(r"# Query_time: (\S+) +Lock_time: (\S+) +Rows_sent: (\S+) +Rows_examined: (\S+)")
+_QUERY_KEYS = ("Query_time", "Lock_time", "Rows_sent", "Rows_examined")  # its groups, in order
 
 
 def _is_banner(text: str) -> bool:
@@ -62,14 +66,14 @@ def _seconds_ns(value: str | None) -> int | None:
         return None
 
 
-def _int(value: str | None) -> int | None:
-    return int(value) if value is not None and value.isdigit() else None
-
-
 _ENTRY = re.compile(
     rb"(?:# Time: (?P<time>[^\n]*)\n)?"
     rb"# User@Host: (?P<uh>[^\n]*)\n"
-    rb"(?P<meta>(?:# [^\n]*\n)*)"
+    # The "# " header lines, the one that changes with every entry (Query_time) apart: the lines
+    # before it and after it repeat (Thread_id and Schema), so their readings are remembered.
+    rb"(?P<meta>(?:# (?!Query_time: )[^\n]*\n)*)"
+    rb"(?P<qt># Query_time: [^\n]*\n)?"
+    rb"(?P<meta2>(?:# [^\n]*\n)*)"
     rb"(?:use (?P<use>[^\n]*);\n)?"
     rb"(?:SET timestamp=(?P<ts>[0-9]+(?:\.[0-9]+)?);\n)?"
     rb"(?P<body>(?:(?!# (?:Time|User@Host): )[^\n]*(?:\n|\Z))*)"
@@ -96,7 +100,10 @@ def parse_slow(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
     tz = options.tz
     db_of: dict[str, str] = {}  # connection id -> schema, for servers that write "use" only on change
     # User@Host lines repeat (a few accounts): their readings are remembered, bounded.
-    users: dict[str, tuple[str | None, ...]] = {}
+    users: dict[bytes, tuple[str | None, ...]] = {}
+    # So do the header lines but Query_time's (Thread_id, Schema): their pairs too.
+    seen_meta: dict[bytes, tuple[tuple[str, str], ...]] = {}
+    lock_of: dict[str, int | None] = {}
     last_time: tuple[bytes, dt.datetime | None] = (b"", None)  # MariaDB writes "# Time:" only on change
     last_epoch: tuple[bytes, dt.datetime | None] = (b"", None)
 
@@ -112,74 +119,98 @@ def parse_slow(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
             offset += len(raw) + 1
             line += 1
 
-    def entry(m: re.Match[bytes], offset: int, line: int) -> Iterator[Record]:
+    def entry(m: re.Match[bytes], offset: int, line: int) -> Statement | list[Record]:
+        """The entry's statement, or a list of its records when there is a problem (a plain function, not
+        a generator: one generator per entry cost more than the rest of the header work)."""
         nonlocal last_time, last_epoch
-        first = Line(line, offset, "")
+        out: list[Record] = []
+        raw_time, raw_uh, raw_meta, raw_qt, raw_meta2, use, epoch, body = m.groups()
+        # Every header part must be UTF-8 before anything else is read (remembered parts were).
         try:
-            user_host = m.group("uh").decode()
-            meta = m.group("meta").decode()
-            use = m.group("use")
+            who = users.get(raw_uh)
+            user_host = raw_uh.decode() if who is None else ""
+            before = seen_meta.get(raw_meta)
+            before_text = raw_meta.decode() if before is None else ""
+            query_line = raw_qt.decode() if raw_qt is not None else None
+            after = seen_meta.get(raw_meta2) if raw_meta2 else ()
+            after_text = raw_meta2.decode() if after is None else ""
             use_db = use.decode().strip("`") if use is not None else None
         except UnicodeDecodeError:
-            yield bad(options, first, "slow-log header is not UTF-8")
-            return
-        raw_time = m.group("time")
+            return [bad(options, Line(line, offset, ""), "slow-log header is not UTF-8")]
+        if who is None:
+            u = _USER_HOST.match("# User@Host: " + user_host)
+            who = (u.group("user") or None, u.group("ip") or u.group("host") or None, u.group("id")) if u else ()
+            if len(users) >= _MEMO:
+                users.clear()
+            users[raw_uh] = who
+        if before is None:
+            before = _remember(seen_meta, raw_meta, before_text)
+        if after is None:
+            after = _remember(seen_meta, raw_meta2, after_text)
         if raw_time is not None and raw_time != last_time[0]:
             last_time = (raw_time, _header_time(raw_time, tz))
             if last_time[1] is None:
-                yield bad(options, first, "unreadable # Time: header")
+                out.append(bad(options, Line(line, offset, ""), "unreadable # Time: header"))
         ts = last_time[1]
-        epoch = m.group("ts")
         if epoch is not None:
             if epoch != last_epoch[0]:
                 last_epoch = (epoch, from_epoch(float(epoch)))
             ts = last_epoch[1]
         body_start = m.start("body")
         body_line = line + m.string.count(b"\n", m.start(), body_start)
-        lines, problems = _body(m.group("body"), offset + body_start - m.start(), body_line)
+        lines, problems = _body(body, offset + body_start - m.start(), body_line)
         for problem in problems:
-            yield bad(options, problem)
-        text = "\n".join(lines).rstrip("\n")
-        who = users.get(user_host)
-        if who is None:
-            u = _USER_HOST.match("# User@Host: " + user_host)
-            who = (u.group("user") or None, u.group("ip") or u.group("host") or None, u.group("id")) if u else ()
-            if len(users) >= _MEMO:
-                users.clear()
-            users[user_host] = who
+            out.append(bad(options, problem))
+        text = lines[0].rstrip("\n") if len(lines) == 1 else "\n".join(lines).rstrip("\n")
         if not who:
-            yield bad(options, first, "unreadable # User@Host: header")
-            return
-        header = dict(_PAIRS.findall(meta))
+            out.append(bad(options, Line(line, offset, ""), "unreadable # User@Host: header"))
+            return out
+        # Every pair of every header line, a later one winning (as one dict over all of them).
+        header = dict(before)
+        if query_line is not None:
+            fixed = _QUERY_LINE.fullmatch(query_line, 0, len(query_line) - 1)  # without its newline
+            if fixed is not None:
+                header["Query_time"], header["Lock_time"], header["Rows_sent"], header["Rows_examined"] = fixed.groups()
+            else:
+                header.update(_PAIRS.findall(query_line))
+        if after:
+            header.update(after)
         conn_id = header.get("Thread_id") or who[2]
         db = header.get("Schema") or use_db
         if use_db and conn_id:
             db_of[conn_id] = use_db
         if not text:
-            if "# administrator command:" not in meta:  # else a protocol command: nothing to audit
-                yield bad(options, first, "slow-log entry without a statement (file cut off?)")
-            return
+            admin = b"# administrator command:"
+            if admin not in raw_meta and admin not in (raw_qt or b"") and admin not in raw_meta2:
+                # (else a protocol command: nothing to audit)
+                out.append(bad(options, Line(line, offset, ""), "slow-log entry without a statement (file cut off?)"))
+            return out
         if text.startswith("# administrator command:"):
-            return
+            return out
         if text.endswith(";"):
             text = text[:-1]
-        yield Statement(
-            source=source,
-            offset=offset,
-            line=line,
-            text=text,
-            dialect="mysql",
-            system=system,
-            ts=ts,
-            user=who[0],
-            db=db or (db_of.get(conn_id) if conn_id else None),
-            client=who[1],
-            connection_id=conn_id,
-            duration_ns=_seconds_ns(header.get("Query_time")),
-            lock_time_ns=_seconds_ns(header.get("Lock_time")),
-            rows_sent=_int(header.get("Rows_sent")),
-            rows_examined=_int(header.get("Rows_examined")),
-        )
+        conn_db = db or (db_of.get(conn_id) if conn_id else None)
+        lock = header.get("Lock_time")
+        lock_ns = lock_of.get(lock) if lock is not None else None  # a handful of values: remembered
+        if lock_ns is None and lock is not None:
+            if len(lock_of) >= _MEMO:
+                lock_of.clear()
+            lock_ns = lock_of[lock] = _seconds_ns(lock)
+        sent, examined = header.get("Rows_sent"), header.get("Rows_examined")
+        stmt = new_tuple(
+            Statement,
+            (
+                source, offset, line, text, "mysql", system, ts, who[0], conn_db, who[1], None, conn_id, None, (),
+                _seconds_ns(header.get("Query_time")), lock_ns,
+                int(sent) if sent is not None and sent.isdigit() else None,
+                int(examined) if examined is not None and examined.isdigit() else None,
+                "unknown", None,
+            ),
+        )  # fmt: skip
+        if out:
+            out.append(stmt)
+            return out
+        return stmt
 
     buf = b""
     base = 0  # byte offset of buf[0] in the file
@@ -209,7 +240,11 @@ def parse_slow(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
             if start > pos:
                 yield from gap(buf, pos, start, base + pos, line)
                 line += buf.count(b"\n", pos, start)
-            yield from entry(m, base + start, line)
+            got = entry(m, base + start, line)
+            if isinstance(got, list):
+                yield from got
+            else:
+                yield got
             line += buf.count(b"\n", start, m.end())
             pos = m.end()
         if pos < limit:
@@ -220,6 +255,15 @@ def parse_slow(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
         base_line = line
         if eof and not buf:
             return
+
+
+def _remember(seen: dict[bytes, tuple[tuple[str, str], ...]], raw: bytes, text: str) -> tuple[tuple[str, str], ...]:
+    """The pairs of header lines (``_PAIRS`` never spans lines), remembered by their bytes, bounded."""
+    pairs = tuple(_PAIRS.findall(text))
+    if len(seen) >= _MEMO:
+        seen.clear()
+    seen[raw] = pairs
+    return pairs
 
 
 def _header_time(raw: bytes, tz: dt.tzinfo) -> dt.datetime | None:

@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple
 
-from audit.formats.base import ParseOptions, bad, json_values
+from audit.formats.base import ParseOptions, bad, json_values, new_tuple
 from audit.formats.pg_prefix import compile_prefix
 from audit.lines import Line, read_lines
 from audit.records import BadLine, Statement
@@ -69,24 +69,14 @@ class PgEntry(NamedTuple):
         outcome: str = "unknown",
     ) -> Statement:
         """A statement run by this entry's session, with who ran it, where and when."""
-        return Statement(
-            source=source,
-            offset=self.offset,
-            line=self.line,
-            text=text,
-            dialect="postgres",
-            system="postgresql",
-            ts=self.ts,
-            user=self.user,
-            db=self.db,
-            client=self.client,
-            client_port=self.client_port,
-            connection_id=self.session or self.pid,
-            application=self.application,
-            params=params,
-            duration_ns=duration_ns,
-            outcome=outcome,
-        )
+        return new_tuple(
+            Statement,
+            (
+                source, self.offset, self.line, text, "postgres", "postgresql", self.ts, self.user, self.db,
+                self.client, self.client_port, self.session or self.pid, self.application, params, duration_ns,
+                None, None, None, outcome, None,
+            ),
+        )  # fmt: skip
 
 
 def _pg_time(value: str | None, tz: dt.tzinfo) -> dt.datetime | None:

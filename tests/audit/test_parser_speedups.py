@@ -24,6 +24,7 @@ from audit.formats.mysql_general import (
     _Connection,
     parse_general,
 )
+from audit.formats.mysql_slow import _PAIRS, _QUERY_KEYS, _QUERY_LINE
 from audit.formats.pg_entries import stderr_entries
 from audit.lines import Line, decode_line, read_lines
 from audit.records import BadLine, Record, Statement
@@ -221,3 +222,23 @@ def test_pg_time_cache_gives_the_written_time() -> None:
             and entry.ts.utcoffset()
             == with_zone(dt.datetime.fromisoformat(m.group(1)), m.group(2), OPTIONS.tz).utcoffset()
         )
+
+
+def test_slow_log_header_lines_read_as_the_generic_pairs() -> None:
+    """The slow-log parser reads the Query_time line with one anchored match: the pairs _PAIRS finds there."""
+    r = random.Random(4)
+    values = ["0.000826", "12", "", "1:2", "a b", "-1", "nan", "7 Rows_sent: 9", "１"]
+    spaces = [" ", "  ", "  ", "   ", "\t", ""]
+    lines = []
+    for _ in range(20000):
+        parts = ["# Query_time:", " " + r.choice(values), r.choice(spaces), "Lock_time:", " " + r.choice(values)]
+        parts += [r.choice(spaces), "Rows_sent:", " " + r.choice(values), r.choice(spaces), "Rows_examined:"]
+        parts += [" " + r.choice(values), r.choice(["", " ", "  Rows_affected: 0"])]
+        lines.append("".join(parts))
+    fast_used = 0
+    for line in lines:
+        fixed = _QUERY_LINE.fullmatch(line)
+        if fixed is not None:
+            fast_used += 1
+            assert dict(zip(_QUERY_KEYS, fixed.groups(), strict=True)) == dict(_PAIRS.findall(line)), line
+    assert fast_used > 100

@@ -1,0 +1,184 @@
+"""Cache keys for the number facts of an execution: where a value lies among the rules' thresholds.
+
+A verdict cache keyed by the raw ``rows_sent`` misses once per distinct row
+count, which on a slow log is nearly every statement. But a rule never sees the
+number itself, only how it compares with the constants in its condition: every
+number operator (``equals``, ``not_equals``, ``in``, ``not_in``, ``gt``,
+``gte``, ``lt``, ``lte``, ``between``, ``outside``; rules/conditions.py)
+compares ``float(value)`` with constants. With the constants of all loaded
+rules on one fact sorted, c1 < … < cn, every test has the same outcome for all
+values in one of the 2n+1 pieces (-inf, c1), {c1}, (c1, c2), …, {cn}, (cn, +inf):
+the piece's index is the value's *bucket*, and a verdict cached under it is the
+verdict of every value in it. ``exists`` only tells a missing value (None,
+its own bucket) from a present one. A value that is not a finite number keeps
+its raw self as the key.
+
+The rules engine compiles a condition into an opaque predicate, so the
+constants are read back from the rule's ``when:`` in its pack file, found by
+the location the loader recorded (file and ``rules[i]``). Where that fails (no
+location, a file that changed since: another id there, or other facts) the
+fact is not bucketed: its key holds the raw value, as before. Exact, only slower.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from netguard.errors import NetGuardError
+from netguard.inventory.nodes import compose
+from rules.conditions import referenced_facts
+from rules.model import Domain, Rule
+
+Bucket = Callable[[Any], Any]
+_COMBINATORS = frozenset({"all", "any", "none"})
+_EXACT = 2**53  # every int up to this converts to float exactly
+_MEMO = 20_000
+_RULE_PATH = re.compile(r"rules\[(\d+)\]")
+
+
+class _Unreadable(Exception):
+    """A rule's condition could not be read back from its file."""
+
+
+def thresholds(rules: Iterable[Rule], facts: Collection[str], domain: Domain) -> dict[str, tuple[float, ...] | None]:
+    """For each of ``facts``: the sorted constants the rules compare it with, or None when some rule's are unknown."""
+    found: dict[str, set[float] | None] = {f: set() for f in facts}
+    files: dict[str, yaml.Node | None] = {}
+    for rule in rules:
+        read = rule.facts & found.keys()
+        if not read:
+            continue
+        try:
+            when = _when(rule, files, domain)
+            constants = _constants(when, read)
+        except _Unreadable:
+            for fact in read:
+                found[fact] = None
+            continue
+        for fact, values in constants.items():
+            known = found[fact]
+            if known is not None:
+                known |= values
+    return {f: None if v is None else tuple(sorted(v)) for f, v in found.items()}
+
+
+def bucketer(limits: tuple[float, ...]) -> Bucket:
+    """The bucket of a value among ``limits`` (sorted): 2i for below limits[i], 2i+1 for equal to it."""
+    count = len(limits)
+
+    def bucket(value: Any) -> Any:
+        if value.__class__ is int and -_EXACT <= value <= _EXACT:
+            # The usual row count: compared as it is (float() of it is exact here, so the same answer).
+            i = bisect.bisect_left(limits, value)
+            return 2 * i + (i < count and limits[i] == value)
+        if value is None:
+            return None
+        if not isinstance(value, (int, float)):
+            return ("raw", value)
+        try:
+            x = float(value)
+        except OverflowError:  # an int past float's range: the rules' own float() fails on it too
+            return ("raw", value)
+        if not math.isfinite(x):
+            return ("raw", value)
+        i = bisect.bisect_left(limits, x)
+        return 2 * i + (i < count and limits[i] == x)
+
+    return bucket
+
+
+class Buckets(dict[Any, Any]):
+    """value -> its bucket among ``limits``: computed on first sight, then a dict subscript (bounded)."""
+
+    def __init__(self, limits: tuple[float, ...]) -> None:
+        super().__init__()
+        self._bucket = bucketer(limits)
+
+    def __missing__(self, value: Any) -> Any:
+        # Values equal as keys (1, 1.0, True) are equal numbers: the same bucket.
+        if len(self) >= _MEMO:
+            self.clear()
+        found = self[value] = self._bucket(value)
+        return found
+
+
+def bucketers(limits: Mapping[str, tuple[float, ...] | None]) -> dict[str, Buckets | None]:
+    """The buckets of each fact, None where the raw value must be the key."""
+    return {fact: None if found is None else Buckets(found) for fact, found in limits.items()}
+
+
+def _when(rule: Rule, files: dict[str, yaml.Node | None], domain: Domain) -> yaml.Node:
+    where = rule.where
+    index = _RULE_PATH.fullmatch(where.path) if where is not None else None
+    if where is None or index is None:
+        raise _Unreadable
+    if where.file not in files:
+        try:
+            files[where.file] = compose(Path(where.file).read_text(encoding="utf-8"), where.file)
+        except (OSError, UnicodeDecodeError, NetGuardError):
+            files[where.file] = None
+    root = files[where.file]
+    items = _get(root, "rules")
+    if not isinstance(items, yaml.SequenceNode) or int(index.group(1)) >= len(items.value):
+        raise _Unreadable
+    node = items.value[int(index.group(1))]
+    id_node, when = _get(node, "id"), _get(node, "when")
+    if not isinstance(id_node, yaml.ScalarNode) or id_node.value != rule.id or when is None:
+        raise _Unreadable
+    if referenced_facts(when, domain) != rule.facts:
+        raise _Unreadable
+    return when
+
+
+def _get(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    for k, v in node.value:
+        if isinstance(k, yaml.ScalarNode) and k.value == key:
+            return v  # type: ignore[no-any-return]
+    return None
+
+
+def _constants(when: yaml.Node, facts: Collection[str]) -> dict[str, set[float]]:
+    """The numbers each of ``facts`` is compared with anywhere in the condition (all/any/none nest)."""
+    out: dict[str, set[float]] = {f: set() for f in facts}
+    stack: list[yaml.Node] = [when]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, yaml.MappingNode):
+            for key, value in item.value:
+                name = str(key.value)
+                if name in _COMBINATORS:
+                    stack.append(value)
+                elif name in out:
+                    out[name] |= _numbers(value)
+        elif isinstance(item, yaml.SequenceNode):
+            stack.extend(item.value)
+    return out
+
+
+def _numbers(test: yaml.Node) -> set[float]:
+    """``FACT: 5`` or ``FACT: {OP: 5, OP: [1, 2]}``: the constants (``exists`` takes none)."""
+    if isinstance(test, yaml.ScalarNode):
+        operands = [test]
+    elif isinstance(test, yaml.MappingNode):
+        operands = []
+        for op, value in test.value:
+            if str(op.value) == "exists":
+                continue
+            operands.extend(value.value if isinstance(value, yaml.SequenceNode) else [value])
+    else:
+        raise _Unreadable
+    if not all(isinstance(node, yaml.ScalarNode) for node in operands):
+        raise _Unreadable
+    try:
+        return {float(node.value) for node in operands}
+    except ValueError:
+        raise _Unreadable from None
