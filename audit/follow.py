@@ -18,7 +18,14 @@ format's parser over a :class:`_Tail`, a stream over the open file that:
   drained). A parser flushes what it holds when its input ends (the last
   entry, which might still get continuation lines; PostgreSQL statements
   waiting for their duration): records yielded after a non-final end are
-  *tentative* and are not emitted; they are read again, whole, next time.
+  *tentative* and are not emitted; they are read again, whole, next time;
+- following, ends the parse with an **idle** end once the file has had no new
+  bytes for ``idle_flush`` seconds (and has grown since the last idle end).
+  What the parser flushes then is emitted, not held back: a log that goes
+  quiet shows its last statement within seconds. The follower then parses on
+  from the first record it flushed, emitting only records that start past
+  the idle end, so a flushed statement that gets more lines (or its duration)
+  is not emitted twice (its later lines are not added to it).
 
 Statements are analysed (:class:`~audit.pipeline.Pipeline`), turned into
 ``sql`` events whose ids come from (source, file key, offset), and submitted
@@ -35,16 +42,22 @@ that is the mark. While following, for the formats whose parsers emit
 statements in file order (``ORDERED_FORMATS``) the mark is the offset of the
 last statement emitted (the next one starts after it; the last one is read
 again and stored as a duplicate). PostgreSQL's parsers hold a statement per
-session until its duration or error arrives, so statements leave out of file
-order; for them the mark moves only at an end, and after a SIGKILL the follower
-reads again from the last one (duplicates, never loss).
+session until its parameters, duration or error arrive, so statements leave out
+of file order; for them a :class:`~audit.pg_pending.PendingStatements` watches
+the entries the parser reads and the mark is the earliest statement it still
+holds, never past one (after a SIGKILL the follower reads again from there:
+duplicates, stored once, never loss). After an idle end the mark is the first
+record flushed, so one flushed while it still waited is read again whole after
+a crash (same id: stored once).
 
 What a resumed parser cannot know is state written before ``m``: a MySQL
 general log names a connection's user and client only on its ``Connect`` line
 and writes a time only when it changes (the slow log likewise). For those
 formats (``STATEFUL_FORMATS``) the parser is run from byte 0 and what lies
 before ``m`` is skipped unanalysed: parsing alone is cheap next to analysis,
-and attribution stays right.
+and attribution stays right. The parse after an idle end is such a replay
+too; its cost grows with the file, so the next idle end of that file waits
+``IDLE_REPLAY_FACTOR`` times as long as the replay took.
 """
 
 from __future__ import annotations
