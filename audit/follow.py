@@ -384,7 +384,7 @@ class LogFollower:
                 if self.on_bad is not None:
                     self.on_bad(BadLine(record.source, offset, record.line, record.reason, record.excerpt))
                 continue
-            stmt: Statement = record._replace(offset=offset)
+            stmt: Statement = record if base == 0 else record._replace(offset=offset)
             item = self.pipeline.process(stmt)
             self.counts.statements += 1
             if item.analysis.parse_error:
