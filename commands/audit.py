@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -31,7 +32,7 @@ from commands.events import backend_option
 from commands.events import search as events_search
 from commands.output import echo, json_option, plural
 from commands.tables import wide_option
-from netguard.errors import EXIT_FINDINGS, NetGuardError
+from netguard.errors import EXIT_FINDINGS, NetGuardError, StoreError
 from netguard.events import open_event_store
 from netguard.events.sink import EventSink
 from netguard.events.store import EventStore
@@ -213,6 +214,11 @@ def ingest(
             )
     finally:
         stats = sink.close()
+        if stats.stored:
+            # Elasticsearch: one refresh at the end, so the next search sees them all (none during the load).
+            # Failing here loses nothing: the events are stored, a later refresh shows them.
+            with contextlib.suppress(StoreError):
+                store.refresh()
         store.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
