@@ -12,7 +12,8 @@ every matched rule id is added to ``tags`` as ``rule:<id>``.
 at a fraction of the cost: the fields one shape shares (:func:`shape_fields`)
 are checked and serialised once, in a :class:`~netguard.events.template.EventTemplate`,
 and each statement adds only its own (:func:`statement_fields`): time, user,
-client, database, counters, error.
+client, database, counters, error, rendered directly by a
+:class:`~audit.sql_event_layout.SqlEventLayout` when they need no coercion.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from audit.analysis import Analysis
 from audit.masking import mask_error
 from audit.pipeline import Audited
 from audit.risk import Verdict
+from audit.sql_event_layout import SqlEventLayout
 from netguard.events.model import Event, LogPosition
 from netguard.events.template import EventFactory, EventTemplate
 
@@ -107,6 +109,7 @@ class _Entry(NamedTuple):
     analysis: Analysis
     verdict: Verdict
     template: EventTemplate
+    layout: SqlEventLayout
 
 
 class SqlEvents:
@@ -125,7 +128,7 @@ class SqlEvents:
         self._templates: dict[tuple[str, str, str], list[_Entry]] = {}
         self._ips: dict[str, str | None] = {}
 
-    def _template(self, item: Audited) -> EventTemplate:
+    def _template(self, item: Audited) -> _Entry:
         key = (item.masked, item.fingerprint, item.statement.system)
         entries = self._templates.get(key)
         if entries is None:
@@ -135,18 +138,18 @@ class SqlEvents:
         a, v = item.analysis, item.verdict
         for e in entries:
             if e.analysis is a and e.verdict is v:
-                return e.template
+                return e
         for e in entries:
             if e.analysis == a and e.verdict == v:
-                return e.template
+                return e
         shared = shape_fields(item, self.host)
         if self.institution is not None:
             shared["organization.id"] = self.institution
-        template = self._factory.template(shared)
+        entry = _Entry(a, v, self._factory.template(shared), SqlEventLayout(self._factory, shared))
         if len(entries) >= _VARIANTS:
             entries.pop(0)
-        entries.append(_Entry(a, v, template))
-        return template
+        entries.append(entry)
+        return entry
 
     def event(self, item: Audited, position: LogPosition) -> Event:
         client = item.statement.client
@@ -158,4 +161,10 @@ class SqlEvents:
                 if len(self._ips) >= TEMPLATES:
                     self._ips.clear()
                 self._ips[client] = ip
-        return self._template(item).make(statement_fields(item, ip), position=position)
+        entry = self._template(item)
+        if entry.layout.usable:
+            s = item.statement
+            event = entry.layout.make(s, ip, mask_error(s.error) if s.error is not None else None, position)
+            if event is not None:
+                return event
+        return entry.template.make(statement_fields(item, ip), position=position)

@@ -18,7 +18,14 @@ format's parser over a :class:`_Tail`, a stream over the open file that:
   drained). A parser flushes what it holds when its input ends (the last
   entry, which might still get continuation lines; PostgreSQL statements
   waiting for their duration): records yielded after a non-final end are
-  *tentative* and are not emitted; they are read again, whole, next time.
+  *tentative* and are not emitted; they are read again, whole, next time;
+- following, ends the parse with an **idle** end once the file has had no new
+  bytes for ``idle_flush`` seconds (and has grown since the last idle end).
+  What the parser flushes then is emitted, not held back: a log that goes
+  quiet shows its last statement within seconds. The follower then parses on
+  from the first record it flushed, emitting only records that start past
+  the idle end, so a flushed statement that gets more lines (or its duration)
+  is not emitted twice (its later lines are not added to it).
 
 Statements are analysed (:class:`~audit.pipeline.Pipeline`), turned into
 ``sql`` events whose ids come from (source, file key, offset), and submitted
@@ -35,16 +42,22 @@ that is the mark. While following, for the formats whose parsers emit
 statements in file order (``ORDERED_FORMATS``) the mark is the offset of the
 last statement emitted (the next one starts after it; the last one is read
 again and stored as a duplicate). PostgreSQL's parsers hold a statement per
-session until its duration or error arrives, so statements leave out of file
-order; for them the mark moves only at an end, and after a SIGKILL the follower
-reads again from the last one (duplicates, never loss).
+session until its parameters, duration or error arrive, so statements leave out
+of file order; for them a :class:`~audit.pg_pending.PendingStatements` watches
+the entries the parser reads and the mark is the earliest statement it still
+holds, never past one (after a SIGKILL the follower reads again from there:
+duplicates, stored once, never loss). After an idle end the mark is the first
+record flushed, so one flushed while it still waited is read again whole after
+a crash (same id: stored once).
 
 What a resumed parser cannot know is state written before ``m``: a MySQL
 general log names a connection's user and client only on its ``Connect`` line
 and writes a time only when it changes (the slow log likewise). For those
 formats (``STATEFUL_FORMATS``) the parser is run from byte 0 and what lies
 before ``m`` is skipped unanalysed: parsing alone is cheap next to analysis,
-and attribution stays right.
+and attribution stays right. The parse after an idle end is such a replay
+too; its cost grows with the file, so the next idle end of that file waits
+``IDLE_REPLAY_FACTOR`` times as long as the replay took.
 """
 
 from __future__ import annotations
@@ -61,8 +74,11 @@ from typing import BinaryIO
 
 from audit.event_fields import SqlEvents, log_position
 from audit.formats import FORMATS, ParseOptions
+from audit.formats.pg_entries import csv_entries, json_entries, stderr_entries
+from audit.formats.pg_statements import statements
+from audit.pg_pending import PendingStatements
 from audit.pipeline import Pipeline
-from audit.records import BadLine, Statement
+from audit.records import BadLine, Record, Statement
 from audit.risk import Classifier
 from audit.settings import LogSource
 from audit.timestamps import zone
@@ -80,6 +96,13 @@ STATEFUL_FORMATS = frozenset({"mysql-general", "mysql-slow"})
 BATCH = 2000
 BATCH_SECONDS = 0.25
 HEAD_BYTES = 1024  # compared at each poll to notice a file rewritten in place
+IDLE_FLUSH = 1.5  # seconds without new bytes before what the parser holds is emitted
+# A replay from byte 0 (stateful formats) after an idle flush costs time in the file's size: the next idle
+# flush waits this many times as long as the last replay took, so replays take at most a few percent.
+IDLE_REPLAY_FACTOR = 20
+# PostgreSQL: the entry readers the statement parser runs over (FORMATS composes the same), so a
+# PendingStatements can watch the entries and say where a checkpoint may point mid-file.
+PG_ENTRIES = {"postgres": stderr_entries, "postgres-csv": csv_entries, "postgres-json": json_entries}
 
 
 class IngestError(NetGuardError):
@@ -99,7 +122,9 @@ class IngestCounts:
 @dataclass(frozen=True)
 class _End:
     final: bool
-    reason: str  # eof, stop, truncated, rotated
+    reason: str  # eof, stop, truncated, rotated, idle
+    resume: int = 0  # idle: where the next parse starts (the first record the parser flushed)
+    emitted_below: int = 0  # idle: every record before this offset has been emitted
 
 
 class _Tail:
@@ -115,6 +140,8 @@ class _Tail:
         stop: threading.Event,
         idle: Callable[[], None],
         poll_interval: float,
+        idle_flush: float | None = None,
+        quiet_from: int = 0,
     ) -> None:
         self.handle = handle
         self.path = path
@@ -124,6 +151,13 @@ class _Tail:
         self.poll_interval = poll_interval
         self.pos = handle.tell()
         self.end: _End | None = None
+        # Idle flush: after idle_flush seconds without new bytes, end the parse (non-final, "idle") so the
+        # parser emits what it holds; only once the file has grown past quiet_from (the last idle end),
+        # or a quiet file would be flushed, re-read and flushed again at every interval.
+        self.idle_flush = idle_flush
+        self.quiet_from = quiet_from
+        self.last_data = time.monotonic()
+        self.caught_up_at: float | None = None  # when the read first reached quiet_from (a replay's end)
         self._finished = finished  # the file is complete (rotated away): read it to its true end
         self._open_line = False  # part of a line longer than a block was handed out, its newline not yet
         fd = handle.fileno()
@@ -140,6 +174,7 @@ class _Tail:
                 return b""
             data = self.handle.read(n if n > 0 else 1 << 20)
             if data:
+                self.last_data = time.monotonic()
                 if self._finished:
                     self.pos += len(data)
                     return data
@@ -178,6 +213,15 @@ class _Tail:
         if here != self._ident:
             self._finished = True  # renamed away (rotated) or deleted: read what is left, then finish
             return None
+        if self.caught_up_at is None and self.pos >= self.quiet_from:
+            self.caught_up_at = time.monotonic()
+        if (
+            self.idle_flush is not None
+            and not partial
+            and self.pos > self.quiet_from
+            and time.monotonic() - self.last_data >= self.idle_flush
+        ):
+            return _End(False, "idle")
         self.stop.wait(self.poll_interval)
         return None
 
@@ -196,8 +240,11 @@ class LogFollower:
         poll_interval: float = 0.25,
         on_bad: Callable[[BadLine], None] | None = None,
         classifier: Classifier | None = None,
+        idle_flush: float | None = IDLE_FLUSH,
     ) -> None:
         self.source = source
+        self.idle_flush = idle_flush if follow else None
+        self._idle_wait = idle_flush  # grows after a costly replay (IDLE_REPLAY_FACTOR)
         self.state_path = state_path
         self.sink = sink
         self.follow = follow
@@ -246,6 +293,12 @@ class LogFollower:
                 if decision.previous is not None:
                     self._finish_previous(decision.previous)
                 end = self._read(handle, path, decision.checkpoint, decision.offset, self.follow)
+                while end.reason == "idle":
+                    # The parser emitted what it held; parse on from its first flushed record, emitting
+                    # only what lies past the idle end (a statement flushed there is not emitted twice).
+                    end = self._read(
+                        handle, path, decision.checkpoint, end.resume, self.follow, emitted_below=end.emitted_below
+                    )
             if end.reason in ("rotated", "truncated"):
                 # Only once everything read from it is durable: a retired file is never read again.
                 self._flush_and_commit()
@@ -273,13 +326,23 @@ class LogFollower:
         self.registry.retire(previous, f"rotated to {found}; read to its end")
 
     def _read(
-        self, handle: BinaryIO, path: Path, cp: Checkpoint, start: int, follow: bool, final: bool = False
+        self,
+        handle: BinaryIO,
+        path: Path,
+        cp: Checkpoint,
+        start: int,
+        follow: bool,
+        final: bool = False,
+        emitted_below: int | None = None,
     ) -> _End:
-        self.counts.files += 1
-        # Replay from 0 to rebuild the parser's state; what lies before `start` is already stored.
-        skip = start if self.source.format in STATEFUL_FORMATS else 0
-        base = start - skip
+        """Parse from ``start`` (stateful formats: replay from 0), emitting records from ``emitted_below`` on."""
+        if emitted_below is None:  # not a parse resumed after an idle flush
+            self.counts.files += 1
+        floor = start if emitted_below is None else emitted_below
+        # Replay from 0 to rebuild the parser's state; what lies before `floor` is already stored.
+        base = 0 if self.source.format in STATEFUL_FORMATS else start
         handle.seek(base)
+        started = time.monotonic()
         tail = _Tail(
             handle,
             path,
@@ -288,45 +351,69 @@ class LogFollower:
             stop=self.stop,
             idle=self._housekeeping,
             poll_interval=self.poll_interval,
+            idle_flush=self._idle_wait if self.idle_flush is not None else None,
+            quiet_from=floor,
         )
-        held: int | None = None  # with a non-final end: the first offset the parser still held, to resume at
-        parser = FORMATS[self.source.format]
-        ordered = self.source.format in ORDERED_FORMATS
+        flushed: int | None = None  # the first offset the parser flushed at the end of its input
+        fmt = self.source.format
+        pending = PendingStatements() if fmt in PG_ENTRIES else None
+        records: Iterator[Record] = (
+            statements(pending.entries(PG_ENTRIES[fmt](tail, self.options)), self.options)  # type: ignore[arg-type]
+            if pending is not None
+            else FORMATS[fmt](tail, self.options)  # type: ignore[arg-type]
+        )
+        ordered = fmt in ORDERED_FORMATS
         key = cp.file_key
         name = self.source.name
         make = self.events.event
-        for record in parser(tail, self.options):  # type: ignore[arg-type]
-            if record.offset + base < start:
+        for record in records:
+            offset = record.offset + base
+            if pending is not None and isinstance(record, Statement):
+                pending.emitted(record.offset)
+            end = tail.end
+            if end is not None and not end.final:
+                # Flushed at the end of the input: maybe incomplete (a PostgreSQL statement still waiting
+                # for its parameters or duration, a statement whose next lines are not written yet).
+                flushed = offset if flushed is None else min(flushed, offset)
+                if end.reason != "idle":
+                    continue  # read again, whole, next time
+            if offset < floor:
                 continue  # replayed for the parser's state; stored before
-            if tail.end is not None and not tail.end.final:
-                # Flushed by the parser at a provisional end: maybe incomplete, read again whole next time.
-                held = record.offset + base if held is None else min(held, record.offset + base)
-                continue
             if isinstance(record, BadLine):
                 self.counts.bad_lines += 1
                 if self.on_bad is not None:
-                    self.on_bad(
-                        BadLine(record.source, record.offset + base, record.line, record.reason, record.excerpt)
-                    )
+                    self.on_bad(BadLine(record.source, offset, record.line, record.reason, record.excerpt))
                 continue
-            stmt: Statement = record._replace(offset=record.offset + base)
+            stmt: Statement = record if base == 0 else record._replace(offset=offset)
             item = self.pipeline.process(stmt)
             self.counts.statements += 1
             if item.analysis.parse_error:
                 self.counts.unparsed += 1
             self._add(make(item, log_position(item, name, key)))
             if ordered:
-                self._batch_mark = cp.at(stmt.offset)
+                self._batch_mark = cp.at(offset)
+            elif pending is not None and tail.end is None:
+                at = pending.mark()
+                if at is not None:
+                    self._batch_mark = cp.at(at + base)
             if len(self._batch) >= BATCH or time.monotonic() - self._batch_started > BATCH_SECONDS:
                 self._submit()
                 self._poll()
-        assert tail.end is not None
-        # At its end the parser has flushed all it held, so every record before `held` has been emitted.
-        if tail.end.reason != "truncated":
-            self._batch_mark = cp.at(tail.pos if tail.end.final or held is None else held)
+        end = tail.end
+        assert end is not None
+        # At its end the parser has flushed all it held, so every record before `flushed` has been emitted.
+        if end.reason != "truncated":
+            self._batch_mark = cp.at(tail.pos if end.final or flushed is None else flushed)
+        if end.reason == "idle":
+            if tail.caught_up_at is not None and base < floor:
+                # A replay from 0: keep the next idle flush's replays to a small share of the time.
+                replay = tail.caught_up_at - started
+                assert self.idle_flush is not None
+                self._idle_wait = max(self.idle_flush, IDLE_REPLAY_FACTOR * replay)
+            end = _End(False, "idle", resume=tail.pos if flushed is None else flushed, emitted_below=tail.pos)
         self._submit()
         self._poll()
-        return tail.end
+        return end
 
     # --- the sink
     def _add(self, event: Event) -> None:

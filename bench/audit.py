@@ -35,8 +35,12 @@ commit) in the same turns, for a before/after taken under the same load.
 Ingest (``--ingest N``, default 200,000): ``netguard audit ingest`` of an
 N-statement slow log into a fresh embedded SQLite store and, with
 ``--es-version``, into a real Elasticsearch node started by the test harness
-(tests/harness/elasticsearch.py: one node, 512 MiB heap, on this machine), the
-two taking turns; every run checks that all N events arrived.
+(tests/harness/elasticsearch.py: one node, 512 MiB heap, on this machine), all
+taking turns (with ``--baseline``, the other checkout's ingest too); every run
+checks that all N events arrived. Each line gives the netguard process's wall
+and CPU time per statement and, for Elasticsearch, the node's own CPU over the
+run (``_nodes/stats``: indexing and the final refresh), since the node shares
+the machine's cores with the ingest.
 """
 
 from __future__ import annotations
@@ -230,30 +234,37 @@ def netguard(fmt: str, path: Path, *extra: str, root: Path = ROOT) -> list[str]:
     return [sys.executable, str(root / "cli.py"), "audit", "parse", "--format", fmt, str(path), "--json", *extra]
 
 
-def ingest_cmd(config: Path, fmt: str, path: Path, *extra: str) -> list[str]:
-    return [sys.executable, str(ROOT / "cli.py"), "--config", str(config), "audit", "ingest", "--format", fmt,
+def ingest_cmd(config: Path, fmt: str, path: Path, *extra: str, root: Path = ROOT) -> list[str]:
+    return [sys.executable, str(root / "cli.py"), "--config", str(config), "audit", "ingest", "--format", fmt,
             str(path), *extra]  # fmt: skip
 
 
-def sqlite_ingest(directory: Path, path: Path, tz: tuple[str, str]) -> Callable[[], Run]:
-    """``audit ingest`` of the slow log into a fresh embedded store, once per call."""
+def sqlite_ingest(directory: Path, path: Path, tz: tuple[str, str], root: Path = ROOT) -> Callable[[], Run]:
+    """``audit ingest`` of the slow log into a fresh embedded store, once per call (``root``: whose NetGuard)."""
     counter = iter(range(1_000_000))
 
     def run() -> Run:
-        where = directory / f"sqlite-{next(counter)}"
+        where = directory / f"sqlite-{next(counter)}-{root.name}"
         where.mkdir()
         config = where / "netguard.yaml"
         config.write_text("state:\n  path: state.db\nevents:\n  sqlite:\n    path: events.db\n", encoding="utf-8")
-        result = timed(ingest_cmd(config, "mysql-slow", path, *tz))
+        result = timed(ingest_cmd(config, "mysql-slow", path, *tz, root=root), _env(root))
         shutil.rmtree(where)
         return result
 
     return run
 
 
-def es_ingest(
-    directory: Path, path: Path, tz: tuple[str, str], version: str
-) -> tuple[Callable[[], Run], Callable[[], None]]:
+@dataclass
+class EsBench:
+    """A harness Elasticsearch node for the ingest runs, and the node's CPU per run (from its own stats)."""
+
+    run: Callable[[Path], Run]  # one ingest by the NetGuard of a checkout; appends to node_cpu
+    stop: Callable[[], None]
+    node_cpu: dict[Path, list[float]]
+
+
+def es_ingest(directory: Path, path: Path, tz: tuple[str, str], version: str) -> EsBench:
     """``audit ingest`` of the slow log into a real Elasticsearch node the test harness starts."""
     from elasticsearch import Elasticsearch
 
@@ -262,13 +273,17 @@ def es_ingest(
     nodes = ElasticsearchNodes([version])
     node = nodes.get(version)
     client = Elasticsearch(**(node.client_kwargs() | {"request_timeout": 120}))
-    env = _env() | {"NG_BENCH_ES_PASSWORD": node.password or ""}
     auth = f"    username: {node.username}\n    password: env:NG_BENCH_ES_PASSWORD\n" if node.password else ""
     if node.ca_certs is not None:
         auth += f"    ca_certs: {node.ca_certs}\n"
     counter = iter(range(1_000_000))
+    node_cpu: dict[Path, list[float]] = {}
 
-    def run() -> Run:
+    def cpu_seconds() -> float:
+        stats = client.nodes.stats(metric="process").body["nodes"]
+        return float(sum(n["process"]["cpu"]["total_in_millis"] for n in stats.values())) / 1000
+
+    def run(root: Path) -> Run:
         prefix = f"bench{os.getpid()}x{next(counter)}"
         where = directory / prefix
         where.mkdir()
@@ -278,9 +293,12 @@ def es_ingest(
             f"    hosts: [{node.url}]\n    replicas: 0\n    index_prefix: {prefix}\n{auth}",
             encoding="utf-8",
         )
+        env = _env(root) | {"NG_BENCH_ES_PASSWORD": node.password or ""}
         try:
-            result = timed(ingest_cmd(config, "mysql-slow", path, *tz), env)
+            before = cpu_seconds()
+            result = timed(ingest_cmd(config, "mysql-slow", path, *tz, root=root), env)
             client.indices.refresh(index=f"{prefix}-*")
+            node_cpu.setdefault(root, []).append(cpu_seconds() - before)  # indexing, the final refresh
             stored = client.count(index=f"{prefix}-*")["count"]
             if stored != statements(path):
                 raise SystemExit(f"elasticsearch holds {stored} events, expected {statements(path)}")
@@ -294,7 +312,7 @@ def es_ingest(
         client.close()
         nodes.stop_all()
 
-    return run, stop
+    return EsBench(run, stop, node_cpu)
 
 
 def statements(slow_log: Path) -> int:
@@ -331,17 +349,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="netguard-bench-audit-") as tmp:
         directory = Path(tmp)
         t0 = time.perf_counter()
-        logs = write_logs(n, directory)
+        # --skip-parse: no parse logs to write (a million statements take a while to generate).
+        logs = write_logs(0 if args.skip_parse else n, directory)
         (directory / "quarter").mkdir()
-        quarter = write_logs(n // 4, directory / "quarter")
+        quarter = write_logs(0 if args.skip_parse else n // 4, directory / "quarter")
         timed([sys.executable, str(ROOT / "cli.py"), "--help"])  # compile the bytecode once, outside the timings
-        say(
-            f"bench/audit.py: {n:,} statements ({len(SHAPES)} shapes), {args.runs} runs each, NetGuard and the "
-            f"anchor taking turns, medians; machine: {os.cpu_count()} cores, load average {_load()} at the start; "
-            f"generated in {time.perf_counter() - t0:.0f} s"
-        )
-        for name, path in logs.items():
-            say(f"  {name}: {path.stat().st_size / 2**20:.0f} MiB")
+        if args.skip_parse:
+            say(f"bench/audit.py --skip-parse: machine: {os.cpu_count()} cores, load average {_load()} at the start")
+        else:
+            say(
+                f"bench/audit.py: {n:,} statements ({len(SHAPES)} shapes), {args.runs} runs each, NetGuard and the "
+                f"anchor taking turns, medians; machine: {os.cpu_count()} cores, load average {_load()} at the start; "
+                f"generated in {time.perf_counter() - t0:.0f} s"
+            )
+            for name, path in logs.items():
+                say(f"  {name}: {path.stat().st_size / 2**20:.0f} MiB")
 
         cases = {
             "slow": ("slow log", "mysql-slow", logs["slow"], (), "pt-query-digest",
@@ -391,28 +413,43 @@ def main() -> None:
                 f"{large.peak_rss_mib:.0f} MiB at {n:,} (flat = the same)"
             )
         if args.ingest:
-            m = args.ingest
-            (directory / "ingest").mkdir()
-            slow = write_logs(m, directory / "ingest")["slow"]
-            stores: list[tuple[str, Callable[[], Run]]] = [("SQLite (embedded)", sqlite_ingest(directory, slow, tz))]
-            stop: Callable[[], None] | None = None
-            if args.es_version:
-                es_run, stop = es_ingest(directory, slow, tz, args.es_version)
-                stores.append((f"Elasticsearch {args.es_version} (one node, 512 MiB heap, same machine)", es_run))
-            try:
-                results = interleaved([run for _, run in stores], args.runs)
-            finally:
-                if stop is not None:
-                    stop()
-            for (name, _), r in zip(stores, results, strict=True):
-                say(
-                    f"ingest {m:,} slow-log statements into {name}: {m / r.seconds:,.0f} st/s wall "
-                    f"({r.seconds:.1f} s), {m / r.cpu:,.0f} st/s CPU of the netguard process, "
-                    f"peak {r.peak_rss_mib:.0f} MiB | load {_load()}"
-                )
+            ingest_runs(args, directory, tz, say)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"saved to {args.out}")
+
+
+def ingest_runs(args: argparse.Namespace, directory: Path, tz: tuple[str, str], say: Callable[[str], None]) -> None:
+    """``audit ingest`` of one slow log into SQLite and Elasticsearch (and by --baseline's NetGuard), in turns."""
+    m = args.ingest
+    (directory / "ingest").mkdir()
+    slow = write_logs(m, directory / "ingest")["slow"]
+    roots = [ROOT] + ([args.baseline.resolve()] if args.baseline else [])
+    runs: list[tuple[str, Path, Callable[[], Run]]] = [
+        (f"SQLite (embedded){'' if root == ROOT else f' by {root}'}", root, sqlite_ingest(directory, slow, tz, root))
+        for root in roots
+    ]
+    es: EsBench | None = None
+    if args.es_version:
+        es = es_ingest(directory, slow, tz, args.es_version)
+        where = f"Elasticsearch {args.es_version} (one node, 512 MiB heap, same machine)"
+        runs += [(where + ("" if root == ROOT else f" by {root}"), root, partial(es.run, root)) for root in roots]
+    say(f"ingest: {m:,} slow-log statements, {args.runs} runs each taking turns, medians | load {_load()}")
+    try:
+        results = interleaved([run for _, _, run in runs], args.runs)
+    finally:
+        if es is not None:
+            es.stop()
+    for (name, root, _), r in zip(runs, results, strict=True):
+        line = (
+            f"ingest {m:,} slow-log statements into {name}: {m / r.seconds:,.0f} st/s wall "
+            f"({r.seconds:.1f} s), {m / r.cpu:,.0f} st/s CPU of the netguard process "
+            f"({r.cpu / m * 1e6:.0f} us/statement), peak {r.peak_rss_mib:.0f} MiB"
+        )
+        if es is not None and name.startswith("Elasticsearch"):
+            node = statistics.median(es.node_cpu[root])
+            line += f" | node CPU {node:.1f} s ({node / m * 1e6:.0f} us/statement)"
+        say(line + f" | load {_load()}")
 
 
 def _load() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -31,9 +32,10 @@ from commands.events import backend_option
 from commands.events import search as events_search
 from commands.output import echo, json_option, plural
 from commands.tables import wide_option
-from netguard.errors import EXIT_FINDINGS, NetGuardError
+from netguard.errors import EXIT_FINDINGS, NetGuardError, StoreError
 from netguard.events import open_event_store
 from netguard.events.sink import EventSink
+from netguard.events.store import EventStore
 
 _DIALECTS = ("mysql", "postgres", "oracle", "tsql", "sqlite", "mariadb")
 _MAX_BAD_SHOWN = 20
@@ -187,7 +189,9 @@ def ingest(
 
     classifier = classifiers_for(config)  # rule files and inventory read before anything is stored
     store = open_event_store(config)
-    sink = EventSink(store, config.state_path.parent / "audit-spool.db", batch_size=BATCH, name="audit-ingest")
+    sink = EventSink(
+        store, config.state_path.parent / "audit-spool.db", batch_size=_write_batch(store), name="audit-ingest"
+    )
     followers = [
         LogFollower(s, config.state_path, sink, follow=follow, stop=stop, on_bad=on_bad, classifier=classifier())
         for s in sources
@@ -210,6 +214,11 @@ def ingest(
             )
     finally:
         stats = sink.close()
+        if stats.stored:
+            # Elasticsearch: one refresh at the end, so the next search sees them all (none during the load).
+            # Failing here loses nothing: the events are stored, a later refresh shows them.
+            with contextlib.suppress(StoreError):
+                store.refresh()
         store.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -230,6 +239,15 @@ def ingest(
         raise SystemExit(2)
     if sum(f.counts.bad_lines for f in followers):
         raise SystemExit(EXIT_FINDINGS)
+
+
+def _write_batch(store: EventStore) -> int:
+    """Events per store write: one SQLite transaction, or several bulk requests Elasticsearch indexes in parallel."""
+    if store.backend == "elasticsearch":
+        from netguard.events.es_store import WRITE_BATCH
+
+        return WRITE_BATCH
+    return BATCH
 
 
 def _sources(

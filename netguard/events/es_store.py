@@ -10,6 +10,20 @@ pool of ``in_flight`` threads that the store owns for its whole life (made on
 the first write, shut down by :meth:`close`), not a pool per write: a
 long-running producer's sink writes a small batch twice a second.
 
+Bulk ingest. Each event's document is the JSON made once when the event was
+built (:attr:`Event.json`); a request body is that text with an action line
+per event, joined and encoded once. Requests are about 5 MB (5,000 SQL events;
+``batch_size``/``batch_bytes``) and a writer that can hand over more at a time
+(the event sink, :data:`WRITE_BATCH` events per write) gets ``in_flight`` of
+them indexed in parallel while it goes on producing. Per-document cost on the
+node falls by a sixth from 2,000-event requests to 5,000-10,000 (measured on a
+one-node 8.19 on this 2-core machine, 80 -> 67 us of node CPU per SQL event).
+Refreshes are left to Elasticsearch: a shard that no search has touched for
+30 s (``index.search.idle.after``) skips its scheduled refreshes, so a bulk
+load already indexes without refreshing, and setting ``refresh_interval: -1``
+for it saved only 3-7 % of node CPU here, at the price of indices left
+unsearchable if the loader died before restoring the setting.
+
 Per-event answers: 429 (the cluster is busy) and 5xx (a shard not yet
 available, e.g. just after a restart) are transient and retried with
 back-off; if some are still refused after the last attempt the write fails
@@ -50,6 +64,7 @@ from netguard.events.store import Bucket, EventStore, SearchResult, TopResult, W
 from netguard.secrets import SecretResolver, redact_url
 
 MAX_PAGE = 10_000
+WRITE_BATCH = 10_000  # events per write() that let in_flight requests of batch_size run side by side
 _SORT = [{"@timestamp": {"order": "desc"}}, {"event.id": {"order": "asc"}}]
 
 
@@ -80,7 +95,7 @@ class ElasticsearchEventStore(EventStore):
         *,
         prefix: str = "netguard",
         replicas: int = 1,
-        batch_size: int = 2000,
+        batch_size: int = 5000,
         batch_bytes: int = 8 * 1024 * 1024,
         in_flight: int = 2,
         hosts: Sequence[str] = (),
@@ -186,15 +201,16 @@ class ElasticsearchEventStore(EventStore):
         delay = 0.5
         attempts = 6
         for attempt in range(attempts):
-            resp = self._guard(self.client.bulk, operations=lines, filter_path="errors,items.*.status,items.*.error")
-            body = resp.body
-            if not body.get("errors"):
+            body = "".join(lines).encode("utf-8", "surrogatepass")  # one buffer, not one per line
+            resp = self._guard(self.client.bulk, body=body, filter_path="errors,items.*.status,items.*.error")
+            answer = resp.body
+            if not answer.get("errors"):
                 result.written += len(ids)
                 return result
             retry_lines: list[str] = []
             retry_ids: list[str] = []
             last = ""
-            for i, item in enumerate(body["items"]):
+            for i, item in enumerate(answer["items"]):
                 op = next(iter(item.values()))
                 status = op.get("status", 0)
                 err = op.get("error") or {}

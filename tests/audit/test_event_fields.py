@@ -13,6 +13,7 @@ from audit.pipeline import Pipeline
 from audit.records import Statement
 from bench.audit import workload
 from netguard.events import make_event
+from netguard.events.schema import MAX_STRING
 from tests.audit.conftest import ServerRun
 from tests.audit.test_real_servers import parse
 
@@ -86,3 +87,30 @@ def test_events_from_templates_equal_make_event() -> None:
         # Without a time both take "now"; give make_event the same one.
         now = got.timestamp_ms / 1000 if stmt.ts is None else None
         assert got == make_event("sql", fields, timestamp=now, position=position)
+
+
+@pytest.mark.parametrize("host", [None, "db01"])
+def test_direct_layout_equals_make_event_on_edge_values(host: str | None) -> None:
+    """The direct path (audit.sql_event_layout) or its fallback: make_event's event, byte for byte."""
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    r = random.Random(5)
+    pipeline = Pipeline()
+    events = SqlEvents(host=host)
+    long = "长" * (MAX_STRING + 1)
+    cst = dt.timezone(dt.timedelta(hours=8))
+    for i in range(300):
+        stmt = Statement(
+            r.choice(["/var/log/x.log", ""]), i * 11, i + 1, r.choice(["SELECT 1", "SELECT * FROM t WHERE a = 5"]),
+            "mysql", "mysql",
+            ts=r.choice([dt.datetime(2026, 11, 30, 8, 0, i % 60, tzinfo=cst), dt.datetime(1, 1, 1, tzinfo=dt.UTC)]),
+            user=r.choice(["", None, "u", long, "%s %d"]), db=r.choice(["", "his", long]),
+            client=r.choice(["", "db01", "localhost", "10.0.0.1", "::ffff:10.0.0.2", "fe80::1", long]),
+            client_port=r.choice([None, 0, 5432]), connection_id=r.choice(["", "7", None]),
+            duration_ns=r.choice([None, 0, 10**15]), rows_sent=r.choice([None, 0]), rows_examined=r.choice([None, 9]),
+            outcome=r.choice(["success", "unknown", ""]), error=r.choice([None, "", "e %", long]),
+        )  # fmt: skip
+        item = pipeline.process(stmt)
+        position = log_position(item, "src", "f1")
+        got = events.event(item, position)
+        assert got.json == make_event("sql", event_fields(item, host=host), position=position).json
+        assert got == make_event("sql", event_fields(item, host=host), position=position)
