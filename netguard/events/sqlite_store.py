@@ -39,6 +39,7 @@ from netguard.errors import StoreError
 from netguard.events import sqlite_index
 from netguard.events.model import Event, event_from_doc
 from netguard.events.query import plan as p
+from netguard.events.query.to_sqlite_index import Driver, IndexCompiler
 from netguard.events.query.to_sqlite import COLUMNS, count_from_index, fts_body, register_functions, to_sqlite
 from netguard.events.schema import DELETION_KIND, Field
 from netguard.events.store import Bucket, EventStore, SearchResult, TopResult, WriteResult
@@ -70,6 +71,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     """,
     ),
     (2, sqlite_index.MIGRATION),
+    (3, sqlite_index.MIGRATION_3),
 ]
 
 
@@ -86,6 +88,7 @@ class SQLiteEventStore(EventStore):
         """
         self.path = Path(path)
         self.batch_size = batch_size
+        self._terms = sqlite_index.TermIndexer(sqlite_index.TERM_FIELDS, sqlite_index.NUMBER_FIELDS)
         # One connection, shared by the threads of a long-running producer (the bastion
         # serves many sessions): each statement sequence holds the lock, none across a yield.
         self._lock = threading.RLock()
@@ -154,34 +157,62 @@ class SQLiteEventStore(EventStore):
             rows = [(base + i, e.fields, fts_body(e.fields)) for i, e in enumerate(batch) if base + i in stored]
             self.conn.executemany(_FTS_INSERT, [(rowid, body) for rowid, _, body in rows])
             sqlite_index.store_rows(self.conn, rows)
+            self._terms.store(self.conn, rows)
             self.conn.execute("COMMIT")
         except sqlite3.Error as exc:
+            self._terms.rolled_back()
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
             raise StoreError(f"cannot write to event store {self.path}: {exc}") from None
+        self._terms.committed()
         result.written += len(stored)
         result.duplicates += len(batch) - len(stored)
 
     # --- reading
     def _search(self, plan: p.Plan, kinds: Sequence[str], limit: int) -> SearchResult:
         with self._lock:
-            total = self._count_locked(plan)
+            driver = IndexCompiler(self.conn).driver(plan)
+            total = self._count_locked(plan, driver)
             rows = []
             if total and limit > 0:
                 order = self._page_order(total, limit)
-                # Walking back in time, each row read is checked as it comes: no index gathers all matches.
-                where, params = to_sqlite(plan, index_ips=not order)
-                rows = self.conn.execute(
-                    f"SELECT e.doc FROM events e {order} WHERE {where} ORDER BY e.ts DESC, e.id ASC LIMIT ?",
-                    [*params, limit],
-                ).fetchall()
+                if not order and driver is not None:
+                    # Few matches: fetch them by rowid from the index's set, sort them by time.
+                    sql, params = driver.rows.select()
+                    where, more = to_sqlite(driver.rest) if driver.rest is not None else ("1", [])
+                    rows = self.conn.execute(
+                        f"SELECT e.doc FROM events e WHERE e.rowid IN ({sql}) AND {where} "
+                        "ORDER BY e.ts DESC, e.id ASC LIMIT ?",
+                        [*params, *more, limit],
+                    ).fetchall()
+                else:
+                    # Walking back in time, each row read is checked as it comes: no index gathers all matches.
+                    where, params = to_sqlite(plan, index_ips=not order)
+                    rows = self.conn.execute(
+                        f"SELECT e.doc FROM events e {order} WHERE {where} ORDER BY e.ts DESC, e.id ASC LIMIT ?",
+                        [*params, limit],
+                    ).fetchall()
         return SearchResult(total=total, hits=[_load(r[0]) for r in rows])
 
-    def _count_locked(self, plan: p.Plan) -> int:
-        counted = count_from_index(plan)
-        if counted is None:
-            where, params = to_sqlite(plan)
-            counted = f"SELECT count(*) FROM events e WHERE {where}", params
+    def _count_locked(self, plan: p.Plan, driver: Driver | None) -> int:
+        """The number of matches: from the indexes alone when they answer the whole plan (posting lists
+        merged, index ranges counted), else by checking the rows an index names, else every row."""
+        if driver is not None and driver.rest is None:
+            if driver.rows.fts is not None:
+                counted = "SELECT count(*) FROM events_terms WHERE events_terms MATCH ?", [driver.rows.fts]
+            else:
+                sql, params = driver.rows.select()
+                counted = f"SELECT count(*) FROM ({sql})", list(params)
+        elif driver is not None and driver.rest is not None:
+            sql, params = driver.rows.select()
+            where, more = to_sqlite(driver.rest)
+            counted = f"SELECT count(*) FROM events e WHERE e.rowid IN ({sql}) AND {where}", [*params, *more]
+        else:
+            from_index = count_from_index(plan)
+            if from_index is None:
+                where, params = to_sqlite(plan)
+                from_index = f"SELECT count(*) FROM events e WHERE {where}", params
+            counted = from_index
         return int(self.conn.execute(*counted).fetchone()[0])
 
     def _page_order(self, total: int, limit: int) -> str:
@@ -217,7 +248,7 @@ class SQLiteEventStore(EventStore):
 
     def _count(self, plan: p.Plan, kinds: Sequence[str]) -> int:
         with self._lock:
-            return self._count_locked(plan)
+            return self._count_locked(plan, IndexCompiler(self.conn).driver(plan))
 
     def _top(
         self, plan: p.Plan, kinds: Sequence[str], f: Field, limit: int, prefix: str, sample: str | None
@@ -274,6 +305,7 @@ class SQLiteEventStore(EventStore):
                         [(rowid, body) for rowid, _, body in docs],
                     )
                     sqlite_index.store_rows(self.conn, docs, delete=True)
+                    self._terms.store(self.conn, docs, delete=True)
                     self.conn.executemany("DELETE FROM events WHERE rowid = ?", [(r[0],) for r in rows])
                     self.conn.execute("COMMIT")
                 except sqlite3.Error as exc:
