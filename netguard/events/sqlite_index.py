@@ -262,8 +262,8 @@ RARE_SYMBOLS = frozenset(chr(c) for c in range(33, 127) if not chr(c).isalnum())
 
 
 def number_code(name: str) -> int:
-    """A field's stable code in ``event_numbers`` (31 bits of its name's hash)."""
-    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=4).digest(), "big") >> 1
+    """A field's stable code in ``event_numbers`` (31 bits of its name's hash, never 0)."""
+    return (int.from_bytes(hashlib.blake2b(name.encode(), digest_size=4).digest(), "big") >> 1) or 1
 
 
 def term_token(name: str, value: Any) -> str:
@@ -306,9 +306,10 @@ class TermIndexer:
     CACHE = 200_000
 
     def __init__(self, term_fields: frozenset[str], number_fields: Mapping[str, int]) -> None:
-        self.term_fields = term_fields
-        self.number_fields = number_fields
-        self._tokens: dict[tuple[str, Any, bool], str] = {}
+        # One lookup per field tells what it indexes (number codes are never 0: see number_code).
+        self._codes: dict[str, int] = {**dict.fromkeys(term_fields, 0), **number_fields}
+        # Keyed (name, value) for a string, (name, value, type) otherwise: True == 1 as a dict key.
+        self._tokens: dict[tuple[Any, ...], str] = {}
         self._shapes: dict[tuple[str, ...], str] = {}
         self.new_shapes: dict[str, list[str]] = {}  # shapes first seen since the last take_new()
         self.new_values: set[tuple[str, Any]] = set()
@@ -332,13 +333,14 @@ class TermIndexer:
         dict lookup, inline.
         """
         cached = self._tokens.get
-        terms, number_fields = self.term_fields, self.number_fields
+        codes = self._codes
         tokens = [ALL_TOKEN]
         append = tokens.append
         numbers: list[tuple[int, Any, int]] = []
         sparse = False
         for name, value in fields.items():
-            if name in terms:
+            code = codes.get(name)  # 0: a term field, > 0: a number field, None: neither
+            if code == 0:
                 if value.__class__ is str:
                     append(cached((name, value)) or self._token(name, value))
                 elif value.__class__ is list:
@@ -347,7 +349,7 @@ class TermIndexer:
                     sparse = True
                 else:
                     append(self._token(name, value))
-            elif (code := number_fields.get(name)) is not None:
+            elif code is not None:
                 if value.__class__ is list:
                     numbers.extend((code, v, event) for v in value if isinstance(v, int | float))
                 elif isinstance(value, int | float):
@@ -367,7 +369,9 @@ class TermIndexer:
             tokens.extend(symbol_tokens(body))
         return " ".join(tokens), numbers
 
-    def store(self, conn: sqlite3.Connection, rows: Iterable[tuple[int, Mapping[str, Any], str]], *, delete: bool = False) -> None:
+    def store(
+        self, conn: sqlite3.Connection, rows: Iterable[tuple[int, Mapping[str, Any], str]], *, delete: bool = False
+    ) -> None:
         """Add (or, with ``delete``, remove) the terms and numbers of events given as (rowid, fields, text body)."""
         terms: list[tuple[int, str]] = []
         numbers: list[tuple[int, Any, int]] = []

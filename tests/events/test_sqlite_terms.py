@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ from netguard.store.db import migrate
 
 NOW = START_MS + 2 * 3_600_000
 
-EDGE = [
+EDGE: list[tuple[str, dict[str, Any]]] = [
     ("sql", {"event.action": "query", "db.query.text": "SELECT * FROM \u212aelvin", "tags": ["pii", "Night"]}),
     ("sql", {"event.action": "query", "db.query.text": "DELETE FROM x WHERE a = 'b\\c'", "tags": ["night"]}),
     ("sql", {"event.action": "query", "db.query.text": 'drop "quoted" table', "netguard.sql.rows_sent": 0}),
@@ -142,11 +143,7 @@ def test_purged_events_leave_the_indexes(tmp_path: Path) -> None:
         assert store.purge(cut) > 0
         _agrees(store, QUERIES)
         assert store.conn.execute("SELECT count(*) FROM event_numbers").fetchone()[0] == sum(
-            1
-            for e in events
-            if e.timestamp_ms >= cut
-            for name in e.fields
-            if name in sqlite_index.NUMBER_FIELDS
+            1 for e in events if e.timestamp_ms >= cut for name in e.fields if name in sqlite_index.NUMBER_FIELDS
         )
     finally:
         store.close()
@@ -182,9 +179,19 @@ def _write_as_version_2(path: Path, events: list[Event]) -> None:
     for rowid, e in enumerate(events, 1):
         f = e.fields
         conn.execute(
-            "INSERT INTO events(rowid, id, ts, kind, user, outcome, risk, action, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (rowid, e.id, e.timestamp_ms, e.kind, f.get("user.name"), f.get("event.outcome"), f.get("netguard.risk"),
-             f.get("event.action"), e.json),
+            "INSERT INTO events(rowid, id, ts, kind, user, outcome, risk, action, doc)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                rowid,
+                e.id,
+                e.timestamp_ms,
+                e.kind,
+                f.get("user.name"),
+                f.get("event.outcome"),
+                f.get("netguard.risk"),
+                f.get("event.action"),
+                e.json,
+            ),
         )
         conn.execute("INSERT INTO events_fts(rowid, body) VALUES (?, ?)", (rowid, fts_body(f)))
     sqlite_index.store_rows(conn, [(i, e.fields, fts_body(e.fields)) for i, e in enumerate(events, 1)])

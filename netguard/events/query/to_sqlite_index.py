@@ -29,11 +29,10 @@ index (trigrams name candidates), so they are always such a check.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import sqlite3
 
 from netguard.events.query import plan as p
 from netguard.events.query.matching import matcher_set, pattern_text
@@ -42,6 +41,8 @@ from netguard.events.sqlite_index import ALL_TOKEN, IP_FIELD_BITS, NO_TOKEN, NUM
 # Past this many tokens in one query (a pasted list, a wildcard matching many values) the plan is
 # left to the row check: FTS5 parses each token of an OR.
 MAX_TOKENS = 2_000
+# A time window holding at most this many events is read through the time index, the rest checked.
+SHORT_WINDOW = 20_000
 # SQLite allows 500 SELECTs in a compound; past this many, the row check is as quick anyway.
 MAX_SELECTS = 64
 
@@ -93,12 +94,32 @@ class IndexCompiler:
         if exact is not None:
             return Driver(exact, None, True)
         if isinstance(plan, p.All):
+            window = self.short_window(plan.items)
+            if window is not None:
+                return window
             sets = [(item, self.exact(item)) for item in plan.items]
             found = [s for _, s in sets if s is not None]
             rows = self._all(found, []) if found else None
             if rows is not None and rows.tokens <= MAX_TOKENS and rows.selects <= MAX_SELECTS:
                 rest = [item for item, s in sets if s is None]
                 return Driver(rows, rest[0] if len(rest) == 1 else p.All(tuple(rest)))
+        return None
+
+    def short_window(self, items: Sequence[p.Plan]) -> Driver | None:
+        """A time window of at most :data:`SHORT_WINDOW` events among the items of an AND, as the rows to
+        start from (the time index), the rest checked on them: ``user:alice --since 1h`` reads an hour's
+        events, not every one of Alice's."""
+        for i, item in enumerate(items):
+            if not isinstance(item, p.Range) or item.field.name != "@timestamp":
+                continue
+            bounds = _bounds(item)
+            where = " AND ".join(f"ts {op} ?" for op, _ in bounds) or "1"
+            params = tuple(b for _, b in bounds)
+            sql = f"SELECT rowid FROM events WHERE {where}"
+            (size,) = self.conn.execute(f"SELECT count(*) FROM ({sql} LIMIT {SHORT_WINDOW + 1})", params).fetchone()
+            if size <= SHORT_WINDOW:
+                rest = [x for j, x in enumerate(items) if j != i]
+                return Driver(RowSet(sql=sql, params=params), rest[0] if len(rest) == 1 else p.All(tuple(rest)))
         return None
 
     def exact(self, plan: p.Plan) -> RowSet | None:
@@ -192,7 +213,7 @@ class IndexCompiler:
         if isinstance(plan, p.OneOf):
             values = json.dumps(list(plan.values))
             return RowSet(sql=f"{head} AND value IN (SELECT value FROM json_each(?))", params=(values,))
-        bounds = [(op, b) for op, b in ((">", plan.gt), (">=", plan.gte), ("<", plan.lt), ("<=", plan.lte)) if b is not None]
+        bounds = _bounds(plan)
         sql = head + "".join(f" AND value {op} ?" for op, _ in bounds)
         return RowSet(sql=sql, params=tuple(b for _, b in bounds))
 
@@ -219,6 +240,12 @@ class IndexCompiler:
             inner, more = s.select()
             sql, params = f"{sql} EXCEPT SELECT * FROM ({inner})", (*params, *more)
         return RowSet(sql=f"SELECT * FROM ({sql})", params=tuple(params), tokens=tokens, selects=selects)
+
+
+def _bounds(plan: p.Range) -> list[tuple[str, Any]]:
+    """The range's comparisons, as (operator, bound)."""
+    ops = ((">", plan.gt), (">=", plan.gte), ("<", plan.lt), ("<=", plan.lte))
+    return [(op, b) for op, b in ops if b is not None]
 
 
 def _compound(op: str, sets: list[RowSet]) -> RowSet:
