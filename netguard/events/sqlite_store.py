@@ -143,6 +143,7 @@ class SQLiteEventStore(EventStore):
         try:
             self.conn.execute("BEGIN IMMEDIATE")
             base = (self.conn.execute("SELECT max(rowid) FROM events").fetchone()[0] or 0) + 1
+            changes = self.conn.total_changes
             self.conn.executemany(
                 "INSERT OR IGNORE INTO events(rowid, id, ts, kind, user, outcome, risk, action, doc)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -161,8 +162,12 @@ class SQLiteEventStore(EventStore):
                     for i, e in enumerate(batch)
                 ],
             )
-            stored = {r[0] for r in self.conn.execute("SELECT rowid FROM events WHERE rowid >= ?", (base,))}
-            rows = [(base + i, e.fields, fts_body(e.fields)) for i, e in enumerate(batch) if base + i in stored]
+            written = self.conn.total_changes - changes
+            if written == len(batch):  # no duplicate: every rowid went in
+                rows = [(base + i, e.fields, fts_body(e.fields)) for i, e in enumerate(batch)]
+            else:
+                stored = {r[0] for r in self.conn.execute("SELECT rowid FROM events WHERE rowid >= ?", (base,))}
+                rows = [(base + i, e.fields, fts_body(e.fields)) for i, e in enumerate(batch) if base + i in stored]
             self.conn.executemany(_FTS_INSERT, [(rowid, body) for rowid, _, body in rows])
             sqlite_index.store_rows(self.conn, rows)
             self._terms.store(self.conn, rows)
@@ -173,8 +178,8 @@ class SQLiteEventStore(EventStore):
                 self.conn.execute("ROLLBACK")
             raise StoreError(f"cannot write to event store {self.path}: {exc}") from None
         self._terms.committed()
-        result.written += len(stored)
-        result.duplicates += len(batch) - len(stored)
+        result.written += written
+        result.duplicates += len(batch) - written
 
     # --- reading
     def _search(self, plan: p.Plan, kinds: Sequence[str], limit: int) -> SearchResult:
