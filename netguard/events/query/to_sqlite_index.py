@@ -41,6 +41,8 @@ from netguard.events.sqlite_index import ALL_TOKEN, IP_FIELD_BITS, NO_TOKEN, NUM
 # Past this many tokens in one query (a pasted list, a wildcard matching many values) the plan is
 # left to the row check: FTS5 parses each token of an OR.
 MAX_TOKENS = 2_000
+# An index set larger than this is no help beside a text condition, whose trigrams name fewer rows.
+LARGE_DRIVER = 100_000
 # A time window holding at most this many events is read through the time index, the rest checked.
 SHORT_WINDOW = 20_000
 # SQLite allows 500 SELECTs in a compound; past this many, the row check is as quick anyway.
@@ -100,10 +102,19 @@ class IndexCompiler:
             sets = [(item, self.exact(item)) for item in plan.items]
             found = [s for _, s in sets if s is not None]
             rows = self._all(found, []) if found else None
+            rest = [item for item, s in sets if s is None]
             if rows is not None and rows.tokens <= MAX_TOKENS and rows.selects <= MAX_SELECTS:
-                rest = [item for item, s in sets if s is None]
+                if any(isinstance(item, p.Contains) for item in rest) and self.larger_than(rows, LARGE_DRIVER):
+                    # The text index names fewer candidates than "NOT user:alice" does (to_sqlite's own).
+                    return None
                 return Driver(rows, rest[0] if len(rest) == 1 else p.All(tuple(rest)))
         return None
+
+    def larger_than(self, rows: RowSet, size: int) -> bool:
+        """Whether the set holds more than ``size`` rows (counted no further)."""
+        sql, params = rows.select()
+        (count,) = self.conn.execute(f"SELECT count(*) FROM ({sql} LIMIT {size + 1})", params).fetchone()
+        return bool(count > size)
 
     def short_window(self, items: Sequence[p.Plan]) -> Driver | None:
         """A time window of at most :data:`SHORT_WINDOW` events among the items of an AND, as the rows to
