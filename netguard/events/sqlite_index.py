@@ -40,6 +40,7 @@ import re
 import socket
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from netguard.events.schema import FIELDS, FieldType
@@ -281,8 +282,12 @@ def symbol_token(char: str) -> str:
     return f"c{ord(char):02x}"
 
 
+_SYMBOL_TOKENS = {c: symbol_token(c) for c in RARE_SYMBOLS}
+
+
 def symbol_tokens(body: str) -> list[str]:
-    return [symbol_token(c) for c in RARE_SYMBOLS.intersection(body)]
+    """The tokens of the rare symbols in a text (one each, however often it occurs)."""
+    return [_SYMBOL_TOKENS[c] for c in RARE_SYMBOLS.intersection(body)]
 
 
 def _number_fields() -> dict[str, int]:
@@ -295,76 +300,100 @@ def _number_fields() -> dict[str, int]:
 NUMBER_FIELDS = _number_fields()
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """What to index in an event with a given list of fields: its term and number fields, its shape."""
+
+    scalars: tuple[str, ...]  # term fields holding one value
+    arrays: tuple[str, ...]  # term fields holding a list
+    numbers: tuple[str, ...]
+    codes: tuple[int, ...]  # the numbers' codes, in the same order
+    shape: str
+
+
 class TermIndexer:
     """Makes each event's ``events_terms`` tokens and ``event_numbers`` rows, caching what repeats.
 
-    ``term_fields`` and ``number_fields`` map field names to what they index (the schema's, passed in
-    by the store). The caches are per store and bounded: most values repeat (users, kinds, outcomes),
-    and hashing each once is most of the saving.
+    ``term_fields`` and ``number_fields`` name the fields indexed (the schema's, passed in by the
+    store). This runs once per stored event, so the work per field is kept in C: the events of a
+    kind mostly carry the same fields in the same order, so what to read is worked out once per
+    list of field names (:class:`_Layout`), the values are read with ``map`` and their tokens
+    looked up with ``map`` in a cache keyed by (field, value). A keyword field holds strings and a
+    boolean field booleans (the schema coerces them), so ``True == 1`` cannot mix two keys. The
+    caches are per store and bounded.
     """
 
     CACHE = 200_000
 
     def __init__(self, term_fields: frozenset[str], number_fields: Mapping[str, int]) -> None:
-        # One lookup per field tells what it indexes (number codes are never 0: see number_code).
-        self._codes: dict[str, int] = {**dict.fromkeys(term_fields, 0), **number_fields}
-        # Keyed (name, value) for a string, (name, value, type) otherwise: True == 1 as a dict key.
-        self._tokens: dict[tuple[Any, ...], str] = {}
-        self._shapes: dict[tuple[str, ...], str] = {}
-        self.new_shapes: dict[str, list[str]] = {}  # shapes first seen since the last take_new()
+        self._terms = term_fields
+        self._numbers = number_fields
+        self._tokens: dict[tuple[str, Any], str] = {}
+        self._layouts: dict[tuple[str, ...], _Layout] = {}
+        self.new_shapes: dict[str, list[str]] = {}  # shapes first seen since the last committed()
         self.new_values: set[tuple[str, Any]] = set()
 
     def _token(self, name: str, value: Any) -> str:
-        """The token of a value not in the cache (a bool keyed apart: ``True == 1`` as a dict key)."""
-        key = (name, value) if value.__class__ is str else (name, value, value.__class__)
+        """The token of a value, through the cache."""
+        key = (name, value)
         token = self._tokens.get(key)
         if token is None:
             if len(self._tokens) >= self.CACHE:
                 self._tokens.clear()
             token = self._tokens[key] = term_token(name, value)
             if isinstance(value, str):
-                self.new_values.add((name, value))
+                self.new_values.add(key)
         return token
 
-    def rows(self, fields: Mapping[str, Any], body: str, event: int) -> tuple[str, list[tuple[int, Any, int]]]:
-        """The event's token text and its ``(field code, value, event)`` number rows.
+    def _layout(self, names: tuple[str, ...]) -> _Layout:
+        layout = self._layouts.get(names)
+        if layout is None:
+            terms = [n for n in names if n in self._terms]
+            numbers = tuple(n for n in names if n in self._numbers)
+            shape = shape_token(names)
+            self.new_shapes[shape] = sorted(names)
+            layout = self._layouts[names] = _Layout(
+                scalars=tuple(n for n in terms if not FIELDS[n].array),
+                arrays=tuple(n for n in terms if FIELDS[n].array),
+                numbers=numbers,
+                codes=tuple(self._numbers[n] for n in numbers),
+                shape=shape,
+            )
+        return layout
 
-        This runs once per stored event, so the common case (a string value already seen) is one
-        dict lookup, inline.
-        """
-        cached = self._tokens.get
-        codes = self._codes
-        tokens = [ALL_TOKEN]
-        append = tokens.append
-        numbers: list[tuple[int, Any, int]] = []
-        sparse = False
-        for name, value in fields.items():
-            code = codes.get(name)  # 0: a term field, > 0: a number field, None: neither
-            if code == 0:
-                if value.__class__ is str:
-                    append(cached((name, value)) or self._token(name, value))
-                elif value.__class__ is list:
+    def rows(self, fields: Mapping[str, Any], body: str, event: int) -> tuple[str, list[tuple[int, Any, int]]]:
+        """The event's token text and its ``(field code, value, event)`` number rows."""
+        if None in fields.values():
+            # make_event drops empty values; a document read back may still hold a null: not a field.
+            fields = {n: v for n, v in fields.items() if v is not None}
+        layout = self._layout(tuple(fields))
+        get = fields.__getitem__
+        values = tuple(map(get, layout.scalars))
+        try:
+            found: list[str | None] = list(map(self._tokens.get, zip(layout.scalars, values, strict=True)))
+        except TypeError:  # a list where the schema says one value: tokens one by one
+            found = [None] * len(values)
+        tokens: list[str] = [ALL_TOKEN, layout.shape]
+        if None in found:
+            for name, value, token in zip(layout.scalars, values, found, strict=True):
+                if token is not None:
+                    tokens.append(token)
+                elif isinstance(value, list):
                     tokens.extend(self._token(name, v) for v in value if v is not None)
-                elif value is None:
-                    sparse = True
                 else:
-                    append(self._token(name, value))
-            elif code is not None:
-                if value.__class__ is list:
-                    numbers.extend((code, v, event) for v in value if isinstance(v, int | float))
-                elif isinstance(value, int | float):
-                    numbers.append((code, value, event))
-                elif value is None:
-                    sparse = True
-            elif value is None:
-                sparse = True
-        # make_event drops empty values; a document read back may still hold a null, not a field.
-        shape = tuple(n for n, v in fields.items() if v is not None) if sparse else tuple(fields)
-        token = self._shapes.get(shape)
-        if token is None:
-            token = self._shapes[shape] = shape_token(shape)
-            self.new_shapes[token] = sorted(shape)
-        append(token)
+                    tokens.append(self._token(name, value))
+        else:
+            tokens.extend(t for t in found if t is not None)
+        for name in layout.arrays:
+            value = get(name)
+            for v in value if isinstance(value, list) else (value,):
+                if v is not None:
+                    tokens.append(self._token(name, v))
+        numbers = [
+            (code, value, event)
+            for code, value in zip(layout.codes, map(get, layout.numbers), strict=True)
+            if isinstance(value, int | float)
+        ]
         if body:
             tokens.extend(symbol_tokens(body))
         return " ".join(tokens), numbers
@@ -400,7 +429,7 @@ class TermIndexer:
 
     def rolled_back(self) -> None:
         """The batch was not stored: forget the cache, so its shapes and values are written with the next."""
-        self._shapes.clear()
+        self._layouts.clear()
         self._tokens.clear()
         self.new_shapes.clear()
         self.new_values.clear()
