@@ -31,11 +31,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from netguard.events.query import plan as p
 from netguard.events.query.matching import matcher_set, pattern_text
+from netguard.events.query.to_sqlite import SQLiteCompiler
 from netguard.events.sqlite_index import ALL_TOKEN, IP_FIELD_BITS, NO_TOKEN, NUMBER_FIELDS, TERM_FIELDS, term_token
 
 # Past this many tokens in one query (a pasted list, a wildcard matching many values) the plan is
@@ -71,7 +72,7 @@ class Driver:
 
     rows: RowSet
     rest: p.Plan | None = None
-    exact: bool = field(default=False)
+    exact: bool = False  # rows is the whole answer (rest is None)
 
 
 def _quote(token: str) -> str:
@@ -167,8 +168,6 @@ class IndexCompiler:
         if isinstance(plan, p.Exists):
             return self.exists(plan.field.name)
         if isinstance(plan, p.IpIn | p.Eq | p.OneOf) and plan.field.name in IP_FIELD_BITS:
-            from netguard.events.query.to_sqlite import SQLiteCompiler
-
             compiler = SQLiteCompiler()
             lookup = compiler.ip_lookup(plan)
             # One row per address and event: a list field's event may come once per address.
