@@ -34,12 +34,16 @@ calls the functions :func:`register_index_functions` registers).
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import re
 import socket
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
+
+from netguard.events.schema import FIELDS, FieldType
 
 # The IP fields the address index serves, each a bit of event_ips.fields. Append, never renumber:
 # stored rows keep their bits. A field not listed here is searched the slow way, still correctly.
@@ -200,6 +204,20 @@ def register_index_functions(conn: sqlite3.Connection, body_of: Callable[[Mappin
     conn.create_function("ng_cjk_tokens", 1, lambda doc: cjk_tokens(body_of(json.loads(doc))), deterministic=True)
     conn.create_function("ng_fts_body", 1, lambda doc: body_of(json.loads(doc)), deterministic=True)
     conn.create_function("ng_doc_value", 2, _doc_value, deterministic=True)
+    # Migration 3: one indexer for the whole pass, so it can list the shapes and values it met.
+    indexer = TermIndexer(TERM_FIELDS, NUMBER_FIELDS)
+
+    @functools.lru_cache(maxsize=1)
+    def index_doc(doc: str) -> tuple[str, list[tuple[int, Any, int]]]:
+        fields = json.loads(doc)
+        return indexer.rows(fields, body_of(fields), 0)
+
+    conn.create_function("ng_terms", 1, lambda doc: index_doc(doc)[0], deterministic=True)
+    conn.create_function("ng_numbers", 1, lambda doc: json.dumps([[c, v] for c, v, _ in index_doc(doc)[1]]))
+    conn.create_function("ng_new_shapes", 0, lambda: json.dumps(indexer.new_shapes, ensure_ascii=False))
+    # ->> would cut a value at a NUL (see _doc_value)
+    conn.create_function("ng_item", 2, lambda text, i: json.loads(text)[i], deterministic=True)
+    conn.create_function("ng_new_values", 0, lambda: json.dumps(sorted(indexer.new_values), ensure_ascii=False))
 
 
 @functools.lru_cache(maxsize=1)
@@ -211,3 +229,230 @@ def _parsed(doc: str) -> dict[str, Any]:
 def _doc_value(doc: str, name: str) -> Any:
     """A field of a stored document, whole (``->>`` would cut a string at a NUL, as ``json_extract`` does)."""
     return _parsed(doc).get(name)
+
+
+# --- schema 3: the terms index, the numbers index, the values dictionary
+#
+# ``events_terms`` is a contentless FTS5 table (detail=none, the ascii tokenizer) holding, for every
+# event, tokens that name exactly what a filter asks about, so a boolean query over them is one FTS5
+# query that merges posting lists, as a search engine's inverted index does:
+#
+# - ``a``: every event (the left side of a NOT);
+# - ``t`` + 16 hex digits: one keyword value of one field (keyword, mac, boolean and ordinal fields,
+#   every item of a list): a 64-bit BLAKE2b hash of the field name and the value as JSON, so the
+#   token keeps the case and the type the exact comparison sees;
+# - ``s`` + 16 hex digits: the event's shape, the set of fields it carries. ``event_shapes`` lists
+#   each shape once with its fields, so ``field:*`` is the OR of the few shapes that have the field:
+#   one token per event serves every "exists" query;
+# - ``c`` + hex code: each rare ASCII symbol (``*``, ``(``, ``=`` ...) of the event's text, the runs a
+#   trigram cannot see (``sql:\*``); the common ones (space, ``.``, ``-`` ...) are in nearly every
+#   text and would name every event.
+#
+# ``event_numbers(field, value, event)`` holds each numeric field's value under a small code, so a
+# range is one index range scan. ``event_values(field, value)`` is the dictionary of keyword values
+# seen, so a wildcard on a keyword field is tried on its distinct values, then looked up as tokens.
+
+TERM_TYPES = frozenset({FieldType.KEYWORD, FieldType.MAC, FieldType.BOOLEAN, FieldType.ORDINAL})
+# Every keyword-like field but the event id (the unique index has it).
+TERM_FIELDS = frozenset(f.name for f in FIELDS.values() if f.type in TERM_TYPES) - {"event.id"}
+ALL_TOKEN = "a"
+NO_TOKEN = "n"  # never indexed: the FTS5 query of an empty set
+# Every event's text holds these; indexing them would name every event.
+COMMON_SYMBOLS = frozenset(" .-_/:@,")
+RARE_SYMBOLS = frozenset(chr(c) for c in range(33, 127) if not chr(c).isalnum()) - COMMON_SYMBOLS
+
+
+def number_code(name: str) -> int:
+    """A field's stable code in ``event_numbers`` (31 bits of its name's hash, never 0)."""
+    return (int.from_bytes(hashlib.blake2b(name.encode(), digest_size=4).digest(), "big") >> 1) or 1
+
+
+def term_token(name: str, value: Any) -> str:
+    """The token of ``name`` equal to ``value`` (exact: typed and case-sensitive)."""
+    text = f"{name}\0{json.dumps(value, ensure_ascii=False)}".encode("utf-8", "surrogatepass")
+    return "t" + hashlib.blake2b(text, digest_size=8).hexdigest()
+
+
+def shape_token(names: Iterable[str]) -> str:
+    text = "\0".join(sorted(names)).encode("utf-8", "surrogatepass")
+    return "s" + hashlib.blake2b(text, digest_size=8).hexdigest()
+
+
+def symbol_token(char: str) -> str:
+    return f"c{ord(char):02x}"
+
+
+_SYMBOL_TOKENS = {c: symbol_token(c) for c in RARE_SYMBOLS}
+
+
+def symbol_tokens(body: str) -> list[str]:
+    """The tokens of the rare symbols in a text (one each, however often it occurs)."""
+    return [_SYMBOL_TOKENS[c] for c in RARE_SYMBOLS.intersection(body)]
+
+
+def _number_fields() -> dict[str, int]:
+    codes = {f.name: number_code(f.name) for f in FIELDS.values() if f.type in (FieldType.LONG, FieldType.DOUBLE)}
+    # A log offset is unique per event and never a filter: its index would cost a write for nothing.
+    codes.pop("log.offset", None)
+    return codes
+
+
+NUMBER_FIELDS = _number_fields()
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What to index in an event with a given list of fields: its term and number fields, its shape."""
+
+    scalars: tuple[str, ...]  # term fields holding one value
+    arrays: tuple[str, ...]  # term fields holding a list
+    numbers: tuple[str, ...]
+    codes: tuple[int, ...]  # the numbers' codes, in the same order
+    shape: str
+
+
+class TermIndexer:
+    """Makes each event's ``events_terms`` tokens and ``event_numbers`` rows, caching what repeats.
+
+    ``term_fields`` and ``number_fields`` name the fields indexed (the schema's, passed in by the
+    store). This runs once per stored event, so the work per field is kept in C: the events of a
+    kind mostly carry the same fields in the same order, so what to read is worked out once per
+    list of field names (:class:`_Layout`), the values are read with ``map`` and their tokens
+    looked up with ``map`` in a cache keyed by (field, value). A keyword field holds strings and a
+    boolean field booleans (the schema coerces them), so ``True == 1`` cannot mix two keys. The
+    caches are per store and bounded.
+    """
+
+    CACHE = 200_000
+
+    def __init__(self, term_fields: frozenset[str], number_fields: Mapping[str, int]) -> None:
+        self._terms = term_fields
+        self._numbers = number_fields
+        self._tokens: dict[tuple[str, Any], str] = {}
+        self._layouts: dict[tuple[str, ...], _Layout] = {}
+        self.new_shapes: dict[str, list[str]] = {}  # shapes first seen since the last committed()
+        self.new_values: set[tuple[str, Any]] = set()
+
+    def _token(self, name: str, value: Any) -> str:
+        """The token of a value, through the cache."""
+        key = (name, value)
+        token = self._tokens.get(key)
+        if token is None:
+            if len(self._tokens) >= self.CACHE:
+                self._tokens.clear()
+            token = self._tokens[key] = term_token(name, value)
+            if isinstance(value, str):
+                self.new_values.add(key)
+        return token
+
+    def _layout(self, names: tuple[str, ...]) -> _Layout:
+        layout = self._layouts.get(names)
+        if layout is None:
+            terms = [n for n in names if n in self._terms]
+            numbers = tuple(n for n in names if n in self._numbers)
+            shape = shape_token(names)
+            self.new_shapes[shape] = sorted(names)
+            layout = self._layouts[names] = _Layout(
+                scalars=tuple(n for n in terms if not FIELDS[n].array),
+                arrays=tuple(n for n in terms if FIELDS[n].array),
+                numbers=numbers,
+                codes=tuple(self._numbers[n] for n in numbers),
+                shape=shape,
+            )
+        return layout
+
+    def rows(self, fields: Mapping[str, Any], body: str, event: int) -> tuple[str, list[tuple[int, Any, int]]]:
+        """The event's token text and its ``(field code, value, event)`` number rows."""
+        if None in fields.values():
+            # make_event drops empty values; a document read back may still hold a null: not a field.
+            fields = {n: v for n, v in fields.items() if v is not None}
+        layout = self._layout(tuple(fields))
+        get = fields.__getitem__
+        values = tuple(map(get, layout.scalars))
+        try:
+            found: list[str | None] = list(map(self._tokens.get, zip(layout.scalars, values, strict=True)))
+        except TypeError:  # a list where the schema says one value: tokens one by one
+            found = [None] * len(values)
+        tokens: list[str] = [ALL_TOKEN, layout.shape]
+        if None in found:
+            for name, value, token in zip(layout.scalars, values, found, strict=True):
+                if token is not None:
+                    tokens.append(token)
+                elif isinstance(value, list):
+                    tokens.extend(self._token(name, v) for v in value if v is not None)
+                else:
+                    tokens.append(self._token(name, value))
+        else:
+            tokens.extend(t for t in found if t is not None)
+        for name in layout.arrays:
+            value = get(name)
+            for v in value if isinstance(value, list) else (value,):
+                if v is not None:
+                    tokens.append(self._token(name, v))
+        numbers = [
+            (code, value, event)
+            for code, value in zip(layout.codes, map(get, layout.numbers), strict=True)
+            if isinstance(value, int | float)
+        ]
+        if body:
+            tokens.extend(symbol_tokens(body))
+        return " ".join(tokens), numbers
+
+    def store(
+        self, conn: sqlite3.Connection, rows: Iterable[tuple[int, Mapping[str, Any], str]], *, delete: bool = False
+    ) -> None:
+        """Add (or, with ``delete``, remove) the terms and numbers of events given as (rowid, fields, text body)."""
+        terms: list[tuple[int, str]] = []
+        numbers: list[tuple[int, Any, int]] = []
+        for rowid, fields, body in rows:
+            text, nums = self.rows(fields, body, rowid)
+            terms.append((rowid, text))
+            numbers.extend(nums)
+        if delete:
+            conn.executemany("INSERT INTO events_terms(events_terms, rowid, body) VALUES ('delete', ?, ?)", terms)
+            conn.executemany("DELETE FROM event_numbers WHERE field = ? AND value = ? AND event = ?", numbers)
+            return
+        conn.executemany("INSERT INTO events_terms(rowid, body) VALUES (?, ?)", terms)
+        conn.executemany("INSERT INTO event_numbers(field, value, event) VALUES (?, ?, ?)", numbers)
+        if self.new_shapes:
+            conn.executemany(
+                "INSERT OR IGNORE INTO event_shapes(token, fields) VALUES (?, ?)",
+                [(t, json.dumps(f, ensure_ascii=False)) for t, f in self.new_shapes.items()],
+            )
+        if self.new_values:
+            conn.executemany("INSERT OR IGNORE INTO event_values(field, value) VALUES (?, ?)", sorted(self.new_values))
+
+    def committed(self) -> None:
+        """The batch is stored: the shapes and values it added need not be written again."""
+        self.new_shapes.clear()
+        self.new_values.clear()
+
+    def rolled_back(self) -> None:
+        """The batch was not stored: forget the cache, so its shapes and values are written with the next."""
+        self._layouts.clear()
+        self._tokens.clear()
+        self.new_shapes.clear()
+        self.new_values.clear()
+
+
+# Migration 3: the terms, numbers, shapes and values of the events already stored (in SQL, through the
+# functions register_index_functions adds; ng_new_shapes and ng_new_values return what the ng_terms
+# calls before them found).
+MIGRATION_3 = """
+    CREATE VIRTUAL TABLE events_terms USING fts5(body, content='', detail=none, tokenize='ascii');
+    INSERT INTO events_terms(events_terms, rank) VALUES ('automerge', 64);
+    CREATE TABLE event_shapes (token TEXT PRIMARY KEY, fields TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TABLE event_values (field TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (field, value)) WITHOUT ROWID;
+    CREATE TABLE event_numbers (
+        field INTEGER NOT NULL,
+        value NOT NULL,
+        event INTEGER NOT NULL,
+        PRIMARY KEY (field, value, event)
+    ) WITHOUT ROWID;
+    INSERT INTO events_terms(rowid, body) SELECT rowid, ng_terms(doc) FROM events;
+    INSERT INTO event_numbers(field, value, event)
+        SELECT j.value ->> 0, j.value ->> 1, e.rowid FROM events e, json_each(ng_numbers(e.doc)) j;
+    INSERT OR IGNORE INTO event_shapes(token, fields) SELECT j.key, j.value FROM json_each(ng_new_shapes()) j;
+    INSERT OR IGNORE INTO event_values(field, value)
+        SELECT ng_item(j.value, 0), ng_item(j.value, 1) FROM json_each(ng_new_values()) j;
+"""

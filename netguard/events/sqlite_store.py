@@ -1,29 +1,37 @@
-"""The embedded event store: one SQLite file, WAL, FTS5 for text, side indexes.
+"""The embedded event store: one SQLite file, WAL, FTS5 for text and terms, side indexes.
 
 ``events`` keeps each event's JSON once, with the columns most searches use
 (time, kind, id, user, outcome, risk, action) pulled out; time, kind and user
 are indexed. ``events_fts`` is a contentless FTS5 table (trigram tokenizer,
 no positions) over the text fields, so text is stored once; ``event_ips`` and
-``events_cjk`` index addresses and short CJK words
+``events_cjk`` index addresses and short CJK words; ``events_terms``,
+``event_numbers``, ``event_shapes`` and ``event_values`` index keyword values,
+numbers, present fields and the distinct keyword values
 (:mod:`netguard.events.sqlite_index`).
 
 Writes go in bounded batches, one transaction each, so memory stays flat
 however many events stream through. A batch is inserted with rowids we
 allocate (``INSERT OR IGNORE`` on the unique event id skips duplicates and
 leaves a gap); one range read then tells which rows went in, and only those
-get index rows, filled from the values already in memory. Measured here, this
-is 2.5x faster than an insert trigger that re-parses each document with
-``json_extract``. All text fields share one FTS column (see
-:func:`netguard.events.query.to_sqlite.fts_body`): 10-20 % faster to index
-than a column per field, and the index is only a prefilter anyway. What kept
-the write rate up when the side indexes came (measured on 100,000-200,000
-events, CPU time): no positions in the trigram index (+12 %), FTS5 merging
-its segments lazily (``automerge`` 64; +20 %), and batches of 20,000 rather
-than 5,000 (fewer, larger FTS segments; +17 %).
+get index rows, filled from the values already in memory (``executemany``
+per table). Measured here, this is 2.5x faster than an insert trigger that
+re-parses each document with ``json_extract``. All text fields share one FTS
+column (see :func:`netguard.events.query.to_sqlite.fts_body`): 10-20 % faster
+to index than a column per field, and the index is only a prefilter anyway.
+What kept the write rate up when the side indexes came (measured on
+100,000-200,000 events, CPU time): no positions in the trigram index (+12 %),
+FTS5 merging its segments lazily (``automerge`` 64; +20 %), batches of 20,000
+rather than 5,000 (fewer, larger FTS segments; +17 %), and for the terms index
+one token per value hashed once per store (a cache), one per event for its
+shape rather than one per field present.
 
-A search counts its matches first, then fetches the newest page either by
-walking the time index or by sorting the matches, whichever reads fewer
-events (:meth:`SQLiteEventStore._page_order`).
+A search takes the set of rows the indexes name
+(:mod:`netguard.events.query.to_sqlite_index`): when it is the exact answer,
+the total is counted from the indexes alone; otherwise the conditions no index
+answers are checked on those rows only (or on every row, when no index
+narrows the query). The newest page is then found either by walking the time
+index or by sorting the matches, whichever reads fewer events
+(:meth:`SQLiteEventStore._page_order`).
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ from netguard.events import sqlite_index
 from netguard.events.model import Event, event_from_doc
 from netguard.events.query import plan as p
 from netguard.events.query.to_sqlite import COLUMNS, count_from_index, fts_body, register_functions, to_sqlite
+from netguard.events.query.to_sqlite_index import Driver, IndexCompiler
 from netguard.events.schema import DELETION_KIND, Field
 from netguard.events.store import Bucket, EventStore, SearchResult, TopResult, WriteResult
 from netguard.store.db import create_private, migrate, open_read_only, switch_to_wal, writable
@@ -70,6 +79,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     """,
     ),
     (2, sqlite_index.MIGRATION),
+    (3, sqlite_index.MIGRATION_3),
 ]
 
 
@@ -86,6 +96,7 @@ class SQLiteEventStore(EventStore):
         """
         self.path = Path(path)
         self.batch_size = batch_size
+        self._terms = sqlite_index.TermIndexer(sqlite_index.TERM_FIELDS, sqlite_index.NUMBER_FIELDS)
         # One connection, shared by the threads of a long-running producer (the bastion
         # serves many sessions): each statement sequence holds the lock, none across a yield.
         self._lock = threading.RLock()
@@ -132,6 +143,7 @@ class SQLiteEventStore(EventStore):
         try:
             self.conn.execute("BEGIN IMMEDIATE")
             base = (self.conn.execute("SELECT max(rowid) FROM events").fetchone()[0] or 0) + 1
+            changes = self.conn.total_changes
             self.conn.executemany(
                 "INSERT OR IGNORE INTO events(rowid, id, ts, kind, user, outcome, risk, action, doc)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -150,39 +162,69 @@ class SQLiteEventStore(EventStore):
                     for i, e in enumerate(batch)
                 ],
             )
-            stored = {r[0] for r in self.conn.execute("SELECT rowid FROM events WHERE rowid >= ?", (base,))}
-            rows = [(base + i, e.fields, fts_body(e.fields)) for i, e in enumerate(batch) if base + i in stored]
+            written = self.conn.total_changes - changes
+            if written == len(batch):  # no duplicate: every rowid went in
+                rows = [(base + i, e.fields, fts_body(e.fields)) for i, e in enumerate(batch)]
+            else:
+                stored = {r[0] for r in self.conn.execute("SELECT rowid FROM events WHERE rowid >= ?", (base,))}
+                rows = [(base + i, e.fields, fts_body(e.fields)) for i, e in enumerate(batch) if base + i in stored]
             self.conn.executemany(_FTS_INSERT, [(rowid, body) for rowid, _, body in rows])
             sqlite_index.store_rows(self.conn, rows)
+            self._terms.store(self.conn, rows)
             self.conn.execute("COMMIT")
         except sqlite3.Error as exc:
+            self._terms.rolled_back()
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
             raise StoreError(f"cannot write to event store {self.path}: {exc}") from None
-        result.written += len(stored)
-        result.duplicates += len(batch) - len(stored)
+        self._terms.committed()
+        result.written += written
+        result.duplicates += len(batch) - written
 
     # --- reading
     def _search(self, plan: p.Plan, kinds: Sequence[str], limit: int) -> SearchResult:
         with self._lock:
-            total = self._count_locked(plan)
+            driver = IndexCompiler(self.conn).driver(plan)
+            total = self._count_locked(plan, driver)
             rows = []
             if total and limit > 0:
                 order = self._page_order(total, limit)
-                # Walking back in time, each row read is checked as it comes: no index gathers all matches.
-                where, params = to_sqlite(plan, index_ips=not order)
-                rows = self.conn.execute(
-                    f"SELECT e.doc FROM events e {order} WHERE {where} ORDER BY e.ts DESC, e.id ASC LIMIT ?",
-                    [*params, limit],
-                ).fetchall()
+                if not order and driver is not None:
+                    # Few matches: fetch them by rowid from the index's set, sort them by time.
+                    where, params = self._in_driver(driver)
+                    sql = f"SELECT e.doc FROM events e WHERE {where} ORDER BY e.ts DESC, e.id ASC LIMIT ?"
+                else:
+                    # Walking back in time, each row read is checked as it comes: no index gathers all matches.
+                    where, params = to_sqlite(plan, index_ips=not order)
+                    sql = f"SELECT e.doc FROM events e {order} WHERE {where} ORDER BY e.ts DESC, e.id ASC LIMIT ?"
+                rows = self.conn.execute(sql, [*params, limit]).fetchall()
         return SearchResult(total=total, hits=[_load(r[0]) for r in rows])
 
-    def _count_locked(self, plan: p.Plan) -> int:
-        counted = count_from_index(plan)
-        if counted is None:
-            where, params = to_sqlite(plan)
-            counted = f"SELECT count(*) FROM events e WHERE {where}", params
+    def _count_locked(self, plan: p.Plan, driver: Driver | None) -> int:
+        """The number of matches: from the indexes alone when they answer the whole plan (posting lists
+        merged, index ranges counted), else by checking the rows an index names, else every row."""
+        counted: tuple[str, list[Any]] | None
+        if driver is not None and driver.rest is None and driver.rows.fts is not None:
+            counted = "SELECT count(*) FROM events_terms WHERE events_terms MATCH ?", [driver.rows.fts]
+        elif driver is not None and driver.rest is None:
+            sql, params = driver.rows.select()
+            counted = f"SELECT count(*) FROM ({sql})", list(params)
+        elif driver is not None:
+            where, more = self._in_driver(driver)
+            counted = f"SELECT count(*) FROM events e WHERE {where}", more
+        else:
+            counted = count_from_index(plan)
+            if counted is None:
+                where, more = to_sqlite(plan)
+                counted = f"SELECT count(*) FROM events e WHERE {where}", more
         return int(self.conn.execute(*counted).fetchone()[0])
+
+    @staticmethod
+    def _in_driver(driver: Driver) -> tuple[str, list[Any]]:
+        """The condition "in the driver's rows, and satisfying the rest" on ``events e``."""
+        sql, params = driver.rows.select()
+        where, more = to_sqlite(driver.rest) if driver.rest is not None else ("1", [])
+        return f"e.rowid IN ({sql}) AND {where}", [*params, *more]
 
     def _page_order(self, total: int, limit: int) -> str:
         """How to find the newest ``limit`` of ``total`` matches: walk the time index, or sort the matches.
@@ -217,7 +259,7 @@ class SQLiteEventStore(EventStore):
 
     def _count(self, plan: p.Plan, kinds: Sequence[str]) -> int:
         with self._lock:
-            return self._count_locked(plan)
+            return self._count_locked(plan, IndexCompiler(self.conn).driver(plan))
 
     def _top(
         self, plan: p.Plan, kinds: Sequence[str], f: Field, limit: int, prefix: str, sample: str | None
@@ -274,6 +316,7 @@ class SQLiteEventStore(EventStore):
                         [(rowid, body) for rowid, _, body in docs],
                     )
                     sqlite_index.store_rows(self.conn, docs, delete=True)
+                    self._terms.store(self.conn, docs, delete=True)
                     self.conn.executemany("DELETE FROM events WHERE rowid = ?", [(r[0],) for r in rows])
                     self.conn.execute("COMMIT")
                 except sqlite3.Error as exc:

@@ -59,7 +59,15 @@ from netguard.events.query import plan as p
 from netguard.events.query.matching import matcher, matcher_set, pattern_text
 from netguard.events.query.syntax import Pattern
 from netguard.events.schema import DEFAULT_TEXT_FIELDS, KINDS, Field, FieldType
-from netguard.events.sqlite_index import IP_FIELD_BITS, cjk_terms, cjk_word, register_index_functions, trigram_terms
+from netguard.events.sqlite_index import (
+    IP_FIELD_BITS,
+    RARE_SYMBOLS,
+    cjk_terms,
+    cjk_word,
+    register_index_functions,
+    symbol_token,
+    trigram_terms,
+)
 
 # AND/OR lists longer than this are split into parenthesised groups of this size.
 CHUNK = 32
@@ -414,41 +422,76 @@ class SQLiteCompiler:
         call, text = self.contains_call(patterns), _texts(patterns)
         prefilter = self.text_candidates(patterns)
         if len(fields) == 1:
-            return f"({prefilter}{call}({self.json_expr(fields[0])}, {self.bind(text)}))"
-        # All the fields at once, their values as one JSON array: one call per row, not one per field.
-        paths = ", ".join(_json_path(f.name) for f in fields)
-        return f"({prefilter}{call}(json_extract(e.doc, {paths}), {self.bind(text)}))"
+            value = self.json_expr(fields[0])
+        else:
+            # All the fields at once, their values as one JSON array: one call per row, not one per field.
+            value = f"json_extract(e.doc, {', '.join(_json_path(f.name) for f in fields)})"
+        literal = _plain_literal(patterns, several=len(fields) > 1)
+        if literal is None:
+            return f"({prefilter}{call}({value}, {self.bind(text)}))"
+        # A plain ASCII word is found in C in the value's JSON text, lowered: found there, it is in the
+        # value (it holds no character JSON escapes, and cannot span two values); not found in a text
+        # that is all ASCII, it is not in the value. Only a text with other letters, whose lower case
+        # Python and SQLite may disagree on (K, the Kelvin sign, is k to Python), goes to the matcher.
+        found = f"instr(lower({value}), {self.bind(literal)})"
+        # (Nor one with a backslash: JSON may spell any character as an escape.)
+        ascii_only = f"length({value}) = length(CAST({value} AS BLOB)) AND NOT instr({value}, '\\')"
+        check = f"CASE WHEN {found} THEN 1 WHEN {ascii_only} THEN 0 ELSE {call}({value}, {self.bind(text)}) END"
+        return f"({prefilter}{check})"
 
     def text_candidates(self, patterns: list[Pattern]) -> str:
         """``e.rowid IN (...) AND`` naming the events the text indexes say may match, or '' if they cannot tell.
 
         A pattern is looked up by its literal runs of three characters or more in the trigram
-        index, else by the CJK characters of its shorter runs in the CJK index; a pattern with
-        neither could match rows no index names, and then every row is checked.
+        index, else by the CJK characters of its shorter runs in the CJK index, else by the rare
+        symbols of its shorter runs (``*``, ``=``: :data:`~netguard.events.sqlite_index.RARE_SYMBOLS`)
+        in the terms index; a pattern with none of these could match rows no index names, and then
+        every row is checked.
         """
-        trigram: list[str] = []
-        cjk: list[str] = []
+        queries: dict[str, list[str]] = {"events_fts": [], "events_cjk": [], "events_terms": []}
         for pt in patterns:
             # FTS5 reads its query as a C string: a NUL would end it, so a run is split there.
             runs = [r for seg in pt if isinstance(seg, str) for r in seg.split("\x00") if r]
             long = [t for r in runs if len(r) >= 3 for t in trigram_terms(r)]
             short = [t for r in runs if len(r) < 3 for t in cjk_terms(r)]
+            symbols = sorted({f'"{symbol_token(c)}"' for r in runs if len(r) < 3 for c in r if c in RARE_SYMBOLS})
             if long:
-                trigram.append(" AND ".join(long))
+                queries["events_fts"].append(" AND ".join(long))
             elif short:
-                cjk.append(" AND ".join(short))
+                queries["events_cjk"].append(" AND ".join(short))
+            elif symbols:
+                queries["events_terms"].append(" AND ".join(symbols))
             else:
                 return ""
         lookups = [
-            f"SELECT rowid FROM {table} WHERE {table} MATCH {self.bind(_any_of(queries))}"
-            for table, queries in (("events_fts", trigram), ("events_cjk", cjk))
-            if queries
+            f"SELECT rowid FROM {table} WHERE {table} MATCH {self.bind(_any_of(found))}"
+            for table, found in queries.items()
+            if found
         ]
         return f"e.rowid IN ({' UNION '.join(lookups)}) AND "
 
     @staticmethod
     def contains_call(patterns: Sequence[Pattern]) -> str:
         return "ng_contains" if len(patterns) == 1 else "ng_contains_any"
+
+
+# Characters a plain literal may hold for the SQL check in :meth:`SQLiteCompiler.contains`: none that
+# JSON escapes (quote, backslash, controls) or that joins values in a JSON array (quote, comma, brackets).
+_PLAIN = re.compile(r"[A-Za-z0-9 ._\-/:@*()=<>;!?#$%&+~^|{}']+")
+
+
+def _plain_literal(patterns: Sequence[Pattern], *, several: bool) -> str | None:
+    """The pattern's literal, lowered, when it is one plain ASCII run (no wildcard) checkable in SQL; else None.
+
+    Several fields are read as one JSON array, where a missing one is ``null``: a literal inside
+    ``null`` could be found there, so it is not plain.
+    """
+    if len(patterns) != 1 or len(patterns[0]) != 1 or not isinstance(patterns[0][0], str):
+        return None
+    literal = patterns[0][0].lower()
+    if not _PLAIN.fullmatch(literal) or (several and literal in "null"):
+        return None
+    return literal
 
 
 def _any_of(queries: Sequence[str]) -> str:

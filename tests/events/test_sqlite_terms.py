@@ -1,0 +1,226 @@
+"""Schema 3 of the SQLite store: searches answered from the terms, numbers, shapes and values indexes
+find exactly what checking every row finds, through writes, purges and the upgrade of a schema-2 store."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from netguard.events import make_event, sqlite_index
+from netguard.events.model import Event
+from netguard.events.query import plan as p
+from netguard.events.query.matching import matcher
+from netguard.events.query.to_sqlite import fts_body, register_functions, to_sqlite
+from netguard.events.query.to_sqlite_index import IndexCompiler
+from netguard.events.schema import DEFAULT_TEXT_FIELDS, FIELDS
+from netguard.events.sqlite_store import MIGRATIONS, SQLiteEventStore
+from netguard.lab.synthetic_events import START_MS, synthetic_events
+from netguard.store.db import migrate
+
+NOW = START_MS + 2 * 3_600_000
+
+EDGE: list[tuple[str, dict[str, Any]]] = [
+    ("sql", {"event.action": "query", "db.query.text": "SELECT * FROM \u212aelvin", "tags": ["pii", "Night"]}),
+    ("sql", {"event.action": "query", "db.query.text": "DELETE FROM x WHERE a = 'b\\c'", "tags": ["night"]}),
+    ("sql", {"event.action": "query", "db.query.text": 'drop "quoted" table', "netguard.sql.rows_sent": 0}),
+    ("sql", {"event.action": "query", "db.query.text": "İstanbul drop\x00table", "user.name": "Alice"}),
+    ("bastion-command", {"event.action": "exec", "process.command_line": "grep -E '[a-z]+@x' *.log"}),
+    ("bastion-command", {"event.action": "exec", "process.command_line": "echo null", "user.name": "al\x00ice"}),
+    ("file-transfer", {"event.action": "upload", "file.path": "/tmp/a.sql", "file.size": 1000}),
+    ("file-transfer", {"event.action": "upload", "file.path": "/tmp/b.sql", "file.size": 5000, "error.message": "x"}),
+    ("device", {"event.action": "new", "host.mac": "3c:52:82:00:00:01", "netguard.device.authorised": False}),
+    ("link", {"event.action": "sample", "netguard.link.loss": 0, "netguard.link.rtt_avg_ms": 1.5}),
+]
+
+QUERIES = [
+    "",
+    "user:alice",
+    "user:Alice",
+    "user:adm*",
+    "user:?ob",
+    "user:al*",
+    "kind:sql",
+    "tags:pii",
+    "tags:night",
+    "tags:Night",
+    "tags:n*",
+    "NOT tags:pii",
+    "risk:>=high",
+    "risk:{low TO critical}",
+    "risk:info",
+    "error.message:*",
+    "tags:*",
+    "netguard.sql.rows_sent:*",
+    "file.size:*",
+    "bytes:<1000",
+    "bytes:[1000 TO 5000]",
+    "bytes:{1000 TO 5000}",
+    "file.size:>1.5",
+    "bytes:1000",
+    "netguard.link.loss:0",
+    "netguard.link.rtt_avg_ms:>=1.5",
+    "netguard.sql.rows_sent:0",
+    "mac:3C:52:82:*",
+    "mac:3c:52:82:00:00:01",
+    "mac:AA-BB-CC-DD-EE-FF",
+    "netguard.device.authorised:false",
+    "kind:device AND action:new AND netguard.device.authorised:false",
+    "user:alice AND outcome:failure",
+    "(user:alice OR user:bob) AND NOT outcome:success",
+    "NOT outcome:success AND risk:critical",
+    "user:alice AND risk:>=high",
+    "-user:alice",
+    "NOT (user:alice OR tags:pii)",
+    "user:alice OR source.ip:10.1.0.0/16",
+    "source.ip:10.1.0.0/16 AND NOT risk:info",
+    "related.ip:10.0.0.0/8 AND user:bob",
+    "bytes:>100 OR tags:bulk",
+    "NOT bytes:>100",
+    "user:alice AND sql:select",
+    "NOT user:alice AND sql:select",
+    "user:alice AND NOT sql:select",
+    "NOT risk:*",
+    "host.name:his*",
+    "error.message:* OR tags:pii",
+    "bytes:>1000000 AND user:bob",
+    "tags:pii AND @timestamp:>now-1h",
+    "kind:sql AND NOT db.query.text:*",
+    'sql:"delete from"',
+    "sql:select*patients",
+    "drop",
+    '"drop table"',
+    "sql:\\*",
+    "command:\\[a-z\\]",
+    "kelvin",
+    "sql:kelvin",
+    "null",
+    "istanbul",
+    "\\'b\\\\c\\'",
+    '"quoted"',
+    "sql:\\=",
+    "sql:\\(",
+]
+
+
+def _events() -> list[Event]:
+    edge = [make_event(k, f, timestamp=(START_MS + i * 1000) / 1000) for i, (k, f) in enumerate(EDGE)]
+    return edge + list(synthetic_events(1500, seed=21))
+
+
+def _every_row(store: SQLiteEventStore, query: str) -> list[str]:
+    """The matches found by checking every row (the row condition alone, no index sets)."""
+    plan = p.compile_query(query, now=NOW)
+    where, params = to_sqlite(plan)
+    rows = store.conn.execute(f"SELECT e.id FROM events e WHERE {where} ORDER BY e.ts DESC, e.id ASC", params)
+    return [r[0] for r in rows]
+
+
+def _agrees(store: SQLiteEventStore, queries: list[str]) -> None:
+    for query in queries:
+        every = _every_row(store, query)
+        assert store.count(query, now=NOW) == len(every), query
+        for limit in (3, 50):
+            result = store.search(query, limit=limit, now=NOW)
+            assert result.total == len(every), query
+            assert [e.id for e in result.hits] == every[:limit], (query, limit)
+
+
+def test_index_answers_match_the_row_check(tmp_path: Path) -> None:
+    store = SQLiteEventStore(tmp_path / "events.db", batch_size=500)
+    try:
+        store.write(_events())
+        # Most of these are answered from the indexes alone: the test would not test them otherwise.
+        exact = [q for q in QUERIES if (d := IndexCompiler(store.conn).driver(p.compile_query(q, now=NOW))) and d.exact]
+        assert len(exact) > 30
+        _agrees(store, QUERIES)
+    finally:
+        store.close()
+
+
+def test_purged_events_leave_the_indexes(tmp_path: Path) -> None:
+    store = SQLiteEventStore(tmp_path / "events.db", batch_size=300)
+    try:
+        events = _events()
+        store.write(events)
+        cut = sorted(e.timestamp_ms for e in events)[len(events) // 2]
+        assert store.purge(cut) > 0
+        _agrees(store, QUERIES)
+        assert store.conn.execute("SELECT count(*) FROM event_numbers").fetchone()[0] == sum(
+            1 for e in events if e.timestamp_ms >= cut for name in e.fields if name in sqlite_index.NUMBER_FIELDS
+        )
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["drop", "kelvin", "select * from", "null", "istanbul", "b\\c", '"quoted"', "table", "x where", "*"],
+)
+def test_text_found_in_sql_as_the_matcher_finds_it(tmp_path: Path, pattern: str) -> None:
+    """The check in C (a plain word in the value's JSON text) agrees with the matcher on every text."""
+    store = SQLiteEventStore(tmp_path / "events.db")
+    try:
+        events = _events()[:12] + list(synthetic_events(200, seed=3))
+        store.write(events)
+        check = matcher(pattern.replace("\\", "\\\\").replace("*", "\\*"), True, True)
+        want = sorted(
+            e.id for e in events if any(check(str(e.fields[f])) for f in DEFAULT_TEXT_FIELDS if f in e.fields)
+        )
+        plan = p.Contains(tuple(FIELDS[f] for f in DEFAULT_TEXT_FIELDS), (pattern,))
+        assert sorted(e.id for e in store.iter_search(plan)) == want
+    finally:
+        store.close()
+
+
+def _write_as_version_2(path: Path, events: list[Event]) -> None:
+    """A store as NetGuard wrote it before migration 3: events with their columns, trigram, address and
+    CJK indexes."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    register_functions(conn)
+    migrate(conn, MIGRATIONS[:2], where="test store")
+    conn.execute("BEGIN")
+    for rowid, e in enumerate(events, 1):
+        f = e.fields
+        conn.execute(
+            "INSERT INTO events(rowid, id, ts, kind, user, outcome, risk, action, doc)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                rowid,
+                e.id,
+                e.timestamp_ms,
+                e.kind,
+                f.get("user.name"),
+                f.get("event.outcome"),
+                f.get("netguard.risk"),
+                f.get("event.action"),
+                e.json,
+            ),
+        )
+        conn.execute("INSERT INTO events_fts(rowid, body) VALUES (?, ?)", (rowid, fts_body(f)))
+    sqlite_index.store_rows(conn, [(i, e.fields, fts_body(e.fields)) for i, e in enumerate(events, 1)])
+    conn.execute("COMMIT")
+    conn.close()
+
+
+def test_a_schema_2_store_upgrades_in_place(tmp_path: Path) -> None:
+    events = _events()
+    _write_as_version_2(tmp_path / "old.db", events)
+    upgraded = SQLiteEventStore(tmp_path / "old.db")
+    fresh = SQLiteEventStore(tmp_path / "fresh.db")
+    try:
+        assert upgraded.conn.execute("PRAGMA user_version").fetchone()[0] == MIGRATIONS[-1][0] == 3
+        fresh.write(events)
+        for query in QUERIES:
+            want = [e.id for e in fresh.search(query, limit=50, now=NOW).hits]
+            assert [e.id for e in upgraded.search(query, limit=50, now=NOW).hits] == want, query
+            assert upgraded.count(query, now=NOW) == fresh.count(query, now=NOW), query
+        # New events go on after the old ones, indexed like them.
+        more = list(synthetic_events(1700, seed=21))[1500:]
+        assert upgraded.write(more).written == len(more)
+        _agrees(upgraded, QUERIES)
+    finally:
+        upgraded.close()
+        fresh.close()
