@@ -33,7 +33,7 @@ import yaml
 
 from netguard.errors import NetGuardError
 from netguard.inventory.nodes import compose
-from rules.conditions import referenced_facts
+from rules.conditions import fact_tests, referenced_facts
 from rules.model import Domain, Rule
 
 Bucket = Callable[[Any], Any]
@@ -149,18 +149,9 @@ def _get(node: yaml.Node | None, key: str) -> yaml.Node | None:
 def _constants(when: yaml.Node, facts: Collection[str]) -> dict[str, set[float]]:
     """The numbers each of ``facts`` is compared with anywhere in the condition (all/any/none nest)."""
     out: dict[str, set[float]] = {f: set() for f in facts}
-    stack: list[yaml.Node] = [when]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, yaml.MappingNode):
-            for key, value in item.value:
-                name = str(key.value)
-                if name in _COMBINATORS:
-                    stack.append(value)
-                elif name in out:
-                    out[name] |= _numbers(value)
-        elif isinstance(item, yaml.SequenceNode):
-            stack.extend(item.value)
+    for name, test in fact_tests(when):
+        if name in out:
+            out[name] |= _numbers(test)
     return out
 
 

@@ -32,7 +32,7 @@ file and line.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import yaml
@@ -78,10 +78,9 @@ def compile_condition(reader: Reader, node: yaml.Node, path: str, domain: Domain
     return parts[0] if len(parts) == 1 else _all(parts)
 
 
-def referenced_facts(node: yaml.Node | None, domain: Domain) -> frozenset[str]:
-    """The facts a (valid) condition names, at any depth: a capability that caches verdicts needs to
-    know which facts a rule reads (a rule on the statement's shape alone can be evaluated once per shape)."""
-    found: set[str] = set()
+def fact_tests(node: yaml.Node | None) -> Iterator[tuple[str, yaml.Node]]:
+    """Every ``FACT: test`` pair of a condition, at any depth (through all/any/none), as (name, test node);
+    unknown names too: the caller picks the facts it knows."""
     stack = [node]
     while stack:
         item = stack.pop()
@@ -90,11 +89,16 @@ def referenced_facts(node: yaml.Node | None, domain: Domain) -> frozenset[str]:
                 name = str(key.value)
                 if name in _COMBINATORS:
                     stack.append(value)
-                elif name in domain.facts:
-                    found.add(name)
+                else:
+                    yield name, value
         elif isinstance(item, yaml.SequenceNode):
             stack.extend(item.value)
-    return frozenset(found)
+
+
+def referenced_facts(node: yaml.Node | None, domain: Domain) -> frozenset[str]:
+    """The facts a (valid) condition names, at any depth: a capability that caches verdicts needs to
+    know which facts a rule reads (a rule on the statement's shape alone can be evaluated once per shape)."""
+    return frozenset(name for name, _ in fact_tests(node) if name in domain.facts)
 
 
 def _all(preds: list[Predicate]) -> Predicate:
