@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import errno
 import io
 import logging
 import os
@@ -147,15 +148,16 @@ def _print(items: Iterator[Audited | BadLine], pipeline: Pipeline, raw: bool, as
 
 @dataclass
 class _Out:
-    """parse's stdout: JSON lines as UTF-8 bytes straight to the binary buffer when stdout is UTF-8.
+    """parse's stdout: JSON lines as UTF-8 bytes straight to the binary layer when stdout is UTF-8.
 
     Encoding each line's CJK text cost more than rendering it; :meth:`Pipeline.json_bytes` keeps the
-    parts that repeat encoded. The lines go out :data:`_PRINT_BATCH` at a time, joined. Any other
-    encoding, or a line UTF-8 cannot hold (a lone surrogate), goes through the text layer as before,
-    so the bytes written are the same.
+    parts that repeat encoded. The lines go out :data:`_PRINT_BATCH` at a time, joined (unbuffered
+    stdout, PYTHONUNBUFFERED, would otherwise make a system call of every line). Any other
+    encoding, or a line UTF-8 cannot hold (a lone surrogate), goes through the text layer as
+    before, so the bytes written are the same.
     """
 
-    binary: io.BufferedIOBase | None  # None: everything through sys.stdout
+    binary: io.BufferedIOBase | io.RawIOBase | None  # None: everything through sys.stdout
     pending: list[bytes] = field(default_factory=list)
     texted: bool = False  # the text layer may hold a line that must go out before the next bytes
 
@@ -164,7 +166,7 @@ class _Out:
         stdout = sys.stdout
         buffer = getattr(stdout, "buffer", None)
         utf8 = codecs.lookup(stdout.encoding or "ascii").name == "utf-8"
-        return cls(buffer if utf8 and isinstance(buffer, io.BufferedIOBase) else None)
+        return cls(buffer if utf8 and isinstance(buffer, io.BufferedIOBase | io.RawIOBase) else None)
 
     def json(self, pipeline: Pipeline, item: Audited, raw: bool) -> None:
         if self.binary is not None:
@@ -190,15 +192,21 @@ class _Out:
         sys.stdout.flush()
 
     def _write(self) -> None:
-        assert self.binary is not None
+        binary = self.binary
+        assert binary is not None
         if self.texted:
             sys.stdout.flush()  # the text layer's lines go first
             self.texted = False
         self.pending.append(b"")
-        self.binary.write(b"\n".join(self.pending))
+        data = memoryview(b"\n".join(self.pending))
         self.pending.clear()
+        while data:
+            written = binary.write(data)  # a raw stream may take only part of it
+            if written is None:
+                raise BlockingIOError(errno.EAGAIN, "stdout is non-blocking and full")
+            data = data[written:]
         if sys.stdout.line_buffering:  # a terminal: show each batch as it comes
-            self.binary.flush()
+            binary.flush()
 
 
 @audit.command(short_help="Store SQL log statements as sql events (resumable).")

@@ -9,6 +9,8 @@ import random
 import re
 import sys
 from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
@@ -71,7 +73,7 @@ def test_json_line_equals_to_json() -> None:
                 assert line == json.dumps(to_json(item), ensure_ascii=False)
 
 
-def test_parse_output_bytes_as_the_text_layer_writes_them(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_parse_output_bytes_as_the_text_layer_writes_them(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """_print writes UTF-8 stdout in encoded batches: the bytes the text layer would write, in order.
 
     Any other encoding goes through the text layer; so does a line UTF-8 cannot hold (a lone
@@ -85,7 +87,8 @@ def test_parse_output_bytes_as_the_text_layer_writes_them(monkeypatch: pytest.Mo
     stmts[300] = stmts[300]._replace(text="SELECT '\udcff' FROM t", user="a\udcffb")
     items: list[Statement | BadLine] = [BadLine("x.log", 1, 1, "bad", "bad"), *stmts[:400]]
     items += [BadLine("x.log", 2, 2, "bad", "b"), *stmts[400:]]
-    for encoding, errors in (("utf-8", "surrogateescape"), ("utf-8", "strict"), ("gb18030", "surrogateescape")):
+    cases = [("utf-8", "surrogateescape", False), ("utf-8", "strict", False), ("gb18030", "surrogateescape", False)]
+    for encoding, errors, unbuffered in [*cases, ("utf-8", "surrogateescape", True)]:
         written = io.BytesIO()
         plain = io.TextIOWrapper(written, encoding=encoding, errors=errors)
         pipeline = Pipeline()
@@ -99,7 +102,9 @@ def test_parse_output_bytes_as_the_text_layer_writes_them(monkeypatch: pytest.Mo
         except UnicodeEncodeError:
             pass  # strict: the line with the surrogate cannot be written at all
         got = io.BytesIO()
-        stdout = io.TextIOWrapper(got, encoding=encoding, errors=errors)
+        # PYTHONUNBUFFERED: the text layer straight over the raw file
+        binary: BinaryIO = io.FileIO(tmp_path / "out", "w") if unbuffered else got
+        stdout = io.TextIOWrapper(binary, encoding=encoding, errors=errors, write_through=unbuffered)
         monkeypatch.setattr(sys, "stdout", stdout)
         pipeline = Pipeline()
         audited: Iterator[Audited | BadLine] = (pipeline.process(i) if isinstance(i, Statement) else i for i in items)
@@ -108,7 +113,7 @@ def test_parse_output_bytes_as_the_text_layer_writes_them(monkeypatch: pytest.Mo
                 commands.audit._print(audited, pipeline, False, True)
             continue
         assert commands.audit._print(audited, pipeline, False, True) == 2
-        assert got.getvalue() == expected
+        assert ((tmp_path / "out").read_bytes() if unbuffered else got.getvalue()) == expected
 
 
 def test_block_reading_matches_line_by_line() -> None:
