@@ -67,6 +67,9 @@ class _Shape:
     masked_json: str  # the masked text (the shape's key) as a JSON string
     # id(verdict) -> (verdict, the shape's JSON fields with it, without the braces)
     rendered: dict[int, tuple[Verdict, str]] = field(default_factory=dict)
+    # The same, UTF-8 encoded, for json_bytes (filled on first use: encoding can fail on a lone surrogate)
+    masked_utf8: bytes | None = None
+    rendered_utf8: dict[int, tuple[Verdict, bytes]] = field(default_factory=dict)
 
     def fields_json(self, verdict: Verdict) -> str:
         found = self.rendered.get(id(verdict))
@@ -80,10 +83,22 @@ class _Shape:
         self.rendered[id(verdict)] = (verdict, text)
         return text
 
+    def fields_utf8(self, verdict: Verdict) -> bytes:
+        """``fields_json(verdict)`` encoded as UTF-8, remembered alike."""
+        found = self.rendered_utf8.get(id(verdict))
+        if found is not None and found[0] is verdict:
+            return found[1]
+        data = self.fields_json(verdict).encode()
+        if len(self.rendered_utf8) >= _VARIANTS:
+            self.rendered_utf8.clear()
+        self.rendered_utf8[id(verdict)] = (verdict, data)
+        return data
+
 
 _enc: Callable[[str], str] = json.encoder.encode_basestring
 _new_tuple = tuple.__new__
 _OUTCOMES = {outcome: _enc(outcome) for outcome in ("success", "failure", "unknown")}
+_OUTCOMES_UTF8 = {outcome: text.encode() for outcome, text in _OUTCOMES.items()}
 _T = TypeVar("_T")
 
 
@@ -172,6 +187,10 @@ class Pipeline:
         self._ts: tuple[dt.datetime | None, str] = (None, "null")
         self._who: dict[tuple[Any, ...], tuple[str, str, str]] = {}
         self._lock: dict[int | None, str] = {}
+        # json_bytes's, encoded
+        self._ts_utf8: tuple[dt.datetime | None, bytes] = (None, b"null")
+        self._who_utf8: dict[tuple[Any, ...], bytes] = {}
+        self._lock_utf8: dict[int | None, bytes] = {}
 
     def _masker(self, dialect: str) -> Masker:
         masker = self._maskers.get(dialect)
@@ -253,6 +272,41 @@ class Pipeline:
             f'"error": null, {fields_json}}}'
         )
 
+    def json_bytes(self, item: Audited, raw: bool = False) -> bytes:
+        """``json_line(item, raw)`` encoded as UTF-8 (strictly: a lone surrogate raises UnicodeEncodeError).
+
+        What ``parse --json`` writes. Encoding a line of CJK text costs more than rendering it, so
+        the parts that repeat (the shape's fields and masked text, who ran it and where) are kept
+        encoded and only the per-statement numbers are rendered; the rest goes through json_line.
+        """
+        shape = self._last[1] if self._last is not None and self._last[0] is item else None
+        s = item.statement
+        if shape is None or raw or s.error is not None:
+            return self.json_line(item, raw).encode()
+        fields = shape.fields_utf8(item.verdict)
+        masked = shape.masked_utf8
+        if masked is None:
+            masked = shape.masked_utf8 = shape.masked_json.encode()
+        ts = s.ts
+        if ts is not self._ts_utf8[0]:
+            self._ts_utf8 = (ts, _str(ts.isoformat() if ts else None).encode())
+        key = (s.user, s.db, s.client, s.source, s.dialect, s.system, s.connection_id, s.client_port, s.application)
+        who = self._who_utf8.get(key)
+        if who is None:
+            who = self._remember(self._who_utf8, key, _who_template(s))
+        duration, lock, sent, examined = s.duration_ns, s.lock_time_ns, s.rows_sent, s.rows_examined
+        lock_text = self._lock_utf8.get(lock)
+        if lock_text is None:
+            lock_text = self._remember(self._lock_utf8, lock, b"null" if lock is None else b"%a" % (lock / 1_000_000))
+        outcome = _OUTCOMES_UTF8.get(s.outcome) or _enc(s.outcome).encode()
+        # %a of an int or a float is its repr, as json_line writes it.
+        return who % (
+            self._ts_utf8[1], masked, s.offset, s.line,
+            b"null" if duration is None else b"%a" % (duration / 1_000_000), lock_text,
+            b"null" if sent is None else b"%a" % sent, b"null" if examined is None else b"%a" % examined,
+            outcome, fields,
+        )  # fmt: skip
+
     @staticmethod
     def _remember(memo: dict[Any, _T], key: Any, value: _T) -> _T:
         if len(memo) >= _MEMO:
@@ -269,4 +323,14 @@ def _who_parts(s: Statement) -> tuple[str, str, str]:
         f', "dialect": {_enc(s.dialect)}, "system": {_enc(s.system)}, '
         f'"connection_id": {_str(s.connection_id)}, "client_port": {_num(s.client_port)}, '
         f'"application": {_str(s.application)}, "duration_ms": ',
+    )
+
+
+def _who_template(s: Statement) -> bytes:
+    """json_bytes's line for who ran it and where, with ``%`` slots for the rest (``%%`` in the values escaped)."""
+    who = _who_parts(s)
+    parts = [part.encode().replace(b"%", b"%%") for part in who]
+    return (
+        b'{"ts": %b, ' + parts[0] + b"%b" + parts[1] + b'%d, "line": %d' + parts[2] + b"%b, "
+        b'"lock_time_ms": %b, "rows_sent": %b, "rows_examined": %b, "outcome": %b, "error": null, %b}'
     )

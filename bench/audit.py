@@ -360,7 +360,7 @@ def main() -> None:
             say(
                 f"bench/audit.py: {n:,} statements ({len(SHAPES)} shapes), {args.runs} runs each, NetGuard and the "
                 f"anchor taking turns, medians; machine: {os.cpu_count()} cores, load average {_load()} at the start; "
-                f"generated in {time.perf_counter() - t0:.0f} s"
+                f"generated in {time.perf_counter() - t0:.0f} s; NetGuard's stdout {_stdout_mode()}"
             )
             for name, path in logs.items():
                 say(f"  {name}: {path.stat().st_size / 2**20:.0f} MiB")
@@ -450,6 +450,11 @@ def ingest_runs(args: argparse.Namespace, directory: Path, tz: tuple[str, str], 
             node = statistics.median(es.node_cpu[root])
             line += f" | node CPU {node:.1f} s ({node / m * 1e6:.0f} us/statement)"
         say(line + f" | load {_load()}")
+
+
+def _stdout_mode() -> str:
+    """Whether the NetGuard runs inherit PYTHONUNBUFFERED (a raw stdout: main wrote each line with its own syscall)."""
+    return "unbuffered (PYTHONUNBUFFERED set)" if os.environ.get("PYTHONUNBUFFERED") else "buffered"
 
 
 def _load() -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
+import errno
+import io
 import logging
 import os
 import signal
@@ -10,7 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import click
@@ -39,6 +42,7 @@ from netguard.events.store import EventStore
 
 _DIALECTS = ("mysql", "postgres", "oracle", "tsql", "sqlite", "mariadb")
 _MAX_BAD_SHOWN = 20
+_PRINT_BATCH = 256  # JSON lines per stdout write in parse (a few hundred KiB at most)
 
 
 @click.group()
@@ -123,23 +127,86 @@ def parse(
 
 def _print(items: Iterator[Audited | BadLine], pipeline: Pipeline, raw: bool, as_json: bool) -> int:
     """Statements to stdout, the first bad lines to stderr; returns how many bad lines were shown."""
-    write = sys.stdout.write
+    out = _Out.open()
     shown = 0
     for item in items:
         if isinstance(item, BadLine):
             if shown < _MAX_BAD_SHOWN:
+                out.flush()  # what came before it first, for a terminal that shows both streams
                 echo(f"{item.source}:{item.line}: {item.reason}: {item.excerpt}", err=True)
                 shown += 1
             continue
         if as_json:
-            write(pipeline.json_line(item, raw))
-            write("\n")
+            out.json(pipeline, item, raw)
         else:
             d = to_json(item, raw)
             who = f"{d['user'] or '?'}@{d['client'] or '?'}"
-            write(f"{d['ts'] or '-'} {who} {d['db'] or '-'} [{d['risk']}] {visible(d['statement'], 200)}\n")
-    sys.stdout.flush()
+            out.text(f"{d['ts'] or '-'} {who} {d['db'] or '-'} [{d['risk']}] {visible(d['statement'], 200)}\n")
+    out.flush()
     return shown
+
+
+@dataclass
+class _Out:
+    """parse's stdout: JSON lines as UTF-8 bytes straight to the binary layer when stdout is UTF-8.
+
+    Encoding each line's CJK text cost more than rendering it; :meth:`Pipeline.json_bytes` keeps the
+    parts that repeat encoded. The lines go out :data:`_PRINT_BATCH` at a time, joined (unbuffered
+    stdout, PYTHONUNBUFFERED, would otherwise make a system call of every line). Any other
+    encoding, or a line UTF-8 cannot hold (a lone surrogate), goes through the text layer as
+    before, so the bytes written are the same.
+    """
+
+    binary: io.BufferedIOBase | io.RawIOBase | None  # None: everything through sys.stdout
+    pending: list[bytes] = field(default_factory=list)
+    texted: bool = False  # the text layer may hold a line that must go out before the next bytes
+
+    @classmethod
+    def open(cls) -> _Out:
+        stdout = sys.stdout
+        buffer = getattr(stdout, "buffer", None)
+        utf8 = codecs.lookup(stdout.encoding or "ascii").name == "utf-8"
+        return cls(buffer if utf8 and isinstance(buffer, io.BufferedIOBase | io.RawIOBase) else None)
+
+    def json(self, pipeline: Pipeline, item: Audited, raw: bool) -> None:
+        if self.binary is not None:
+            try:
+                self.pending.append(pipeline.json_bytes(item, raw))
+            except UnicodeEncodeError:
+                self.text(pipeline.json_line(item, raw) + "\n")  # the text layer's error handler decides
+                return
+            if len(self.pending) >= _PRINT_BATCH:
+                self._write()
+        else:
+            self.text(pipeline.json_line(item, raw) + "\n")
+
+    def text(self, line: str) -> None:
+        if self.pending:
+            self._write()
+        sys.stdout.write(line)
+        self.texted = self.binary is not None
+
+    def flush(self) -> None:
+        if self.pending:
+            self._write()
+        sys.stdout.flush()
+
+    def _write(self) -> None:
+        binary = self.binary
+        assert binary is not None
+        if self.texted:
+            sys.stdout.flush()  # the text layer's lines go first
+            self.texted = False
+        self.pending.append(b"")
+        data = memoryview(b"\n".join(self.pending))
+        self.pending.clear()
+        while data:
+            written = binary.write(data)  # a raw stream may take only part of it
+            if written is None:
+                raise BlockingIOError(errno.EAGAIN, "stdout is non-blocking and full")
+            data = data[written:]
+        if sys.stdout.line_buffering:  # a terminal: show each batch as it comes
+            binary.flush()
 
 
 @audit.command(short_help="Store SQL log statements as sql events (resumable).")

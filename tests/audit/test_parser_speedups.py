@@ -24,7 +24,7 @@ from audit.formats.mysql_general import (
     _Connection,
     parse_general,
 )
-from audit.formats.mysql_slow import _PAIRS, _QUERY_KEYS, _QUERY_LINE
+from audit.formats.mysql_slow import _PAIRS, _QUERY_KEYS, _QUERY_LINE, parse_slow
 from audit.formats.pg_entries import stderr_entries
 from audit.lines import Line, decode_line, read_lines
 from audit.records import BadLine, Record, Statement
@@ -242,3 +242,72 @@ def test_slow_log_header_lines_read_as_the_generic_pairs() -> None:
             fast_used += 1
             assert dict(zip(_QUERY_KEYS, fixed.groups(), strict=True)) == dict(_PAIRS.findall(line)), line
     assert fast_used > 100
+
+
+_SLOW_TIMES = [
+    "# Time: 261130  8:00:00\n",
+    "# Time: 261130  8:00:01\n",
+    "# Time: 2026-11-30T08:00:02.5Z\n",
+    "# Time: ?\n",
+]
+_SLOW_USERS = [
+    "# User@Host: his_app[his_app] @  [10.20.1.11]\n",
+    "# User@Host: emr[emr] @ db.local [10.20.2.5]  Id:    42\n",
+    "# User@Host: 张三[张三] @  [10.0.0.1]\n",
+    "# User@Host: garbage\n",
+]
+_SLOW_META = [
+    "",
+    "# Thread_id: 6  Schema: his  QC_hit: No\n",
+    "# Thread_id: 7  Schema:   QC_hit: No\n",
+    "# Schema: lis\n",
+]
+_SLOW_QUERY = [
+    "# Query_time: 0.000826  Lock_time: 0.000010  Rows_sent: 1  Rows_examined: 144\n",
+    "# Query_time: 1.5  Lock_time: 0.000010  Rows_sent: 12  Rows_examined: 0\n",
+    "# Query_time: 0.1 Lock_time: 0.2 Rows_sent: 3 Rows_examined: 4\n",
+    "# Query_time: 0.1  Lock_time: 0.2  Rows_sent: 3  Rows_examined: 4  Rows_affected: 0\n",
+    "# Query_time: 1.2.3  Lock_time: nan  Rows_sent: 1  Rows_examined: １\n",
+    "# Query_time: 0.1  Lock_time: 0.2  Rows_sent: -1  Rows_examined: 4\n",
+    "",
+]
+_SLOW_AFTER = ["", "", "# Rows_affected: 0  Bytes_sent: 64\n", "# Thread_id: 9\n"]
+_SLOW_USE = ["", "", "use his;\n", "use `lis`;\n"]
+_SLOW_SET = ["SET timestamp=1796058413;\n", "SET timestamp=1796058414;\n", "SET timestamp=1796058413.5;\n", ""]
+_SLOW_BODIES = [
+    "SELECT * FROM his.患者 WHERE id = 1;\n",
+    "SELECT 1;;\n",
+    "SELECT p.姓名\n  FROM his.处方 d\n WHERE d.id = 2;\n",
+    ";\n",
+    "",
+    "# administrator command: Quit;\n",
+    "UPDATE t SET a = 1\n",
+    "SELECT 1;\n\n",
+    "SELECT 'x\x00y';\n",
+    "/usr/sbin/mariadbd, Version: 10.11.19-MariaDB-log (Debian 12). started with:\n",
+    "SELECT 2;\nTcp port: 3306  Unix socket: /run/mysqld/mysqld.sock\n",
+]
+
+
+def _slow_log(r: random.Random) -> bytes:
+    out = []
+    for _ in range(r.randint(0, 30)):
+        entry = (r.choice(_SLOW_TIMES) if r.random() < 0.3 else "") + r.choice(_SLOW_USERS) + r.choice(_SLOW_META)
+        entry += r.choice(_SLOW_QUERY) + r.choice(_SLOW_AFTER) + r.choice(_SLOW_USE) + r.choice(_SLOW_SET)
+        data = (entry + r.choice(_SLOW_BODIES)).encode()
+        if r.random() < 0.03:
+            data = data.replace(b"SELECT", b"SEL\xffECT")
+        if r.random() < 0.03:
+            data = data.replace(b"emr", b"e\xffmr")
+        out.append(data)
+    return b"".join(out)
+
+
+def test_slow_parser_shortcut_gives_what_the_general_way_gives() -> None:
+    """parse_slow reads the usual entry directly (fixed Query_time line, remembered headers): same records."""
+    r = random.Random(12)
+    for _ in range(3000):
+        data = _slow_log(r)
+        for options in (OPTIONS, replace(OPTIONS, system="mariadb")):
+            got = list(parse_slow(io.BytesIO(data), options))
+            assert got == list(parse_slow(io.BytesIO(data), options, shortcut=False)), data

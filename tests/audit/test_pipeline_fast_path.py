@@ -147,6 +147,7 @@ def _same_output(make: Make, stmts: Iterable[Statement]) -> list[Verdict]:
             line = fast.json_line(got, raw)
             expected = json.dumps(to_json(want, raw), ensure_ascii=False)
             assert list(json.loads(line).items()) == list(json.loads(expected).items()), s.text
+            assert fast.json_bytes(got, raw) == line.encode(), s.text  # what parse --json writes
         fields = {**event_fields(want, host="db01"), "organization.id": "county-hospital"}
         position = log_position(want, "db01", "f1")
         assert fast_events.event(got, position) == make_event("sql", fields, position=position), s.text

@@ -7,12 +7,19 @@ import json
 import logging
 import random
 import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
 
+import pytest
+
+import commands.audit
 from audit.fingerprint import _NUMBER_GLUE, fingerprint, masked_is_equivalent, plain_is_equivalent
 from audit.lines import read_lines
 from audit.masking import _NUM, Masker, _pattern, _replace, _simple, _string
-from audit.pipeline import Pipeline, to_json
-from audit.records import Statement
+from audit.pipeline import Audited, Pipeline, to_json
+from audit.records import BadLine, Statement
 from bench.audit import workload
 
 FRAGMENTS = [
@@ -57,8 +64,56 @@ def test_json_line_equals_to_json() -> None:
         source = "" if i % 5 == 0 else "x.log"  # json_line remembers the last source's rendering
         stmt = Statement(source, i * 100, i + 1, s.text, "mysql", "mariadb", user=s.user, client=s.client)
         for raw in (False, True):
-            line = pipeline.json_line(pipeline.process(stmt), raw)
+            item = pipeline.process(stmt)
+            line = pipeline.json_line(item, raw)
             assert json.loads(line) == to_json(reference.process(stmt), raw)
+            # What parse --json writes: the same line, as UTF-8, built from parts kept encoded.
+            assert pipeline.json_bytes(item, raw) == line.encode()
+            if not raw:
+                assert line == json.dumps(to_json(item), ensure_ascii=False)
+
+
+def test_parse_output_bytes_as_the_text_layer_writes_them(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """_print writes UTF-8 stdout in encoded batches: the bytes the text layer would write, in order.
+
+    Any other encoding goes through the text layer; so does a line UTF-8 cannot hold (a lone
+    surrogate, as a jsonl export can carry), with the stream's own error handler.
+    """
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    stmts = [
+        Statement("x.log", i, i + 1, text, "mysql", "mariadb", user="张三", duration_ns=i * 1_234_567)
+        for i, text in enumerate(s.text for s in workload(700))
+    ]
+    stmts[300] = stmts[300]._replace(text="SELECT '\udcff' FROM t", user="a\udcffb")
+    items: list[Statement | BadLine] = [BadLine("x.log", 1, 1, "bad", "bad"), *stmts[:400]]
+    items += [BadLine("x.log", 2, 2, "bad", "b"), *stmts[400:]]
+    cases = [("utf-8", "surrogateescape", False), ("utf-8", "strict", False), ("gb18030", "surrogateescape", False)]
+    for encoding, errors, unbuffered in [*cases, ("utf-8", "surrogateescape", True)]:
+        written = io.BytesIO()
+        plain = io.TextIOWrapper(written, encoding=encoding, errors=errors)
+        pipeline = Pipeline()
+        expected: bytes | None = None
+        try:
+            for item in items:
+                if isinstance(item, Statement):
+                    plain.write(pipeline.json_line(pipeline.process(item)) + "\n")
+            plain.flush()
+            expected = written.getvalue()
+        except UnicodeEncodeError:
+            pass  # strict: the line with the surrogate cannot be written at all
+        got = io.BytesIO()
+        # PYTHONUNBUFFERED: the text layer straight over the raw file
+        binary: BinaryIO = io.FileIO(tmp_path / "out", "w") if unbuffered else got
+        stdout = io.TextIOWrapper(binary, encoding=encoding, errors=errors, write_through=unbuffered)
+        monkeypatch.setattr(sys, "stdout", stdout)
+        pipeline = Pipeline()
+        audited: Iterator[Audited | BadLine] = (pipeline.process(i) if isinstance(i, Statement) else i for i in items)
+        if expected is None:
+            with pytest.raises(UnicodeEncodeError):
+                commands.audit._print(audited, pipeline, False, True)
+            continue
+        assert commands.audit._print(audited, pipeline, False, True) == 2
+        assert ((tmp_path / "out").read_bytes() if unbuffered else got.getvalue()) == expected
 
 
 def test_block_reading_matches_line_by_line() -> None:
