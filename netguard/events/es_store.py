@@ -55,7 +55,7 @@ from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from netguard.config import ElasticsearchConfig
 from netguard.errors import StoreError
-from netguard.events.mappings import TEMPLATE_VERSION, all_templates, index_name, index_pattern
+from netguard.events.mappings import TEMPLATE_VERSION, all_templates, index_name, index_pattern, month_bounds
 from netguard.events.model import Event, event_from_doc
 from netguard.events.query import plan as p
 from netguard.events.query.to_es import to_es
@@ -183,9 +183,15 @@ class ElasticsearchEventStore(EventStore):
         lines: list[str] = []
         ids: list[str] = []
         size = 0
+        # The action line's head is the same for a kind's events of one month: made once per
+        # (kind, month), not formatted from the timestamp per event (that was 1-2 us of 50 here).
+        kind, start, end, head = "", 0, -1, ""
         for event in events:
-            index = index_name(self.prefix, event.kind, event.timestamp_ms)
-            action = f'{{"create":{{"_index":"{index}","_id":"{event.id}"}}}}\n'
+            ms = event.timestamp_ms
+            if event.kind != kind or not start <= ms < end:
+                kind, (start, end) = event.kind, month_bounds(ms)
+                head = f'{{"create":{{"_index":"{index_name(self.prefix, kind, ms)}","_id":"'
+            action = head + event.id + '"}}\n'
             source = event.json + "\n"
             lines += (action, source)
             ids.append(event.id)
