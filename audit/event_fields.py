@@ -25,7 +25,7 @@ from audit.analysis import Analysis
 from audit.masking import mask_error
 from audit.pipeline import Audited
 from audit.risk import Verdict
-from audit.sql_event_layout import SqlEventLayout
+from audit.sql_event_layout import Clock, SqlEventLayout
 from netguard.events.model import Event, LogPosition
 from netguard.events.template import EventFactory, EventTemplate
 
@@ -125,6 +125,7 @@ class SqlEvents:
         self.host = host
         self.institution = institution
         self._factory = EventFactory("sql")
+        self._clock = Clock()
         self._templates: dict[tuple[str, str, str], list[_Entry]] = {}
         self._ips: dict[str, str | None] = {}
 
@@ -145,7 +146,7 @@ class SqlEvents:
         shared = shape_fields(item, self.host)
         if self.institution is not None:
             shared["organization.id"] = self.institution
-        entry = _Entry(a, v, self._factory.template(shared), SqlEventLayout(self._factory, shared))
+        entry = _Entry(a, v, self._factory.template(shared), SqlEventLayout(self._factory, shared, self._clock))
         if len(entries) >= _VARIANTS:
             entries.pop(0)
         entries.append(entry)

@@ -265,6 +265,7 @@ class LogFollower:
         self._batch: list[Event] = []
         self._not_durable = False
         self._batch_mark: Mark | None = None
+        self._ordered_mark: tuple[Checkpoint, int] | None = None  # the batch's mark, not yet made
         self._batch_started = 0.0
 
     # --- the loop
@@ -391,7 +392,7 @@ class LogFollower:
                 self.counts.unparsed += 1
             self._add(make(item, log_position(item, name, key)))
             if ordered:
-                self._batch_mark = cp.at(offset)
+                self._ordered_mark = (cp, offset)  # made a Mark when submitted: one per batch, not per statement
             elif pending is not None and tail.end is None:
                 at = pending.mark()
                 if at is not None:
@@ -403,6 +404,7 @@ class LogFollower:
         assert end is not None
         # At its end the parser has flushed all it held, so every record before `flushed` has been emitted.
         if end.reason != "truncated":
+            self._ordered_mark = None
             self._batch_mark = cp.at(tail.pos if end.final or flushed is None else flushed)
         if end.reason == "idle":
             if tail.caught_up_at is not None and base < floor:
@@ -422,6 +424,9 @@ class LogFollower:
         self._batch.append(event)
 
     def _submit(self) -> None:
+        if self._ordered_mark is not None:
+            cp, offset = self._ordered_mark
+            self._batch_mark, self._ordered_mark = cp.at(offset), None
         if not self._batch and self._batch_mark is None:
             return
         while True:

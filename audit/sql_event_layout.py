@@ -27,6 +27,7 @@ the caller takes the general path, which gives the same event or the same error.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -97,10 +98,31 @@ def _long(value: Any) -> int | None:
     raise _General
 
 
+class Clock:
+    """A statement time as epoch ms and as stored (``@timestamp``), remembered for the last time object.
+
+    The MySQL parsers hand out one datetime per logged second (99 % of a slow log's statements
+    share their predecessor's object), so this is one identity test instead of a conversion
+    and a format per statement (~1.5 us). One per log source, shared by its shapes' layouts.
+    """
+
+    def __init__(self) -> None:
+        self._last: tuple[dt.datetime | None, int, str] = (None, 0, "")
+
+    def stamp(self, ts: dt.datetime) -> tuple[int, str]:
+        last, ms, text = self._last
+        if ts is not last:
+            ms = timestamp_ms(KIND, ts)
+            text = format_timestamp(ms)
+            self._last = (ts, ms, text)
+        return ms, text
+
+
 class SqlEventLayout:
     """The direct path for one shape (see the module docstring); :attr:`usable` says whether it applies."""
 
-    def __init__(self, factory: EventFactory, shared: Mapping[str, Any]) -> None:
+    def __init__(self, factory: EventFactory, shared: Mapping[str, Any], clock: Clock | None = None) -> None:
+        self._clock = clock or Clock()
         spec = kind_spec(KIND)
         truncated: list[str] = []
         doc = check_fields(KIND, spec, shared, truncated)  # the template made from `shared` has raised already
@@ -136,14 +158,13 @@ class SqlEventLayout:
         ts = s.ts
         if ts is None or ts.tzinfo is None or position.offset < 0:
             return None
-        ts_ms = timestamp_ms(KIND, ts)
+        ts_ms, stamp = self._clock.stamp(ts)
         fragment = self._factory.fragment
         doc = self._base.copy()
         names: list[str] = []
         parts: list[str] = []
         name, part = names.append, parts.append  # (name, its "name":value fragment) per own field, sorted
 
-        stamp = format_timestamp(ts_ms)
         doc["@timestamp"] = stamp
         name("@timestamp")
         part('"@timestamp":"' + stamp + '"')

@@ -40,7 +40,9 @@ taking turns (with ``--baseline``, the other checkout's ingest too); every run
 checks that all N events arrived. Each line gives the netguard process's wall
 and CPU time per statement and, for Elasticsearch, the node's own CPU over the
 run (``_nodes/stats``: indexing and the final refresh), since the node shares
-the machine's cores with the ingest.
+the machine's cores with the ingest. The node is first warmed with
+``--es-warmup`` untimed ingests per checkout (default 2): a fresh JVM spends
+about twice as much per document on its first few hundred thousand.
 """
 
 from __future__ import annotations
@@ -330,6 +332,8 @@ def main() -> None:
     ap.add_argument("--ingest", type=int, default=200_000, metavar="N",
                     help="Statements for the ingest benchmarks (0: none).")  # fmt: skip
     ap.add_argument("--es-version", metavar="VERSION", help="Also ingest into this Elasticsearch (harness node).")
+    ap.add_argument("--es-warmup", type=int, default=2, metavar="N",
+                    help="Untimed ingests per checkout before the timed turns (the JIT warms up).")  # fmt: skip
     ap.add_argument("--only", metavar="CASES", help="Comma-separated parse cases: slow, general, postgres.")
     ap.add_argument("--baseline", type=Path, metavar="DIR", help="Also run the NetGuard of this checkout, in turns.")
     args = ap.parse_args()
@@ -434,7 +438,19 @@ def ingest_runs(args: argparse.Namespace, directory: Path, tz: tuple[str, str], 
         es = es_ingest(directory, slow, tz, args.es_version)
         where = f"Elasticsearch {args.es_version} (one node, 512 MiB heap, same machine)"
         runs += [(where + ("" if root == ROOT else f" by {root}"), root, partial(es.run, root)) for root in roots]
-    say(f"ingest: {m:,} slow-log statements, {args.runs} runs each taking turns, medians | load {_load()}")
+    if es is not None:
+        # A fresh node's JIT is cold: its first half million documents cost it twice what later ones do
+        # (89 -> 57 -> 48 us a statement in three runs). A node in service is warm, so warm this one
+        # with untimed ingests (each checkout's, so both templates are compiled) before the turns.
+        for _ in range(args.es_warmup):
+            for root in roots:
+                es.run(root)
+        es.node_cpu.clear()
+    say(
+        f"ingest: {m:,} slow-log statements, {args.runs} runs each taking turns, medians"
+        + (f" (the node warmed by {args.es_warmup} untimed ingests per checkout)" if es is not None else "")
+        + f" | load {_load()}"
+    )
     try:
         results = interleaved([run for _, _, run in runs], args.runs)
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import errno
+import gc
 import io
 import logging
 import os
@@ -12,7 +13,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -43,6 +44,7 @@ from netguard.events.store import EventStore
 _DIALECTS = ("mysql", "postgres", "oracle", "tsql", "sqlite", "mariadb")
 _MAX_BAD_SHOWN = 20
 _PRINT_BATCH = 256  # JSON lines per stdout write in parse (a few hundred KiB at most)
+GC_FULL_EVERY = 1000  # see _fewer_full_collections
 
 
 @click.group()
@@ -265,6 +267,7 @@ def ingest(
     ]
     started = time.monotonic()
     failed: list[str] = []
+    restore_gc = _fewer_full_collections()
     # Stop cleanly (flush, commit what was confirmed), following or not: the readers run on their own threads.
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -289,6 +292,7 @@ def ingest(
         store.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        restore_gc()
     elapsed = time.monotonic() - started
     echo(
         f"events: {stats.stored} stored, {stats.duplicates} duplicates"
@@ -306,6 +310,21 @@ def ingest(
         raise SystemExit(2)
     if sum(f.counts.bad_lines for f in followers):
         raise SystemExit(EXIT_FINDINGS)
+
+
+def _fewer_full_collections() -> Callable[[], None]:
+    """Make the cyclic GC's full collections rare while ingesting; returns what puts it back.
+
+    Every event waits in a batch and in the sink long enough to reach the oldest generation, and
+    is then freed by reference counting; that churn set off a full collection (a walk over every
+    tracked object, sqlglot's included) every few thousand statements: 3-6 us of a statement's
+    ~50 us (measured here with the collector off). Young generations are still collected as
+    usual, so cyclic garbage does not build up in a long --follow; only the full walks wait
+    longer (GC_FULL_EVERY collections of the middle generation instead of 10).
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(before[0], before[1], max(before[2], GC_FULL_EVERY))
+    return lambda: gc.set_threshold(*before)
 
 
 def _write_batch(store: EventStore) -> int:

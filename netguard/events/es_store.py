@@ -12,17 +12,37 @@ long-running producer's sink writes a small batch twice a second.
 
 Bulk ingest. Each event's document is the JSON made once when the event was
 built (:attr:`Event.json`); a request body is that text with an action line
-per event, joined and encoded once. Requests are about 5 MB (5,000 SQL events;
+per event (its head, index and op, made once per kind and month), joined and
+encoded once. Requests are about 5 MB (5,000 SQL events;
 ``batch_size``/``batch_bytes``) and a writer that can hand over more at a time
 (the event sink, :data:`WRITE_BATCH` events per write) gets ``in_flight`` of
 them indexed in parallel while it goes on producing. Per-document cost on the
-node falls by a sixth from 2,000-event requests to 5,000-10,000 (measured on a
-one-node 8.19 on this 2-core machine, 80 -> 67 us of node CPU per SQL event).
-Refreshes are left to Elasticsearch: a shard that no search has touched for
-30 s (``index.search.idle.after``) skips its scheduled refreshes, so a bulk
-load already indexes without refreshing, and setting ``refresh_interval: -1``
-for it saved only 3-7 % of node CPU here, at the price of indices left
-unsearchable if the loader died before restoring the setting.
+node falls by a sixth from 2,000-event requests to 5,000-10,000.
+
+What a SQL event costs the node, and what was tried (node CPU from
+``_nodes/stats``, one-node 8.19 on this 2-core machine, 100,000 slow-log
+events per run, variants in turns, medians; the JVM warmed first: a fresh
+node spends about twice as much on its first few hundred thousand documents,
+which is what the 80-100 us measured earlier were):
+
+- the object mapping of template version 2: 44-46 us; flat with
+  ``subobjects: false`` (version 3, :mod:`netguard.events.mappings`): 32 us.
+  Kept.
+- ids the node generates (``create`` without ``_id``): 28 us against 32.
+  The deterministic ids are what make storage exactly-once (a re-sent batch
+  answers 409): kept. A time-prefixed ``_id`` (friendlier to Lucene's terms
+  dictionary) saved nothing at 100,000 documents an index.
+- no ``doc_values`` on keywords never sorted on (statement text, error,
+  message, file path, fingerprint, connection id, related.hosts): 30 us, and
+  ``top``/aggregations on them would be gone: not taken.
+- ``index.translog.durability: async``: 32 us, no gain (one fsync per
+  5,000-event request), and a node crash could then lose a batch already
+  acknowledged to the sink, whose checkpoint has moved past it: not taken.
+- ``refresh_interval: -1`` during a load: 31 us, within the noise. Refreshes
+  are left to Elasticsearch: a shard that no search has touched for 30 s
+  (``index.search.idle.after``) skips its scheduled refreshes anyway, and a
+  loader that died before restoring the setting would leave indices
+  unsearchable.
 
 Per-event answers: 429 (the cluster is busy) and 5xx (a shard not yet
 available, e.g. just after a restart) are transient and retried with
@@ -55,7 +75,7 @@ from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from netguard.config import ElasticsearchConfig
 from netguard.errors import StoreError
-from netguard.events.mappings import TEMPLATE_VERSION, all_templates, index_name, index_pattern
+from netguard.events.mappings import TEMPLATE_VERSION, all_templates, index_name, index_pattern, month_bounds
 from netguard.events.model import Event, event_from_doc
 from netguard.events.query import plan as p
 from netguard.events.query.to_es import to_es
@@ -183,9 +203,15 @@ class ElasticsearchEventStore(EventStore):
         lines: list[str] = []
         ids: list[str] = []
         size = 0
+        # The action line's head is the same for a kind's events of one month: made once per
+        # (kind, month), not formatted from the timestamp per event (that was 1-2 us of 50 here).
+        kind, start, end, head = "", 0, -1, ""
         for event in events:
-            index = index_name(self.prefix, event.kind, event.timestamp_ms)
-            action = f'{{"create":{{"_index":"{index}","_id":"{event.id}"}}}}\n'
+            ms = event.timestamp_ms
+            if event.kind != kind or not start <= ms < end:
+                kind, (start, end) = event.kind, month_bounds(ms)
+                head = f'{{"create":{{"_index":"{index_name(self.prefix, kind, ms)}","_id":"'
+            action = head + event.id + '"}}\n'
             source = event.json + "\n"
             lines += (action, source)
             ids.append(event.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -130,6 +131,20 @@ def test_ingest_once_again_and_appended(cfg: Path, tmp_path: Path) -> None:
         assert store.count("user.name:app AND source.ip:10.0.0.5", kinds=("sql",)) == 340
     finally:
         store.close()
+
+
+def test_ingest_puts_the_garbage_collector_back_as_it_found_it(cfg: Path, tmp_path: Path) -> None:
+    # audit ingest makes full collections rarer while it runs; a caller in the same process keeps its settings.
+    before = gc.get_threshold()
+    log = GeneralLog(tmp_path / "general.log")
+    log.append(5)
+    try:
+        gc.set_threshold(555, 7, 3)
+        assert ingest(cfg, str(log.path)).exit_code == 0
+        assert gc.get_threshold() == (555, 7, 3)
+    finally:
+        gc.set_threshold(*before)
+    assert count(cfg) == 5
 
 
 def test_a_statement_cut_at_the_end_is_stored_once_whole(cfg: Path, tmp_path: Path) -> None:

@@ -210,3 +210,25 @@ def test_a_log_offset_without_a_position_is_refused() -> None:
     # an exported event comes back with its id and keeps it
     kept = make_event("sql", {"event.action": "query", "log.offset": 12, "event.id": "abc"}, timestamp=0)
     assert kept.id == "abc"
+
+
+def test_month_bounds_span_exactly_the_timestamps_of_one_index_name() -> None:
+    # The Elasticsearch store makes an action head once per span (netguard/events/es_store.py _batches).
+    import random
+
+    from netguard.events.mappings import index_name, month_bounds
+
+    rng = random.Random(4)
+    first, last = to_epoch_ms("0001-01-01T00:00:00Z"), to_epoch_ms("9999-12-31T23:59:59.999Z")
+    edges = [first, last, 0, -1, to_epoch_ms("2026-12-01T00:00:00Z"), to_epoch_ms("1000-01-01T00:00:00Z") - 1]
+    for ms in edges + [rng.randrange(first, last + 1) for _ in range(5000)]:
+        start, end = month_bounds(ms)
+        assert start <= ms < end
+        assert index_name("p", "sql", start) == index_name("p", "sql", ms) == index_name("p", "sql", end - 1)
+        if ms >= to_epoch_ms("1000-01-01T00:00:00Z") and end <= last:
+            assert index_name("p", "sql", end) != index_name("p", "sql", ms)  # the whole month, no more
+            assert index_name("p", "sql", start - 1) != index_name("p", "sql", ms)
+    assert month_bounds(to_epoch_ms("2026-02-14T12:00:00Z")) == (
+        to_epoch_ms("2026-02-01T00:00:00Z"),
+        to_epoch_ms("2026-03-01T00:00:00Z"),
+    )

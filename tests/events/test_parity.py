@@ -14,6 +14,7 @@ import pytest
 from netguard.errors import QueryError
 from netguard.events import KINDS, Event, make_event
 from netguard.events.es_store import ElasticsearchEventStore
+from netguard.events.mappings import properties, template
 from netguard.events.model import to_epoch_ms
 from netguard.events.schema import DELETION_KIND
 from netguard.events.sqlite_store import SQLiteEventStore
@@ -407,11 +408,46 @@ def test_resending_a_batch_creates_no_duplicates(es_store: ElasticsearchEventSto
 def test_templates_map_types_explicitly(es_store: ElasticsearchEventStore) -> None:
     es_store.write(synthetic_events(20))
     mapping = es_store.client.indices.get_mapping(index=f"{es_store.prefix}-sql-*").body
-    props = next(iter(mapping.values()))["mappings"]["properties"]
-    assert props["source"]["properties"]["ip"]["type"] == "ip"
-    assert props["db"]["properties"]["query"]["properties"]["text"]["type"] == "keyword"
+    mappings = next(iter(mapping.values()))["mappings"]
+    props = mappings["properties"]
+    # Flat (template version 3): each field under its dotted name, no objects.
+    assert props["source.ip"]["type"] == "ip"
+    assert props["db.query.text"]["type"] == "keyword"
     assert props["@timestamp"]["type"] == "date"
-    assert next(iter(mapping.values()))["mappings"]["dynamic"] in ("false", False)
+    assert "db" not in props and "properties" not in props["source.ip"]
+    assert mappings["dynamic"] in ("false", False)
+    assert mappings["subobjects"] in ("false", False)
+
+
+def test_indices_made_under_the_object_mapping_are_searched_alike(
+    sqlite_store: SQLiteEventStore, es_store: ElasticsearchEventStore
+) -> None:
+    """The upgrade from template version 2: its indices keep their object mapping, the next month's are
+    flat, and queries and aggregations over both find what SQLite finds."""
+    prefix, client = es_store.prefix, es_store.client
+    for kind in KINDS.values():  # an installation from before version 3
+        old = template(prefix, kind, 0)
+        old["version"] = 2
+        old["template"]["mappings"] = {"dynamic": False, "properties": properties(kind)}
+        client.indices.put_index_template(name=f"{prefix}-{kind.name}", **old)
+    events = list(synthetic_events(300, seed=8, step_ms=3_600_000))  # 2026-09-21 .. 2026-10-03
+    october = to_epoch_ms("2026-10-01T00:00:00Z")
+    assert es_store.write([e for e in events if e.timestamp_ms < october]).written > 0
+    es_store.ensure_templates()  # what the newer NetGuard does when it starts
+    september_late = [e for e in events if e.timestamp_ms < october][-5:]
+    assert es_store.write([e for e in events if e.timestamp_ms >= october]).written > 0
+    assert es_store.write(september_late).duplicates == 5  # the old month's index still answers
+    assert sqlite_store.write(events).written == len(events)
+    es_store.refresh()
+    mappings = {name: m["mappings"] for name, m in client.indices.get_mapping(index=f"{prefix}-sql-*").body.items()}
+    assert "subobjects" not in mappings[f"{prefix}-sql-2026.09"]
+    assert mappings[f"{prefix}-sql-2026.10"]["subobjects"] in ("false", False)
+    for q in QUERIES:
+        lite_ids = [e.id for e in sqlite_store.iter_search(q, now=NOW)]
+        es_ids = [e.id for e in es_store.iter_search(q, now=NOW, page_size=250)]
+        assert lite_ids == es_ids, f"backends disagree on {q!r}: sqlite {len(lite_ids)} vs es {len(es_ids)}"
+    for field in ("user.name", "netguard.sql.fingerprint_id", "db.namespace"):
+        assert sqlite_store.top(field, kinds=["sql"], limit=5) == es_store.top(field, kinds=["sql"], limit=5)
 
 
 def test_purge_drops_whole_months_in_elasticsearch(es_store: ElasticsearchEventStore) -> None:
