@@ -224,3 +224,28 @@ def test_a_schema_2_store_upgrades_in_place(tmp_path: Path) -> None:
     finally:
         upgraded.close()
         fresh.close()
+
+
+ESCAPED = [
+    ("sql", {"event.action": "query", "db.query.text": "nbl lah\nblah"}),
+    ("bastion-command", {"event.action": "exec", "process.command_line": "u00 01y x\u0001y"}),
+    ("sql", {"event.action": "query", "db.query.text": "tab le\ttable"}),
+]
+
+
+@pytest.mark.parametrize("query", ["sql:nblah", "nblah", "command:u0001y", "u0001y", "sql:ttable", "table"])
+def test_a_word_is_not_found_inside_a_json_escape(tmp_path: Path, query: str) -> None:
+    """``a\\nblah`` is stored as JSON ``"a\\\\nblah"``: the word ``nblah`` is in that text, not in the value."""
+    store = SQLiteEventStore(tmp_path / "events.db")
+    try:
+        events = [make_event(k, f, timestamp=(START_MS + i * 1000) / 1000) for i, (k, f) in enumerate(ESCAPED)]
+        store.write(events)
+        plan = p.compile_query(query, now=NOW)
+        word = query.rsplit(":", maxsplit=1)[-1]
+        assert isinstance(plan, p.Contains)
+        fields = [f.name for f in plan.fields]
+        want = sorted(e.id for e in events if any(word in str(e.fields.get(f, "")).lower() for f in fields))
+        assert sorted(e.id for e in store.iter_search(plan)) == want
+        assert store.count(query, now=NOW) == len(want)
+    finally:
+        store.close()

@@ -429,13 +429,16 @@ class SQLiteCompiler:
         literal = _plain_literal(patterns, several=len(fields) > 1)
         if literal is None:
             return f"({prefilter}{call}({value}, {self.bind(text)}))"
-        # A plain ASCII word is found in C in the value's JSON text, lowered: found there, it is in the
-        # value (it holds no character JSON escapes, and cannot span two values); not found in a text
-        # that is all ASCII, it is not in the value. Only a text with other letters, whose lower case
-        # Python and SQLite may disagree on (K, the Kelvin sign, is k to Python), goes to the matcher.
-        found = f"instr(lower({value}), {self.bind(literal)})"
-        # (Nor one with a backslash: JSON may spell any character as an escape.)
-        ascii_only = f"length({value}) = length(CAST({value} AS BLOB)) AND NOT instr({value}, '\\')"
+        # A plain ASCII word is found in C in the value's JSON text, lowered. In a text without a
+        # backslash (no JSON escape), found there means in the value (the word holds no character JSON
+        # escapes, and cannot span two values), and not found in a text that is all ASCII means not in
+        # the value. A backslash goes to the matcher: the word could lie inside an escape (``nblah`` in
+        # ``a\\nblah``, a newline then ``blah``), or JSON may spell a letter of it as one. So does a
+        # text with other letters, whose lower case Python and SQLite may disagree on (K, the Kelvin
+        # sign, is k to Python).
+        unescaped = f"NOT instr({value}, '\\')"
+        found = f"{unescaped} AND instr(lower({value}), {self.bind(literal)})"
+        ascii_only = f"{unescaped} AND length({value}) = length(CAST({value} AS BLOB))"
         check = f"CASE WHEN {found} THEN 1 WHEN {ascii_only} THEN 0 ELSE {call}({value}, {self.bind(text)}) END"
         return f"({prefilter}{check})"
 
