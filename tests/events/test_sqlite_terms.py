@@ -249,3 +249,22 @@ def test_a_word_is_not_found_inside_a_json_escape(tmp_path: Path, query: str) ->
         assert store.count(query, now=NOW) == len(want)
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("query", ["user:u*", "user:u\U0010ffff*", "user:*x", "user:\U0010ffff*"])
+def test_a_keyword_wildcard_finds_values_past_the_highest_code_point(tmp_path: Path, query: str) -> None:
+    """The values a wildcard's literal prefix starts are a range of the values dictionary; its upper
+    end must lie past ``u\\U0010ffffx``, which sorts after ``u\\U0010ffff``."""
+    store = SQLiteEventStore(tmp_path / "events.db")
+    try:
+        names = ["u\U0010ffffx", "\U0010ffff\U0010ffffx", "v"]
+        store.write(
+            [
+                make_event("sql", {"event.action": "query", "user.name": n}, timestamp=(START_MS + i) / 1000)
+                for i, n in enumerate(names)
+            ]
+        )
+        _agrees(store, [query])
+        assert store.count(query, now=NOW) >= 1
+    finally:
+        store.close()

@@ -200,11 +200,13 @@ class IndexCompiler:
         """The field's distinct stored values that the wildcard matches (None: too many to list)."""
         check = matcher_set(json.dumps([pattern_text(pattern)]), False, False)
         prefix = pattern[0] if pattern and isinstance(pattern[0], str) else ""
-        # The values starting with the literal prefix are one range of the index: every string
-        # that starts with it sorts below it followed by the highest code point.
+        # The values starting with the literal prefix are one range of the index (SQLite compares
+        # UTF-8 bytes, which sort as code points do).
+        end = _prefix_end(prefix)
+        upper = "" if end is None else " AND value < ?"
         rows = self.conn.execute(
-            "SELECT value FROM event_values WHERE field = ? AND value >= ? AND value < ?",
-            (name, prefix, prefix + "\U0010ffff"),
+            f"SELECT value FROM event_values WHERE field = ? AND value >= ?{upper}",
+            (name, prefix) if end is None else (name, prefix, end),
         )
         out = []
         for (value,) in rows:
@@ -250,6 +252,20 @@ class IndexCompiler:
             inner, more = s.select()
             sql, params = f"{sql} EXCEPT SELECT * FROM ({inner})", (*params, *more)
         return RowSet(sql=f"SELECT * FROM ({sql})", params=tuple(params), tokens=tokens, selects=selects)
+
+
+def _prefix_end(prefix: str) -> str | None:
+    """The least string above every string that starts with ``prefix`` (None: no string is above them all).
+
+    Not ``prefix + "\\U0010ffff"``: ``u\\U0010ffffx`` starts with ``u`` and sorts above it.
+    """
+    head = prefix.rstrip("\U0010ffff")
+    if not head:
+        return None
+    code = ord(head[-1]) + 1
+    if 0xD800 <= code <= 0xDFFF:  # surrogates are no characters of a stored (UTF-8) text
+        code = 0xE000
+    return head[:-1] + chr(code)
 
 
 def _bounds(plan: p.Range) -> list[tuple[str, Any]]:
