@@ -37,7 +37,16 @@ from netguard.errors import QueryError
 from netguard.events.model import to_epoch_ms
 from netguard.events.query import syntax as s
 from netguard.events.query.parser import parse
-from netguard.events.schema import DEFAULT_TEXT_FIELDS, FIELDS, Field, FieldType, closest_field, resolve_field
+from netguard.events.schema import (
+    DEFAULT_TEXT_FIELDS,
+    FIELDS,
+    LONG_MAX,
+    LONG_MIN,
+    Field,
+    FieldType,
+    closest_field,
+    resolve_field,
+)
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -127,7 +136,6 @@ _NOW_EXPR = re.compile(r"^now(?:([+-])([0-9]+)([smhdw]))?$")
 # Plain decimal notation only: Python's float() would also take nan, inf, 1_000 and non-ASCII digits.
 _NUMBER = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
 _INTEGER = re.compile(r"^[+-]?[0-9]+$")
-LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
 # 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999Z: what Python's datetime and both backends hold.
 TIME_MIN_MS, TIME_MAX_MS = -62_135_596_800_000, 253_402_300_799_999
 _MAPPED_V4 = ipaddress.IPv6Network("::ffff:0:0/96")
