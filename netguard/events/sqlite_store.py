@@ -175,11 +175,15 @@ class SQLiteEventStore(EventStore):
             sqlite_index.store_rows(self.conn, rows)
             self._terms.store(self.conn, rows)
             self.conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except BaseException as exc:
+            # Any exception, not only SQLite's (an interrupt, a value the driver cannot bind): a batch
+            # left open would hold events without their index entries and refuse every later write.
             self._terms.rolled_back()
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
-            raise StoreError(f"cannot write to event store {self.path}: {exc}") from None
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"cannot write to event store {self.path}: {exc}") from None
+            raise
         self._terms.committed()
         result.written += written
         result.duplicates += len(batch) - written
@@ -322,10 +326,13 @@ class SQLiteEventStore(EventStore):
                     self._terms.store(self.conn, docs, delete=True)
                     self.conn.executemany("DELETE FROM events WHERE rowid = ?", [(r[0],) for r in rows])
                     self.conn.execute("COMMIT")
-                except sqlite3.Error as exc:
+                except BaseException as exc:
+                    # As in _flush_locked: never leave a half-purged batch open.
                     if self.conn.in_transaction:
                         self.conn.execute("ROLLBACK")
-                    raise StoreError(f"cannot purge the event store {self.path}: {exc}") from None
+                    if isinstance(exc, sqlite3.Error):
+                        raise StoreError(f"cannot purge the event store {self.path}: {exc}") from None
+                    raise
             if not rows:
                 return removed
             removed += len(rows)

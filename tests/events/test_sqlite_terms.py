@@ -268,3 +268,25 @@ def test_a_keyword_wildcard_finds_values_past_the_highest_code_point(tmp_path: P
         assert store.count(query, now=NOW) >= 1
     finally:
         store.close()
+
+
+def test_a_batch_interrupted_half_way_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exception that is no SQLite error (an interrupt, a bug) between the event rows and the index rows
+    rolls the batch back: no event without its index entries, and the next batch is written."""
+    store = SQLiteEventStore(tmp_path / "events.db", batch_size=100)
+    try:
+        events = _events()
+        real = store._terms.store
+
+        def interrupted(*args: Any, **kwargs: Any) -> None:
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(store._terms, "store", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            store.write(events[:100])
+        assert not store.conn.in_transaction
+        monkeypatch.setattr(store._terms, "store", real)
+        assert store.write(events).written == len(events)
+        _agrees(store, QUERIES)
+    finally:
+        store.close()
