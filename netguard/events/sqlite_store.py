@@ -320,7 +320,7 @@ class SQLiteEventStore(EventStore):
                     docs = [(rowid, fields := json.loads(doc), fts_body(fields)) for rowid, doc in rows]
                     self.conn.executemany(
                         "INSERT INTO events_fts(events_fts, rowid, body) VALUES ('delete', ?, ?)",
-                        [(rowid, body) for rowid, _, body in docs],
+                        [(rowid, body) for rowid, body in self._fts_held(docs)],
                     )
                     sqlite_index.store_rows(self.conn, docs, delete=True)
                     self._terms.store(self.conn, docs, delete=True)
@@ -336,6 +336,26 @@ class SQLiteEventStore(EventStore):
             if not rows:
                 return removed
             removed += len(rows)
+
+    def _fts_held(self, docs: list[tuple[int, Any, str]]) -> list[tuple[int, str]]:
+        """The (rowid, body) of the rows ``events_fts`` holds, of the rows given with their text.
+
+        The writer indexes every event, but migration 2 rebuilt the index without the events that
+        have no text: told to forget one of those, FTS5 counts a row it never held, and reports the
+        file as malformed once that count would fall below zero. Only a row with no text can be
+        missing; its ``events_fts_docsize`` row (FTS5's record of each row it holds) says.
+        """
+        empty = [rowid for rowid, _, body in docs if not body]
+        held = set()
+        if empty:
+            held = {
+                r[0]
+                for r in self.conn.execute(
+                    "SELECT id FROM events_fts_docsize WHERE id IN (SELECT value FROM json_each(?))",
+                    (json.dumps(empty),),
+                )
+            }
+        return [(rowid, body) for rowid, _, body in docs if body or rowid in held]
 
     def refresh(self) -> None:
         """Writes are visible on commit; nothing to do."""

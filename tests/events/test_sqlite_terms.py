@@ -290,3 +290,54 @@ def test_a_batch_interrupted_half_way_leaves_nothing_behind(tmp_path: Path, monk
         _agrees(store, QUERIES)
     finally:
         store.close()
+
+
+def _write_as_version_1(path: Path, events: list[Event]) -> None:
+    """A store as NetGuard wrote it at schema 1: events and the trigram index, every row in it."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    register_functions(conn)
+    migrate(conn, MIGRATIONS[:1], where="test store")
+    conn.execute("BEGIN")
+    for rowid, e in enumerate(events, 1):
+        conn.execute(
+            "INSERT INTO events(rowid, id, ts, kind, user, doc) VALUES (?, ?, ?, ?, ?, ?)",
+            (rowid, e.id, e.timestamp_ms, e.kind, e.fields.get("user.name"), e.json),
+        )
+        conn.execute("INSERT INTO events_fts(rowid, body) VALUES (?, ?)", (rowid, fts_body(e.fields)))
+    conn.execute("COMMIT")
+    conn.close()
+
+
+def test_a_schema_1_store_upgrades_and_purges_every_event(tmp_path: Path) -> None:
+    """Migration 2 rebuilt the trigram index without the events that have no text (a device event);
+    purging them must not tell the index to forget rows it never held (FTS5 then reports the file
+    as malformed once its row count would drop below zero)."""
+    events = _events()
+    assert any(fts_body(e.fields) == "" for e in events)
+    _write_as_version_1(tmp_path / "old.db", events)
+    store = SQLiteEventStore(tmp_path / "old.db")
+    try:
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        _agrees(store, QUERIES)
+        assert store.purge(max(e.timestamp_ms for e in events) + 1) == len(events)
+        assert store.count("", now=NOW) == 0
+        # The rowids start again at 1: nothing of the purged events may answer for the new ones.
+        assert store.write(events[:700]).written == 700
+        _agrees(store, QUERIES)
+        store.conn.execute("INSERT INTO events_fts(events_fts, rank) VALUES ('integrity-check', 0)")
+    finally:
+        store.close()
+
+
+def test_a_fresh_store_purges_every_event_and_reuses_the_rowids(tmp_path: Path) -> None:
+    events = _events()
+    store = SQLiteEventStore(tmp_path / "events.db")
+    try:
+        store.write(events)
+        assert store.purge(max(e.timestamp_ms for e in events) + 1) == len(events)
+        assert store.write(events[:700]).written == 700
+        _agrees(store, QUERIES)
+        for table in ("events_fts", "events_cjk", "events_terms"):
+            store.conn.execute(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 0)")
+    finally:
+        store.close()
