@@ -341,3 +341,29 @@ def test_a_fresh_store_purges_every_event_and_reuses_the_rowids(tmp_path: Path) 
             store.conn.execute(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 0)")
     finally:
         store.close()
+
+
+# Capitals SQLite's trigram tokenizer leaves as they are, whose lower case Python knows: Georgian
+# Mtavruli, Latin capital reversed open e, Cherokee, Deseret, Adlam.
+NEWER_CAPITALS = ["\u1c90\u1c91\u1c92", "\ua7ab", "\u13a0", "\U00010400", "\U0001e900"]
+
+
+@pytest.mark.parametrize("capital", NEWER_CAPITALS)
+def test_text_in_letters_sqlite_does_not_fold_is_found(tmp_path: Path, capital: str) -> None:
+    """The trigram index must not lose a text the matcher finds: ``sql:ɜrror`` finds ``Ɜrror``."""
+    store = SQLiteEventStore(tmp_path / "events.db")
+    try:
+        texts = [f"select {capital}rror from t", f"select {capital.lower()}rror from t", "select error from t"]
+        events = [
+            make_event("sql", {"event.action": "query", "db.query.text": t}, timestamp=(START_MS + i) / 1000)
+            for i, t in enumerate(texts)
+        ]
+        store.write(events)
+        for word in (capital, capital.lower()):
+            query = f'sql:"{word}rror from"'
+            want = sum(1 for t in texts if f"{word}rror from".lower() in t.lower())
+            assert want == 2
+            assert store.count(query, now=NOW) == want, query
+            _agrees(store, [query])
+    finally:
+        store.close()
