@@ -87,6 +87,11 @@ class Range:
     lt: str | int | float | None = None
     lte: str | int | float | None = None
 
+    def bounds(self) -> list[tuple[str, str | int | float]]:
+        """The range's comparisons as (SQL operator, bound), open ends left out: ``[(">=", 1000)]``."""
+        ops = ((">", self.gt), (">=", self.gte), ("<", self.lt), ("<=", self.lte))
+        return [(op, b) for op, b in ops if b is not None]
+
 
 @dataclass(frozen=True)
 class IpIn:

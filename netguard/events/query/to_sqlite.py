@@ -409,11 +409,7 @@ class SQLiteCompiler:
                 glob = f"{v} GLOB {self.bind(lead)} AND "
             return f"({glob}ng_ip_in({v}, {self.bind(json.dumps([str(net)]))}))"
         if isinstance(plan, p.Range):
-            parts = [
-                f"{v} {op} {self.bind(bound)}"
-                for op, bound in ((">", plan.gt), (">=", plan.gte), ("<", plan.lt), ("<=", plan.lte))
-                if bound is not None
-            ]
+            parts = [f"{v} {op} {self.bind(bound)}" for op, bound in plan.bounds()]
             return "(" + " AND ".join(parts) + ")" if parts else f"{v} IS NOT NULL"
         raise TypeError(f"no SQLite form for {plan!r}")  # pragma: no cover
 

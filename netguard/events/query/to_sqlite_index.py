@@ -124,7 +124,7 @@ class IndexCompiler:
         for i, item in enumerate(items):
             if not isinstance(item, p.Range) or item.field.name != "@timestamp":
                 continue
-            bounds = _bounds(item)
+            bounds = item.bounds()
             where = " AND ".join(f"ts {op} ?" for op, _ in bounds) or "1"
             params = tuple(b for _, b in bounds)
             sql = f"SELECT rowid FROM events WHERE {where}"
@@ -225,7 +225,7 @@ class IndexCompiler:
         if isinstance(plan, p.OneOf):
             values = json.dumps(list(plan.values))
             return RowSet(sql=f"{head} AND value IN (SELECT value FROM json_each(?))", params=(values,))
-        bounds = _bounds(plan)
+        bounds = plan.bounds()
         sql = head + "".join(f" AND value {op} ?" for op, _ in bounds)
         return RowSet(sql=sql, params=tuple(b for _, b in bounds))
 
@@ -266,12 +266,6 @@ def _prefix_end(prefix: str) -> str | None:
     if 0xD800 <= code <= 0xDFFF:  # surrogates are no characters of a stored (UTF-8) text
         code = 0xE000
     return head[:-1] + chr(code)
-
-
-def _bounds(plan: p.Range) -> list[tuple[str, Any]]:
-    """The range's comparisons, as (operator, bound)."""
-    ops = ((">", plan.gt), (">=", plan.gte), ("<", plan.lt), ("<=", plan.lte))
-    return [(op, b) for op, b in ops if b is not None]
 
 
 def _compound(op: str, sets: list[RowSet]) -> RowSet:
