@@ -30,13 +30,24 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from netguard.addresses import normalize_ip, normalize_mac
 from netguard.errors import NetGuardError
-from netguard.events.schema import FIELDS, KINDS, MAX_STRING, EventKind, Field, FieldType, closest_field
+from netguard.events.schema import (
+    FIELDS,
+    KINDS,
+    LONG_MAX,
+    LONG_MIN,
+    MAX_STRING,
+    EventKind,
+    Field,
+    FieldType,
+    closest_field,
+)
 
 
 class EventError(NetGuardError):
@@ -132,11 +143,19 @@ def _coerce_one(f: Field, value: Any, truncated: list[str]) -> Any:
     if t is FieldType.LONG:
         if isinstance(value, bool):
             raise ValueError("a boolean is not a number")
-        return int(value)
+        number = int(value)
+        # As Elasticsearch's long, and what SQLite's numbers index can hold: a larger one would fail
+        # the whole batch it is written in.
+        if not LONG_MIN <= number <= LONG_MAX:
+            raise ValueError(f"{number} is outside a signed 64-bit integer")
+        return number
     if t is FieldType.DOUBLE:
         if isinstance(value, bool):
             raise ValueError("a boolean is not a number")
-        return float(value)
+        real = float(value)
+        if not math.isfinite(real):  # Elasticsearch refuses them, and JSON has no spelling for them
+            raise ValueError(f"{real} is not a finite number")
+        return real
     if t is FieldType.BOOLEAN:
         if isinstance(value, bool):
             return value
@@ -279,7 +298,7 @@ def check_field(kind: str, spec: EventKind, name: str, value: Any, truncated: li
         raise EventError(f"{kind} event: '{name}' {where} this kind{known}")
     try:
         return _coerce(FIELDS[name], value, truncated)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise EventError(f"{kind} event: {name}: {exc}") from None
 
 

@@ -45,6 +45,8 @@ RISK_LEVELS = ("info", "low", "medium", "high", "critical")
 # over 32766 bytes; 8000 characters stay under it even for 4-byte UTF-8. Longer
 # values are cut and the event lists the field in ``netguard.truncated``.
 MAX_STRING = 8000
+# A long field's range: Elasticsearch's long, a signed 64-bit integer (as SQLite's INTEGER).
+LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass(frozen=True)

@@ -175,11 +175,15 @@ class SQLiteEventStore(EventStore):
             sqlite_index.store_rows(self.conn, rows)
             self._terms.store(self.conn, rows)
             self.conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except BaseException as exc:
+            # Any exception, not only SQLite's (an interrupt, a value the driver cannot bind): a batch
+            # left open would hold events without their index entries and refuse every later write.
             self._terms.rolled_back()
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
-            raise StoreError(f"cannot write to event store {self.path}: {exc}") from None
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"cannot write to event store {self.path}: {exc}") from None
+            raise
         self._terms.committed()
         result.written += written
         result.duplicates += len(batch) - written
@@ -316,19 +320,42 @@ class SQLiteEventStore(EventStore):
                     docs = [(rowid, fields := json.loads(doc), fts_body(fields)) for rowid, doc in rows]
                     self.conn.executemany(
                         "INSERT INTO events_fts(events_fts, rowid, body) VALUES ('delete', ?, ?)",
-                        [(rowid, body) for rowid, _, body in docs],
+                        [(rowid, body) for rowid, body in self._fts_held(docs)],
                     )
                     sqlite_index.store_rows(self.conn, docs, delete=True)
                     self._terms.store(self.conn, docs, delete=True)
                     self.conn.executemany("DELETE FROM events WHERE rowid = ?", [(r[0],) for r in rows])
                     self.conn.execute("COMMIT")
-                except sqlite3.Error as exc:
+                except BaseException as exc:
+                    # As in _flush_locked: never leave a half-purged batch open.
                     if self.conn.in_transaction:
                         self.conn.execute("ROLLBACK")
-                    raise StoreError(f"cannot purge the event store {self.path}: {exc}") from None
+                    if isinstance(exc, sqlite3.Error):
+                        raise StoreError(f"cannot purge the event store {self.path}: {exc}") from None
+                    raise
             if not rows:
                 return removed
             removed += len(rows)
+
+    def _fts_held(self, docs: list[tuple[int, Any, str]]) -> list[tuple[int, str]]:
+        """The (rowid, body) of the rows ``events_fts`` holds, of the rows given with their text.
+
+        The writer indexes every event, but migration 2 rebuilt the index without the events that
+        have no text: told to forget one of those, FTS5 counts a row it never held, and reports the
+        file as malformed once that count would fall below zero. Only a row with no text can be
+        missing; its ``events_fts_docsize`` row (FTS5's record of each row it holds) says.
+        """
+        empty = [rowid for rowid, _, body in docs if not body]
+        held = set()
+        if empty:
+            held = {
+                r[0]
+                for r in self.conn.execute(
+                    "SELECT id FROM events_fts_docsize WHERE id IN (SELECT value FROM json_each(?))",
+                    (json.dumps(empty),),
+                )
+            }
+        return [(rowid, body) for rowid, _, body in docs if body or rowid in held]
 
     def refresh(self) -> None:
         """Writes are visible on commit; nothing to do."""

@@ -75,6 +75,27 @@ def test_unknown_fields_and_bad_values_are_refused() -> None:
         make_event("sql", {"event.action": "query", "netguard.risk": "severe"})
 
 
+@pytest.mark.parametrize("value", [2**63, -(2**63) - 1, 10**400, float("nan"), float("inf"), "-inf"])
+def test_numbers_outside_their_type_are_refused(value: object) -> None:
+    """A long is a signed 64-bit integer and a double finite, as in a query and in Elasticsearch's
+    mapping: the store's numbers index could not hold anything else."""
+    with pytest.raises(EventError, match=r"netguard\.sql\.rows_sent: "):
+        make_event("sql", {"event.action": "query", "netguard.sql.rows_sent": value})
+    if isinstance(value, int) and abs(value) < 2**64:
+        return  # a double holds it
+    with pytest.raises(EventError, match=r"netguard\.link\.rtt_avg_ms: "):
+        make_event("link", {"event.action": "sample", "netguard.link.loss": 0, "netguard.link.rtt_avg_ms": value})
+
+
+def test_numbers_at_the_edges_of_their_type_are_kept() -> None:
+    e = make_event("sql", {"event.action": "query", "netguard.sql.rows_sent": -(2**63)})
+    assert e.fields["netguard.sql.rows_sent"] == -(2**63)
+    e = make_event("sql", {"event.action": "query", "netguard.sql.rows_sent": 2**63 - 1})
+    assert e.fields["netguard.sql.rows_sent"] == 2**63 - 1
+    e = make_event("link", {"event.action": "sample", "netguard.link.loss": 0, "netguard.link.rtt_avg_ms": 1.7e308})
+    assert e.fields["netguard.link.rtt_avg_ms"] == 1.7e308
+
+
 def test_long_text_is_cut_and_marked() -> None:
     e = make_event("sql", {"event.action": "query", "db.query.text": "x" * (MAX_STRING + 10)})
     assert len(e.fields["db.query.text"]) == MAX_STRING

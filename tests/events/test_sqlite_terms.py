@@ -224,3 +224,146 @@ def test_a_schema_2_store_upgrades_in_place(tmp_path: Path) -> None:
     finally:
         upgraded.close()
         fresh.close()
+
+
+ESCAPED = [
+    ("sql", {"event.action": "query", "db.query.text": "nbl lah\nblah"}),
+    ("bastion-command", {"event.action": "exec", "process.command_line": "u00 01y x\u0001y"}),
+    ("sql", {"event.action": "query", "db.query.text": "tab le\ttable"}),
+]
+
+
+@pytest.mark.parametrize("query", ["sql:nblah", "nblah", "command:u0001y", "u0001y", "sql:ttable", "table"])
+def test_a_word_is_not_found_inside_a_json_escape(tmp_path: Path, query: str) -> None:
+    """``a\\nblah`` is stored as JSON ``"a\\\\nblah"``: the word ``nblah`` is in that text, not in the value."""
+    store = SQLiteEventStore(tmp_path / "events.db")
+    try:
+        events = [make_event(k, f, timestamp=(START_MS + i * 1000) / 1000) for i, (k, f) in enumerate(ESCAPED)]
+        store.write(events)
+        plan = p.compile_query(query, now=NOW)
+        word = query.rsplit(":", maxsplit=1)[-1]
+        assert isinstance(plan, p.Contains)
+        fields = [f.name for f in plan.fields]
+        want = sorted(e.id for e in events if any(word in str(e.fields.get(f, "")).lower() for f in fields))
+        assert sorted(e.id for e in store.iter_search(plan)) == want
+        assert store.count(query, now=NOW) == len(want)
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("query", ["user:u*", "user:u\U0010ffff*", "user:*x", "user:\U0010ffff*"])
+def test_a_keyword_wildcard_finds_values_past_the_highest_code_point(tmp_path: Path, query: str) -> None:
+    """The values a wildcard's literal prefix starts are a range of the values dictionary; its upper
+    end must lie past ``u\\U0010ffffx``, which sorts after ``u\\U0010ffff``."""
+    store = SQLiteEventStore(tmp_path / "events.db")
+    try:
+        names = ["u\U0010ffffx", "\U0010ffff\U0010ffffx", "v"]
+        store.write(
+            [
+                make_event("sql", {"event.action": "query", "user.name": n}, timestamp=(START_MS + i) / 1000)
+                for i, n in enumerate(names)
+            ]
+        )
+        _agrees(store, [query])
+        assert store.count(query, now=NOW) >= 1
+    finally:
+        store.close()
+
+
+def test_a_batch_interrupted_half_way_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exception that is no SQLite error (an interrupt, a bug) between the event rows and the index rows
+    rolls the batch back: no event without its index entries, and the next batch is written."""
+    store = SQLiteEventStore(tmp_path / "events.db", batch_size=100)
+    try:
+        events = _events()
+        real = store._terms.store
+
+        def interrupted(*args: Any, **kwargs: Any) -> None:
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(store._terms, "store", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            store.write(events[:100])
+        assert not store.conn.in_transaction
+        monkeypatch.setattr(store._terms, "store", real)
+        assert store.write(events).written == len(events)
+        _agrees(store, QUERIES)
+    finally:
+        store.close()
+
+
+def _write_as_version_1(path: Path, events: list[Event]) -> None:
+    """A store as NetGuard wrote it at schema 1: events and the trigram index, every row in it."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    register_functions(conn)
+    migrate(conn, MIGRATIONS[:1], where="test store")
+    conn.execute("BEGIN")
+    for rowid, e in enumerate(events, 1):
+        conn.execute(
+            "INSERT INTO events(rowid, id, ts, kind, user, doc) VALUES (?, ?, ?, ?, ?, ?)",
+            (rowid, e.id, e.timestamp_ms, e.kind, e.fields.get("user.name"), e.json),
+        )
+        conn.execute("INSERT INTO events_fts(rowid, body) VALUES (?, ?)", (rowid, fts_body(e.fields)))
+    conn.execute("COMMIT")
+    conn.close()
+
+
+def test_a_schema_1_store_upgrades_and_purges_every_event(tmp_path: Path) -> None:
+    """Migration 2 rebuilt the trigram index without the events that have no text (a device event);
+    purging them must not tell the index to forget rows it never held (FTS5 then reports the file
+    as malformed once its row count would drop below zero)."""
+    events = _events()
+    assert any(fts_body(e.fields) == "" for e in events)
+    _write_as_version_1(tmp_path / "old.db", events)
+    store = SQLiteEventStore(tmp_path / "old.db")
+    try:
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        _agrees(store, QUERIES)
+        assert store.purge(max(e.timestamp_ms for e in events) + 1) == len(events)
+        assert store.count("", now=NOW) == 0
+        # The rowids start again at 1: nothing of the purged events may answer for the new ones.
+        assert store.write(events[:700]).written == 700
+        _agrees(store, QUERIES)
+        store.conn.execute("INSERT INTO events_fts(events_fts, rank) VALUES ('integrity-check', 0)")
+    finally:
+        store.close()
+
+
+def test_a_fresh_store_purges_every_event_and_reuses_the_rowids(tmp_path: Path) -> None:
+    events = _events()
+    store = SQLiteEventStore(tmp_path / "events.db")
+    try:
+        store.write(events)
+        assert store.purge(max(e.timestamp_ms for e in events) + 1) == len(events)
+        assert store.write(events[:700]).written == 700
+        _agrees(store, QUERIES)
+        for table in ("events_fts", "events_cjk", "events_terms"):
+            store.conn.execute(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 0)")
+    finally:
+        store.close()
+
+
+# Capitals SQLite's trigram tokenizer leaves as they are, whose lower case Python knows: Georgian
+# Mtavruli, Latin capital reversed open e, Cherokee, Deseret, Adlam.
+NEWER_CAPITALS = ["\u1c90\u1c91\u1c92", "\ua7ab", "\u13a0", "\U00010400", "\U0001e900"]
+
+
+@pytest.mark.parametrize("capital", NEWER_CAPITALS)
+def test_text_in_letters_sqlite_does_not_fold_is_found(tmp_path: Path, capital: str) -> None:
+    """The trigram index must not lose a text the matcher finds: ``sql:ɜrror`` finds ``Ɜrror``."""
+    store = SQLiteEventStore(tmp_path / "events.db")
+    try:
+        texts = [f"select {capital}rror from t", f"select {capital.lower()}rror from t", "select error from t"]
+        events = [
+            make_event("sql", {"event.action": "query", "db.query.text": t}, timestamp=(START_MS + i) / 1000)
+            for i, t in enumerate(texts)
+        ]
+        store.write(events)
+        for word in (capital, capital.lower()):
+            query = f'sql:"{word}rror from"'
+            want = sum(1 for t in texts if f"{word}rror from".lower() in t.lower())
+            assert want == 2
+            assert store.count(query, now=NOW) == want, query
+            _agrees(store, [query])
+    finally:
+        store.close()

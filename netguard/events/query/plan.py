@@ -37,7 +37,16 @@ from netguard.errors import QueryError
 from netguard.events.model import to_epoch_ms
 from netguard.events.query import syntax as s
 from netguard.events.query.parser import parse
-from netguard.events.schema import DEFAULT_TEXT_FIELDS, FIELDS, Field, FieldType, closest_field, resolve_field
+from netguard.events.schema import (
+    DEFAULT_TEXT_FIELDS,
+    FIELDS,
+    LONG_MAX,
+    LONG_MIN,
+    Field,
+    FieldType,
+    closest_field,
+    resolve_field,
+)
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -77,6 +86,11 @@ class Range:
     gte: str | int | float | None = None
     lt: str | int | float | None = None
     lte: str | int | float | None = None
+
+    def bounds(self) -> list[tuple[str, str | int | float]]:
+        """The range's comparisons as (SQL operator, bound), open ends left out: ``[(">=", 1000)]``."""
+        ops = ((">", self.gt), (">=", self.gte), ("<", self.lt), ("<=", self.lte))
+        return [(op, b) for op, b in ops if b is not None]
 
 
 @dataclass(frozen=True)
@@ -127,7 +141,6 @@ _NOW_EXPR = re.compile(r"^now(?:([+-])([0-9]+)([smhdw]))?$")
 # Plain decimal notation only: Python's float() would also take nan, inf, 1_000 and non-ASCII digits.
 _NUMBER = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
 _INTEGER = re.compile(r"^[+-]?[0-9]+$")
-LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
 # 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999Z: what Python's datetime and both backends hold.
 TIME_MIN_MS, TIME_MAX_MS = -62_135_596_800_000, 253_402_300_799_999
 _MAPPED_V4 = ipaddress.IPv6Network("::ffff:0:0/96")

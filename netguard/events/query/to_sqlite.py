@@ -409,11 +409,7 @@ class SQLiteCompiler:
                 glob = f"{v} GLOB {self.bind(lead)} AND "
             return f"({glob}ng_ip_in({v}, {self.bind(json.dumps([str(net)]))}))"
         if isinstance(plan, p.Range):
-            parts = [
-                f"{v} {op} {self.bind(bound)}"
-                for op, bound in ((">", plan.gt), (">=", plan.gte), ("<", plan.lt), ("<=", plan.lte))
-                if bound is not None
-            ]
+            parts = [f"{v} {op} {self.bind(bound)}" for op, bound in plan.bounds()]
             return "(" + " AND ".join(parts) + ")" if parts else f"{v} IS NOT NULL"
         raise TypeError(f"no SQLite form for {plan!r}")  # pragma: no cover
 
@@ -429,14 +425,22 @@ class SQLiteCompiler:
         literal = _plain_literal(patterns, several=len(fields) > 1)
         if literal is None:
             return f"({prefilter}{call}({value}, {self.bind(text)}))"
-        # A plain ASCII word is found in C in the value's JSON text, lowered: found there, it is in the
-        # value (it holds no character JSON escapes, and cannot span two values); not found in a text
-        # that is all ASCII, it is not in the value. Only a text with other letters, whose lower case
-        # Python and SQLite may disagree on (K, the Kelvin sign, is k to Python), goes to the matcher.
+        # A plain ASCII word is found in C in the value's JSON text, lowered. In a text without a
+        # backslash (no JSON escape), found there means in the value (the word holds no character JSON
+        # escapes, and cannot span two values), and not found in a text that is all ASCII means not in
+        # the value. A backslash goes to the matcher: the word could lie inside an escape (``nblah`` in
+        # ``a\\nblah``, a newline then ``blah``), or JSON may spell a letter of it as one. So does a
+        # text with other letters, whose lower case Python and SQLite may disagree on (K, the Kelvin
+        # sign, is k to Python). The backslash is looked for only where it decides, once a row: looked
+        # for first, it cost a full scan 11 % more CPU (100,000 events, 396 ms against 355).
+        escaped = f"instr({value}, '\\')"
         found = f"instr(lower({value}), {self.bind(literal)})"
-        # (Nor one with a backslash: JSON may spell any character as an escape.)
-        ascii_only = f"length({value}) = length(CAST({value} AS BLOB)) AND NOT instr({value}, '\\')"
-        check = f"CASE WHEN {found} THEN 1 WHEN {ascii_only} THEN 0 ELSE {call}({value}, {self.bind(text)}) END"
+        found_in_value = f"CASE WHEN {escaped} THEN {call}({value}, {self.bind(text)}) ELSE 1 END"
+        ascii_only = f"length({value}) = length(CAST({value} AS BLOB)) AND NOT {escaped}"
+        check = (
+            f"CASE WHEN {found} THEN {found_in_value} WHEN {ascii_only} THEN 0 "
+            f"ELSE {call}({value}, {self.bind(text)}) END"
+        )
         return f"({prefilter}{check})"
 
     def text_candidates(self, patterns: list[Pattern]) -> str:

@@ -124,7 +124,7 @@ class IndexCompiler:
         for i, item in enumerate(items):
             if not isinstance(item, p.Range) or item.field.name != "@timestamp":
                 continue
-            bounds = _bounds(item)
+            bounds = item.bounds()
             where = " AND ".join(f"ts {op} ?" for op, _ in bounds) or "1"
             params = tuple(b for _, b in bounds)
             sql = f"SELECT rowid FROM events WHERE {where}"
@@ -200,11 +200,13 @@ class IndexCompiler:
         """The field's distinct stored values that the wildcard matches (None: too many to list)."""
         check = matcher_set(json.dumps([pattern_text(pattern)]), False, False)
         prefix = pattern[0] if pattern and isinstance(pattern[0], str) else ""
-        # The values starting with the literal prefix are one range of the index: every string
-        # that starts with it sorts below it followed by the highest code point.
+        # The values starting with the literal prefix are one range of the index (SQLite compares
+        # UTF-8 bytes, which sort as code points do).
+        end = _prefix_end(prefix)
+        upper = "" if end is None else " AND value < ?"
         rows = self.conn.execute(
-            "SELECT value FROM event_values WHERE field = ? AND value >= ? AND value < ?",
-            (name, prefix, prefix + "\U0010ffff"),
+            f"SELECT value FROM event_values WHERE field = ? AND value >= ?{upper}",
+            (name, prefix) if end is None else (name, prefix, end),
         )
         out = []
         for (value,) in rows:
@@ -223,7 +225,7 @@ class IndexCompiler:
         if isinstance(plan, p.OneOf):
             values = json.dumps(list(plan.values))
             return RowSet(sql=f"{head} AND value IN (SELECT value FROM json_each(?))", params=(values,))
-        bounds = _bounds(plan)
+        bounds = plan.bounds()
         sql = head + "".join(f" AND value {op} ?" for op, _ in bounds)
         return RowSet(sql=sql, params=tuple(b for _, b in bounds))
 
@@ -252,10 +254,18 @@ class IndexCompiler:
         return RowSet(sql=f"SELECT * FROM ({sql})", params=tuple(params), tokens=tokens, selects=selects)
 
 
-def _bounds(plan: p.Range) -> list[tuple[str, Any]]:
-    """The range's comparisons, as (operator, bound)."""
-    ops = ((">", plan.gt), (">=", plan.gte), ("<", plan.lt), ("<=", plan.lte))
-    return [(op, b) for op, b in ops if b is not None]
+def _prefix_end(prefix: str) -> str | None:
+    """The least string above every string that starts with ``prefix`` (None: no string is above them all).
+
+    Not ``prefix + "\\U0010ffff"``: ``u\\U0010ffffx`` starts with ``u`` and sorts above it.
+    """
+    head = prefix.rstrip("\U0010ffff")
+    if not head:
+        return None
+    code = ord(head[-1]) + 1
+    if 0xD800 <= code <= 0xDFFF:  # surrogates are no characters of a stored (UTF-8) text
+        code = 0xE000
+    return head[:-1] + chr(code)
 
 
 def _compound(op: str, sets: list[RowSet]) -> RowSet:
