@@ -359,6 +359,7 @@ class TermIndexer:
     """
 
     CACHE = 200_000
+    LAYOUTS = 10_000  # field-name orders seen; make_event's fixed order keeps them to a handful
 
     def __init__(self, term_fields: frozenset[str], number_fields: Mapping[str, int]) -> None:
         self._terms = term_fields
@@ -383,6 +384,8 @@ class TermIndexer:
     def _layout(self, names: tuple[str, ...]) -> _Layout:
         layout = self._layouts.get(names)
         if layout is None:
+            if len(self._layouts) >= self.LAYOUTS:
+                self._layouts.clear()  # new_shapes keeps what the open batch still has to write
             terms = [n for n in names if n in self._terms]
             numbers = tuple(n for n in names if n in self._numbers)
             shape = shape_token(names)

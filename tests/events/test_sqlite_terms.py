@@ -367,3 +367,17 @@ def test_text_in_letters_sqlite_does_not_fold_is_found(tmp_path: Path, capital: 
             _agrees(store, [query])
     finally:
         store.close()
+
+
+def test_the_layout_cache_stays_bounded_and_still_writes_every_shape() -> None:
+    from netguard.events.sqlite_index import TermIndexer
+
+    indexer = TermIndexer(frozenset({"user.name"}), {})
+    indexer.LAYOUTS = 3
+    shapes: set[str] = set()
+    for i in range(10):
+        names = {f"x{i}": 1, "user.name": "alice"}
+        indexer.rows(names, "", i)
+        shapes.add(next(iter(indexer.new_shapes.keys() - shapes)))
+        assert len(indexer._layouts) <= 3
+    assert len(indexer.new_shapes) == 10 and set(indexer.new_shapes) == shapes
