@@ -123,7 +123,9 @@ class SQLiteEventStore(EventStore):
             register_functions(self.conn)
             migrate(self.conn, MIGRATIONS, where=f"event store {self.path}")
         except (sqlite3.Error, OSError) as exc:
-            raise StoreError(f"cannot open event store {path}: {exc}") from None
+            busy = isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+            hint = "; another process holds its write lock (an upgrade of a large store takes minutes)" if busy else ""
+            raise StoreError(f"cannot open event store {path}: {exc}{hint}") from None
 
     # --- writing
     def write(self, events: Iterable[Event]) -> WriteResult:

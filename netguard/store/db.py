@@ -146,7 +146,8 @@ def open_read_only(
             raise StoreError(f"{where} has schema version {version}, newer than this NetGuard knows ({latest})")
         raise StoreError(
             f"{where} has schema version {version}, older than this NetGuard's {latest}; "
-            "open it once as its owner (e.g. netguard config check) to upgrade it"
+            "open it once as its owner (e.g. netguard config check) to upgrade it, or, if its owner is upgrading "
+            "it now (minutes for a large store), wait until that ends"
         )
     return conn
 
