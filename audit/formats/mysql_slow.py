@@ -35,7 +35,7 @@ import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from audit.formats.base import ParseOptions, bad, new_tuple
+from audit.formats.base import ParseOptions, bad, count_number, new_tuple, scaled_ns
 from audit.formats.mysql_general import BANNER
 from audit.lines import MAX_LINE, Line, decode_line
 from audit.records import Record, Statement
@@ -59,24 +59,8 @@ def _is_banner(text: str) -> bool:
     return text[:1] in ("/", "T") and BANNER.match(text) is not None
 
 
-# Elasticsearch's long: a count or duration past it would get the whole event rejected at indexing.
-_MAX_LONG = 2**63 - 1
-
-
 def _seconds_ns(value: str | None) -> int | None:
-    try:
-        ns = round(float(value) * 1_000_000_000) if value is not None else None
-    except (ValueError, OverflowError):  # "nan", "inf", garbage
-        return None
-    return ns if ns is None or -_MAX_LONG <= ns <= _MAX_LONG else None
-
-
-def _count(value: str | bytes | None) -> int | None:
-    """A row count: ASCII digits that fit a long, else None (``"²".isdigit()`` holds, but int() refuses it)."""
-    if value is None or len(value) > 19 or not value.isascii() or not value.isdigit():
-        return None
-    n = int(value)
-    return n if n <= _MAX_LONG else None
+    return scaled_ns(value, 1_000_000_000)
 
 
 _ENTRY = re.compile(
@@ -204,8 +188,8 @@ def parse_slow(stream: BinaryIO, options: ParseOptions, *, shortcut: bool = True
             (
                 source, offset, line, text, "mysql", system, ts, who[0],
                 conn_db, who[1], None, conn_id, None, (), _seconds_ns(qtime.decode()), lock_ns,
-                int(sent) if len(sent) < 19 else _count(sent),  # ASCII digits: 18 of them fit a long
-                int(examined) if len(examined) < 19 else _count(examined), "unknown", None,
+                int(sent) if len(sent) < 19 else count_number(sent),  # ASCII digits: 18 of them fit a long
+                int(examined) if len(examined) < 19 else count_number(examined), "unknown", None,
             ),
         )  # fmt: skip
 
@@ -294,7 +278,7 @@ def parse_slow(stream: BinaryIO, options: ParseOptions, *, shortcut: bool = True
             (
                 source, offset, line, text, "mysql", system, ts, who[0], conn_db, who[1], None, conn_id, None, (),
                 _seconds_ns(header.get("Query_time")), lock_ns,
-                _count(sent), _count(examined),
+                count_number(sent), count_number(examined),
                 "unknown", None,
             ),
         )  # fmt: skip
