@@ -92,6 +92,22 @@ def json_values(stream: BinaryIO, options: ParseOptions) -> Iterator[tuple[Line,
         if not text.strip():
             continue
         try:
-            yield line, json.loads(text)
+            value = json.loads(text)
         except ValueError as exc:
             yield bad(options, line, f"not JSON: {exc}")
+            continue
+        # json.loads turns a "\ud800" with no partner into a lone surrogate, which no output can
+        # encode (parse --json failed on it): a bad line, as undecodable bytes are. Tested only
+        # when the line has such an escape, so the usual line costs one scan.
+        if ("\\ud" in text or "\\uD" in text) and not _encodable(value):
+            yield bad(options, line, "a JSON string holds a lone surrogate (not text)")
+            continue
+        yield line, value
+
+
+def _encodable(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True

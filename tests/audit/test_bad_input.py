@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -159,3 +160,21 @@ def test_postgres_jsonlog_odd_port_is_none(port: str) -> None:
     stmts, bad = parse_bytes("postgres-json", line)
     want = 5432 if port == "5432" else None
     assert (bad, [(s.text, s.client, s.client_port) for s in stmts]) == ([], [("SELECT 1", "10.0.0.1", want)])
+
+
+def test_json_lone_surrogate_is_a_bad_line(tmp_path: Path) -> None:
+    """A JSON "\\ud800" decodes to no character UTF-8 can write: a bad line, as undecodable bytes are,
+    not an internal error of parse --json on output; a pair that makes a character is kept."""
+    log = tmp_path / "x.jsonl"
+    log.write_text(
+        '{"statement": "SELECT 1", "user": "\\ud800x"}\n'
+        '{"statement": "SELECT \'\\ud83d\\ude00\'", "user": "u"}\n'
+        '{"statement": "SELECT 2", "user": "\\\\ud800"}\n'
+    )
+    stmts, bad = parse_bytes("jsonl", log.read_bytes(), dialect="mysql")
+    assert [(b.line, b.reason) for b in bad] == [(1, "a JSON string holds a lone surrogate (not text)")]
+    assert [(s.text, s.user) for s in stmts] == [("SELECT '\U0001f600'", "u"), ("SELECT 2", "\\ud800")]
+    done = cli("audit", "parse", "--format", "jsonl", "--dialect", "mysql", "--json", str(log))
+    assert done.returncode == 1, done.stderr
+    assert [json.loads(line)["user"] for line in done.stdout.splitlines()] == ["u", "\\ud800"]
+    assert "lone surrogate" in done.stderr
