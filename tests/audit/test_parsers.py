@@ -10,7 +10,6 @@ from audit.formats.base import ParseOptions
 from audit.formats.pg_entries import PgEntry, stderr_entries
 from audit.formats.pg_statements import statements
 from audit.records import BadLine, Statement
-
 from tests.audit.helpers import SHANGHAI, parse_bytes
 
 MYSQL8_GENERAL = b"""/usr/sbin/mysqld, Version: 8.0.36 (MySQL Community Server - GPL). started with:
