@@ -30,6 +30,7 @@ from netguard.events.model import Event, LogPosition
 from netguard.events.template import EventFactory, EventTemplate
 
 TEMPLATES = 20_000  # shapes (and clients) remembered; cleared when full, so memory stays bounded
+SHAPE_TEXT = 16_000_000  # and characters of masked text in the shapes' keys (as audit.pipeline.SHAPE_TEXT)
 _VARIANTS = 8  # verdicts remembered per shape, for classifiers that look at more than the shape
 
 
@@ -127,14 +128,17 @@ class SqlEvents:
         self._factory = EventFactory("sql")
         self._clock = Clock()
         self._templates: dict[tuple[str, str, str], list[_Entry]] = {}
+        self._template_text = 0  # characters of the masked texts in _templates' keys
         self._ips: dict[str, str | None] = {}
 
     def _template(self, item: Audited) -> _Entry:
         key = (item.masked, item.fingerprint, item.statement.system)
         entries = self._templates.get(key)
         if entries is None:
-            if len(self._templates) >= TEMPLATES:
+            if len(self._templates) >= TEMPLATES or self._template_text + len(item.masked) > SHAPE_TEXT:
                 self._templates.clear()
+                self._template_text = 0
+            self._template_text += len(item.masked)
             entries = self._templates[key] = []
         a, v = item.analysis, item.verdict
         for e in entries:

@@ -18,7 +18,8 @@ and at most :data:`_VARIANTS` are kept per shape. The fingerprint is
 reused only when :func:`~audit.fingerprint.masked_is_equivalent` proves it
 equal to the raw text's (ids must match pt-query-digest, which fingerprints
 raw text); otherwise the raw text is fingerprinted. The dict is cleared when it
-outgrows :data:`SHAPES`, so memory stays bounded by the number of shapes.
+outgrows :data:`SHAPES` shapes or :data:`SHAPE_TEXT` characters of them, so
+memory stays bounded.
 
 :func:`to_json` renders one result as the object ``netguard audit parse --json``
 prints; the statement text is the masked one unless ``raw`` is asked for, and
@@ -41,6 +42,9 @@ from audit.records import Statement
 from audit.risk import BuiltinClassifier, Classifier, Verdict
 
 SHAPES = 20_000
+# And at most this many characters of masked text as keys: 20,000 usual statements are a few MB, but
+# multi-row INSERTs (each row count its own masked text, tens of KB) would be GBs in a long follow.
+SHAPE_TEXT = 16_000_000
 _MEMO = 4096
 _VARIANTS = 16  # rendered verdicts per shape; cleared when full
 
@@ -182,6 +186,7 @@ class Pipeline:
         self.analyser = analyser or Analyser()
         self._maskers: dict[str, Masker] = {}
         self._shapes: dict[tuple[str, str], _Shape] = {}
+        self._shape_text = 0  # characters of the masked texts in _shapes
         self._last: tuple[Audited, _Shape | None] | None = None
         # json_line's rendered parts: the last time, who ran it and where, lock times (bounded by _MEMO)
         self._ts: tuple[dt.datetime | None, str] = (None, "null")
@@ -202,8 +207,10 @@ class Pipeline:
         key = (stmt.dialect, masked)
         shape = self._shapes.get(key)
         if shape is None:
-            if len(self._shapes) >= SHAPES:
+            if len(self._shapes) >= SHAPES or self._shape_text + len(masked) > SHAPE_TEXT:
                 self._shapes.clear()
+                self._shape_text = 0
+            self._shape_text += len(masked)
             analysis = self.analyser.analyse(masked, stmt.dialect)
             fp = fingerprint(masked)
             verdict = self.classifier.classify(stmt, analysis) if self._verdict_per_shape else None

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -268,31 +269,36 @@ def ingest(
     started = time.monotonic()
     failed: list[str] = []
     restore_gc = _fewer_full_collections()
-    # Stop cleanly (flush, commit what was confirmed), following or not: the readers run on their own threads.
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        for follower, result in read_sources(followers):
-            if isinstance(result, NetGuardError):
-                failed.append(str(result))
-                continue
-            for message in result.messages:
-                echo(message, err=True)
-            echo(
-                f"{follower.source.name}: {plural(result.statements, 'statement')}, "
-                f"{plural(result.bad_lines, 'bad line')}"
-                + (f", {result.unparsed} not understood by sqlglot (kept, flagged)" if result.unparsed else "")
-            )
+        previous: dict[signal.Signals, Any] = {}
+        try:
+            # Stop cleanly (flush, commit what was confirmed), following or not: the readers run on their own
+            # threads. (Off the main thread signal.signal raises: the sink and store are closed all the same.)
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                previous[sig] = signal.signal(sig, lambda *_: stop.set())
+            for follower, result in read_sources(followers):
+                if isinstance(result, NetGuardError):
+                    failed.append(str(result))
+                    continue
+                for message in result.messages:
+                    echo(message, err=True)
+                echo(
+                    f"{follower.source.name}: {plural(result.statements, 'statement')}, "
+                    f"{plural(result.bad_lines, 'bad line')}"
+                    + (f", {result.unparsed} not understood by sqlglot (kept, flagged)" if result.unparsed else "")
+                )
+        finally:
+            stats = sink.close()
+            if stats.stored:
+                # Elasticsearch: one refresh at the end, so the next search sees them all (none during the load).
+                # Failing here loses nothing: the events are stored, a later refresh shows them.
+                with contextlib.suppress(StoreError):
+                    store.refresh()
+            store.close()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     finally:
-        stats = sink.close()
-        if stats.stored:
-            # Elasticsearch: one refresh at the end, so the next search sees them all (none during the load).
-            # Failing here loses nothing: the events are stored, a later refresh shows them.
-            with contextlib.suppress(StoreError):
-                store.refresh()
-        store.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        restore_gc()
+        restore_gc()  # on every way out: signal.signal raises off the main thread, closing a store can fail
     elapsed = time.monotonic() - started
     echo(
         f"events: {stats.stored} stored, {stats.duplicates} duplicates"

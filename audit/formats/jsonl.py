@@ -19,7 +19,7 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from audit.formats.base import ParseOptions, bad, json_values
+from audit.formats.base import MAX_LONG, ParseOptions, bad, json_values, scaled_ns
 from audit.records import BadLine, Record, Statement
 from audit.timestamps import with_zone
 
@@ -79,7 +79,7 @@ def parse_jsonl(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
             connection_id=_str(obj, "connection_id", "session"),
             application=_str(obj, "application"),
             params=tuple(str(p) for p in params) if isinstance(params, list) else (),
-            duration_ns=round(float(duration) * 1_000_000) if isinstance(duration, int | float) else None,
-            rows_sent=rows if isinstance(rows, int) else None,
+            duration_ns=scaled_ns(duration, 1_000_000) if isinstance(duration, int | float) else None,
+            rows_sent=rows if type(rows) is int and 0 <= rows <= MAX_LONG else None,
             outcome=outcome if outcome in ("success", "failure", "unknown") else "unknown",
         )

@@ -35,7 +35,7 @@ import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from audit.formats.base import ParseOptions, bad, new_tuple
+from audit.formats.base import ParseOptions, bad, count_number, new_tuple, scaled_ns
 from audit.formats.mysql_general import BANNER
 from audit.lines import MAX_LINE, Line, decode_line
 from audit.records import Record, Statement
@@ -60,10 +60,7 @@ def _is_banner(text: str) -> bool:
 
 
 def _seconds_ns(value: str | None) -> int | None:
-    try:
-        return round(float(value) * 1_000_000_000) if value is not None else None
-    except (ValueError, OverflowError):  # "nan", "inf", garbage
-        return None
+    return scaled_ns(value, 1_000_000_000)
 
 
 _ENTRY = re.compile(
@@ -190,8 +187,9 @@ def parse_slow(stream: BinaryIO, options: ParseOptions, *, shortcut: bool = True
             Statement,
             (
                 source, offset, line, text, "mysql", system, ts, who[0],
-                conn_db, who[1], None, conn_id, None, (), _seconds_ns(qtime.decode()), lock_ns, int(sent),
-                int(examined), "unknown", None,
+                conn_db, who[1], None, conn_id, None, (), _seconds_ns(qtime.decode()), lock_ns,
+                int(sent) if len(sent) < 19 else count_number(sent),  # ASCII digits: 18 of them fit a long
+                int(examined) if len(examined) < 19 else count_number(examined), "unknown", None,
             ),
         )  # fmt: skip
 
@@ -280,8 +278,7 @@ def parse_slow(stream: BinaryIO, options: ParseOptions, *, shortcut: bool = True
             (
                 source, offset, line, text, "mysql", system, ts, who[0], conn_db, who[1], None, conn_id, None, (),
                 _seconds_ns(header.get("Query_time")), lock_ns,
-                int(sent) if sent is not None and sent.isdigit() else None,
-                int(examined) if examined is not None and examined.isdigit() else None,
+                count_number(sent), count_number(examined),
                 "unknown", None,
             ),
         )  # fmt: skip

@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple
 
-from audit.formats.base import ParseOptions, bad, json_values, new_tuple
+from audit.formats.base import ParseOptions, bad, json_values, new_tuple, port_number
 from audit.formats.pg_prefix import compile_prefix
 from audit.lines import Line, read_lines
 from audit.records import BadLine, Statement
@@ -129,7 +129,7 @@ def stderr_entries(stream: BinaryIO, options: ParseOptions) -> Iterator[PgEntry 
             user=groups.get("user") or None,
             db=groups.get("db") or None,
             client=None if client in (None, "", "[local]") else client,
-            client_port=int(port) if port else None,
+            client_port=port_number(port),
             application=groups.get("app") or None,
         )
 
@@ -211,7 +211,7 @@ def csv_entries(stream: BinaryIO, options: ParseOptions) -> Iterator[PgEntry | B
             user=row[1] or None,
             db=row[2] or None,
             client=client or None if client != "[local]" else None,
-            client_port=int(port) if port.isdigit() else None,
+            client_port=port_number(port),
             application=row[22] or None,
             detail=row[14] or None,
             query=row[19] or None,
@@ -242,7 +242,7 @@ def json_entries(stream: BinaryIO, options: ParseOptions) -> Iterator[PgEntry | 
             user=obj.get("user") or None,
             db=obj.get("dbname") or None,
             client=host if host and host != "[local]" else None,
-            client_port=int(port) if isinstance(port, int) else None,
+            client_port=port_number(port),
             application=obj.get("application_name") or None,
             detail=obj.get("detail") or None,
             query=obj.get("statement") or None,

@@ -19,8 +19,14 @@ What the server writes, per session, and what becomes of it:
 - pgaudit's ``AUDIT:`` lines and everything else → skipped here.
 
 A statement is held per session until its duration, its error or the
-session's next statement arrives, then emitted; the rest at end of input. The
-pending set is one statement per live session, so memory stays flat.
+session's next statement arrives, then emitted; the rest at end of input.
+Nothing says a session ended unless ``log_disconnections`` is on (it is off by
+default), and a failed login leaves a ``FATAL`` no ``STATEMENT`` follows: a
+follower on a busy server, whose input never ends, would hold one of each per
+session it ever saw, and checkpoint before the oldest. So at most
+``max_sessions`` are held: past that the longest-held statement is emitted as
+it is (a session that waited that long for its duration has most likely
+ended), and the oldest remembered error or protocol step is forgotten.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from audit.records import BadLine, Record, Statement
 _DURATION = re.compile(r"duration: (?P<ms>\d+(?:\.\d+)?) ms(?:  (?P<rest>.*))?\Z", re.S)
 _EXECUTE = re.compile(r"execute (?P<name>\S+?)(?: \(portal \S+\))?: (?P<sql>.*)\Z", re.S)
 _PARAM = re.compile(r"\$(\d+) = (NULL|'(?:[^']|'')*')")
+MAX_SESSIONS = 10_000  # sessions with something held (see the module docstring)
 
 
 def parameters(detail: str) -> tuple[str, ...]:
@@ -43,7 +50,10 @@ def parameters(detail: str) -> tuple[str, ...]:
     return tuple(found.get(i, "NULL") for i in range(1, max(found, default=0) + 1))
 
 
-def statements(entries: Iterator[PgEntry | BadLine], options: ParseOptions) -> Iterator[Record]:
+def statements(
+    entries: Iterator[PgEntry | BadLine], options: ParseOptions, max_sessions: int = MAX_SESSIONS
+) -> Iterator[Record]:
+    # Per session; insertion order is age (a session's entry is taken out and put back when it changes).
     pending: dict[str | None, Statement] = {}
     last_error: dict[str | None, PgEntry] = {}
     last_was_execute: dict[str | None, bool] = {}
@@ -91,6 +101,9 @@ def statements(entries: Iterator[PgEntry | BadLine], options: ParseOptions) -> I
                 x = _EXECUTE.match(msg)
                 if x is not None:
                     text, is_execute = x.group("sql"), True
+            last_was_execute.pop(key, None)
+            if len(last_was_execute) >= max_sessions:
+                del last_was_execute[next(iter(last_was_execute))]
             last_was_execute[key] = is_execute
             if text is None:
                 if msg.startswith("disconnection: "):
@@ -107,6 +120,8 @@ def statements(entries: Iterator[PgEntry | BadLine], options: ParseOptions) -> I
             if duration is not None and not is_execute:
                 yield stmt
             else:
+                if len(pending) >= max_sessions:
+                    yield pending.pop(next(iter(pending)))
                 pending[key] = stmt
                 if duration is not None and e.detail is not None:
                     yield pending.pop(key)
@@ -120,6 +135,9 @@ def statements(entries: Iterator[PgEntry | BadLine], options: ParseOptions) -> I
             if e.query is not None:  # csv/json: the statement is on the error entry itself
                 yield from failed(e, key, e.query, e)
             else:
+                last_error.pop(key, None)
+                if len(last_error) >= max_sessions:
+                    del last_error[next(iter(last_error))]
                 last_error[key] = e
         elif sev == "STATEMENT":
             error = last_error.pop(key, None)

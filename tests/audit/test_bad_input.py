@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -114,3 +115,66 @@ def test_short_pgaudit_line_excerpt_shows_control_characters() -> None:
     assert [b.reason for b in bad] == ["pgaudit line with fewer than 8 fields"]
     assert "\x1b" not in bad[0].excerpt and "\x07" not in bad[0].excerpt
     assert "\\x1b[31m" in bad[0].excerpt
+
+
+PREFIX_MISMATCH = "does not match the log_line_prefix (wrong --log-line-prefix or format?)"
+
+
+@pytest.mark.parametrize("port", ["\u00b2", "\u0661\u0662", "9" * 5000, "70000", "5432"])
+def test_odd_client_port_is_no_port_not_a_crash(port: str) -> None:
+    """A port int() refuses ("²", past its digit limit) or no TCP port can be: the statement kept, without it."""
+    want = int(port) if port == "5432" else None
+    line = f"2026-11-30 08:00:00.123 CST [5] u@d 10.0.0.1({port}) LOG:  statement: SELECT 1\n".encode()
+    stmts, bad = parse_bytes("postgres", line, prefix="%m [%p] %u@%d %r ")
+    if port == "\u00b2":  # not a digit to the prefix's (?P<port>\d+): the line does not match it
+        assert (stmts, [b.reason for b in bad]) == ([], [PREFIX_MISMATCH])
+    else:
+        assert (bad, [(s.text, s.client, s.client_port) for s in stmts]) == ([], [("SELECT 1", "10.0.0.1", want)])
+    row = ["2026-11-30 08:00:00.123 CST", "u", "d", "5", f"10.0.0.1:{port}", "s", "1", "idle", "", "3/4", "0", "LOG"]
+    row += ["00000", "statement: SELECT 1", "", "", "", "", "", "", "", "psql", "client backend", "", "0"]
+    stmts, bad = parse_bytes("postgres-csv", (",".join(row) + "\n").encode())
+    assert (bad, [(s.text, s.client, s.client_port) for s in stmts]) == ([], [("SELECT 1", "10.0.0.1", want)])
+
+
+@pytest.mark.parametrize(
+    ("fields", "want"),
+    [
+        ('"duration_ms": 1e999, "rows": 2', (None, 2)),  # json reads 1e999 as inf
+        ('"duration_ms": NaN, "rows": true', (None, None)),  # json reads NaN; true is not a count
+        ('"duration_ms": -Infinity, "rows": 99999999999999999999', (None, None)),  # past a long
+        ('"duration_ms": 1.5, "rows": 3', (1_500_000, 3)),
+    ],
+)
+def test_jsonl_odd_numbers_are_none_not_a_crash(fields: str, want: tuple[int | None, int | None]) -> None:
+    line = ('{"statement": "SELECT 1", ' + fields + "}\n").encode()
+    stmts, bad = parse_bytes("jsonl", line, dialect="mysql")
+    assert (bad, [(s.text, s.duration_ns, s.rows_sent) for s in stmts]) == ([], [("SELECT 1", *want)])
+
+
+@pytest.mark.parametrize("port", ["true", "99999999999999999999", "-1", "5432"])
+def test_postgres_jsonlog_odd_port_is_none(port: str) -> None:
+    line = (
+        '{"timestamp": "2026-11-30 08:00:00.123 CST", "pid": 5, "remote_host": "10.0.0.1", '
+        f'"remote_port": {port}, "error_severity": "LOG", "message": "statement: SELECT 1"}}\n'
+    ).encode()
+    stmts, bad = parse_bytes("postgres-json", line)
+    want = 5432 if port == "5432" else None
+    assert (bad, [(s.text, s.client, s.client_port) for s in stmts]) == ([], [("SELECT 1", "10.0.0.1", want)])
+
+
+def test_json_lone_surrogate_is_a_bad_line(tmp_path: Path) -> None:
+    """A JSON "\\ud800" decodes to no character UTF-8 can write: a bad line, as undecodable bytes are,
+    not an internal error of parse --json on output; a pair that makes a character is kept."""
+    log = tmp_path / "x.jsonl"
+    log.write_text(
+        '{"statement": "SELECT 1", "user": "\\ud800x"}\n'
+        '{"statement": "SELECT \'\\ud83d\\ude00\'", "user": "u"}\n'
+        '{"statement": "SELECT 2", "user": "\\\\ud800"}\n'
+    )
+    stmts, bad = parse_bytes("jsonl", log.read_bytes(), dialect="mysql")
+    assert [(b.line, b.reason) for b in bad] == [(1, "a JSON string holds a lone surrogate (not text)")]
+    assert [(s.text, s.user) for s in stmts] == [("SELECT '\U0001f600'", "u"), ("SELECT 2", "\\ud800")]
+    done = cli("audit", "parse", "--format", "jsonl", "--dialect", "mysql", "--json", str(log))
+    assert done.returncode == 1, done.stderr
+    assert [json.loads(line)["user"] for line in done.stdout.splitlines()] == ["u", "\\ud800"]
+    assert "lone surrogate" in done.stderr

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -145,6 +146,23 @@ def test_ingest_puts_the_garbage_collector_back_as_it_found_it(cfg: Path, tmp_pa
     finally:
         gc.set_threshold(*before)
     assert count(cfg) == 5
+
+
+def test_ingest_puts_the_garbage_collector_back_when_it_fails(cfg: Path, tmp_path: Path) -> None:
+    # Off the main thread, installing the SIGTERM handler raises: the GC settings must still come back.
+    before = gc.get_threshold()
+    log = GeneralLog(tmp_path / "general.log")
+    log.append(5)
+    results: list[Result] = []
+    try:
+        gc.set_threshold(555, 7, 3)
+        thread = threading.Thread(target=lambda: results.append(ingest(cfg, str(log.path))))
+        thread.start()
+        thread.join()
+        assert results and results[0].exit_code != 0
+        assert gc.get_threshold() == (555, 7, 3)
+    finally:
+        gc.set_threshold(*before)
 
 
 def test_a_statement_cut_at_the_end_is_stored_once_whole(cfg: Path, tmp_path: Path) -> None:

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import BinaryIO
 
+import pytest
+
 from audit.formats.base import ParseOptions, bad
 from audit.formats.mysql_general import (
     _CONNECT,
@@ -311,3 +313,30 @@ def test_slow_parser_shortcut_gives_what_the_general_way_gives() -> None:
         for options in (OPTIONS, replace(OPTIONS, system="mariadb")):
             got = list(parse_slow(io.BytesIO(data), options))
             assert got == list(parse_slow(io.BytesIO(data), options, shortcut=False)), data
+
+
+@pytest.mark.parametrize(
+    ("rows", "query_time", "want_rows", "want_ns"),
+    [
+        ("\u00b2", "0.5", None, 500_000_000),  # "²".isdigit(), but int() refuses it
+        ("\uff11", "0.5", None, 500_000_000),  # fullwidth 1: not an ASCII count
+        ("9" * 5000, "0.5", None, 500_000_000),  # past int()'s digit limit
+        ("9223372036854775808", "1e15", None, None),  # past Elasticsearch's long: not storable
+        ("9223372036854775807", "0.000001", 2**63 - 1, 1000),
+    ],
+)
+def test_slow_log_odd_numbers_are_unreadable_not_a_crash(
+    rows: str, query_time: str, want_rows: int | None, want_ns: int | None
+) -> None:
+    """A hostile header number is left out (None), the entry kept, by both the shortcut and the general way."""
+    entry = (
+        "# User@Host: doc[doc] @  [127.0.0.1]\n# Thread_id: 6  Schema: his\n"
+        f"# Query_time: {query_time}  Lock_time: 0.0 Rows_sent: {rows}  Rows_examined: {rows}\n"
+        "SET timestamp=1796058413;\nSELECT 1;\n"
+    ).encode()
+    for shortcut in (True, False):
+        got = list(parse_slow(io.BytesIO(entry * 2), OPTIONS, shortcut=shortcut))
+        assert [type(r).__name__ for r in got] == ["Statement", "Statement"]
+        for stmt in got:
+            assert isinstance(stmt, Statement)
+            assert (stmt.rows_sent, stmt.rows_examined, stmt.duration_ns) == (want_rows, want_rows, want_ns)

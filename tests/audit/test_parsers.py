@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+from collections.abc import Iterator
 
+from audit.formats.base import ParseOptions
+from audit.formats.pg_entries import PgEntry, stderr_entries
+from audit.formats.pg_statements import statements
+from audit.records import BadLine, Statement
 from tests.audit.helpers import SHANGHAI, parse_bytes
 
 MYSQL8_GENERAL = b"""/usr/sbin/mysqld, Version: 8.0.36 (MySQL Community Server - GPL). started with:
@@ -146,3 +152,29 @@ def test_jsonl_export_needs_a_dialect() -> None:
     assert [b.reason for b in bad] == ["no dialect: name it in the record or with --dialect"]
     stmts, bad = parse_bytes("jsonl", data, dialect="tsql")
     assert bad == [] and [s.system for s in stmts] == ["oracle", "mssql"]
+
+
+def test_postgres_sessions_that_end_unlogged_are_not_held_forever() -> None:
+    """Without log_disconnections (the default) nothing says a session ended: its last statement and a
+    failed login's FATAL would be held until the input ends, one per session, which a follower on a
+    busy server never reaches. Past ``max_sessions`` the longest-held statement goes out as it is."""
+    lines = []
+    for pid in range(100, 130):
+        lines.append(f"2026-11-30 08:00:{pid % 60:02d}.000 CST [{pid}] LOG:  statement: SELECT {pid}\n")
+        lines.append(f"2026-11-30 08:00:{pid % 60:02d}.000 CST [{pid + 1000}] FATAL:  password authentication failed\n")
+    options = ParseOptions(source="pg.log", tz=SHANGHAI)
+    read = 0
+
+    def counted(entries: Iterator[PgEntry | BadLine]) -> Iterator[PgEntry | BadLine]:
+        nonlocal read
+        for e in entries:
+            read += 1
+            yield e
+
+    seen: list[tuple[int, str]] = []
+    for stmt in statements(counted(stderr_entries(io.BytesIO("".join(lines).encode()), options)), options, 4):
+        assert isinstance(stmt, Statement)
+        seen.append((read, stmt.text))
+    assert [t for _, t in seen] == [f"SELECT {pid}" for pid in range(100, 130)]
+    # SELECT 100 went out once a fifth session started (its entry the 9th read), not at the end.
+    assert seen[0][0] == 9

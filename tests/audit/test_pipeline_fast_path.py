@@ -203,3 +203,23 @@ def test_random_statements_with_context_rules(make: Make) -> None:
     # One object per distinct verdict (interned): what the per-verdict rendering relies on.
     assert len({id(v) for v in verdicts}) == len(set(verdicts)) < len(stmts) // 5
     assert len({v.risk for v in verdicts}) > 1
+
+
+def test_shape_caches_are_bounded_in_text_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """20,000 shapes is a few MB of usual statements, but GBs of multi-row INSERTs (each row count its
+    own masked text): the caches also forget everything once their keys pass SHAPE_TEXT characters."""
+    from audit import event_fields, pipeline
+
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    monkeypatch.setattr(pipeline, "SHAPE_TEXT", 100_000)
+    monkeypatch.setattr(event_fields, "SHAPE_TEXT", 100_000)
+    p, events = Pipeline(), SqlEvents(host=None)
+    ts = dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
+    for i in range(40):
+        text = "INSERT INTO t (a,b,c) VALUES (1,'x',2)" + ",(1,'x',2)" * (1000 + i)  # 10 KB, each its own shape
+        item = p.process(Statement("x", i, 1, text, "mysql", "mysql", ts=ts))
+        assert item.masked.count("(?,?,?)") == 1001 + i
+        events.event(item, log_position(item, "s", "k"))
+        assert sum(len(masked) for _, masked in p._shapes) <= 100_000
+        assert sum(len(masked) for masked, _, _ in events._templates) <= 100_000
+        assert p._shapes and events._templates  # the latest is remembered
