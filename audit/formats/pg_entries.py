@@ -79,6 +79,14 @@ class PgEntry(NamedTuple):
         )  # fmt: skip
 
 
+# stderr_entries builds PgEntry positionally: a change of its fields must fail here, not mislabel them.
+if PgEntry._fields != (
+    "offset", "line", "severity", "message", "ts", "pid", "session", "user", "db", "client", "client_port",
+    "application", "detail", "query", "sqlstate",
+):  # fmt: skip
+    raise ImportError("PgEntry's fields changed: update stderr_entries, which builds it positionally")
+
+
 def _pg_time(value: str | None, tz: dt.tzinfo) -> dt.datetime | None:
     if not value:
         return None
@@ -117,21 +125,16 @@ def stderr_entries(stream: BinaryIO, options: ParseOptions) -> Iterator[PgEntry 
         elif groups.get("n"):
             ts = from_epoch(float(groups["n"]))
         client = groups.get("client") or groups.get("host")
-        port = groups.get("port")
-        return PgEntry(
-            offset=line.offset,
-            line=line.number,
-            severity=groups["severity"],
-            message="\n".join(parts),
-            ts=ts,
-            pid=groups.get("pid"),
-            session=groups.get("session"),
-            user=groups.get("user") or None,
-            db=groups.get("db") or None,
-            client=None if client in (None, "", "[local]") else client,
-            client_port=port_number(port),
-            application=groups.get("app") or None,
-        )
+        # Positionally (PgEntry's field order, checked at import): a keyword call costs ~1 µs more.
+        return new_tuple(
+            PgEntry,
+            (
+                line.offset, line.number, groups["severity"], "\n".join(parts), ts, groups.get("pid"),
+                groups.get("session"), groups.get("user") or None, groups.get("db") or None,
+                None if client in (None, "", "[local]") else client, port_number(groups.get("port")),
+                groups.get("app") or None, None, None, None,
+            ),
+        )  # fmt: skip
 
     for line in read_lines(stream):
         text = line.text
