@@ -80,7 +80,7 @@ def in_second(ts: dt.datetime, second: dt.datetime) -> bool:
     return not d.days and not d.seconds
 
 
-_MS_FRACTIONS = (b"",) + tuple(b".%03d000" % i for i in range(1, 1000))
+_MS_FRACTIONS = (b"", *(b".%03d000" % i for i in range(1, 1000)))
 
 
 @dataclass(slots=True)

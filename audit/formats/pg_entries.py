@@ -135,8 +135,10 @@ def stderr_entries(stream: BinaryIO, options: ParseOptions) -> Iterator[PgEntry 
                 ts = last_second[2] + _MILLISECONDS[int(millis)]
             else:
                 ts = with_zone(dt.datetime.fromisoformat(raw_time), zone, tz)
-        elif g[i_n]:
-            ts = from_epoch(float(g[i_n]))
+        else:
+            epoch = g[i_n]
+            if epoch:
+                ts = from_epoch(float(epoch))
         client = g[i_client] or g[i_host]
         # Positionally (PgEntry's field order, checked at import): a keyword call costs ~1 µs more.
         return new_tuple(
@@ -144,7 +146,7 @@ def stderr_entries(stream: BinaryIO, options: ParseOptions) -> Iterator[PgEntry 
             (
                 line.offset, line.number, g[i_severity], "\n".join(parts), ts, g[i_pid], g[i_session],
                 g[i_user] or None, g[i_db] or None, None if client in (None, "", "[local]") else client,
-                port_number(g[i_port]), g[i_app] or None, None, None, None,
+                None if g[i_port] is None else port_number(g[i_port]), g[i_app] or None, None, None, None,
             ),
         )  # fmt: skip
 
