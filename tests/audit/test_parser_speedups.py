@@ -1,4 +1,4 @@
-"""The faster general-log parser, block reader and PostgreSQL time cache give what the old code gave.
+"""The faster general-log and PostgreSQL stderr parsers, block reader and time cache give what the old code gave.
 
 ``_reference_general`` is the general-log parser as it was before it was
 restructured for speed, kept here only as the oracle for randomised logs.
