@@ -40,6 +40,7 @@ from audit.fingerprint import fingerprint, fingerprint_id, plain_is_equivalent
 from audit.masking import Masker, bind_parameters, mask_error
 from audit.records import Statement
 from audit.risk import BuiltinClassifier, Classifier, Verdict
+from audit.timestamps import IsoJson
 
 SHAPES = 20_000
 # And at most this many characters of masked text as keys: 20,000 usual statements are a few MB, but
@@ -194,6 +195,7 @@ class Pipeline:
         self._lock: dict[int | None, str] = {}
         # json_bytes's, encoded
         self._ts_utf8: tuple[dt.datetime | None, bytes] = (None, b"null")
+        self._iso = IsoJson()  # renders a new time of an already seen second cheaply
         self._who_utf8: dict[tuple[Any, ...], bytes] = {}
         self._lock_utf8: dict[int | None, bytes] = {}
 
@@ -296,7 +298,7 @@ class Pipeline:
             masked = shape.masked_utf8 = shape.masked_json.encode()
         ts = s.ts
         if ts is not self._ts_utf8[0]:
-            self._ts_utf8 = (ts, _str(ts.isoformat() if ts else None).encode())
+            self._ts_utf8 = (ts, b"null" if ts is None else self._iso.render(ts))
         key = (s.user, s.db, s.client, s.source, s.dialect, s.system, s.connection_id, s.client_port, s.application)
         who = self._who_utf8.get(key)
         if who is None:

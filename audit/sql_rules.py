@@ -49,6 +49,7 @@ from audit.records import Statement
 from audit.risk import RuleMatch, Verdict, account_change, verdict_of
 from audit.risk_settings import ANY_DATABASE, RiskSettings, Sensitive
 from audit.settings import AUDIT
+from audit.timestamps import in_second, second_of
 from netguard.config import Config
 from netguard.inventory import Inventory, load_inventory
 from rules.engine import RuleSet
@@ -216,6 +217,7 @@ class SqlClassifier:
         # The parsers often hand out one datetime per logged second: its local time is converted once.
         self._last_time: tuple[dt.datetime | None, tuple[int, int, bool] | None] = (None, None)
         self._last_key: tuple[dt.datetime | None, int | None] = (None, None)
+        self._key_second: tuple[dt.datetime | None, int | None] = (None, None)  # second_of the last key's time
         self._time_codes: dict[tuple[Any, ...], int] = {}  # at most 24 x 7 x 2 entries
 
     @property
@@ -296,12 +298,18 @@ class SqlClassifier:
         last = self._last_key
         if ts is last[0]:
             return last[1]
+        # A new time in the same second (PostgreSQL's %m: one per statement) has the same local time.
+        second = self._key_second
+        if ts is not None and second[0] is not None and in_second(ts, second[0]):
+            self._last_key = (ts, second[1])
+            return second[1]
         local = self._local_time(ts)
         key = None
         if local is not None:
             parts = (self._hour(local[0]), self._weekday(local[1]), self._working and local[2])
             key = self._time_codes.setdefault(parts, len(self._time_codes))
         self._last_key = (ts, key)
+        self._key_second = (None if ts is None else second_of(ts), key)
         return key
 
     def _role(self, client: str | None) -> str | None:

@@ -39,6 +39,8 @@ from audit.formats.pg_entries import PgEntry
 from audit.records import BadLine, Record, Statement
 
 _DURATION = re.compile(r"duration: (?P<ms>\d+(?:\.\d+)?) ms(?:  (?P<rest>.*))?\Z", re.S)
+# _DURATION with a rest that starts "statement: " (the same digits: \d is any Unicode digit in both).
+_DURATION_STATEMENT = re.compile(r"duration: (\d+(?:\.\d+)?) ms  statement: (.*)\Z", re.S)
 _EXECUTE = re.compile(r"execute (?P<name>\S+?)(?: \(portal \S+\))?: (?P<sql>.*)\Z", re.S)
 _PARAM = re.compile(r"\$(\d+) = (NULL|'(?:[^']|'')*')")
 MAX_SESSIONS = 10_000  # sessions with something held (see the module docstring)
@@ -82,6 +84,20 @@ def statements(
         sev = e.severity
         if sev == "LOG":
             msg = e.message
+            ds = _DURATION_STATEMENT.match(msg)
+            if ds is not None:
+                # log_min_duration_statement's usual entry, complete as it is: what the general way
+                # below does with it, with one match.
+                duration_ms, sql = ds.groups()
+                last_was_execute.pop(key, None)
+                if len(last_was_execute) >= max_sessions:
+                    del last_was_execute[next(iter(last_was_execute))]
+                last_was_execute[key] = False
+                held = pending.pop(key, None)
+                if held is not None:
+                    yield held
+                yield new(e, sql, duration_ms)
+                continue
             text: str | None = None
             duration: str | None = None
             is_execute = False

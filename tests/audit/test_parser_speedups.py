@@ -1,4 +1,4 @@
-"""The faster general-log parser, block reader and PostgreSQL time cache give what the old code gave.
+"""The faster general-log and PostgreSQL stderr parsers, block reader and time cache give what the old code gave.
 
 ``_reference_general`` is the general-log parser as it was before it was
 restructured for speed, kept here only as the oracle for randomised logs.
@@ -10,13 +10,14 @@ import datetime as dt
 import io
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import BinaryIO
 
 import pytest
 
-from audit.formats.base import ParseOptions, bad
+from audit.formats import parse_postgres, pg_statements
+from audit.formats.base import ParseOptions, bad, port_number
 from audit.formats.mysql_general import (
     _CONNECT,
     _ENTRY,
@@ -27,10 +28,11 @@ from audit.formats.mysql_general import (
     parse_general,
 )
 from audit.formats.mysql_slow import _PAIRS, _QUERY_KEYS, _QUERY_LINE, parse_slow
-from audit.formats.pg_entries import stderr_entries
+from audit.formats.pg_entries import PgEntry, stderr_entries
+from audit.formats.pg_prefix import compile_prefix
 from audit.lines import Line, decode_line, read_lines
 from audit.records import BadLine, Record, Statement
-from audit.timestamps import with_zone, zone
+from audit.timestamps import from_epoch, with_zone, zone
 
 OPTIONS = ParseOptions(source="x.log", tz=zone("Asia/Shanghai"), log_line_prefix="%m [%p] %u@%d ")
 
@@ -340,3 +342,156 @@ def test_slow_log_odd_numbers_are_unreadable_not_a_crash(
         for stmt in got:
             assert isinstance(stmt, Statement)
             assert (stmt.rows_sent, stmt.rows_examined, stmt.duration_ns) == (want_rows, want_rows, want_ns)
+
+
+def _entry_by_groupdict(line: Line, m: re.Match[str], parts: list[str], tz: dt.tzinfo) -> PgEntry:
+    """stderr_entries' entry as it was built before (groupdict, keyword call), the oracle for its shortcuts."""
+    groups = m.groupdict()
+    raw_time = groups.get("m") or groups.get("t")
+    ts = None
+    if raw_time:
+        ts = with_zone(dt.datetime.fromisoformat(raw_time), groups.get("tz_m") or groups.get("tz_t"), tz)
+    elif groups.get("n"):
+        ts = from_epoch(float(groups["n"]))
+    client = groups.get("client") or groups.get("host")
+    return PgEntry(
+        offset=line.offset,
+        line=line.number,
+        severity=groups["severity"],
+        message="\n".join(parts),
+        ts=ts,
+        pid=groups.get("pid"),
+        session=groups.get("session"),
+        user=groups.get("user") or None,
+        db=groups.get("db") or None,
+        client=None if client in (None, "", "[local]") else client,
+        client_port=port_number(groups.get("port")),
+        application=groups.get("app") or None,
+    )
+
+
+_NO_PREFIX = "does not match the log_line_prefix (wrong --log-line-prefix or format?)"
+_PREFIXES = [
+    "%m [%p] %u@%d %h ",
+    "%m [%p] %u@%d %h",
+    "%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%r ",
+    "%n %c %q%u@%d ",
+    "%-10u %m ",
+    "%m %m [%p] ",
+    "",
+    "%r %h %a %e %i %x %v %b %P %Q %s %% ",
+]
+
+
+def _prefix_text(r: random.Random, prefix: str) -> str:
+    """A prefix as PostgreSQL would write it (or not quite: the parser must then report the line)."""
+    values: dict[str, Callable[[], str]] = {
+        "m": lambda: (
+            f"2026-11-30 08:00:{r.randint(0, 2):02d}.{r.randint(0, 999):03d}"
+            + r.choice([" CST", " UTC", " +08", " -03:30", ""])
+        ),
+        "t": lambda: f"2026-12-31 23:59:{r.randint(58, 59):02d}" + r.choice([" CST", " UTC", ""]),
+        "n": lambda: f"{r.randint(1764460800, 1764460803)}.{r.randint(0, 999):03d}",
+        "p": lambda: str(r.randint(1, 99)),
+        "u": lambda: r.choice(["his_app", "张医生", "", "postgres"]),
+        "d": lambda: r.choice(["his", "", "lis"]),
+        "h": lambda: r.choice(["10.0.0.1", "[local]", "", "::1"]),
+        "r": lambda: r.choice(["10.0.0.1(5432)", "[local]", "10.0.0.2", "", "::1(65536)", "h(99999999999999999999)"]),
+        "a": lambda: r.choice(["psql", "", "app x"]),
+        "c": lambda: f"{r.randint(1, 255):x}.{r.randint(1, 9):x}",
+        "l": lambda: str(r.randint(1, 9)),
+        "e": lambda: r.choice(["00000", "42P01"]),
+        "i": lambda: r.choice(["SELECT", "idle"]),
+        "x": lambda: "0",
+        "v": lambda: "3/7",
+        "b": lambda: "client backend",
+        "P": lambda: r.choice(["", "12"]),
+        "Q": lambda: r.choice(["0", "-123"]),
+        "s": lambda: "2026-11-30 07:00:00 CST",
+        "%": lambda: "%",
+    }
+    out = []
+    pos = 0
+    for m in re.finditer(r"%(-?\d+)?(.)", prefix):
+        out.append(prefix[pos : m.start()])
+        pos = m.end()
+        if m.group(2) == "q":
+            if r.random() < 0.2:  # a background process: the prefix stops here
+                return "".join(out)
+            continue
+        value = values[m.group(2)]()
+        out.append(f"{value:<10}" if m.group(1) else value)
+    out.append(prefix[pos:])
+    return "".join(out)
+
+
+@pytest.mark.parametrize("prefix", _PREFIXES)
+def test_pg_stderr_entries_as_groupdict_gave_them(prefix: str) -> None:
+    """Entries read through the match's group tuple (places found per prefix) against groupdict's."""
+    r = random.Random(prefix)
+    options = replace(OPTIONS, log_line_prefix=prefix)
+    lines = []
+    for _ in range(3000):
+        head = _prefix_text(r, prefix)
+        lines.append(head + r.choice(["LOG:  statement: SELECT 1", "DETAIL:  parameters: $1 = '1'", "ERROR:  x"]))
+        if r.random() < 0.1:
+            lines.append("\tAND 2")
+    data = "\n".join(lines).encode()
+    got = list(stderr_entries(io.BytesIO(data), options))
+    pattern = compile_prefix(prefix)
+    expected: list[PgEntry | BadLine] = []
+    current: tuple[Line, re.Match[str], list[str]] | None = None
+    for line in read_lines(io.BytesIO(data)):
+        assert line.text is not None
+        m = pattern.match(line.text)
+        if m is None and current is not None and line.text.startswith("\t"):
+            current[2].append(line.text[1:])
+            continue
+        if current is not None:
+            expected.append(_entry_by_groupdict(*current, options.tz))
+            current = None
+        if m is None:
+            expected.append(bad(options, line, _NO_PREFIX))
+        else:
+            current = (line, m, [m.group("message")])
+    if current is not None:
+        expected.append(_entry_by_groupdict(*current, options.tz))
+    assert sum(isinstance(e, PgEntry) for e in expected) > 1000
+    assert got == expected
+    for g, e in zip(got, expected, strict=True):  # == on datetimes ignores a differing offset's spelling
+        if isinstance(g, PgEntry) and isinstance(e, PgEntry) and g.ts is not None and e.ts is not None:
+            assert (g.ts.tzinfo, g.ts.utcoffset(), g.ts.fold) == (e.ts.tzinfo, e.ts.utcoffset(), e.ts.fold)
+
+
+def test_pg_duration_statement_shortcut_gives_what_the_general_way_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``duration: N ms  statement: …`` read with one match, against the general way (shortcut off)."""
+    r = random.Random(5)
+    lines = []
+    for i in range(6000):
+        pid = r.randint(1, 6)
+        message = r.choice([
+            f"duration: {r.choice(['0.5', '12', '1.250', '٣.5', '1e3'])} ms  statement: SELECT {i}",
+            f"duration: 1.5 ms  statement: SELECT {i}\n\tAND x = '\n'",
+            f"duration: 2.0 ms  execute S_{i % 3}: SELECT $1",
+            "duration: 3.0 ms",
+            "duration: 3.0 ms  statement:SELECT 1",
+            "duration: 3.0 ms statement: SELECT 1",
+            "duration: 4 ms  parse S_1: SELECT $1",
+            f"statement: UPDATE t SET a = {i}",
+            f"execute S_{i % 3}: SELECT $1",
+            "disconnection: session time: 0:00:01.000",
+        ])  # fmt: skip
+        sev = r.choices(["LOG", "DETAIL", "ERROR", "STATEMENT"], [8, 1, 1, 1])[0]
+        if sev == "DETAIL":
+            message = f"parameters: $1 = '{i}'"
+        elif sev == "ERROR":
+            message = "syntax error"
+        elif sev == "STATEMENT":
+            message = f"SELECT {i}"
+        lines.append(f"2026-11-30 08:00:00.{i % 1000:03d} CST [{pid}] u@d {sev}:  {message}")
+    data = "\n".join(lines).encode()
+    got = list(parse_postgres(io.BytesIO(data), OPTIONS))
+    monkeypatch.setattr(pg_statements, "_DURATION_STATEMENT", re.compile(r"(?!)"))
+    expected = list(parse_postgres(io.BytesIO(data), OPTIONS))
+    assert len(got) > 2000
+    assert got == expected

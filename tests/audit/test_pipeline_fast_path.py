@@ -14,6 +14,7 @@ import logging
 import random
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -172,6 +173,18 @@ def _random_statements(n: int, seed: int) -> list[Statement]:
     # A few timestamp objects shared by runs of statements (as the parsers hand them out), and new equal ones.
     start = dt.datetime(2026, 11, 27, 6, 0, tzinfo=SHANGHAI)  # a Friday morning, into the weekend
     times = [start + dt.timedelta(hours=h, seconds=r.randint(0, 59)) for h in range(0, 60)]
+    # Just before the rules' hour, working-hours and weekday edges, in other zones and folds too (the
+    # time key is reused within a second: PostgreSQL's %m makes a new time object per statement).
+    new_york = ZoneInfo("America/New_York")
+    times += [
+        dt.datetime(2026, 11, 30, 7, 59, 59, 998_000, tzinfo=SHANGHAI),
+        dt.datetime(2026, 11, 30, 17, 59, 59, 999_000, tzinfo=SHANGHAI),
+        dt.datetime(2026, 11, 28, 23, 59, 59, 999_999, tzinfo=SHANGHAI),
+        dt.datetime(2026, 11, 1, 1, 59, 59, 999_000, tzinfo=new_york),
+        dt.datetime(2026, 11, 1, 1, 59, 59, 999_000, tzinfo=new_york, fold=1),
+        dt.datetime(2026, 11, 29, 23, 59, 59, 999_000, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 29, 23, 59, 59, 999_000, tzinfo=dt.timezone(dt.timedelta(hours=-10))),
+    ]
     out = []
     ts = times[0]
     for i, w in enumerate(workload(n, seed=seed)):
@@ -179,6 +192,8 @@ def _random_statements(n: int, seed: int) -> list[Statement]:
             ts = r.choice(times)  # no None: an event without a time is stamped with the clock
         elif r.random() < 0.05 and ts is not None:
             ts = ts.replace()  # an equal value, another object
+        elif r.random() < 0.3:  # a new time a few milliseconds on: often the same second, sometimes not
+            ts = ts + dt.timedelta(milliseconds=r.choice([0, 1, 1, 2, 500]))
         text = w.text if r.random() < 0.9 else r.choice(["DELETE FROM 检验 WHERE id = 3", "SELECT * FROM 患者"])
         out.append(
             Statement(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import logging
@@ -11,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -20,6 +22,7 @@ from audit.lines import read_lines
 from audit.masking import _NUM, Masker, _pattern, _replace, _simple, _string
 from audit.pipeline import Audited, Pipeline, to_json
 from audit.records import BadLine, Statement
+from audit.timestamps import IsoJson
 from bench.audit import workload
 
 FRAGMENTS = [
@@ -175,3 +178,59 @@ def test_first_character_class_patterns_equal_the_alternations() -> None:
     for text in texts + [s.text for s in workload(3000)]:
         for piece in (text, text[len(text) // 3 :], text[: len(text) // 2]):
             assert (glue.search(piece) is None) == (_NUMBER_GLUE.search(piece) is None), piece
+
+
+class _HalfHourly(dt.tzinfo):
+    """A tzinfo whose offset changes within a second: IsoJson must not take its seconds as whole."""
+
+    def utcoffset(self, ts: dt.datetime | None) -> dt.timedelta:
+        return dt.timedelta(minutes=30 if ts is not None and ts.microsecond >= 500_000 else 0)
+
+    def dst(self, ts: dt.datetime | None) -> dt.timedelta:
+        return dt.timedelta(0)
+
+    def tzname(self, ts: dt.datetime | None) -> str:
+        return "HH"
+
+
+def _odd_times(r: random.Random) -> list[dt.datetime]:
+    """Times in runs that share a second (as %m gives them), across the edges where its text changes."""
+    new_york, london, shanghai = ZoneInfo("America/New_York"), ZoneInfo("Europe/London"), ZoneInfo("Asia/Shanghai")
+    starts = [
+        dt.datetime(2026, 11, 1, 1, 59, 59, tzinfo=new_york),  # DST ends at 2:00: 1:xx comes twice
+        dt.datetime(2026, 11, 1, 1, 30, tzinfo=new_york, fold=1),
+        dt.datetime(2026, 3, 8, 1, 59, 59, tzinfo=new_york),  # DST starts: 2:xx does not exist
+        dt.datetime(2026, 3, 29, 0, 59, 59, tzinfo=london),
+        dt.datetime(2026, 10, 25, 1, 59, 59, tzinfo=london, fold=1),
+        dt.datetime(2026, 12, 31, 23, 59, 59, tzinfo=shanghai),  # a new year
+        dt.datetime(1900, 1, 1, 0, 0, 0, tzinfo=shanghai),  # local mean time: +08:05:43
+        dt.datetime(999, 12, 31, 23, 59, 59, tzinfo=dt.UTC),  # a 3-digit year
+        dt.datetime(2026, 6, 30, 23, 59, 59, tzinfo=dt.timezone(dt.timedelta(hours=-3, minutes=-30))),
+        dt.datetime(2026, 6, 30, 23, 59, 59, tzinfo=dt.timezone(dt.timedelta(seconds=1, microseconds=7))),
+        dt.datetime(2026, 6, 30, 23, 59, 59),  # naive
+        dt.datetime(2026, 6, 30, 23, 59, 59, tzinfo=_HalfHourly()),
+    ]
+    out: list[dt.datetime] = []
+    for start in starts:
+        ts = start
+        for _ in range(300):
+            step = r.choice([0, 1, 1, 7, 999, 1000, 500_000, 999_000, 1_000_000, 3_600_000_000])
+            if r.random() < 0.2:  # not a whole millisecond (MariaDB's microseconds)
+                step += r.randint(1, 999)
+            ts = ts + dt.timedelta(microseconds=step)
+            if r.random() < 0.1:
+                ts = ts.replace(fold=1 - ts.fold)
+            if r.random() < 0.1:
+                ts = ts.replace(microsecond=r.choice([0, 999_000, 999_999, 1000]))
+            out.append(ts)
+    return out
+
+
+def test_iso_json_renders_as_isoformat() -> None:
+    """IsoJson (the second's text cached, the fraction appended) against json.dumps(ts.isoformat())."""
+    r = random.Random(3)
+    times = _odd_times(r)
+    for order in (times, sorted(times, key=lambda t: (t.year, t.microsecond)), r.sample(times, len(times))):
+        iso = IsoJson()
+        for ts in order:
+            assert iso.render(ts) == json.dumps(ts.isoformat()).encode(), repr(ts)
