@@ -15,6 +15,7 @@ from __future__ import annotations
 import secrets
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -128,3 +129,14 @@ def ping(namespace: str, address: str) -> bool:
         timeout=15,
     )
     return proc.returncode == 0
+
+
+def ping_within(namespace: str, address: str, seconds: float = 10.0) -> bool:
+    """Whether ``address`` answers within ``seconds``: a port or link just brought up takes a moment
+    (carrier, the neighbour entry left FAILED while it was down), which is not what a test asserts."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if ping(namespace, address):
+            return True
+        if time.monotonic() >= deadline:
+            return False

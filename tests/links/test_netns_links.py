@@ -15,6 +15,7 @@ import pytest
 
 from netguard.events.sqlite_store import SQLiteEventStore
 from netguard.store import StateStore
+from tests.harness.lab import ping_within
 from tests.links.conftest import DELAY_MS, LinkLab
 
 pytestmark = pytest.mark.root
@@ -81,6 +82,7 @@ def test_a_link_coming_back_is_a_state_change(link_lab: LinkLab) -> None:
     code, [before] = link_lab.check_json(*ARGS, "--institution", "lab-vc-back")
     assert code == 1 and before["state"] == "down"
     subprocess.run(["ip", "-n", link_lab.back, "link", "set", link_lab.back_dev, "up"], check=True)
+    assert ping_within(link_lab.prober, "10.201.6.2")  # the link is back; what follows is what the check records
     code, [after] = link_lab.check_json(*ARGS, "--institution", "lab-vc-back")
     assert code == 0 and after["state"] == "up" and after["previous_state"] == "down"
 
