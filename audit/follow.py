@@ -73,8 +73,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from audit.event_fields import SqlEvents, log_position
-from audit.formats import FORMATS, ParseOptions
-from audit.formats.pg_entries import csv_entries, json_entries, stderr_entries
+from audit.formats import FORMATS, PG_ENTRIES, ParseOptions
 from audit.formats.pg_statements import statements
 from audit.pg_pending import PendingStatements
 from audit.pipeline import Pipeline
@@ -100,9 +99,6 @@ IDLE_FLUSH = 1.5  # seconds without new bytes before what the parser holds is em
 # A replay from byte 0 (stateful formats) after an idle flush costs time in the file's size: the next idle
 # flush waits this many times as long as the last replay took, so replays take at most a few percent.
 IDLE_REPLAY_FACTOR = 20
-# PostgreSQL: the entry readers the statement parser runs over (FORMATS composes the same), so a
-# PendingStatements can watch the entries and say where a checkpoint may point mid-file.
-PG_ENTRIES = {"postgres": stderr_entries, "postgres-csv": csv_entries, "postgres-json": json_entries}
 
 
 class IngestError(NetGuardError):
@@ -357,6 +353,7 @@ class LogFollower:
         )
         flushed: int | None = None  # the first offset the parser flushed at the end of its input
         fmt = self.source.format
+        # PostgreSQL: a PendingStatements watches the entries and says where a checkpoint may point mid-file.
         pending = PendingStatements() if fmt in PG_ENTRIES else None
         records: Iterator[Record] = (
             statements(pending.entries(PG_ENTRIES[fmt](tail, self.options)), self.options)  # type: ignore[arg-type]

@@ -41,6 +41,7 @@ from netguard.errors import EXIT_FINDINGS, NetGuardError, StoreError
 from netguard.events import open_event_store
 from netguard.events.sink import EventSink
 from netguard.events.store import EventStore
+from netguard.printable import visible as printable
 
 _DIALECTS = ("mysql", "postgres", "oracle", "tsql", "sqlite", "mariadb")
 _MAX_BAD_SHOWN = 20
@@ -143,8 +144,9 @@ def _print(items: Iterator[Audited | BadLine], pipeline: Pipeline, raw: bool, as
             out.json(pipeline, item, raw)
         else:
             d = to_json(item, raw)
-            who = f"{d['user'] or '?'}@{d['client'] or '?'}"
-            out.text(f"{d['ts'] or '-'} {who} {d['db'] or '-'} [{d['risk']}] {visible(d['statement'], 200)}\n")
+            # Who ran it and where come from the log too: shown visibly, as the statement is.
+            who = f"{d['user'] or '?'}@{d['client'] or '?'} {d['db'] or '-'}"
+            out.text(f"{d['ts'] or '-'} {printable(who)} [{d['risk']}] {visible(d['statement'], 200)}\n")
     out.flush()
     return shown
 

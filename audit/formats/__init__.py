@@ -15,6 +15,10 @@ from audit.formats.pg_statements import statements
 from audit.formats.pgaudit import parse_pgaudit
 from audit.records import Record
 
+# The entry reader of each PostgreSQL format, which the statement parser runs over (a follower
+# watches the entries in between: audit.pg_pending).
+PG_ENTRIES = {"postgres": stderr_entries, "postgres-csv": csv_entries, "postgres-json": json_entries}
+
 
 def parse_postgres(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
     return statements(stderr_entries(stream, options), options)
@@ -39,4 +43,4 @@ FORMATS: dict[str, Parser] = {
     "jsonl": parse_jsonl,
 }
 
-__all__ = ["FORMATS", "ParseOptions", "Parser"]
+__all__ = ["FORMATS", "PG_ENTRIES", "ParseOptions", "Parser"]

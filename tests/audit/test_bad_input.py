@@ -178,3 +178,16 @@ def test_json_lone_surrogate_is_a_bad_line(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stderr
     assert [json.loads(line)["user"] for line in done.stdout.splitlines()] == ["u", "\\ud800"]
     assert "lone surrogate" in done.stderr
+
+
+def test_parse_text_shows_control_characters_of_who_ran_it(tmp_path: Path) -> None:
+    """The user, client and database come from the log: shown visibly, like the statement."""
+    log = tmp_path / "x.jsonl"
+    log.write_text(
+        '{"statement": "SELECT 1", "dialect": "mysql", "user": "\\u001b[31mroot", '
+        '"client": "10.0.0.1\\u0007", "db": "his\\r"}\n'
+    )
+    out = cli("audit", "parse", "--format", "jsonl", str(log))
+    assert out.returncode == 0, out.stderr
+    assert "\x1b" not in out.stdout and "\x07" not in out.stdout and "\r" not in out.stdout
+    assert "\\x1b[31mroot@10.0.0.1\\x07 his\\r [" in out.stdout
