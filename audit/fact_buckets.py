@@ -14,50 +14,44 @@ its own bucket) from a present one. A value that is not a finite number keeps
 its raw self as the key.
 
 The rules engine compiles a condition into an opaque predicate, so the
-constants are read back from the rule's ``when:`` in its pack file, found by
-the location the loader recorded (file and ``rules[i]``). Where that fails (no
-location, a file that changed since: another id there, or other facts) the
-fact is not bucketed: its key holds the raw value, as before. Exact, only slower.
+constants are read from the ``when:`` node the loader keeps on each rule
+(``Rule.condition``). Where there is none (a rule built in code) or a constant
+is not a number, the fact is not bucketed: its key holds the raw value, as
+before. Exact, only slower.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
-import re
 from collections.abc import Callable, Collection, Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-from netguard.errors import NetGuardError
-from netguard.inventory.nodes import compose
-from rules.conditions import fact_tests, referenced_facts
-from rules.model import Domain, Rule
+from rules.conditions import fact_tests
+from rules.model import Rule
 
 Bucket = Callable[[Any], Any]
-_COMBINATORS = frozenset({"all", "any", "none"})
 _EXACT = 2**53  # every int up to this converts to float exactly
 _MEMO = 20_000
-_RULE_PATH = re.compile(r"rules\[(\d+)\]")
 
 
 class _Unreadable(Exception):
-    """A rule's condition could not be read back from its file."""
+    """A rule's constants are not known (no condition kept, or a constant that is not a number)."""
 
 
-def thresholds(rules: Iterable[Rule], facts: Collection[str], domain: Domain) -> dict[str, tuple[float, ...] | None]:
+def thresholds(rules: Iterable[Rule], facts: Collection[str]) -> dict[str, tuple[float, ...] | None]:
     """For each of ``facts``: the sorted constants the rules compare it with, or None when some rule's are unknown."""
     found: dict[str, set[float] | None] = {f: set() for f in facts}
-    files: dict[str, yaml.Node | None] = {}
     for rule in rules:
         read = rule.facts & found.keys()
         if not read:
             continue
         try:
-            when = _when(rule, files, domain)
-            constants = _constants(when, read)
+            if rule.condition is None:
+                raise _Unreadable
+            constants = _constants(rule.condition, read)
         except _Unreadable:
             for fact in read:
                 found[fact] = None
@@ -112,38 +106,6 @@ class Buckets(dict[Any, Any]):
 def bucketers(limits: Mapping[str, tuple[float, ...] | None]) -> dict[str, Buckets | None]:
     """The buckets of each fact, None where the raw value must be the key."""
     return {fact: None if found is None else Buckets(found) for fact, found in limits.items()}
-
-
-def _when(rule: Rule, files: dict[str, yaml.Node | None], domain: Domain) -> yaml.Node:
-    where = rule.where
-    index = _RULE_PATH.fullmatch(where.path) if where is not None else None
-    if where is None or index is None:
-        raise _Unreadable
-    if where.file not in files:
-        try:
-            files[where.file] = compose(Path(where.file).read_text(encoding="utf-8"), where.file)
-        except (OSError, UnicodeDecodeError, NetGuardError):
-            files[where.file] = None
-    root = files[where.file]
-    items = _get(root, "rules")
-    if not isinstance(items, yaml.SequenceNode) or int(index.group(1)) >= len(items.value):
-        raise _Unreadable
-    node = items.value[int(index.group(1))]
-    id_node, when = _get(node, "id"), _get(node, "when")
-    if not isinstance(id_node, yaml.ScalarNode) or id_node.value != rule.id or when is None:
-        raise _Unreadable
-    if referenced_facts(when, domain) != rule.facts:
-        raise _Unreadable
-    return when
-
-
-def _get(node: yaml.Node | None, key: str) -> yaml.Node | None:
-    if not isinstance(node, yaml.MappingNode):
-        return None
-    for k, v in node.value:
-        if isinstance(k, yaml.ScalarNode) and k.value == key:
-            return v  # type: ignore[no-any-return]
-    return None
 
 
 def _constants(when: yaml.Node, facts: Collection[str]) -> dict[str, set[float]]:

@@ -201,7 +201,7 @@ class SqlClassifier:
         self._days, self._start, self._end = hours.days, hours.start, hours.end
         self._needs_time = bool(used & _TIME_FACTS)
         # Number facts go into the key as their bucket among the rules' thresholds (audit/fact_buckets.py).
-        buckets = bucketers(thresholds(self._context_rules, used & _NUMBER_FACTS, SQL_DOMAIN))
+        buckets = bucketers(thresholds(self._context_rules, used & _NUMBER_FACTS))
         self._rows_sent = buckets.get("rows_sent")
         self._rows_examined = buckets.get("rows_examined")
         self._hour = _time_part(used, "hour", buckets)

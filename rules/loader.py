@@ -174,4 +174,5 @@ def _rule(reader: Reader, node: yaml.Node, path: str, pack: str, domain: Domain)
         tags=tuple(t for _, _, t in reader.scalar_items(f, "tags")),
         where=f.source(reader.file).location,
         facts=referenced_facts(when, domain),
+        condition=when,
     )

@@ -87,6 +87,9 @@ class Rule:
     tags: tuple[str, ...] = ()
     where: Location | None = None
     facts: frozenset[str] = frozenset()  # the facts its condition names
+    # The ``when:`` node it was compiled from (None for a rule built in code): what a cache reads the
+    # constants from (audit/fact_buckets.py), since the predicate is opaque.
+    condition: Any = field(default=None, repr=False, compare=False)
 
     def matches(self, facts: Mapping[str, Any]) -> bool:
         return self.predicate(facts)
