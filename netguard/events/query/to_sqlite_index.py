@@ -72,7 +72,11 @@ class Driver:
 
     rows: RowSet
     rest: p.Plan | None = None
-    exact: bool = False  # rows is the whole answer (rest is None)
+
+    @property
+    def exact(self) -> bool:
+        """Whether ``rows`` is the whole answer (nothing left to check on them)."""
+        return self.rest is None
 
 
 def _quote(token: str) -> str:
@@ -95,7 +99,7 @@ class IndexCompiler:
         """The rows to start from: the plan's exact set, or for an AND the set of its indexable items."""
         exact = self.exact(plan)
         if exact is not None:
-            return Driver(exact, None, True)
+            return Driver(exact)
         if isinstance(plan, p.All):
             window = self.short_window(plan.items)
             if window is not None:
