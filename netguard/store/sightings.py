@@ -282,8 +282,7 @@ class SightingRepository:
                             *self.open_sightings(mac=new.mac),
                             *gone.get(new.mac, ()),
                         )
-                        if r.how == new.how
-                        and r.mac == new.mac
+                        if r.how == new.how  # both sources hold this MAC's sightings only
                         and r.scope != new.scope
                         and r.id not in seen
                         and r.id not in used

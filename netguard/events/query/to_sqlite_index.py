@@ -72,7 +72,11 @@ class Driver:
 
     rows: RowSet
     rest: p.Plan | None = None
-    exact: bool = False  # rows is the whole answer (rest is None)
+
+    @property
+    def exact(self) -> bool:
+        """Whether ``rows`` is the whole answer (nothing left to check on them)."""
+        return self.rest is None
 
 
 def _quote(token: str) -> str:
@@ -93,22 +97,33 @@ class IndexCompiler:
 
     def driver(self, plan: p.Plan) -> Driver | None:
         """The rows to start from: the plan's exact set, or for an AND the set of its indexable items."""
-        exact = self.exact(plan)
-        if exact is not None:
-            return Driver(exact, None, True)
-        if isinstance(plan, p.All):
-            window = self.short_window(plan.items)
-            if window is not None:
-                return window
-            sets = [(item, self.exact(item)) for item in plan.items]
-            found = [s for _, s in sets if s is not None]
-            rows = self._all(found, []) if found else None
-            rest = [item for item, s in sets if s is None]
-            if rows is not None and rows.tokens <= MAX_TOKENS and rows.selects <= MAX_SELECTS:
-                if any(isinstance(item, p.Contains) for item in rest) and self.larger_than(rows, LARGE_DRIVER):
-                    # The text index names fewer candidates than "NOT user:alice" does (to_sqlite's own).
-                    return None
-                return Driver(rows, rest[0] if len(rest) == 1 else p.All(tuple(rest)))
+        if not isinstance(plan, p.All):
+            exact = self.exact(plan)
+            return None if exact is None else Driver(exact)
+        # Each item compiled once (a wildcard reads the values dictionary, field:* the shapes), for the
+        # whole AND as _exact makes it (NOTs to the right of one NOT) and for its indexable items alone.
+        negated = [isinstance(item, p.Not) for item in plan.items]
+        inner = [self._exact(item.item if isinstance(item, p.Not) else item) for item in plan.items]
+        if all(s is not None for s in inner):
+            pairs = [(neg, s) for neg, s in zip(negated, inner, strict=True) if s is not None]
+            whole = self._all([s for neg, s in pairs if not neg], [s for neg, s in pairs if neg])
+            if _within_limits(whole):
+                return Driver(whole)
+        window = self.short_window(plan.items)
+        if window is not None:
+            return window
+        each = [None if s is None else self._all([], [s]) if neg else s for neg, s in zip(negated, inner, strict=True)]
+        sets = [
+            (item, s if s is not None and _within_limits(s) else None) for item, s in zip(plan.items, each, strict=True)
+        ]
+        found = [s for _, s in sets if s is not None]
+        rows = self._all(found, []) if found else None
+        rest = [item for item, s in sets if s is None]
+        if rows is not None and _within_limits(rows):
+            if any(isinstance(item, p.Contains) for item in rest) and self.larger_than(rows, LARGE_DRIVER):
+                # The text index names fewer candidates than "NOT user:alice" does (to_sqlite's own).
+                return None
+            return Driver(rows, rest[0] if len(rest) == 1 else p.All(tuple(rest)))
         return None
 
     def larger_than(self, rows: RowSet, size: int) -> bool:
@@ -138,9 +153,7 @@ class IndexCompiler:
         """The plan's matches as a row set, or None if some condition in it has no exact index (or it is
         too large for one query: :data:`MAX_TOKENS`, :data:`MAX_SELECTS`)."""
         result = self._exact(plan)
-        if result is not None and (result.tokens > MAX_TOKENS or result.selects > MAX_SELECTS):
-            return None
-        return result
+        return result if result is not None and _within_limits(result) else None
 
     def _exact(self, plan: p.Plan) -> RowSet | None:
         if isinstance(plan, p.MatchAll):
@@ -252,6 +265,11 @@ class IndexCompiler:
             inner, more = s.select()
             sql, params = f"{sql} EXCEPT SELECT * FROM ({inner})", (*params, *more)
         return RowSet(sql=f"SELECT * FROM ({sql})", params=tuple(params), tokens=tokens, selects=selects)
+
+
+def _within_limits(rows: RowSet) -> bool:
+    """Whether one query can hold the set (:data:`MAX_TOKENS`, :data:`MAX_SELECTS`)."""
+    return rows.tokens <= MAX_TOKENS and rows.selects <= MAX_SELECTS
 
 
 def _prefix_end(prefix: str) -> str | None:
