@@ -35,11 +35,11 @@ from commands.context import AppContext, pass_app
 from commands.evict_arp import (
     arp_device,
     arp_job,
-    arp_segment,
     hold_cmd,
     refuse_protected,
     render_arp_plan,
     restore_arp_entry,
+    where_to_evict,
 )
 from commands.evict_render import plan_json, render_outcome
 from commands.output import echo, json_option, plural, print_json, say
@@ -49,7 +49,7 @@ from netguard.discovery.current import DeviceRow, current_devices
 from netguard.discovery.policy import policy_from_config
 from netguard.enforce.apply import apply_plan
 from netguard.enforce.arp_link import LinkError
-from netguard.enforce.arp_plan import ARP_ISOLATE, arp_only
+from netguard.enforce.arp_plan import ARP_ISOLATE, Segment, arp_only
 from netguard.enforce.guards import (
     DEFAULT_LIMIT,
     ActionLimit,
@@ -59,7 +59,7 @@ from netguard.enforce.guards import (
     Refused,
 )
 from netguard.enforce.journalled import Record
-from netguard.enforce.plan import METHODS, NotFound, Plan, SwitchWalks, locate, make_plan
+from netguard.enforce.plan import METHODS, NotFound, Plan, SwitchWalks, make_plan
 from netguard.enforce.redetain import moved_while_isolated
 from netguard.enforce.restore import NotRestorable, restorable, restore_entry
 from netguard.enforce.settings import ENFORCE
@@ -171,19 +171,14 @@ def device_cmd(
         raise NetGuardError("--reason must say why")
     inv = load_inventory(app.inventory_path(None))
     refuse_protected(inv, what)
-    # One state store for the choice of method and the action (it was opened once for each).
+    # One state store, one device policy and one look-up of the device for the choice of method and the action.
+    policy = policy_from_config(app.config, inv)
     with StateStore.from_config(app.config) as store:
-        segment = arp_segment(app, inv, store, what, method)
+        where = where_to_evict(app, inv, store, what, method, policy)
         with recorder(app.config) as (record, failures):
-            if segment is not None:
+            if isinstance(where, Segment):
                 arp_plan, entry = arp_device(
-                    inv,
-                    store,
-                    segment,
-                    reason=reason,
-                    do_apply=do_apply,
-                    record=record,
-                    policy=policy_from_config(app.config, inv),
+                    inv, store, where, reason=reason, do_apply=do_apply, record=record, policy=policy
                 )
                 shown, render = arp_plan.as_dict(), partial(render_arp_plan, arp_plan, entry)
             else:
@@ -192,7 +187,7 @@ def device_cmd(
                     inv,
                     store,
                     record,
-                    what,
+                    where,
                     method=method,
                     reason=reason,
                     do_apply=do_apply,
@@ -211,7 +206,7 @@ def _device_at_port(
     inv: Inventory,
     store: StateStore,
     record: Record,
-    what: str,
+    device: DeviceRow,
     *,
     method: str,
     reason: str,
@@ -219,7 +214,6 @@ def _device_at_port(
     force: bool,
 ) -> tuple[Plan, JournalEntry | None]:
     """``evict device`` at the switch port the last discovery saw the device on: the plan, and the entry if applied."""
-    device = locate(store.sightings, inv, what, policy_from_config(app.config, inv))
     target = _target(app, inv, device.switch)
 
     async def work(client: SnmpClient) -> tuple[Plan, JournalEntry | None]:

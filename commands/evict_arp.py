@@ -23,7 +23,6 @@ from commands.context import AppContext, pass_app
 from commands.evict_render import render_outcome
 from commands.output import echo, plural, say
 from netguard.discovery.current import DeviceRow
-from netguard.discovery.policy import policy_from_config
 from netguard.enforce.arp_isolate import apply_arp_plan, restore_arp, sides_of
 from netguard.enforce.arp_link import Link
 from netguard.enforce.arp_plan import ArpPlan, Segment, device_address, find_segment, make_arp_plan
@@ -45,20 +44,22 @@ def refuse_protected(inv: Inventory, what: str) -> None:
         raise ProtectedTarget(f"{what} is protected ({protected}); NetGuard never evicts it")
 
 
-def arp_segment(app: AppContext, inv: Inventory, store: StateStore, what: str, method: str) -> Segment | None:
-    """The segment to isolate ``what`` on by ARP, or None when a switch port method applies.
+def where_to_evict(
+    app: AppContext, inv: Inventory, store: StateStore, what: str, method: str, policy: RuleSet
+) -> Segment | DeviceRow:
+    """Where to evict ``what``: the segment to isolate it on by ARP, or the switch port it is located at.
 
     ``auto`` takes ARP isolation only for a device on no switch port whose
-    institution has no managed switch in the inventory.
+    institution has no managed switch in the inventory. The device found at a
+    port is returned so that it is not located (every current device judged) again.
     """
     settings = app.config.section(ENFORCE)
     if method == "arp-isolate":
         return find_segment(store.sightings, inv, settings, what)
     if method != "auto":
-        return None
+        return locate(store.sightings, inv, what, policy)
     try:
-        locate(store.sightings, inv, what, policy_from_config(app.config, inv))
-        return None
+        return locate(store.sightings, inv, what, policy)
     except NotFound as not_on_a_port:
         try:
             _mac, ip = device_address(store.sightings, what)

@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -25,7 +26,10 @@ from click.testing import CliRunner, Result
 
 from cli import main
 from netguard.config import load_config
+from netguard.discovery.current import DeviceRow
+from netguard.discovery.current import current_devices as current_devices_of
 from netguard.discovery.records import SwitchReport
+from netguard.enforce import plan as plan_module
 from netguard.enforce.plan import SwitchWalks
 from netguard.inventory import load_inventory
 from netguard.lab.recable import move_host
@@ -88,9 +92,18 @@ def config(lab: RunningLab, tmp_path: Path) -> Path:
 
 def test_dry_run_plans_and_changes_nothing(lab: RunningLab, config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     rogue = managed(lab, "rogue")[0]
+    judged: list[str] = []
+    judge_all = current_devices_of
+
+    def current_devices(*args: Any) -> list[DeviceRow]:
+        judged.append("all")
+        return judge_all(*args)
+
+    monkeypatch.setattr(plan_module, "current_devices", current_devices)
     with store_opens(monkeypatch) as opened:
         result = cli(config, "evict", "device", rogue.mac, "--reason", "test", "--json")
     assert opened == {"state": 1, "events": 1}  # the method chosen and the plan made on one state store
+    assert judged == ["all"]  # the device is located once: the choice of method hands it to the port action
     assert result.exit_code == 0, result.output
     plan = json.loads(result.stdout)
     assert (plan["mac"], plan["switch"], plan["port"]) == (rogue.mac, rogue.switch, rogue.port)
