@@ -194,7 +194,9 @@ def _sql(c: LabCounty, rng: random.Random, k: int) -> dict[str, Any]:
         "netguard.sql.where_less": where_less,
         "netguard.sql.rows_sent": 0 if failed else rng.randrange(0, 5000),
         "netguard.sql.connection_id": str(rng.randrange(1, 900)),
-        "event.duration": rng.randrange(10_000, 900_000_000),
+        # Log-uniform from 10 us to 900 ms, as real query times are (most fast, a long tail), so
+        # that both "fast" and "slow" duration ranges find events in a demo of a few hundred.
+        "event.duration": int(10 ** rng.uniform(4, 8.95)),
         "message": f"{person.user} ran {op} on {table} ({server.id})",
     }
     if failed:
