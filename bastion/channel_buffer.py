@@ -19,6 +19,10 @@ the class of one channel's two pipe objects, under each pipe's lock and
 carrying over what is already buffered; nothing of paramiko's is changed for
 any other channel. ``Chunks`` supports the operations ``BufferedPipe`` applies
 to its storage: ``len``, ``del buffer[:]`` and ``del buffer[:n]``.
+
+Those hooks and attributes are paramiko's internals (``pyproject.toml`` allows any
+paramiko from 3.4): a paramiko whose ``BufferedPipe`` lacks one of them keeps its
+own pipes (slower, still correct) rather than failing every relayed channel.
 """
 
 from __future__ import annotations
@@ -86,11 +90,32 @@ class ChunkPipe(BufferedPipe):  # type: ignore[misc]
         return self._buffer.head(limit)
 
 
-def use_chunk_pipes(channel: paramiko.Channel) -> None:
-    """Give ``channel`` ChunkPipe receive buffers (stdout and stderr), keeping what they hold."""
-    for pipe in (channel.in_buffer, channel.in_stderr_buffer):
+# What ChunkPipe relies on in paramiko's BufferedPipe: its storage hooks, and a pipe's lock and array.
+_HOOKS = ("_buffer_frombytes", "_buffer_tobytes", "read", "feed")
+_PIPE_PARTS = ("_lock", "_buffer")
+
+
+def pipes_supported(pipe_class: type = BufferedPipe, pipe: object | None = None) -> bool:
+    """Whether paramiko's pipe still has the hooks and attributes :class:`ChunkPipe` overrides and uses."""
+    if not all(callable(getattr(pipe_class, name, None)) for name in _HOOKS):
+        return False
+    return pipe is None or all(hasattr(pipe, name) for name in _PIPE_PARTS)
+
+
+def use_chunk_pipes(channel: paramiko.Channel) -> bool:
+    """Give ``channel`` ChunkPipe receive buffers (stdout and stderr), keeping what they hold.
+
+    Returns False, changing nothing, when this paramiko's pipes are not the ones ChunkPipe knows.
+    """
+    pipes = (channel.in_buffer, channel.in_stderr_buffer)
+    if not all(
+        isinstance(p, ChunkPipe) or (type(p) is BufferedPipe and pipes_supported(BufferedPipe, p)) for p in pipes
+    ):
+        return False
+    for pipe in pipes:
         if isinstance(pipe, ChunkPipe):
             continue
         with pipe._lock:
             pipe._buffer = Chunks(pipe._buffer.tobytes())
             pipe.__class__ = ChunkPipe
+    return True

@@ -8,7 +8,7 @@ import threading
 import pytest
 from paramiko.buffered_pipe import BufferedPipe, PipeTimeout
 
-from bastion.channel_buffer import ChunkPipe, Chunks, use_chunk_pipes
+from bastion.channel_buffer import ChunkPipe, Chunks, pipes_supported, use_chunk_pipes
 
 
 def test_chunks_hand_out_and_drop_bytes_from_the_front() -> None:
@@ -102,3 +102,25 @@ def test_concurrent_feeds_reads_and_a_close_lose_and_reorder_nothing() -> None:
     assert not thread.is_alive()
     assert b"".join(got) == b"".join(packets)
     assert len(pipe) == 0 and pipe.read(10) == b""
+
+
+def test_a_paramiko_whose_pipes_changed_keeps_its_own_pipes() -> None:
+    """paramiko's internals are not an API: a pipe without the hooks or attributes ChunkPipe uses is left alone."""
+
+    class OtherPipe(BufferedPipe):  # type: ignore[misc]
+        _buffer_frombytes = None  # a paramiko that no longer factors the storage out
+
+    class Channel:
+        def __init__(self, pipe: BufferedPipe) -> None:
+            self.in_buffer = pipe
+            self.in_stderr_buffer = BufferedPipe()
+
+    assert pipes_supported()
+    assert not pipes_supported(OtherPipe)
+    changed = Channel(OtherPipe())
+    assert use_chunk_pipes(changed) is False
+    assert type(changed.in_buffer) is OtherPipe and type(changed.in_stderr_buffer) is BufferedPipe
+    bare = BufferedPipe()
+    del bare._buffer  # a pipe that keeps its bytes under another name
+    assert use_chunk_pipes(Channel(bare)) is False
+    assert use_chunk_pipes(Channel(BufferedPipe())) is True
