@@ -8,17 +8,24 @@ from bastion.policy import Access
 from bastion.sftp_audit import FileOperation, Transfer
 
 
+def _relayed(live: LiveSession, access: Access) -> dict[str, object]:
+    """Who relayed through which session to which account and target: what every event of a session names."""
+    return {
+        "user.name": live.user,
+        "source.ip": live.source_ip,
+        "netguard.bastion.session_id": live.id,
+        "netguard.bastion.account": live.account,
+        "destination.address": access.target.name,
+    }
+
+
 def session_event(emit: Emit, live: LiveSession, access: Access, action: str, sha: str | None = None) -> None:
     emit(
         "bastion-session",
         {
             "event.action": action,
             "event.outcome": "success",
-            "user.name": live.user,
-            "source.ip": live.source_ip,
-            "netguard.bastion.session_id": live.id,
-            "netguard.bastion.account": live.account,
-            "destination.address": access.target.name,
+            **_relayed(live, access),
             "destination.port": access.target.port,
             "netguard.bastion.channel": live.kind,
             "netguard.bastion.recording": str(live.recording),
@@ -40,11 +47,7 @@ def transfer_event(emit: Emit, live: LiveSession, access: Access, transfer: Tran
         {
             "event.action": transfer.direction,
             "event.outcome": "success" if transfer.ok else "failure",
-            "user.name": live.user,
-            "source.ip": live.source_ip,
-            "netguard.bastion.session_id": live.id,
-            "netguard.bastion.account": live.account,
-            "destination.address": access.target.name,
+            **_relayed(live, access),
             "destination.port": access.target.port,
             "file.path": transfer.path,
             "file.size": transfer.size,
@@ -64,11 +67,7 @@ def operation_event(emit: Emit, live: LiveSession, access: Access, op: FileOpera
         {
             "event.action": "exec",
             "event.outcome": "success" if op.ok else "failure",
-            "user.name": live.user,
-            "source.ip": live.source_ip,
-            "netguard.bastion.session_id": live.id,
-            "netguard.bastion.account": live.account,
-            "destination.address": access.target.name,
+            **_relayed(live, access),
             "process.command_line": text,
             "netguard.bastion.verdict": "allowed",
             "netguard.bastion.channel": "sftp",

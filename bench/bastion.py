@@ -51,6 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bastion.directory import fingerprint  # noqa: E402
+from bench import cpu_seconds, rss_kib  # noqa: E402
 from tests.harness.mariadb import free_port  # noqa: E402
 from tests.harness.sshd import Sshd, keygen, start_sshd  # noqa: E402
 
@@ -64,21 +65,6 @@ def cli(config: Path, *args: str, stdin: str | None = None) -> str:
     if done.returncode != 0:
         raise SystemExit(f"netguard {' '.join(args)} failed: {done.stderr}")
     return done.stdout
-
-
-def cpu_seconds(pid: int, children: bool = False) -> float:
-    """The CPU time of a process (user + system), or of its reaped children."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    # after the name: state is field 0, utime 11, stime 12, cutime 13, cstime 14
-    first = 13 if children else 11
-    return (int(fields[first]) + int(fields[first + 1])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
 
 
 class Setup:

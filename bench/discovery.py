@@ -61,6 +61,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import cpu_seconds, rss_kib
 from bench.discovery_arp import arp_bench
 from netguard.discovery import SwitchJob, SwitchReport, walk_switch, walk_switches
 from netguard.discovery import oids as O
@@ -118,11 +119,7 @@ def say(text: str = "") -> None:
 
 
 def rss_mib() -> float:
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    return rss_kib() / 1024
 
 
 def process_cpu() -> float:
@@ -133,10 +130,7 @@ def process_cpu() -> float:
 
 def agent_cpu(sim: SnmpSim) -> float:
     """User + system CPU seconds of a running snmpsim process."""
-    if sim.pid is None:
-        return 0.0
-    fields = Path(f"/proc/{sim.pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return 0.0 if sim.pid is None else cpu_seconds(sim.pid)
 
 
 def peak_rss_mib() -> float:

@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from elasticsearch import Elasticsearch, helpers
 
+from bench import rss_kib
 from netguard.events.es_store import ElasticsearchEventStore
 from netguard.events.mappings import template
 from netguard.events.model import Event, format_timestamp
@@ -53,11 +54,7 @@ from netguard.lab.synthetic_events import synthetic_events
 
 
 def rss_mib() -> float:
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    return rss_kib() / 1024
 
 
 class Stream:

@@ -105,29 +105,18 @@ def check(link: Link, s: Sides) -> Redirection:
         seen = read_echo_reply(raw)
         return seen if seen is not None and seen.ident == ident and seen.eth_dst == link.mac else None
 
+    def echo(*, dst_mac: str, src_ip: str, dst_ip: str, seq: int) -> None:
+        link.send(
+            impersonated_echo(
+                enforcer_mac=link.mac, dst_mac=dst_mac, src_ip=src_ip, dst_ip=dst_ip, ident=ident, seq=seq
+            )
+        )
+
     for seq in range(1, CHECK_TRIES + 1):
-        if not device:
-            link.send(
-                impersonated_echo(
-                    enforcer_mac=link.mac,
-                    dst_mac=s.device_mac,
-                    src_ip=s.gateway_ip,
-                    dst_ip=s.device_ip,
-                    ident=ident,
-                    seq=seq,
-                )
-            )
-        if not gateway:
-            link.send(
-                impersonated_echo(
-                    enforcer_mac=link.mac,
-                    dst_mac=s.gateway_mac,
-                    src_ip=s.device_ip,
-                    dst_ip=s.gateway_ip,
-                    ident=ident,
-                    seq=seq,
-                )
-            )
+        if not device:  # to the device, as if from the gateway
+            echo(dst_mac=s.device_mac, src_ip=s.gateway_ip, dst_ip=s.device_ip, seq=seq)
+        if not gateway:  # to the gateway, as if from the device
+            echo(dst_mac=s.gateway_mac, src_ip=s.device_ip, dst_ip=s.gateway_ip, seq=seq)
         for seen in link.collect(CHECK_WAIT_S, ours):
             device = device or (seen.src_ip, seen.dst_ip) == (s.device_ip, s.gateway_ip)
             gateway = gateway or (seen.src_ip, seen.dst_ip) == (s.gateway_ip, s.device_ip)

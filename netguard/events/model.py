@@ -231,13 +231,7 @@ def make_event(
     naming the field for an unknown field or a bad value.
     """
     spec = kind_spec(kind)
-    ts_ms = timestamp_ms(kind, timestamp if timestamp is not None else fields.get("@timestamp"))
-    given_id = fields.get("event.id")
-    if position is not None:
-        fields = {**fields, **position_fields(kind, position)}
-        given_id = position.event_id
-    elif fields.get("log.offset") is not None and not given_id:
-        raise_no_position(kind)
+    ts_ms, fields, given_id = time_position_id(kind, fields, timestamp, position)
     truncated: list[str] = []
     doc = check_fields(kind, spec, fields, truncated)
     derive(kind, spec, doc, truncated, ts_ms)
@@ -263,17 +257,27 @@ def timestamp_ms(kind: str, when: Any) -> int:
         raise EventError(f"{kind} event: @timestamp: {exc}") from None
 
 
-def position_fields(kind: str, position: LogPosition) -> dict[str, Any]:
+def time_position_id(
+    kind: str, fields: Mapping[str, Any], timestamp: Any, position: LogPosition | None
+) -> tuple[int, Mapping[str, Any], Any]:
+    """The event's time; its fields with the log position's added; the id it was given (by the position or
+    ``event.id``), if any. A ``log.offset`` without a position is refused: the id comes from the position."""
+    ts_ms = timestamp_ms(kind, timestamp if timestamp is not None else fields.get("@timestamp"))
+    if position is not None:
+        return ts_ms, {**fields, **_position_fields(kind, position)}, position.event_id
+    given_id = fields.get("event.id")
+    if fields.get("log.offset") is not None and not given_id:
+        raise EventError(
+            f"{kind} event: log.offset is set but no position: an event read from a log takes its id from "
+            "its source, file and offset (make_event(..., position=LogPosition(...)))"
+        )
+    return ts_ms, fields, given_id
+
+
+def _position_fields(kind: str, position: LogPosition) -> dict[str, Any]:
     if position.offset < 0:
         raise EventError(f"{kind} event: log.offset: {position.offset} is negative")
     return {"log.file.path": position.path, "log.offset": position.offset}
-
-
-def raise_no_position(kind: str) -> None:
-    raise EventError(
-        f"{kind} event: log.offset is set but no position: an event read from a log takes its id from "
-        "its source, file and offset (make_event(..., position=LogPosition(...)))"
-    )
 
 
 def check_fields(kind: str, spec: EventKind, fields: Mapping[str, Any], truncated: list[str]) -> dict[str, Any]:

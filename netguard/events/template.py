@@ -45,9 +45,7 @@ from netguard.events.model import (
     content_id,
     derive,
     kind_spec,
-    position_fields,
-    raise_no_position,
-    timestamp_ms,
+    time_position_id,
 )
 from netguard.events.schema import FIELDS, MAX_STRING, EventKind, FieldType
 
@@ -140,13 +138,7 @@ class EventTemplate:
     def make(self, fields: Mapping[str, Any], *, timestamp: Any = None, position: LogPosition | None = None) -> Event:
         """``make_event(kind, {**shared, **fields}, timestamp=timestamp, position=position)``."""
         kind, spec = self._kind, self._spec
-        ts_ms = timestamp_ms(kind, timestamp if timestamp is not None else fields.get("@timestamp"))
-        given_id = fields.get("event.id")
-        if position is not None:
-            fields = {**fields, **position_fields(kind, position)}
-            given_id = position.event_id
-        elif fields.get("log.offset") is not None and not given_id:
-            raise_no_position(kind)
+        ts_ms, fields, given_id = time_position_id(kind, fields, timestamp, position)
         doc = self._doc.copy()
         own: list[str] = []  # names whose value this event sets
         touched = False  # a shared field overridden or removed

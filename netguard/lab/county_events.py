@@ -21,16 +21,22 @@ The varied corpus for parity tests and benchmarks (IPv6, every field type) is
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from netguard.events.model import Event, make_event
-from netguard.events.schema import RISK_LEVELS
 from netguard.inventory import Device, Institution, Inventory, Server, Switch, Tier
-from netguard.lab.event_parts import TABLES, compliance_result, link_loss, link_sample
+from netguard.lab.event_parts import (
+    TABLES,
+    compliance_result,
+    link_loss,
+    link_sample,
+    login_fields,
+    organization_fields,
+    sql_text_fields,
+)
 
 # Who works where: (user, institution id, the server an application account runs on).
 # People are not in the inventory; their workstations (its PCs, in order) and servers are.
@@ -148,17 +154,7 @@ def _host(inst: Institution, index: int) -> str:
 
 
 def _common(inst: Institution, rng: random.Random) -> dict[str, Any]:
-    fields: dict[str, Any] = {
-        "organization.id": inst.id,
-        "organization.name": inst.name,
-        "netguard.tier": inst.tier.value,
-        "netguard.township": inst.township,
-    }
-    if rng.random() < 0.7:
-        fields["netguard.risk"] = rng.choice(RISK_LEVELS)
-    if rng.random() < 0.3:
-        fields["tags"] = rng.sample(["night", "weekend", "bulk", "pii", "new-device"], k=rng.randrange(1, 3))
-    return fields
+    return organization_fields(inst.id, inst.name, inst.tier.value, inst.township, rng)
 
 
 def _source_ip(person: Person, rng: random.Random) -> str:
@@ -187,11 +183,7 @@ def _sql(c: LabCounty, rng: random.Random, k: int) -> dict[str, Any]:
         "db.namespace": server.id.split("-", 1)[0],
         "db.operation.name": op,
         "db.collection.name": table,
-        "db.query.text": text,
-        "netguard.sql.fingerprint": text.lower(),
-        "netguard.sql.fingerprint_id": hashlib.md5(text.lower().encode(), usedforsecurity=False).hexdigest(),
-        "netguard.sql.tables": [table],
-        "netguard.sql.where_less": where_less,
+        **sql_text_fields(text, table, where_less),
         "netguard.sql.rows_sent": 0 if failed else rng.randrange(0, 5000),
         "netguard.sql.connection_id": str(rng.randrange(1, 900)),
         # Log-uniform from 10 us to 900 ms, as real query times are (most fast, a long tail), so
@@ -207,18 +199,8 @@ def _sql(c: LabCounty, rng: random.Random, k: int) -> dict[str, Any]:
 def _login(c: LabCounty, rng: random.Random, k: int) -> dict[str, Any]:
     person = rng.choice(c.people)
     ok = rng.random() < 0.8
-    fields = _common(person.institution, rng) | {
-        "event.action": "login",
-        "event.outcome": "success" if ok else "failure",
-        "user.name": person.user,
-        "source.ip": _source_ip(person, rng),
-        "netguard.auth.method": rng.choice(("publickey", "password")),
-        "netguard.auth.factors": ["publickey", "totp"] if ok else ["password"],
-        "message": f"bastion login {'accepted' if ok else 'refused'} for {person.user}",
-    }
-    if not ok:
-        fields["netguard.auth.failure_reason"] = rng.choice(("bad-password", "bad-totp", "locked-out"))
-    return fields
+    # _common draws before the source address and the login's own fields, as it always has.
+    return _common(person.institution, rng) | login_fields(rng, person.user, ok, _source_ip(person, rng))
 
 
 def _bastion(c: LabCounty, rng: random.Random, k: int) -> tuple[Person, Server, dict[str, Any]]:

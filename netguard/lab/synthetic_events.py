@@ -10,14 +10,21 @@ draws from the inventory instead: :mod:`netguard.lab.county_events`.
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections.abc import Iterator
 from typing import Any
 
 from netguard.events.model import Event, format_timestamp, make_event
-from netguard.events.schema import DELETION_KIND, KINDS, RISK_LEVELS
-from netguard.lab.event_parts import TABLES, compliance_result, link_loss, link_sample
+from netguard.events.schema import DELETION_KIND, KINDS
+from netguard.lab.event_parts import (
+    TABLES,
+    compliance_result,
+    link_loss,
+    link_sample,
+    login_fields,
+    organization_fields,
+    sql_text_fields,
+)
 
 USERS = ("alice", "bob", "zhang.wei", "li.na", "wang.fang", "admin", "his_app", "emr_ro", "pacs", "root")
 ORGS = (
@@ -49,7 +56,6 @@ COMMANDS = (
 )
 PORTS = ("GigabitEthernet0/0/1", "GigabitEthernet0/0/7", "Ethernet1/0/12", "GE1/0/24")
 SERVERS = ("his-db01", "emr-db01", "pacs01", "rhp-app01")
-RISK = RISK_LEVELS
 
 
 def _ip(rng: random.Random, v6: bool = False) -> str:
@@ -63,18 +69,7 @@ def _mac(rng: random.Random) -> str:
 
 
 def _common(rng: random.Random) -> dict[str, Any]:
-    org_id, org, tier, township = rng.choice(ORGS)
-    fields: dict[str, Any] = {
-        "organization.id": org_id,
-        "organization.name": org,
-        "netguard.tier": tier,
-        "netguard.township": township,
-    }
-    if rng.random() < 0.7:
-        fields["netguard.risk"] = rng.choice(RISK)
-    if rng.random() < 0.3:
-        fields["tags"] = rng.sample(["night", "weekend", "bulk", "pii", "new-device"], k=rng.randrange(1, 3))
-    return fields
+    return organization_fields(*rng.choice(ORGS), rng)
 
 
 def _sql(rng: random.Random, i: int) -> dict[str, Any]:
@@ -91,11 +86,7 @@ def _sql(rng: random.Random, i: int) -> dict[str, Any]:
         "db.namespace": rng.choice(("his", "emr", "lis")),
         "db.operation.name": op,
         "db.collection.name": table,
-        "db.query.text": text,
-        "netguard.sql.fingerprint": text.lower(),
-        "netguard.sql.fingerprint_id": hashlib.md5(text.lower().encode(), usedforsecurity=False).hexdigest(),
-        "netguard.sql.tables": [table],
-        "netguard.sql.where_less": where_less,
+        **sql_text_fields(text, table, where_less),
         "netguard.sql.rows_sent": rng.randrange(0, 5000),
         "netguard.sql.connection_id": str(rng.randrange(1, 900)),
         "event.duration": rng.randrange(10_000, 900_000_000),
@@ -107,18 +98,7 @@ def _sql(rng: random.Random, i: int) -> dict[str, Any]:
 def _login(rng: random.Random, i: int) -> dict[str, Any]:
     user = rng.choice(USERS)
     ok = rng.random() < 0.8
-    f: dict[str, Any] = {
-        "event.action": "login",
-        "event.outcome": "success" if ok else "failure",
-        "user.name": user,
-        "source.ip": _ip(rng),
-        "netguard.auth.method": rng.choice(("publickey", "password")),
-        "netguard.auth.factors": ["publickey", "totp"] if ok else ["password"],
-        "message": f"bastion login {'accepted' if ok else 'refused'} for {user}",
-    }
-    if not ok:
-        f["netguard.auth.failure_reason"] = rng.choice(("bad-password", "bad-totp", "locked-out"))
-    return f
+    return login_fields(rng, user, ok, _ip(rng))
 
 
 def _session(rng: random.Random, i: int) -> dict[str, Any]:
