@@ -35,7 +35,7 @@ from netguard.secrets import SecretRef, SecretResolver
 from netguard.section import RawSection, RefAt, Section, SectionReader, SectionResult, read_section
 from netguard.section_names import CAPABILITIES, KNOWN
 from netguard.store.grace import DEFAULT_GRACE_RUNS, grace_runs_problem
-from netguard.textfile import decode_utf8
+from netguard.textfile import decode_utf8, read_bytes
 
 __all__ = ["BACKENDS", "DEFAULT_GRACE_RUNS", "Config", "ElasticsearchConfig", "find_config", "load_config"]
 
@@ -125,14 +125,7 @@ def load_config(explicit: str | Path | None = None) -> Config:
     path = find_config(explicit)
     if path is None:
         return Config()
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"configuration file {path} does not exist") from None
-    except IsADirectoryError:
-        raise ConfigError(f"configuration file {path} is a directory") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read configuration file {path}: {exc.strerror}") from None
+    data = read_bytes(path, "configuration file", ConfigError)
     return parse_config(decode_utf8(data, str(path), ConfigError), path)
 
 

@@ -8,6 +8,8 @@ secret. Excel's byte order mark is accepted and ignored.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from netguard.errors import NetGuardError
 
 BOM = b"\xef\xbb\xbf"
@@ -38,3 +40,15 @@ def decode_utf8(data: bytes, file: str, error: type[NetGuardError]) -> str:
         line, column, byte = where
         raise error(f"{file}:{line}: is not UTF-8 text (byte 0x{byte:02x} at column {column}); save the file as UTF-8")
     return body.decode("utf-8")
+
+
+def read_bytes(path: Path, what: str, error: type[NetGuardError]) -> bytes:
+    """The bytes of the ``what`` file ``path`` ("inventory file" ...); ``error`` says why it cannot be read."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise error(f"{what} {path} does not exist") from None
+    except IsADirectoryError:
+        raise error(f"{what} {path} is a directory, not a file") from None
+    except OSError as exc:
+        raise error(f"cannot read {what} {path}: {exc.strerror}") from None

@@ -38,7 +38,7 @@ from netguard.inventory.merge import NewDevice, add_devices
 from netguard.inventory.model import DEVICE_KINDS
 from netguard.inventory.nodes import compose
 from netguard.inventory.parse import read_text
-from netguard.textfile import BOM
+from netguard.textfile import BOM, read_bytes
 
 HEADERS: dict[str, tuple[str, ...]] = {
     "institution_id": ("institutionid", "institution", "机构编码", "机构代码", "机构id", "机构编号", "单位编码"),
@@ -140,12 +140,7 @@ def import_csv(csv_path: str | Path, into: str | Path) -> ImportResult:
     cannot be read, InventoryInvalid when ``into`` itself has errors.
     """
     csv_path, into = Path(csv_path), Path(into)
-    try:
-        data = csv_path.read_bytes()
-    except FileNotFoundError:
-        raise InventoryError(f"CSV file {csv_path} does not exist") from None
-    except OSError as exc:
-        raise InventoryError(f"cannot read CSV file {csv_path}: {exc.strerror}") from None
+    data = read_bytes(csv_path, "CSV file", InventoryError)
     text = read_text(into)
     base = check_text(text, str(into), into)
     if base.inventory is None:

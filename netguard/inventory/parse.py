@@ -41,7 +41,7 @@ from netguard.inventory.model import (
     Tier,
 )
 from netguard.inventory.nodes import Fields, Reader, compose, is_null, join
-from netguard.textfile import decode_utf8
+from netguard.textfile import decode_utf8, read_bytes
 
 FORMAT_VERSION = 1
 TIERS = tuple(t.value for t in Tier)
@@ -101,15 +101,7 @@ class Parsed:
 
 def read_text(path: Path) -> str:
     """The file's text; a missing or unreadable file, or bytes that are not UTF-8, are a usage error (exit 2)."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InventoryError(f"inventory file {path} does not exist") from None
-    except IsADirectoryError:
-        raise InventoryError(f"inventory {path} is a directory, not a file") from None
-    except OSError as exc:
-        raise InventoryError(f"cannot read inventory file {path}: {exc.strerror}") from None
-    return decode_utf8(data, str(path), InventoryError)
+    return decode_utf8(read_bytes(path, "inventory file", InventoryError), str(path), InventoryError)
 
 
 def parse(text: str, file: str, report: Report) -> Parsed:

@@ -123,3 +123,26 @@ def test_grace_runs_reach_the_state_store(tmp_path: Path) -> None:
     cfg = load_config(write(tmp_path, "state:\n  path: s.db\n  grace_runs: 5\n"))
     with StateStore.from_config(cfg) as store:
         assert store.sightings.grace_runs == 5
+
+
+@pytest.mark.parametrize("what", ["config", "inventory", "csv"])
+def test_a_directory_or_missing_file_where_a_file_is_named_is_one_clear_line(tmp_path: Path, what: str) -> None:
+    """The configuration, the inventory and an imported CSV say the same thing of a directory or a missing file."""
+    from netguard.errors import InventoryError
+    from netguard.inventory import import_csv, load_inventory
+
+    folder = tmp_path / "a folder"
+    folder.mkdir()
+    county = Path(__file__).parents[2] / "examples" / "huize-county.yaml"
+    read = {
+        "config": (load_config, ConfigError, "configuration file"),
+        "inventory": (load_inventory, InventoryError, "inventory file"),
+        "csv": (lambda p: import_csv(p, county), InventoryError, "CSV file"),
+    }
+    load, error, name = read[what]
+    with pytest.raises(error) as raised:
+        load(folder)
+    assert str(raised.value) == f"{name} {folder} is a directory, not a file"
+    with pytest.raises(error) as raised:
+        load(tmp_path / "nothing here")
+    assert str(raised.value) == f"{name} {tmp_path / 'nothing here'} does not exist"
