@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -134,7 +135,7 @@ def test_a_directory_or_missing_file_where_a_file_is_named_is_one_clear_line(tmp
     folder = tmp_path / "a folder"
     folder.mkdir()
     county = Path(__file__).parents[2] / "examples" / "huize-county.yaml"
-    read = {
+    read: dict[str, tuple[Callable[[Path], object], type[Exception], str]] = {
         "config": (load_config, ConfigError, "configuration file"),
         "inventory": (load_inventory, InventoryError, "inventory file"),
         "csv": (lambda p: import_csv(p, county), InventoryError, "CSV file"),
