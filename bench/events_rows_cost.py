@@ -76,7 +76,7 @@ def _one_turn(count: int) -> dict[str, float]:
             from netguard.events.query.to_sqlite import fts_bodies
 
             rowids = range(base, base + len(batch))
-            rows = sqlite_index.Batch(rowids, [e.fields for e in batch], [e.json for e in batch])
+            rows = sqlite_index.Batch(rowids, [e.fields for e in batch])
             rows.bodies = fts_bodies(rows)
             sink.executemany("", zip(rows.rowids, rows.bodies, strict=True))
         else:

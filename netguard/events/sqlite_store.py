@@ -175,7 +175,7 @@ class SQLiteEventStore(EventStore):
                 rowids: Sequence[int] = sorted(stored)
             else:
                 rowids = range(base, base + len(batch))
-            rows = sqlite_index.Batch(rowids, [e.fields for e in kept], [e.json for e in kept])
+            rows = sqlite_index.Batch(rowids, [e.fields for e in kept])
             rows.bodies = fts_bodies(rows)
             self.conn.executemany(_FTS_INSERT, zip(rows.rowids, rows.bodies, strict=True))
             sqlite_index.store_rows(self.conn, rows)
@@ -323,9 +323,7 @@ class SQLiteEventStore(EventStore):
                         "SELECT rowid, doc FROM events WHERE ts < ? AND kind != ? ORDER BY ts LIMIT ?",
                         (before_ms, DELETION_KIND, self.batch_size),
                     ).fetchall()
-                    docs = sqlite_index.Batch(
-                        [r[0] for r in rows], [json.loads(r[1]) for r in rows], [r[1] for r in rows]
-                    )
+                    docs = sqlite_index.Batch([r[0] for r in rows], [json.loads(r[1]) for r in rows])
                     docs.bodies = fts_bodies(docs)
                     self.conn.executemany(
                         "INSERT INTO events_fts(events_fts, rowid, body) VALUES ('delete', ?, ?)", self._fts_held(docs)
