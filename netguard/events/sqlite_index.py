@@ -210,9 +210,21 @@ class Batch:
         deque(map(out.__setitem__, group.at, values), maxlen=0)
 
 
-def _ip_rows(batch: Batch) -> list[tuple[bytes, int, int]]:
+class AddressKeys(_Memo):
+    """Addresses packed by :func:`ip_key`, by their text: a store keeps one, as a network's addresses repeat."""
+
+    LIMIT = 100_000  # addresses kept; the cache is emptied (between batches) when it holds more
+
+    def __init__(self) -> None:
+        super().__init__(lambda text: ip_key(str(text)))
+
+
+def _ip_rows(batch: Batch, keys: AddressKeys | None = None) -> list[tuple[bytes, int, int]]:
     """The ``event_ips`` rows of a batch: those of :func:`ip_rows`, worked out per group."""
-    keys = _Memo(lambda text: ip_key(str(text)))  # each distinct address packed once per batch
+    if keys is None:
+        keys = AddressKeys()
+    elif len(keys) > keys.LIMIT:
+        keys.clear()
     rows: list[tuple[bytes, int, int]] = []
     related = "related.ip"
     for group in batch.groups:
@@ -244,26 +256,24 @@ def _cjk_rows(batch: Batch) -> list[tuple[int, str]]:
     wide = list(map(not_, map(str.isascii, batch.bodies)))  # O(1) each: CPython keeps the flag
     if not any(wide):
         return []
-
-    def tokens(runs: tuple[str, ...]) -> str:
-        # The same tokens as cjk_tokens: bigrams and each run's last character, each once.
-        found: list[str] = []
-        for run in runs:
-            found.extend(run[i : i + 2] for i in range(len(run) - 1))
-            found.append(run[-1])
-        return " ".join(dict.fromkeys(found))
-
-    memo = _Memo(tokens)  # texts mostly repeat their CJK runs (names of places and people)
-    made = map(memo.__getitem__, map(tuple, map(CJK_RUN.findall, compress(batch.bodies, wide))))
+    texts = _Memo(cjk_tokens)  # texts repeat within a batch (a message, a statement): each worked out once
+    made = map(texts.__getitem__, compress(batch.bodies, wide))
     return [row for row in zip(compress(batch.rowids, wide), made, strict=True) if row[1]]
 
 
 def store_rows(
-    conn: sqlite3.Connection, rows: Batch | Iterable[tuple[int, Mapping[str, Any], str]], *, delete: bool = False
+    conn: sqlite3.Connection,
+    rows: Batch | Iterable[tuple[int, Mapping[str, Any], str]],
+    *,
+    delete: bool = False,
+    keys: AddressKeys | None = None,
 ) -> None:
-    """Add (or, with ``delete``, remove) the side-index entries of a batch (or of events as (rowid, fields, body))."""
+    """Add (or, with ``delete``, remove) the side-index entries of a batch (or of events as (rowid, fields, body)).
+
+    ``keys``: the store's cache of packed addresses (else one for this batch).
+    """
     batch = rows if isinstance(rows, Batch) else Batch.of_rows(rows)
-    ips = _ip_rows(batch)
+    ips = _ip_rows(batch, keys)
     cjk = _cjk_rows(batch)
     if delete:
         conn.executemany("DELETE FROM event_ips WHERE addr = ? AND event = ?", [(a, e) for a, e, _ in ips])
@@ -582,8 +592,8 @@ class TermIndexer:
         several = len(batch.groups) > 1
         texts: list[str] = [""] * len(batch) if several else []
         numbers: list[tuple[int, Any, int]] = []
-        # A text's rare symbols, as tokens: the sets of them repeat.
-        symbols = _Memo(lambda found: "".join(" " + _SYMBOL_TOKENS[c] for c in found))
+        # A text's rare symbols, as tokens: texts repeat within a batch (a message, a statement).
+        symbols = _Memo(lambda body: "".join(" " + _SYMBOL_TOKENS[c] for c in set(_RARE_SYMBOL.findall(body))))
         for group in batch.groups:
             layout = self._layouts.get(group.names) or self._layout(group.names)
             pieces: list[Iterable[str]] = [repeat(f"{ALL_TOKEN} {layout.shape}")]
@@ -602,7 +612,7 @@ class TermIndexer:
                 else:
                     pieces.append([self._each(tokens, v) for v in column])
             bodies = map(batch.bodies.__getitem__, group.at) if several else batch.bodies
-            pieces.append(map(symbols.__getitem__, map(frozenset, map(_RARE_SYMBOL.findall, bodies))))
+            pieces.append(map(symbols.__getitem__, bodies))
             made = map("".join, zip(*pieces, strict=False))  # the first piece repeats
             if several:
                 batch.scatter(group, made, texts)

@@ -100,6 +100,7 @@ class SQLiteEventStore(EventStore):
         self.path = Path(path)
         self.batch_size = batch_size
         self._terms = sqlite_index.TermIndexer(sqlite_index.TERM_FIELDS, sqlite_index.NUMBER_FIELDS)
+        self._addresses = sqlite_index.AddressKeys()
         # One connection, shared by the threads of a long-running producer (the bastion
         # serves many sessions): each statement sequence holds the lock, none across a yield.
         self._lock = threading.RLock()
@@ -178,7 +179,7 @@ class SQLiteEventStore(EventStore):
             rows = sqlite_index.Batch(rowids, [e.fields for e in kept])
             rows.bodies = fts_bodies(rows)
             self.conn.executemany(_FTS_INSERT, zip(rows.rowids, rows.bodies, strict=True))
-            sqlite_index.store_rows(self.conn, rows)
+            sqlite_index.store_rows(self.conn, rows, keys=self._addresses)
             self._terms.store(self.conn, rows)
             self.conn.execute("COMMIT")
         except BaseException as exc:
@@ -328,7 +329,7 @@ class SQLiteEventStore(EventStore):
                     self.conn.executemany(
                         "INSERT INTO events_fts(events_fts, rowid, body) VALUES ('delete', ?, ?)", self._fts_held(docs)
                     )
-                    sqlite_index.store_rows(self.conn, docs, delete=True)
+                    sqlite_index.store_rows(self.conn, docs, delete=True, keys=self._addresses)
                     self._terms.store(self.conn, docs, delete=True)
                     self.conn.executemany("DELETE FROM events WHERE rowid = ?", [(r[0],) for r in rows])
                     self.conn.execute("COMMIT")
