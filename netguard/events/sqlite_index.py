@@ -517,6 +517,10 @@ class _FieldTokens(dict[Any, str]):
         return self.indexer._add(self, value)
 
 
+def _joined(token: Callable[[Any], str], items: Iterable[Any]) -> str:
+    return "".join(map(token, items))
+
+
 # Number rows hold what is an int or a float (a bool is an int); any other type is checked value by value.
 _NUMBER_TYPES = frozenset({int, float, bool})
 
@@ -608,7 +612,11 @@ class TermIndexer:
                 tokens = self._tokens_of(name)
                 column = group.column(name)
                 if all(map(list.__instancecheck__, column)):
-                    pieces.append(list(map("".join, map(map, repeat(tokens.__getitem__), column))))
+                    try:  # lists repeat within a batch (tags, related.user): each joined once
+                        lists = _Memo(functools.partial(_joined, tokens.__getitem__))
+                        pieces.append(list(map(lists.__getitem__, map(tuple, column))))
+                    except TypeError:  # a list in a list: no token (a TypeError, raised below as before)
+                        pieces.append([self._each(tokens, v) for v in column])
                 else:
                     pieces.append([self._each(tokens, v) for v in column])
             bodies = map(batch.bodies.__getitem__, group.at) if several else batch.bodies
