@@ -169,13 +169,12 @@ class SQLiteEventStore(EventStore):
                 ],
             )
             written = self.conn.total_changes - changes
-            kept = batch
+            kept: list[Event] = batch
+            rowids: Sequence[int] = range(base, base + len(batch))
             if written != len(batch):  # duplicates: only the rowids that went in get index rows
                 stored = {r[0] for r in self.conn.execute("SELECT rowid FROM events WHERE rowid >= ?", (base,))}
-                kept = [e for i, e in enumerate(batch) if base + i in stored]
-                rowids: Sequence[int] = sorted(stored)
-            else:
-                rowids = range(base, base + len(batch))
+                kept = [e for e, rowid in zip(batch, rowids, strict=True) if rowid in stored]
+                rowids = [rowid for rowid in rowids if rowid in stored]
             rows = sqlite_index.Batch(rowids, [e.fields for e in kept])
             rows.bodies = fts_bodies(rows)
             self.conn.executemany(_FTS_INSERT, zip(rows.rowids, rows.bodies, strict=True))
