@@ -29,6 +29,17 @@ exact, case-insensitive check is the linear matcher's.
 Both are filled at write time from the values already in memory, and rebuilt
 from the stored documents when an older store is upgraded (migration 2, which
 calls the functions :func:`register_index_functions` registers).
+
+The rows of all the indexes are made a batch at a time (:class:`Batch`), not an
+event at a time: a batch's events are grouped by their list of field names
+(make_event's fixed order keeps a kind's events to a few such lists), each
+group's values transposed into columns, and each column worked on with ``map``
+over C functions and dict lookups (a token cache per field, a packed address
+per text, the tokens of a repeated text once per batch). Python's cost per
+event, not hashing, was most of what making the rows cost: about 15 us an
+event made one by one, about 6 us a batch at a time (``bench/events_rows_cost.py``).
+The rows are the same (the token text's order aside): stores written before
+stay valid, and a purge deletes what was written, by making the rows again.
 """
 
 from __future__ import annotations

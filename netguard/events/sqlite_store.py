@@ -23,10 +23,12 @@ What kept the write rate up when the side indexes came (measured on
 FTS5 merging its segments lazily (``automerge`` 64; +20 %), batches of 20,000
 rather than 5,000 (fewer, larger FTS segments; +17 %), and for the terms index
 one token per value hashed once per store (a cache), one per event for its
-shape rather than one per field present. Even so the terms and numbers indexes
-are the writer's largest cost: 13 of the 33 us an event takes (about 21 tokens
-made in Python, then FTS5), which holds the write rate near 25,000 events/s of
-CPU on a million events (``bench/events_index_cost.py`` measures each index).
+shape rather than one per field present, and every index's rows made a batch
+at a time rather than an event at a time (:class:`netguard.events.sqlite_index.Batch`:
+34 us an event became 23-28 us of CPU, ``bench/events_index_cost.py`` and
+``bench/events.py``). The terms and numbers indexes are still the writer's
+largest cost, about 7 us an event, most of it FTS5's
+(``bench/events_index_cost.py`` measures each index).
 
 A search takes the set of rows the indexes name
 (:mod:`netguard.events.query.to_sqlite_index`): when it is the exact answer,
