@@ -29,6 +29,17 @@ exact, case-insensitive check is the linear matcher's.
 Both are filled at write time from the values already in memory, and rebuilt
 from the stored documents when an older store is upgraded (migration 2, which
 calls the functions :func:`register_index_functions` registers).
+
+The rows of all the indexes are made a batch at a time (:class:`Batch`), not an
+event at a time: a batch's events are grouped by their list of field names
+(make_event's fixed order keeps a kind's events to a few such lists), each
+group's values transposed into columns, and each column worked on with ``map``
+over C functions and dict lookups (a token cache per field, a packed address
+per text, the tokens of a repeated text once per batch). Python's cost per
+event, not hashing, was most of what making the rows cost: about 15 us an
+event made one by one, about 6 us a batch at a time (``bench/events_rows_cost.py``).
+The rows are the same (the token text's order aside): stores written before
+stay valid, and a purge deletes what was written, by making the rows again.
 """
 
 from __future__ import annotations
@@ -39,10 +50,11 @@ import json
 import re
 import socket
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import repeat
-from operator import is_
+from itertools import chain, compress, repeat
+from operator import eq, is_, methodcaller, not_
 from typing import Any
 
 from netguard.events.schema import FIELDS, FieldType
@@ -110,16 +122,170 @@ def cjk_terms(run: str) -> list[str]:
     return [f'"{sub}"' if len(sub) == 2 else f'"{sub}"*' for sub in CJK_RUN.findall(run[:2])]
 
 
+class _Memo(dict[Any, Any]):
+    """A dict that computes a missing value with ``make`` and keeps it: looked up with ``map`` it stays in C."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key: Any) -> Any:
+        value = self[key] = self.make(key)
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """The events of a batch that carry the same fields in the same order (make_event's fixed order
+    keeps a kind's events to a few such groups): what to read is worked out once per group, and each
+    field is taken as a column of values and worked on with ``map``, in C, rather than event by event."""
+
+    names: tuple[str, ...]
+    at: list[int]  # the events' positions in the batch
+    rowids: list[int]
+    fields: list[Mapping[str, Any]]
+    columns: dict[str, tuple[Any, ...]]  # each field's values, in the events' order
+
+    def column(self, name: str) -> tuple[Any, ...]:
+        """The values of a field every event of the group has."""
+        return self.columns[name]
+
+
+class Batch:
+    """The events of one write (or purge) to index: rowids, fields, text bodies, grouped by their fields.
+
+    A null value is no field (make_event drops them; a document read back may still hold one), as
+    the per-event indexer always treated it: such an event is indexed without it. ``bodies`` (the
+    trigram index's text of each event, see :func:`netguard.events.query.to_sqlite.fts_bodies`) is
+    set before the batch is indexed.
+
+    A group's columns are its events' values transposed (``zip`` over their ``values()``, which
+    reads each dict front to back once): reading a field down 20,000 dicts instead would touch each
+    dict's memory once per field, three times slower.
+    """
+
+    def __init__(self, rowids: Sequence[int], fields: Sequence[Mapping[str, Any]]) -> None:
+        self.rowids = list(rowids)
+        self.fields = list(fields)
+        self.bodies: list[str] = []
+        self._values: Callable[[Any], Iterable[Any]] = dict.values
+        if not all(map(dict.__instancecheck__, self.fields)):
+            self._values = methodcaller("values")
+        self.groups = self._grouped()
+        nulls = self._nulls()
+        if nulls:  # rare (a document read back): those events without their nulls, and the groups again
+            for i in nulls:
+                self.fields[i] = {n: v for n, v in self.fields[i].items() if v is not None}
+            self.groups = self._grouped()
+
+    def _grouped(self) -> list[Group]:
+        positions: defaultdict[tuple[str, ...], list[int]] = defaultdict(list)
+        for i, names in enumerate(map(tuple, self.fields)):
+            positions[names].append(i)
+        groups = []
+        for names, at in positions.items():
+            if len(positions) == 1:
+                rowids, fields = self.rowids, self.fields
+            else:
+                rowids = list(map(self.rowids.__getitem__, at))
+                fields = list(map(self.fields.__getitem__, at))
+            columns = dict(zip(names, zip(*map(self._values, fields), strict=True), strict=True)) if names else {}
+            groups.append(Group(names, at, rowids, fields, columns))
+        return groups
+
+    def _nulls(self) -> set[int]:
+        """The positions of the events with a null value."""
+        found: set[int] = set()
+        for group in self.groups:
+            for column in group.columns.values():
+                # A truth test is cheaper than ``is None`` through map, and most columns have no false value.
+                if not all(column) and any(map(is_, column, repeat(None))):
+                    found.update(compress(group.at, map(is_, column, repeat(None))))
+        return found
+
+    @classmethod
+    def of_rows(cls, rows: Iterable[tuple[int, Mapping[str, Any], str]]) -> Batch:
+        """The batch of events given as (rowid, fields, text body)."""
+        rows = list(rows)
+        batch = cls([r[0] for r in rows], [r[1] for r in rows])
+        batch.bodies = [r[2] for r in rows]
+        return batch
+
+    def __len__(self) -> int:
+        return len(self.rowids)
+
+    def scatter(self, group: Group, values: Iterable[Any], out: list[Any]) -> None:
+        """Put a group's values (one per event, in the group's order) at the events' places in ``out``."""
+        deque(map(out.__setitem__, group.at, values), maxlen=0)
+
+
+class AddressKeys(_Memo):
+    """Addresses packed by :func:`ip_key`, by their text: a store keeps one, as a network's addresses repeat."""
+
+    LIMIT = 100_000  # addresses kept; the cache is emptied (between batches) when it holds more
+
+    def __init__(self) -> None:
+        super().__init__(lambda text: ip_key(str(text)))
+
+
+def _ip_rows(batch: Batch, keys: AddressKeys | None = None) -> list[tuple[bytes, int, int]]:
+    """The ``event_ips`` rows of a batch: those of :func:`ip_rows`, worked out per group."""
+    if keys is None:
+        keys = AddressKeys()
+    elif len(keys) > keys.LIMIT:
+        keys.clear()
+    rows: list[tuple[bytes, int, int]] = []
+    related = "related.ip"
+    for group in batch.groups:
+        present = [(n, b) for n, b in IP_FIELD_BITS.items() if n in group.names]
+        if not present:
+            continue
+        scalars = [(n, b) for n, b in present if n != related and not FIELDS[n].array]
+        columns = [group.column(n) for n, _ in scalars]
+        # The usual event: one address per field, and related.ip exactly their list (make_event
+        # derives it so): each address is one row, of its field's bit (and related.ip's).
+        usual = len(scalars) == len(present) - (related in group.names) and all(
+            not any(map(eq, columns[i], columns[j])) for i in range(len(columns)) for j in range(i)
+        )
+        if usual and related in group.names:
+            usual = list(map(list, zip(*columns, strict=True))) == list(group.column(related))
+        if not usual or not all(all(map(str.__instancecheck__, c)) for c in columns):
+            rows.extend(chain.from_iterable(map(ip_rows, group.fields, group.rowids)))
+            continue
+        extra = IP_FIELD_BITS[related] if related in group.names else 0
+        for (_, bit), column in zip(scalars, columns, strict=True):
+            packed = list(map(keys.__getitem__, column))
+            made = zip(packed, group.rowids, repeat(bit | extra))
+            rows.extend(made if None not in packed else (r for r in made if r[0] is not None))
+    return rows
+
+
+def _cjk_rows(batch: Batch) -> list[tuple[int, str]]:
+    """The ``events_cjk`` rows of a batch: (rowid, :func:`cjk_tokens` of its text) where there are tokens."""
+    wide = list(map(not_, map(str.isascii, batch.bodies)))  # O(1) each: CPython keeps the flag
+    if not any(wide):
+        return []
+    texts = _Memo(cjk_tokens)  # texts repeat within a batch (a message, a statement): each worked out once
+    made = map(texts.__getitem__, compress(batch.bodies, wide))
+    return [row for row in zip(compress(batch.rowids, wide), made, strict=True) if row[1]]
+
+
 def store_rows(
-    conn: sqlite3.Connection, rows: Iterable[tuple[int, Mapping[str, Any], str]], *, delete: bool = False
+    conn: sqlite3.Connection,
+    rows: Batch | Iterable[tuple[int, Mapping[str, Any], str]],
+    *,
+    delete: bool = False,
+    keys: AddressKeys | None = None,
 ) -> None:
-    """Add (or, with ``delete``, remove) the side-index entries of events given as (rowid, fields, text body)."""
-    ips: list[tuple[bytes, int, int]] = []
-    cjk: list[tuple[int, str]] = []
-    for rowid, fields, body in rows:
-        ips.extend(ip_rows(fields, rowid))
-        if tokens := cjk_tokens(body):
-            cjk.append((rowid, tokens))
+    """Add (or, with ``delete``, remove) the side-index entries of a batch (or of events as (rowid, fields, body)).
+
+    ``keys``: the store's cache of packed addresses (else one for this batch).
+    """
+    batch = rows if isinstance(rows, Batch) else Batch.of_rows(rows)
+    ips = _ip_rows(batch, keys)
+    cjk = _cjk_rows(batch)
     if delete:
         conn.executemany("DELETE FROM event_ips WHERE addr = ? AND event = ?", [(a, e) for a, e, _ in ips])
         conn.executemany("INSERT INTO events_cjk(events_cjk, rowid, body) VALUES ('delete', ?, ?)", cjk)
@@ -346,15 +512,40 @@ class _Layout:
     shape: str
 
 
+class _FieldTokens(dict[Any, str]):
+    """One field's token cache: value -> its token after a space (so an event's text is its pieces joined)."""
+
+    __slots__ = ("indexer", "name")
+
+    def __init__(self, name: str, indexer: TermIndexer) -> None:
+        super().__init__()
+        self.name = name
+        self.indexer = indexer
+
+    def __missing__(self, value: Any) -> str:
+        if value is None:  # an item of a list may be null (a document read back): no token
+            return ""
+        return self.indexer._add(self, value)
+
+
+def _joined(token: Callable[[Any], str], items: Iterable[Any]) -> str:
+    return "".join(map(token, items))
+
+
+# Number rows hold what is an int or a float (a bool is an int); any other type is checked value by value.
+_NUMBER_TYPES = frozenset({int, float, bool})
+
+
 class TermIndexer:
     """Makes each event's ``events_terms`` tokens and ``event_numbers`` rows, caching what repeats.
 
     ``term_fields`` and ``number_fields`` name the fields indexed (the schema's, passed in by the
-    store). This runs once per stored event, so the work per field is kept in C: the events of a
-    kind mostly carry the same fields in the same order, so what to read is worked out once per
-    list of field names (:class:`_Layout`), the values are read with ``map`` and their tokens
-    looked up with ``map`` in a cache keyed by (field, value). A keyword field holds strings and a
-    boolean field booleans (the schema coerces them), so ``True == 1`` cannot mix two keys. The
+    store). This runs for every stored event, so the work is done per batch and kept in C: the
+    events of a kind mostly carry the same fields in the same order, so what to read is worked out
+    once per list of field names (:class:`_Layout`), and each field's values are read down the
+    column of a :class:`Group` with ``map`` and looked up, with ``map`` again, in that field's
+    token cache (a dict whose ``__missing__`` makes a new token). A keyword field holds strings and
+    a boolean field booleans (the schema coerces them), so ``True == 1`` cannot mix two keys. The
     caches are per store and bounded.
     """
 
@@ -364,22 +555,29 @@ class TermIndexer:
     def __init__(self, term_fields: frozenset[str], number_fields: Mapping[str, int]) -> None:
         self._terms = term_fields
         self._numbers = number_fields
-        self._tokens: dict[tuple[str, Any], str] = {}
+        self._fields: dict[str, _FieldTokens] = {}
+        self._cached = 0  # tokens in all the field caches
         self._layouts: dict[tuple[str, ...], _Layout] = {}
         self.new_shapes: dict[str, list[str]] = {}  # shapes first seen since the last committed()
         self.new_values: set[tuple[str, Any]] = set()
 
-    def _token(self, name: str, value: Any) -> str:
-        """The token of a value, through the cache."""
-        key = (name, value)
-        token = self._tokens.get(key)
-        if token is None:
-            if len(self._tokens) >= self.CACHE:
-                self._tokens.clear()
-            token = self._tokens[key] = term_token(name, value)
-            if isinstance(value, str):
-                self.new_values.add(key)
+    def _add(self, tokens: _FieldTokens, value: Any) -> str:
+        """A value's token, made and kept in its field's cache (called on a miss)."""
+        if self._cached >= self.CACHE:
+            for cache in self._fields.values():
+                cache.clear()
+            self._cached = 0
+        token = tokens[value] = " " + term_token(tokens.name, value)
+        self._cached += 1
+        if isinstance(value, str):
+            self.new_values.add((tokens.name, value))
         return token
+
+    def _tokens_of(self, name: str) -> _FieldTokens:
+        tokens = self._fields.get(name)
+        if tokens is None:
+            tokens = self._fields[name] = _FieldTokens(name, self)
+        return tokens
 
     def _layout(self, names: tuple[str, ...]) -> _Layout:
         layout = self._layouts.get(names)
@@ -399,51 +597,89 @@ class TermIndexer:
             )
         return layout
 
+    @staticmethod
+    def _each(tokens: _FieldTokens, value: Any) -> str:
+        """The tokens of a value that is not what the schema says (a list, or one value, or one with nulls)."""
+        return "".join(map(tokens.__getitem__, value if isinstance(value, list) else (value,)))
+
+    def batch_rows(self, batch: Batch) -> tuple[list[tuple[int, str]], list[tuple[int, Any, int]]]:
+        """The batch's ``(rowid, token text)`` rows, in rowid order, and its ``(field code, value, event)`` rows."""
+        several = len(batch.groups) > 1
+        texts: list[str] = [""] * len(batch) if several else []
+        numbers: list[tuple[int, Any, int]] = []
+        # A text's rare symbols, as tokens: texts repeat within a batch (a message, a statement).
+        symbols = _Memo(lambda body: "".join(" " + _SYMBOL_TOKENS[c] for c in set(_RARE_SYMBOL.findall(body))))
+        for group in batch.groups:
+            layout = self._layouts.get(group.names) or self._layout(group.names)
+            pieces: list[Iterable[str]] = [repeat(f"{ALL_TOKEN} {layout.shape}")]
+            for name in layout.scalars:
+                tokens = self._tokens_of(name)
+                column = group.column(name)
+                try:
+                    pieces.append(list(map(tokens.__getitem__, column)))
+                except TypeError:  # a list where the schema says one value: unhashable
+                    pieces.append([self._each(tokens, v) for v in column])
+            for name in layout.arrays:
+                tokens = self._tokens_of(name)
+                column = group.column(name)
+                if all(map(list.__instancecheck__, column)):
+                    try:  # lists repeat within a batch (tags, related.user): each joined once
+                        lists = _Memo(functools.partial(_joined, tokens.__getitem__))
+                        pieces.append(list(map(lists.__getitem__, map(tuple, column))))
+                    except TypeError:  # a list in a list: no token (a TypeError, raised below as before)
+                        pieces.append([self._each(tokens, v) for v in column])
+                else:
+                    pieces.append([self._each(tokens, v) for v in column])
+            bodies = map(batch.bodies.__getitem__, group.at) if several else batch.bodies
+            pieces.append(map(symbols.__getitem__, bodies))
+            made = map("".join, zip(*pieces, strict=False))  # the first piece repeats
+            if several:
+                batch.scatter(group, made, texts)
+            else:
+                texts = list(made)
+            for name, code in zip(layout.numbers, layout.codes, strict=True):
+                column = group.column(name)
+                if set(map(type, column)) <= _NUMBER_TYPES:
+                    numbers.extend(zip(repeat(code), column, group.rowids))
+                else:
+                    numbers.extend(
+                        (code, v, e) for v, e in zip(column, group.rowids, strict=True) if isinstance(v, (int, float))
+                    )
+        return list(zip(batch.rowids, texts, strict=True)), numbers
+
     def rows(self, fields: Mapping[str, Any], body: str, event: int) -> tuple[str, list[tuple[int, Any, int]]]:
-        """The event's token text and its ``(field code, value, event)`` number rows."""
-        # (``None in values`` compares each value with ==; ``is`` through map stays in C, 4x cheaper.)
+        """One event's token text and its ``(field code, value, event)`` number rows: what :meth:`batch_rows`
+        makes for it, without the set-up a batch costs (the upgrade of a stored event calls this per event)."""
         if any(map(is_, fields.values(), repeat(None))):
-            # make_event drops empty values; a document read back may still hold a null: not a field.
-            fields = {n: v for n, v in fields.items() if v is not None}
+            fields = {n: v for n, v in fields.items() if v is not None}  # a null is no field, as in a Batch
         names = tuple(fields)
         layout = self._layouts.get(names) or self._layout(names)
         get = fields.__getitem__
-        tokens: list[str] = [ALL_TOKEN, layout.shape]
+        pieces = [f"{ALL_TOKEN} {layout.shape}"]
+        caches = list(map(self._tokens_of, layout.scalars))
         try:
-            # Every value's token from the cache in one pass in C; a value not seen before (KeyError),
-            # or a list where the schema says one value (TypeError), takes the loop below.
-            tokens += map(self._tokens.__getitem__, zip(layout.scalars, map(get, layout.scalars), strict=True))
-            for name in layout.arrays:
-                value = get(name)
-                if value.__class__ is not list:
-                    raise TypeError(name)
-                tokens += map(self._tokens.__getitem__, zip(repeat(name), value, strict=False))
-        except (KeyError, TypeError):
-            tokens = [ALL_TOKEN, layout.shape]
-            for name in layout.scalars + layout.arrays:
-                value = get(name)
-                for v in value if isinstance(value, list) else (value,):
-                    if v is not None:
-                        tokens.append(self._token(name, v))
+            pieces += map(dict.__getitem__, caches, map(get, layout.scalars))  # (__missing__ still applies)
+        except TypeError:  # a list where the schema says one value
+            pieces[1:] = map(self._each, caches, map(get, layout.scalars))
+        pieces += [self._each(self._tokens_of(n), get(n)) for n in layout.arrays]
+        if body:
+            pieces += [" " + _SYMBOL_TOKENS[c] for c in set(_RARE_SYMBOL.findall(body))]
         numbers = [
             (code, value, event)
             for code, value in zip(layout.codes, map(get, layout.numbers), strict=True)
-            if isinstance(value, (int, float))  # a tuple: quicker to check than a union
+            if isinstance(value, (int, float))
         ]
-        if body:
-            tokens += symbol_tokens(body)
-        return " ".join(tokens), numbers
+        return "".join(pieces), numbers
 
     def store(
-        self, conn: sqlite3.Connection, rows: Iterable[tuple[int, Mapping[str, Any], str]], *, delete: bool = False
+        self,
+        conn: sqlite3.Connection,
+        rows: Batch | Iterable[tuple[int, Mapping[str, Any], str]],
+        *,
+        delete: bool = False,
     ) -> None:
-        """Add (or, with ``delete``, remove) the terms and numbers of events given as (rowid, fields, text body)."""
-        terms: list[tuple[int, str]] = []
-        numbers: list[tuple[int, Any, int]] = []
-        for rowid, fields, body in rows:
-            text, nums = self.rows(fields, body, rowid)
-            terms.append((rowid, text))
-            numbers.extend(nums)
+        """Add (or, with ``delete``, remove) the terms and numbers of a batch (or of (rowid, fields, body) rows)."""
+        terms, numbers = self.batch_rows(rows if isinstance(rows, Batch) else Batch.of_rows(rows))
         if delete:
             conn.executemany("INSERT INTO events_terms(events_terms, rowid, body) VALUES ('delete', ?, ?)", terms)
             conn.executemany("DELETE FROM event_numbers WHERE field = ? AND value = ? AND event = ?", numbers)
@@ -466,7 +702,9 @@ class TermIndexer:
     def rolled_back(self) -> None:
         """The batch was not stored: forget the cache, so its shapes and values are written with the next."""
         self._layouts.clear()
-        self._tokens.clear()
+        for cache in self._fields.values():
+            cache.clear()
+        self._cached = 0
         self.new_shapes.clear()
         self.new_values.clear()
 

@@ -23,10 +23,12 @@ What kept the write rate up when the side indexes came (measured on
 FTS5 merging its segments lazily (``automerge`` 64; +20 %), batches of 20,000
 rather than 5,000 (fewer, larger FTS segments; +17 %), and for the terms index
 one token per value hashed once per store (a cache), one per event for its
-shape rather than one per field present. Even so the terms and numbers indexes
-are the writer's largest cost: 13 of the 33 us an event takes (about 21 tokens
-made in Python, then FTS5), which holds the write rate near 25,000 events/s of
-CPU on a million events (``bench/events_index_cost.py`` measures each index).
+shape rather than one per field present, and every index's rows made a batch
+at a time rather than an event at a time (:class:`netguard.events.sqlite_index.Batch`:
+34 us an event became 23-28 us of CPU, ``bench/events_index_cost.py`` and
+``bench/events.py``). The terms and numbers indexes are still the writer's
+largest cost, about 7 us an event, most of it FTS5's
+(``bench/events_index_cost.py`` measures each index).
 
 A search takes the set of rows the indexes name
 (:mod:`netguard.events.query.to_sqlite_index`): when it is the exact answer,
@@ -50,7 +52,7 @@ from netguard.errors import StoreError
 from netguard.events import sqlite_index
 from netguard.events.model import Event, event_from_doc
 from netguard.events.query import plan as p
-from netguard.events.query.to_sqlite import COLUMNS, count_from_index, fts_body, register_functions, to_sqlite
+from netguard.events.query.to_sqlite import COLUMNS, count_from_index, fts_bodies, register_functions, to_sqlite
 from netguard.events.query.to_sqlite_index import Driver, IndexCompiler
 from netguard.events.schema import DELETION_KIND, Field
 from netguard.events.store import Bucket, EventStore, SearchResult, TopResult, WriteResult
@@ -100,6 +102,7 @@ class SQLiteEventStore(EventStore):
         self.path = Path(path)
         self.batch_size = batch_size
         self._terms = sqlite_index.TermIndexer(sqlite_index.TERM_FIELDS, sqlite_index.NUMBER_FIELDS)
+        self._addresses = sqlite_index.AddressKeys()
         # One connection, shared by the threads of a long-running producer (the bastion
         # serves many sessions): each statement sequence holds the lock, none across a yield.
         self._lock = threading.RLock()
@@ -168,13 +171,16 @@ class SQLiteEventStore(EventStore):
                 ],
             )
             written = self.conn.total_changes - changes
-            if written == len(batch):  # no duplicate: every rowid went in
-                rows = [(base + i, e.fields, fts_body(e.fields)) for i, e in enumerate(batch)]
-            else:
+            kept: list[Event] = batch
+            rowids: Sequence[int] = range(base, base + len(batch))
+            if written != len(batch):  # duplicates: only the rowids that went in get index rows
                 stored = {r[0] for r in self.conn.execute("SELECT rowid FROM events WHERE rowid >= ?", (base,))}
-                rows = [(base + i, e.fields, fts_body(e.fields)) for i, e in enumerate(batch) if base + i in stored]
-            self.conn.executemany(_FTS_INSERT, [(rowid, body) for rowid, _, body in rows])
-            sqlite_index.store_rows(self.conn, rows)
+                kept = [e for e, rowid in zip(batch, rowids, strict=True) if rowid in stored]
+                rowids = [rowid for rowid in rowids if rowid in stored]
+            rows = sqlite_index.Batch(rowids, [e.fields for e in kept])
+            rows.bodies = fts_bodies(rows)
+            self.conn.executemany(_FTS_INSERT, zip(rows.rowids, rows.bodies, strict=True))
+            sqlite_index.store_rows(self.conn, rows, keys=self._addresses)
             self._terms.store(self.conn, rows)
             self.conn.execute("COMMIT")
         except BaseException as exc:
@@ -319,12 +325,12 @@ class SQLiteEventStore(EventStore):
                         "SELECT rowid, doc FROM events WHERE ts < ? AND kind != ? ORDER BY ts LIMIT ?",
                         (before_ms, DELETION_KIND, self.batch_size),
                     ).fetchall()
-                    docs = [(rowid, fields := json.loads(doc), fts_body(fields)) for rowid, doc in rows]
+                    docs = sqlite_index.Batch([r[0] for r in rows], [json.loads(r[1]) for r in rows])
+                    docs.bodies = fts_bodies(docs)
                     self.conn.executemany(
-                        "INSERT INTO events_fts(events_fts, rowid, body) VALUES ('delete', ?, ?)",
-                        [(rowid, body) for rowid, body in self._fts_held(docs)],
+                        "INSERT INTO events_fts(events_fts, rowid, body) VALUES ('delete', ?, ?)", self._fts_held(docs)
                     )
-                    sqlite_index.store_rows(self.conn, docs, delete=True)
+                    sqlite_index.store_rows(self.conn, docs, delete=True, keys=self._addresses)
                     self._terms.store(self.conn, docs, delete=True)
                     self.conn.executemany("DELETE FROM events WHERE rowid = ?", [(r[0],) for r in rows])
                     self.conn.execute("COMMIT")
@@ -339,7 +345,7 @@ class SQLiteEventStore(EventStore):
                 return removed
             removed += len(rows)
 
-    def _fts_held(self, docs: list[tuple[int, Any, str]]) -> list[tuple[int, str]]:
+    def _fts_held(self, docs: sqlite_index.Batch) -> list[tuple[int, str]]:
         """The (rowid, body) of the rows ``events_fts`` holds, of the rows given with their text.
 
         The writer indexes every event, but migration 2 rebuilt the index without the events that
@@ -347,7 +353,7 @@ class SQLiteEventStore(EventStore):
         file as malformed once that count would fall below zero. Only a row with no text can be
         missing; its ``events_fts_docsize`` row (FTS5's record of each row it holds) says.
         """
-        empty = [rowid for rowid, _, body in docs if not body]
+        empty = [rowid for rowid, body in zip(docs.rowids, docs.bodies, strict=True) if not body]
         held = set()
         if empty:
             held = {
@@ -357,7 +363,7 @@ class SQLiteEventStore(EventStore):
                     (json.dumps(empty),),
                 )
             }
-        return [(rowid, body) for rowid, _, body in docs if body or rowid in held]
+        return [(rowid, body) for rowid, body in zip(docs.rowids, docs.bodies, strict=True) if body or rowid in held]
 
     def refresh(self) -> None:
         """Writes are visible on commit; nothing to do."""

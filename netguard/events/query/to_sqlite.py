@@ -53,6 +53,7 @@ import re
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 from netguard.events.query import plan as p
@@ -62,6 +63,7 @@ from netguard.events.schema import DEFAULT_TEXT_FIELDS, KINDS, Field, FieldType
 from netguard.events.sqlite_index import (
     IP_FIELD_BITS,
     RARE_SYMBOLS,
+    Batch,
     cjk_terms,
     cjk_word,
     register_index_functions,
@@ -114,6 +116,24 @@ def fts_body(fields: Mapping[str, Any]) -> str:
     # FTS5 indexes text only up to a NUL; as a separator the NUL loses nothing, since the query
     # side splits its runs there too (SQLiteCompiler.contains). Purge rebuilds the same body.
     return body.replace("\x00", FTS_SEPARATOR) if "\x00" in body else body
+
+
+def fts_bodies(batch: Batch) -> list[str]:
+    """:func:`fts_body` of each event of a batch, in its order, worked out per group of events with the same fields."""
+    bodies: list[str] = [""] * len(batch)
+    for group in batch.groups:
+        kinds = set(group.column("netguard.kind")) if "netguard.kind" in group.names else {""}
+        present = set(group.names)
+        names = [n for n in _TEXT_OF_KIND.get(next(iter(kinds)), DEFAULT_TEXT_FIELDS) if n in present]
+        columns = [group.column(n) for n in names]
+        # fts_body leaves out an empty value: a column with one is taken event by event, as is a group of kinds.
+        if len(kinds) == 1 and all(map(all, columns)):
+            made = map(FTS_SEPARATOR.join, zip(*columns, strict=True)) if columns else repeat("", len(group.at))
+            made = map(str.replace, made, repeat("\x00"), repeat(FTS_SEPARATOR))  # as fts_body, see there
+        else:
+            made = map(fts_body, group.fields)
+        batch.scatter(group, made, bodies)
+    return bodies
 
 
 def _texts_of(value: Any) -> list[str]:
