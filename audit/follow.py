@@ -75,6 +75,7 @@ from typing import BinaryIO
 from audit.event_fields import SqlEvents, log_position
 from audit.formats import FORMATS, PG_ENTRIES, ParseOptions
 from audit.formats.pg_statements import statements
+from audit.lines import PAUSE
 from audit.pg_pending import PendingStatements
 from audit.pipeline import Pipeline
 from audit.records import BadLine, Record, Statement
@@ -96,9 +97,6 @@ BATCH = 2000
 BATCH_SECONDS = 0.25
 HEAD_BYTES = 1024  # compared at each poll to notice a file rewritten in place
 IDLE_FLUSH = 1.5  # seconds without new bytes before what the parser holds is emitted
-# A replay from byte 0 (stateful formats) after an idle flush costs time in the file's size: the next idle
-# flush waits this many times as long as the last replay took, so replays take at most a few percent.
-IDLE_REPLAY_FACTOR = 20
 
 
 class IngestError(NetGuardError):
@@ -112,6 +110,9 @@ class IngestCounts:
     unparsed: int = 0
     files: int = 0
     lost_rotated: int = 0  # rotated files that could no longer be found to finish
+    parses: int = 0  # parser runs (a stateful format's resumed read replays its file from byte 0 in one)
+    bytes_parsed: int = 0  # bytes handed to the parsers, replays included
+    idle_flushes: int = 0
     messages: list[str] = field(default_factory=list)
 
 
@@ -138,6 +139,7 @@ class _Tail:
         poll_interval: float,
         idle_flush: float | None = None,
         quiet_from: int = 0,
+        pause: bool = False,
     ) -> None:
         self.handle = handle
         self.path = path
@@ -147,13 +149,16 @@ class _Tail:
         self.poll_interval = poll_interval
         self.pos = handle.tell()
         self.end: _End | None = None
-        # Idle flush: after idle_flush seconds without new bytes, end the parse (non-final, "idle") so the
-        # parser emits what it holds; only once the file has grown past quiet_from (the last idle end),
-        # or a quiet file would be flushed, re-read and flushed again at every interval.
+        # Idle flush: after idle_flush seconds without new bytes, the parser is told to emit what it holds:
+        # with `pause` (the stateful formats) read() returns PAUSE and the parse goes on; otherwise the
+        # parse ends (non-final, "idle"). Only once the file has grown past quiet_from (the last idle
+        # flush), or a quiet file would be flushed (and re-read) again at every interval.
         self.idle_flush = idle_flush
         self.quiet_from = quiet_from
+        self.pause = pause
+        self.pauses = 0
+        self.bytes_read = 0  # handed to the parser
         self.last_data = time.monotonic()
-        self.caught_up_at: float | None = None  # when the read first reached quiet_from (a replay's end)
         self._finished = finished  # the file is complete (rotated away): read it to its true end
         self._open_line = False  # part of a line longer than a block was handed out, its newline not yet
         fd = handle.fileno()
@@ -173,6 +178,7 @@ class _Tail:
                 self.last_data = time.monotonic()
                 if self._finished:
                     self.pos += len(data)
+                    self.bytes_read += len(data)
                     return data
                 cut = data.rfind(b"\n") + 1
                 if cut:
@@ -180,14 +186,20 @@ class _Tail:
                     if cut < len(data):
                         self.handle.seek(self.pos + cut)
                     self.pos += cut
+                    self.bytes_read += cut
                     return data[:cut]
                 if len(data) == n:  # a line longer than the block: the line reader assembles it
                     self.pos += len(data)
+                    self.bytes_read += len(data)
                     self._open_line = True
                     return data
                 self.handle.seek(self.pos)
             ended = self._caught_up(partial=bool(data) or self._open_line)
             if ended is not None:
+                if ended.reason == "idle" and self.pause:
+                    self.quiet_from = self.pos
+                    self.pauses += 1
+                    return PAUSE
                 self.end = ended
                 return b""
 
@@ -209,8 +221,6 @@ class _Tail:
         if here != self._ident:
             self._finished = True  # renamed away (rotated) or deleted: read what is left, then finish
             return None
-        if self.caught_up_at is None and self.pos >= self.quiet_from:
-            self.caught_up_at = time.monotonic()
         if (
             self.idle_flush is not None
             and not partial
@@ -240,7 +250,6 @@ class LogFollower:
     ) -> None:
         self.source = source
         self.idle_flush = idle_flush if follow else None
-        self._idle_wait = idle_flush  # grows after a costly replay (IDLE_REPLAY_FACTOR)
         self.state_path = state_path
         self.sink = sink
         self.follow = follow
@@ -337,9 +346,10 @@ class LogFollower:
             self.counts.files += 1
         floor = start if emitted_below is None else emitted_below
         # Replay from 0 to rebuild the parser's state; what lies before `floor` is already stored.
-        base = 0 if self.source.format in STATEFUL_FORMATS else start
+        stateful = self.source.format in STATEFUL_FORMATS
+        base = 0 if stateful else start
         handle.seek(base)
-        started = time.monotonic()
+        self.counts.parses += 1
         tail = _Tail(
             handle,
             path,
@@ -348,8 +358,9 @@ class LogFollower:
             stop=self.stop,
             idle=self._housekeeping,
             poll_interval=self.poll_interval,
-            idle_flush=self._idle_wait if self.idle_flush is not None else None,
+            idle_flush=self.idle_flush,
             quiet_from=floor,
+            pause=stateful,
         )
         flushed: int | None = None  # the first offset the parser flushed at the end of its input
         fmt = self.source.format
@@ -399,16 +410,13 @@ class LogFollower:
                 self._poll()
         end = tail.end
         assert end is not None
+        self.counts.bytes_parsed += tail.bytes_read
+        self.counts.idle_flushes += tail.pauses + (end.reason == "idle")
         # At its end the parser has flushed all it held, so every record before `flushed` has been emitted.
         if end.reason != "truncated":
             self._ordered_mark = None
             self._batch_mark = cp.at(tail.pos if end.final or flushed is None else flushed)
         if end.reason == "idle":
-            if tail.caught_up_at is not None and base < floor:
-                # A replay from 0: keep the next idle flush's replays to a small share of the time.
-                replay = tail.caught_up_at - started
-                assert self.idle_flush is not None
-                self._idle_wait = max(self.idle_flush, IDLE_REPLAY_FACTOR * replay)
             end = _End(False, "idle", resume=tail.pos if flushed is None else flushed, emitted_below=tail.pos)
         self._submit()
         self._poll()
