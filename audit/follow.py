@@ -19,13 +19,19 @@ format's parser over a :class:`_Tail`, a stream over the open file that:
   entry, which might still get continuation lines; PostgreSQL statements
   waiting for their duration): records yielded after a non-final end are
   *tentative* and are not emitted; they are read again, whole, next time;
-- following, ends the parse with an **idle** end once the file has had no new
-  bytes for ``idle_flush`` seconds (and has grown since the last idle end).
-  What the parser flushes then is emitted, not held back: a log that goes
-  quiet shows its last statement within seconds. The follower then parses on
-  from the first record it flushed, emitting only records that start past
-  the idle end, so a flushed statement that gets more lines (or its duration)
-  is not emitted twice (its later lines are not added to it).
+- following, once the file has had no new bytes for ``idle_flush`` seconds
+  (and has grown since the last idle flush), has the parser emit what it
+  holds, so a log that goes quiet shows its last statement within seconds.
+  For the MySQL general and slow logs (``STATEFUL_FORMATS``) it returns
+  :data:`~audit.lines.PAUSE` instead of data: the parser emits its open entry
+  (and, general log, a held ``EXECUTE`` query) as complete for now, keeps its
+  connections and last time, and reads on where it was; lines that arrive
+  later for that entry are skipped. What it emits there is final (emitted like
+  any record). For the other formats it ends the parse with an **idle** end;
+  what the parser flushes then is emitted, and the follower parses on from the
+  first record it flushed, emitting only records that start past the idle
+  end. Either way a flushed statement that gets more lines (or, PostgreSQL,
+  its duration) is not emitted twice, and its later lines are not added to it.
 
 Statements are analysed (:class:`~audit.pipeline.Pipeline`), turned into
 ``sql`` events whose ids come from (source, file key, offset), and submitted
@@ -48,16 +54,16 @@ the entries the parser reads and the mark is the earliest statement it still
 holds, never past one (after a SIGKILL the follower reads again from there:
 duplicates, stored once, never loss). After an idle end the mark is the first
 record flushed, so one flushed while it still waited is read again whole after
-a crash (same id: stored once).
+a crash (same id: stored once); after a pause it is the last statement emitted,
+as for any ordered format, so the same holds.
 
 What a resumed parser cannot know is state written before ``m``: a MySQL
 general log names a connection's user and client only on its ``Connect`` line
 and writes a time only when it changes (the slow log likewise). For those
 formats (``STATEFUL_FORMATS``) the parser is run from byte 0 and what lies
 before ``m`` is skipped unanalysed: parsing alone is cheap next to analysis,
-and attribution stays right. The parse after an idle end is such a replay
-too; its cost grows with the file, so the next idle end of that file waits
-``IDLE_REPLAY_FACTOR`` times as long as the replay took.
+and attribution stays right. That replay happens once per follower start (or
+new file), not at idle flushes: those pause the parse rather than end it.
 """
 
 from __future__ import annotations
