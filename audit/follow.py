@@ -22,16 +22,20 @@ format's parser over a :class:`_Tail`, a stream over the open file that:
 - following, once the file has had no new bytes for ``idle_flush`` seconds
   (and has grown since the last idle flush), has the parser emit what it
   holds, so a log that goes quiet shows its last statement within seconds.
-  For the MySQL general and slow logs (``STATEFUL_FORMATS``) it returns
-  :data:`~audit.lines.PAUSE` instead of data: the parser emits its open entry
-  (and, general log, a held ``EXECUTE`` query) as complete for now, keeps its
-  connections and last time, and reads on where it was; lines that arrive
-  later for that entry are skipped. What it emits there is final (emitted like
-  any record). For the other formats it ends the parse with an **idle** end;
-  what the parser flushes then is emitted, and the follower parses on from the
-  first record it flushed, emitting only records that start past the idle
-  end. Either way a flushed statement that gets more lines (or, PostgreSQL,
-  its duration) is not emitted twice, and its later lines are not added to it.
+  For the formats whose parsers hold statements (``PAUSE_FORMATS``: the MySQL
+  general and slow logs, PostgreSQL's three) it returns
+  :data:`~audit.lines.PAUSE` instead of data: the parser emits what it holds
+  as complete for now (MySQL: the open entry and, general log, a held
+  ``EXECUTE`` query; PostgreSQL: the entry being assembled and every statement
+  waiting for its parameters, duration or error), keeps the rest of its state
+  (connections, the last time written, sessions) and reads on where it was.
+  What it emits there is final, emitted like any record; what arrives for it
+  later (continuation lines, a duration, parameters, an error) is skipped.
+  For the other formats (one entry per line, or pgaudit's last entry) it ends
+  the parse with an **idle** end; what the parser flushes then is emitted, and
+  the follower parses on from the first record it flushed, emitting only
+  records that start past the idle end (a flushed entry's later lines are not
+  added to it).
 
 Statements are analysed (:class:`~audit.pipeline.Pipeline`), turned into
 ``sql`` events whose ids come from (source, file key, offset), and submitted
@@ -54,16 +58,18 @@ the entries the parser reads and the mark is the earliest statement it still
 holds, never past one (after a SIGKILL the follower reads again from there:
 duplicates, stored once, never loss). After an idle end the mark is the first
 record flushed, so one flushed while it still waited is read again whole after
-a crash (same id: stored once); after a pause it is the last statement emitted,
-as for any ordered format, so the same holds.
+a crash (same id: stored once). A pause emits what the parser held for good:
+the mark is then made as at any other point (MySQL: the last statement
+emitted; PostgreSQL: the earliest statement still held, which may now lie past
+one emitted at the pause).
 
 What a resumed parser cannot know is state written before ``m``: a MySQL
 general log names a connection's user and client only on its ``Connect`` line
 and writes a time only when it changes (the slow log likewise). For those
 formats (``STATEFUL_FORMATS``) the parser is run from byte 0 and what lies
 before ``m`` is skipped unanalysed: parsing alone is cheap next to analysis,
-and attribution stays right. That replay happens once per follower start (or
-new file), not at idle flushes: those pause the parse rather than end it.
+and attribution stays right. That replay happens when a follower starts (or
+meets a new file), not at idle flushes: those pause the parse, not end it.
 """
 
 from __future__ import annotations
