@@ -166,7 +166,7 @@ class _Tail:
         self.pos = handle.tell()
         self.end: _End | None = None
         # Idle flush: after idle_flush seconds without new bytes, the parser is told to emit what it holds:
-        # with `pause` (the stateful formats) read() returns PAUSE and the parse goes on; otherwise the
+        # with `pause` (PAUSE_FORMATS) read() returns PAUSE and the parse goes on; otherwise the
         # parse ends (non-final, "idle"). Only once the file has grown past quiet_from (the last idle
         # flush), or a quiet file would be flushed (and re-read) again at every interval.
         self.idle_flush = idle_flush
