@@ -19,13 +19,23 @@ format's parser over a :class:`_Tail`, a stream over the open file that:
   entry, which might still get continuation lines; PostgreSQL statements
   waiting for their duration): records yielded after a non-final end are
   *tentative* and are not emitted; they are read again, whole, next time;
-- following, ends the parse with an **idle** end once the file has had no new
-  bytes for ``idle_flush`` seconds (and has grown since the last idle end).
-  What the parser flushes then is emitted, not held back: a log that goes
-  quiet shows its last statement within seconds. The follower then parses on
-  from the first record it flushed, emitting only records that start past
-  the idle end, so a flushed statement that gets more lines (or its duration)
-  is not emitted twice (its later lines are not added to it).
+- following, once the file has had no new bytes for ``idle_flush`` seconds
+  (and has grown since the last idle flush), has the parser emit what it
+  holds, so a log that goes quiet shows its last statement within seconds.
+  For the formats whose parsers hold statements (``PAUSE_FORMATS``: the MySQL
+  general and slow logs, PostgreSQL's three) it returns
+  :data:`~audit.lines.PAUSE` instead of data: the parser emits what it holds
+  as complete for now (MySQL: the open entry and, general log, a held
+  ``EXECUTE`` query; PostgreSQL: the entry being assembled and every statement
+  waiting for its parameters, duration or error), keeps the rest of its state
+  (connections, the last time written, sessions) and reads on where it was.
+  What it emits there is final, emitted like any record; what arrives for it
+  later (continuation lines, a duration, parameters, an error) is skipped.
+  For the other formats (one entry per line, or pgaudit's last entry) it ends
+  the parse with an **idle** end; what the parser flushes then is emitted, and
+  the follower parses on from the first record it flushed, emitting only
+  records that start past the idle end (a flushed entry's later lines are not
+  added to it).
 
 Statements are analysed (:class:`~audit.pipeline.Pipeline`), turned into
 ``sql`` events whose ids come from (source, file key, offset), and submitted
@@ -48,16 +58,18 @@ the entries the parser reads and the mark is the earliest statement it still
 holds, never past one (after a SIGKILL the follower reads again from there:
 duplicates, stored once, never loss). After an idle end the mark is the first
 record flushed, so one flushed while it still waited is read again whole after
-a crash (same id: stored once).
+a crash (same id: stored once). A pause emits what the parser held for good:
+the mark is then made as at any other point (MySQL: the last statement
+emitted; PostgreSQL: the earliest statement still held, which may now lie past
+one emitted at the pause).
 
 What a resumed parser cannot know is state written before ``m``: a MySQL
 general log names a connection's user and client only on its ``Connect`` line
 and writes a time only when it changes (the slow log likewise). For those
 formats (``STATEFUL_FORMATS``) the parser is run from byte 0 and what lies
 before ``m`` is skipped unanalysed: parsing alone is cheap next to analysis,
-and attribution stays right. The parse after an idle end is such a replay
-too; its cost grows with the file, so the next idle end of that file waits
-``IDLE_REPLAY_FACTOR`` times as long as the replay took.
+and attribution stays right. That replay happens when a follower starts (or
+meets a new file), not at idle flushes: those pause the parse, not end it.
 """
 
 from __future__ import annotations
@@ -75,6 +87,7 @@ from typing import BinaryIO
 from audit.event_fields import SqlEvents, log_position
 from audit.formats import FORMATS, PG_ENTRIES, ParseOptions
 from audit.formats.pg_statements import statements
+from audit.lines import PAUSE
 from audit.pg_pending import PendingStatements
 from audit.pipeline import Pipeline
 from audit.records import BadLine, Record, Statement
@@ -90,15 +103,16 @@ from netguard.store.checkpoints import Checkpoint, CheckpointRegistry, Mark
 ORDERED_FORMATS = frozenset({"mysql-general", "mysql-slow", "mariadb-audit", "jsonl"})
 # Formats whose entries lean on earlier ones (a connection's user and client, a time written only when it changes).
 STATEFUL_FORMATS = frozenset({"mysql-general", "mysql-slow"})
+# Formats whose parsers take a pause (audit.lines.PAUSE) at an idle flush and read on: those that hold
+# statements (the MySQL logs' last entry, PostgreSQL's statements waiting for their duration). The others
+# hold at most their last entry, so ending their parse there and starting after it re-reads next to nothing.
+PAUSE_FORMATS = STATEFUL_FORMATS | frozenset(PG_ENTRIES)
 # Events per submission, and per store write (the sink's batch_size): one SQLite transaction
 # of 2000 events costs a third less per event than 500 (measured here; FTS indexing dominates).
 BATCH = 2000
 BATCH_SECONDS = 0.25
 HEAD_BYTES = 1024  # compared at each poll to notice a file rewritten in place
 IDLE_FLUSH = 1.5  # seconds without new bytes before what the parser holds is emitted
-# A replay from byte 0 (stateful formats) after an idle flush costs time in the file's size: the next idle
-# flush waits this many times as long as the last replay took, so replays take at most a few percent.
-IDLE_REPLAY_FACTOR = 20
 
 
 class IngestError(NetGuardError):
@@ -112,6 +126,9 @@ class IngestCounts:
     unparsed: int = 0
     files: int = 0
     lost_rotated: int = 0  # rotated files that could no longer be found to finish
+    parses: int = 0  # parser runs (a stateful format's resumed read replays its file from byte 0 in one)
+    bytes_parsed: int = 0  # bytes handed to the parsers, replays included
+    idle_flushes: int = 0
     messages: list[str] = field(default_factory=list)
 
 
@@ -138,6 +155,7 @@ class _Tail:
         poll_interval: float,
         idle_flush: float | None = None,
         quiet_from: int = 0,
+        pause: bool = False,
     ) -> None:
         self.handle = handle
         self.path = path
@@ -147,13 +165,16 @@ class _Tail:
         self.poll_interval = poll_interval
         self.pos = handle.tell()
         self.end: _End | None = None
-        # Idle flush: after idle_flush seconds without new bytes, end the parse (non-final, "idle") so the
-        # parser emits what it holds; only once the file has grown past quiet_from (the last idle end),
-        # or a quiet file would be flushed, re-read and flushed again at every interval.
+        # Idle flush: after idle_flush seconds without new bytes, the parser is told to emit what it holds:
+        # with `pause` (PAUSE_FORMATS) read() returns PAUSE and the parse goes on; otherwise the
+        # parse ends (non-final, "idle"). Only once the file has grown past quiet_from (the last idle
+        # flush), or a quiet file would be flushed (and re-read) again at every interval.
         self.idle_flush = idle_flush
         self.quiet_from = quiet_from
+        self.pause = pause
+        self.pauses = 0
+        self.bytes_read = 0  # handed to the parser
         self.last_data = time.monotonic()
-        self.caught_up_at: float | None = None  # when the read first reached quiet_from (a replay's end)
         self._finished = finished  # the file is complete (rotated away): read it to its true end
         self._open_line = False  # part of a line longer than a block was handed out, its newline not yet
         fd = handle.fileno()
@@ -173,6 +194,7 @@ class _Tail:
                 self.last_data = time.monotonic()
                 if self._finished:
                     self.pos += len(data)
+                    self.bytes_read += len(data)
                     return data
                 cut = data.rfind(b"\n") + 1
                 if cut:
@@ -180,14 +202,20 @@ class _Tail:
                     if cut < len(data):
                         self.handle.seek(self.pos + cut)
                     self.pos += cut
+                    self.bytes_read += cut
                     return data[:cut]
                 if len(data) == n:  # a line longer than the block: the line reader assembles it
                     self.pos += len(data)
+                    self.bytes_read += len(data)
                     self._open_line = True
                     return data
                 self.handle.seek(self.pos)
             ended = self._caught_up(partial=bool(data) or self._open_line)
             if ended is not None:
+                if ended.reason == "idle" and self.pause:
+                    self.quiet_from = self.pos
+                    self.pauses += 1
+                    return PAUSE
                 self.end = ended
                 return b""
 
@@ -209,8 +237,6 @@ class _Tail:
         if here != self._ident:
             self._finished = True  # renamed away (rotated) or deleted: read what is left, then finish
             return None
-        if self.caught_up_at is None and self.pos >= self.quiet_from:
-            self.caught_up_at = time.monotonic()
         if (
             self.idle_flush is not None
             and not partial
@@ -240,7 +266,6 @@ class LogFollower:
     ) -> None:
         self.source = source
         self.idle_flush = idle_flush if follow else None
-        self._idle_wait = idle_flush  # grows after a costly replay (IDLE_REPLAY_FACTOR)
         self.state_path = state_path
         self.sink = sink
         self.follow = follow
@@ -337,9 +362,10 @@ class LogFollower:
             self.counts.files += 1
         floor = start if emitted_below is None else emitted_below
         # Replay from 0 to rebuild the parser's state; what lies before `floor` is already stored.
-        base = 0 if self.source.format in STATEFUL_FORMATS else start
+        fmt = self.source.format
+        base = 0 if fmt in STATEFUL_FORMATS else start
         handle.seek(base)
-        started = time.monotonic()
+        self.counts.parses += 1
         tail = _Tail(
             handle,
             path,
@@ -348,11 +374,11 @@ class LogFollower:
             stop=self.stop,
             idle=self._housekeeping,
             poll_interval=self.poll_interval,
-            idle_flush=self._idle_wait if self.idle_flush is not None else None,
+            idle_flush=self.idle_flush,
             quiet_from=floor,
+            pause=fmt in PAUSE_FORMATS,
         )
         flushed: int | None = None  # the first offset the parser flushed at the end of its input
-        fmt = self.source.format
         # PostgreSQL: a PendingStatements watches the entries and says where a checkpoint may point mid-file.
         pending = PendingStatements() if fmt in PG_ENTRIES else None
         records: Iterator[Record] = (
@@ -399,16 +425,13 @@ class LogFollower:
                 self._poll()
         end = tail.end
         assert end is not None
+        self.counts.bytes_parsed += tail.bytes_read
+        self.counts.idle_flushes += tail.pauses + (end.reason == "idle")
         # At its end the parser has flushed all it held, so every record before `flushed` has been emitted.
         if end.reason != "truncated":
             self._ordered_mark = None
             self._batch_mark = cp.at(tail.pos if end.final or flushed is None else flushed)
         if end.reason == "idle":
-            if tail.caught_up_at is not None and base < floor:
-                # A replay from 0: keep the next idle flush's replays to a small share of the time.
-                replay = tail.caught_up_at - started
-                assert self.idle_flush is not None
-                self._idle_wait = max(self.idle_flush, IDLE_REPLAY_FACTOR * replay)
             end = _End(False, "idle", resume=tail.pos if flushed is None else flushed, emitted_below=tail.pos)
         self._submit()
         self._poll()

@@ -29,6 +29,17 @@ class Line(NamedTuple):
     raw: bytes = b""  # the start of an undecodable line, for the message
 
 
+class Pause(bytes):
+    """The type of :data:`PAUSE`, an empty block told apart from the end of the input by identity."""
+
+
+# What a follower's stream returns from read() when the log has gone quiet (no new bytes for a while)
+# instead of b"" (the end): read_lines yields IDLE for it and reads on. A parser that holds an entry
+# (the last one, which might still get continuation lines) emits it then as complete for now, keeping
+# its other state (connections, the last time written), so the follower need not start it again.
+PAUSE = Pause()
+IDLE = Line(0, -1, None, "the log went quiet")  # compared by identity; never a line of the log
+
 new_tuple = tuple.__new__
 if Line._fields != ("number", "offset", "text", "problem", "raw"):
     raise ImportError("audit.lines.Line's fields changed: update read_lines, which builds it positionally")
@@ -63,6 +74,10 @@ def read_lines(stream: BinaryIO, max_line: int = MAX_LINE, chunk: int = 1 << 20)
     while True:
         block = stream.read(chunk)
         if not block:
+            if block is PAUSE:
+                # Only ever at a line's end (the follower hands out whole lines): nothing is pending.
+                yield IDLE
+                continue
             break
         pieces = block.split(b"\n")
         tail = pieces.pop()

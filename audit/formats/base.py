@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from audit.lines import Line, read_lines, visible
+from audit.lines import IDLE, Line, read_lines, visible
 from audit.records import BadLine, Record, Statement
 
 DEFAULT_LOG_LINE_PREFIX = "%m [%p] "  # PostgreSQL's default since 10
@@ -83,11 +83,13 @@ def bad(options: ParseOptions, line: Line, reason: str | None = None) -> BadLine
 
 
 def json_values(stream: BinaryIO, options: ParseOptions) -> Iterator[tuple[Line, Any] | BadLine]:
-    """Each non-blank line of a JSON-lines stream decoded (any JSON value); undecodable lines as BadLines."""
+    """Each non-blank line of a JSON-lines stream decoded (any JSON value); undecodable lines as BadLines.
+
+    A follower's pause (:data:`audit.lines.IDLE`) is passed on as ``(IDLE, None)``."""
     for line in read_lines(stream):
         text = line.text
         if text is None:
-            yield bad(options, line)
+            yield (IDLE, None) if line is IDLE else bad(options, line)
             continue
         if not text.strip():
             continue

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from audit.formats.base import MAX_LONG, ParseOptions, bad, json_values, scaled_ns
+from audit.lines import IDLE
 from audit.records import BadLine, Record, Statement
 from audit.timestamps import with_zone
 
@@ -42,7 +43,8 @@ def parse_jsonl(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
             continue
         line, obj = value
         if not isinstance(obj, dict):
-            yield bad(options, line, "not a JSON object")
+            if line is not IDLE:  # (a follower's pause: nothing is held here)
+                yield bad(options, line, "not a JSON object")
             continue
         statement = _str(obj, "statement", "sql")
         if statement is None:

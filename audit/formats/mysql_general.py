@@ -14,6 +14,10 @@ and ``Change user`` update it. ``Query`` and ``Execute`` (a server-side prepared
 statement, logged with its parameters substituted) are statements; ``Prepare``
 is not an execution and is skipped, as are the other commands. A continuation
 line with no entry before it (a log that starts mid-statement) is a bad line.
+
+Following a log (:data:`audit.lines.IDLE` from the line reader: it went quiet),
+the entry still open and any held ``EXECUTE`` query are emitted as they are and
+the parse goes on with its connections; later lines of that entry are skipped.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from dataclasses import dataclass, replace
 from typing import BinaryIO
 
 from audit.formats.base import ParseOptions, bad, new_tuple
-from audit.lines import Line, read_lines
+from audit.lines import IDLE, Line, read_lines
 from audit.records import Record, Statement
 from audit.timestamps import with_zone
 
@@ -105,6 +109,17 @@ def parse_general(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
     for line in read_lines(stream):
         text = line.text
         if text is None:
+            if line is IDLE:
+                # A follower's log went quiet: the open entry is complete for now. It is emitted and
+                # its command forgotten, so lines that still arrive for it join it unseen (it is not
+                # emitted again); connections and the last time are kept for the entries to come.
+                if open_line is not None and open_cmd in statement_commands:
+                    body = open_arg if open_more is None else "\n".join(open_more)
+                    yield _statement(source, system, open_line, open_id, body, open_ts, connections)
+                open_cmd = ""
+                yield from held.values()
+                held.clear()
+                continue
             yield bad(options, line)
             continue
         m = entry_match(text)

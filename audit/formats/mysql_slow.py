@@ -26,6 +26,11 @@ by the regex engine and byte offsets come straight from the match. Text
 between entries is split into lines: server banners are skipped, anything else
 is a bad line. A body line that is not UTF-8 or holds NUL bytes is reported and
 left out of the statement.
+
+Following a log (the stream returns :data:`audit.lines.PAUSE`: it went quiet),
+the entry read last is taken as complete for now and emitted, the header state
+(the last ``# Time:``, each connection's schema) kept; lines that arrive for it
+later, before the next entry starts, are skipped.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from typing import BinaryIO
 
 from audit.formats.base import ParseOptions, bad, count_number, new_tuple, scaled_ns
 from audit.formats.mysql_general import BANNER
-from audit.lines import MAX_LINE, Line, decode_line
+from audit.lines import MAX_LINE, PAUSE, Line, decode_line
 from audit.records import Record, Statement
 from audit.timestamps import from_epoch, with_zone
 
@@ -291,18 +296,35 @@ def parse_slow(stream: BinaryIO, options: ParseOptions, *, shortcut: bool = True
     base = 0  # byte offset of buf[0] in the file
     base_line = 1  # line number of buf[0]
     eof = False
+    # A follower's log went quiet (PAUSE): the entry held in buf is read as complete for now, and lines
+    # arriving after it for that entry (up to the next entry's start) are skipped, not read as bad lines.
+    paused = False
+    skipping = False
     while True:
+        paused = False
         if not eof:
             block = stream.read(_BLOCK)
             if block:
                 buf += block
+                if skipping:
+                    at = _entry_start(buf)
+                    if at < 0:
+                        at = buf.rfind(b"\n") + 1  # whole lines only: an entry's start may yet follow
+                    else:
+                        skipping = False
+                    base_line += buf.count(b"\n", 0, at)
+                    base += at
+                    buf = buf[at:]
+            elif block is PAUSE:
+                paused = True
+                skipping = skipping or bool(buf)
             else:
                 eof = True
         if not buf:
             if eof:
                 return
             continue
-        limit = len(buf) if eof else _entry_cut(buf)
+        limit = len(buf) if eof or paused else _entry_cut(buf)
         if limit == 0:
             if len(buf) < _MAX_ENTRY:
                 continue  # one entry so far, not yet complete: read on
@@ -330,6 +352,15 @@ def parse_slow(stream: BinaryIO, options: ParseOptions, *, shortcut: bool = True
         base_line = line
         if eof and not buf:
             return
+
+
+def _entry_start(buf: bytes) -> int:
+    """Where the first entry in ``buf`` starts (a ``# Time:`` or ``# User@Host:`` line), -1 if none does."""
+    found = [
+        0 if buf.startswith(head) else (at + 1 if (at := buf.find(b"\n" + head)) >= 0 else -1)
+        for head in (b"# Time: ", b"# User@Host: ")
+    ]
+    return min((at for at in found if at >= 0), default=-1)
 
 
 def _remember(seen: dict[bytes, tuple[tuple[str, str], ...]], raw: bytes, text: str) -> tuple[tuple[str, str], ...]:

@@ -27,7 +27,7 @@ from typing import BinaryIO, NamedTuple
 
 from audit.formats.base import ParseOptions, bad, json_values, new_tuple, port_number
 from audit.formats.pg_prefix import compile_prefix
-from audit.lines import Line, read_lines
+from audit.lines import IDLE, Line, read_lines
 from audit.records import BadLine, Statement
 from audit.timestamps import from_epoch, with_zone
 
@@ -91,6 +91,11 @@ if PgEntry._fields != (
     raise ImportError("PgEntry's fields changed: update stderr_entries, which builds it positionally")
 
 
+# What the entry readers yield for a follower's pause (audit.lines.IDLE: the log went quiet), after the
+# entry they were assembling: the statement parser then emits what it holds. Compared by identity.
+PAUSED = PgEntry(-1, 0, "", "the log went quiet")
+
+
 def _pg_time(value: str | None, tz: dt.tzinfo) -> dt.datetime | None:
     if not value:
         return None
@@ -150,19 +155,30 @@ def stderr_entries(stream: BinaryIO, options: ParseOptions) -> Iterator[PgEntry 
             ),
         )  # fmt: skip
 
+    skipping = False  # after a pause: continuation lines of the entry emitted then are passed over
     for line in read_lines(stream):
         text = line.text
         if text is None:
+            if line is IDLE:
+                if current is not None:
+                    yield build()
+                    current = None
+                    skipping = True
+                yield PAUSED
+                continue
             yield bad(options, line)
             continue
         m = pattern.match(text)
         if m is None:
-            if current is not None and text.startswith("\t"):
-                current[2].append(text[1:])
-                continue
             if current is not None:
+                if text.startswith("\t"):
+                    current[2].append(text[1:])
+                    continue
                 yield build()
                 current = None
+            elif skipping and text.startswith("\t"):
+                continue
+            skipping = False
             if text:
                 yield bad(options, line, "does not match the log_line_prefix (wrong --log-line-prefix or format?)")
             continue
@@ -173,14 +189,18 @@ def stderr_entries(stream: BinaryIO, options: ParseOptions) -> Iterator[PgEntry 
         yield build()
 
 
-def _records(stream: BinaryIO, options: ParseOptions) -> Iterator[tuple[Line, str] | BadLine]:
-    """Whole CSV records (quoted newlines joined back) with the line they start on."""
+def _records(stream: BinaryIO, options: ParseOptions) -> Iterator[tuple[Line, str] | BadLine | Line]:
+    """Whole CSV records (quoted newlines joined back) with the line they start on; a follower's pause (IDLE)
+    as it comes (a record whose quote is still open at a pause is not complete: it waits for its lines)."""
     first: Line | None = None
     parts: list[str] = []
     quotes = 0
     for line in read_lines(stream):
         text = line.text
         if text is None:
+            if line is IDLE:
+                yield line
+                continue
             if first is not None:  # the record is torn: report it, resynchronise
                 yield bad(options, first, "CSV record interrupted by undecodable data")
                 first, parts, quotes = None, [], 0
@@ -202,6 +222,9 @@ def csv_entries(stream: BinaryIO, options: ParseOptions) -> Iterator[PgEntry | B
     for item in _records(stream, options):
         if isinstance(item, BadLine):
             yield item
+            continue
+        if isinstance(item, Line):
+            yield PAUSED
             continue
         line, text = item
         try:
@@ -244,6 +267,9 @@ def json_entries(stream: BinaryIO, options: ParseOptions) -> Iterator[PgEntry | 
             continue
         line, obj = value
         if not isinstance(obj, dict) or "message" not in obj or "error_severity" not in obj:
+            if line is IDLE:
+                yield PAUSED
+                continue
             yield bad(options, line, "not a jsonlog entry (no message or error_severity)")
             continue
         host = obj.get("remote_host")

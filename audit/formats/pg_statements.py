@@ -19,7 +19,10 @@ What the server writes, per session, and what becomes of it:
 - pgaudit's ``AUDIT:`` lines and everything else → skipped here.
 
 A statement is held per session until its duration, its error or the
-session's next statement arrives, then emitted; the rest at end of input.
+session's next statement arrives, then emitted; the rest at end of input, or
+when a follower's log goes quiet (``PAUSED`` from the entry reader): then as
+they stand, and what arrives for them later (a duration, parameters, an error)
+is not added to them.
 Nothing says a session ended unless ``log_disconnections`` is on (it is off by
 default), and a failed login leaves a ``FATAL`` no ``STATEMENT`` follows: a
 follower on a busy server, whose input never ends, would hold one of each per
@@ -35,7 +38,7 @@ import re
 from collections.abc import Iterator
 
 from audit.formats.base import ParseOptions
-from audit.formats.pg_entries import PgEntry
+from audit.formats.pg_entries import PAUSED, PgEntry
 from audit.records import BadLine, Record, Statement
 
 _DURATION = re.compile(r"duration: (?P<ms>\d+(?:\.\d+)?) ms(?:  (?P<rest>.*))?\Z", re.S)
@@ -59,6 +62,9 @@ def statements(
     pending: dict[str | None, Statement] = {}
     last_error: dict[str | None, PgEntry] = {}
     last_was_execute: dict[str | None, bool] = {}
+    # A follower's pause (PAUSED) emits what is held; each session's flushed text is remembered until its
+    # next statement, so an error logged for it afterwards is not made a second, failed statement.
+    flushed: dict[str | None, str] = {}
 
     def new(e: PgEntry, text: str, duration_ms: str | None) -> Statement:
         params = parameters(e.detail) if e.detail and e.detail.startswith("parameters: ") else ()
@@ -71,6 +77,9 @@ def statements(
         held = pending.pop(key, None)
         if held is not None and held.text == text:
             yield held._replace(outcome="failure", error=reason)
+            return
+        if held is None and flushed.get(key) == text:
+            del flushed[key]  # emitted at a pause, as it stood: its error is not added (nor stored apart)
             return
         if held is not None:
             yield held
@@ -96,6 +105,8 @@ def statements(
                 held = pending.pop(key, None)
                 if held is not None:
                     yield held
+                if flushed:
+                    flushed.pop(key, None)
                 yield new(e, sql, duration_ms)
                 continue
             text: str | None = None
@@ -126,12 +137,15 @@ def statements(
                     held = pending.pop(key, None)
                     if held is not None:
                         yield held
+                    flushed.pop(key, None)
                     last_error.pop(key, None)
                     last_was_execute.pop(key, None)
                 continue
             held = pending.pop(key, None)
             if held is not None:
                 yield held
+            if flushed:
+                flushed.pop(key, None)
             stmt = new(e, text, duration)
             if duration is not None and not is_execute:
                 yield stmt
@@ -159,4 +173,14 @@ def statements(
             error = last_error.pop(key, None)
             if error is not None:
                 yield from failed(e, key, e.message, error)
+        elif e is PAUSED:
+            # The log went quiet: what is held is complete for now. Later lines for it (its duration,
+            # parameters or error) find nothing held and are not added; sessions and errors are kept.
+            for k, held in pending.items():
+                flushed.pop(k, None)
+                flushed[k] = held.text
+            while len(flushed) > max_sessions:
+                del flushed[next(iter(flushed))]
+            yield from pending.values()
+            pending.clear()
     yield from pending.values()

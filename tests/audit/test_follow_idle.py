@@ -177,7 +177,10 @@ def test_sigkill_while_a_postgres_statement_waits_loses_and_doubles_nothing(
         at = wait_checkpoint(cfg)
     finally:
         kill(proc)
-    assert 0 < at <= held_at  # committed mid-file, never past the waiting statement
+    # Committed mid-file, never past the waiting statement while it is held: only once the log went quiet and
+    # the idle flush stored it as it stood (its duration, written later, is not added).
+    assert at > 0
+    assert at <= held_at or held_at in {o for o, _ in stored(cfg)}
     with path.open("ab") as f:
         f.write(data[cut:])
     proc = follow(cfg, "postgres", path, prefix)
