@@ -264,12 +264,16 @@ class Paused:
         return self.parts.pop(0) if self.parts else b""
 
 
-def parse_paused(data: bytes, cuts: list[int], fmt: str, prefix: str = "%m [%p] ") -> list[Record]:
+def parse_paused(
+    data: bytes, cuts: list[int], fmt: str, prefix: str = "%m [%p] ", late: list[tuple[int, int]] | None = None
+) -> list[Record]:
+    """The records of ``data`` read with a pause at each cut; ``late`` gets what the parser told on_late."""
     points = [0, *sorted(set(cuts)), len(data)]
     parts: list[bytes] = []
     for a, b in itertools.pairwise(points):
         parts += [data[a:b], PAUSE]
-    options = ParseOptions(source="x", tz=zone(ZONE), log_line_prefix=prefix)
+    on_late = None if late is None else lambda offset, line: late.append((offset, line))
+    options = ParseOptions(source="x", tz=zone(ZONE), log_line_prefix=prefix, on_late=on_late)
     return list(FORMATS[fmt](Paused(parts), options))  # type: ignore[arg-type]
 
 
@@ -286,7 +290,9 @@ def test_a_pause_before_every_entry_changes_nothing(fmt: str, mariadb_run: Serve
         if isinstance(r, Statement) and b" Execute\t" not in data[r.offset : data.index(b"\n", r.offset)]
     ]
     # Each statement emitted at the pause after it, with the user, client, database and time read before.
-    assert parse_paused(data, cuts, fmt) == whole
+    late: list[tuple[int, int]] = []
+    assert parse_paused(data, cuts, fmt, late=late) == whole
+    assert late == []  # nothing arrived for a statement already emitted
 
 
 @pytest.mark.parametrize("fmt", ["mysql-general", "mysql-slow"])
@@ -297,9 +303,22 @@ def test_lines_after_a_pause_inside_a_statement_are_skipped(fmt: str, mariadb_ru
     multiline = next(r for r in whole if isinstance(r, Statement) and "\n" in r.text)
     first = multiline.text.split("\n")[0].encode()
     cut = data.index(first, multiline.offset) + len(first) + 1  # after its first line
-    got = parse_paused(data, [cut], fmt)
+    late: list[tuple[int, int]] = []
+    got = parse_paused(data, [cut], fmt, late=late)
     # Emitted as it stood at the pause; its later lines are not read as anything (no bad line), the rest unchanged.
     assert got == [r._replace(text=first.decode()) if r is multiline else r for r in whole]
+    # ... but each is told to on_late (the follower counts them): where it starts and its number.
+    assert late == lines_at(data, cut, multiline.text.count("\n"))
+
+
+def lines_at(data: bytes, at: int, n: int) -> list[tuple[int, int]]:
+    """(offset, line number) of the ``n`` lines of ``data`` from byte ``at`` (a line's start)."""
+    found = []
+    number = data.count(b"\n", 0, at) + 1
+    for _ in range(n):
+        found.append((at, number))
+        at, number = data.index(b"\n", at) + 1, number + 1
+    return found
 
 
 PG_FORMATS = ["postgres", "postgres-csv", "postgres-json"]
@@ -323,7 +342,9 @@ def test_a_postgres_pause_before_every_statement_changes_nothing(fmt: str, postg
     data, whole = pg_whole(fmt, postgres_run)
     cuts = [r.offset for r in whole if isinstance(r, Statement)]
     # The workload's sessions take turns: before a statement starts, nothing waits for its duration.
-    assert parse_paused(data, cuts, fmt, postgres_run.log_line_prefix) == whole
+    late: list[tuple[int, int]] = []
+    assert parse_paused(data, cuts, fmt, postgres_run.log_line_prefix, late=late) == whole
+    assert late == []
 
 
 @pytest.mark.parametrize("fmt", PG_FORMATS)
@@ -352,10 +373,19 @@ def test_what_arrives_for_a_postgres_statement_after_a_pause_is_not_added(
             expected = held._replace(text=first, duration_ns=None, outcome="unknown")
     if fmt == "postgres":  # stderr: its parameters are a DETAIL entry of their own, after the pause
         expected = expected._replace(params=())
-    got = parse_paused(data, [cut], fmt, postgres_run.log_line_prefix)
+    late: list[tuple[int, int]] = []
+    got = parse_paused(data, [cut], fmt, postgres_run.log_line_prefix, late=late)
     # Emitted as it stood at the pause; its duration, error, parameters or lines are neither added nor read as
     # anything else (no bad line, no second statement); the rest as from the whole file.
     assert got == [expected if r is held else r for r in whole]
+    # ... but each entry (stderr: each line of its text) that held them is told to on_late, the follower counts.
+    lines = len(held.text.split("\n")) - len(expected.text.split("\n"))  # stderr: its text's lines after the cut
+    params = len(held.params) > len(expected.params)  # stderr: the DETAIL entry
+    error = 0 if held.error is None else 2 if fmt == "postgres" else 1  # stderr: ERROR, then STATEMENT
+    timed = held.duration_ns is not None
+    assert len(late) == lines + params + error + timed > 0
+    assert late[0][0] >= cut
+    assert all(data[offset - 1 : offset] == b"\n" and data.count(b"\n", 0, offset) + 1 == n for offset, n in late)
 
 
 @pytest.mark.parametrize("fmt", PG_FORMATS)
