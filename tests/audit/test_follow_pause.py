@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import io
 import itertools
+import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -414,3 +416,95 @@ def test_idle_flushes_of_a_live_postgres_log_store_each_statement_once_without_r
     assert 0 < starts.bytes <= path[fmt].stat().st_size
     assert (counts.parses, counts.bytes_parsed) == (1, starts.bytes)
     assert counts.idle_flushes >= ROUNDS
+
+
+def stop_output(proc: subprocess.Popen[bytes]) -> tuple[str, str]:
+    """Stop a following ``audit ingest`` (SIGTERM) and return what it printed: its summary, its messages."""
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode in (0, 1), err.decode()
+    return out.decode(), err.decode()
+
+
+def wait_count(cfg: Path, n: int, timeout: float = 60.0) -> int:
+    deadline = time.monotonic() + timeout
+    while (found := count(cfg)) < n and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return found
+
+
+def test_a_general_log_continuation_after_the_idle_flush_is_counted_and_reported(
+    cfg: Path, tmp_path: Path, mariadb_run: ServerRun
+) -> None:
+    """A real MariaDB general log, written out in two parts: the second starts inside a multi-line statement."""
+    log = mariadb_run.logs["mysql-general"]
+    data = log.read_bytes()
+    every = parse_all(log, "mysql-general")
+    multiline = next(s for s in every if "\n" in s.text)
+    first = multiline.text.split("\n")[0].encode()
+    cut = data.index(first, multiline.offset) + len(first) + 1  # after its first line
+    path = tmp_path / "general.log"
+    path.write_bytes(data[:cut])
+    proc = follow(cfg, "mysql-general", path)
+    try:
+        # The log goes quiet after the statement's first line: the idle flush stores it as it stands.
+        before = sum(s.offset <= multiline.offset for s in every)
+        assert wait_count(cfg, before) == before
+        with path.open("ab") as f:
+            f.write(data[cut:])  # its other lines, then the rest of the log
+        assert wait_count(cfg, len(every)) == len(every)
+    finally:
+        out, err = stop_output(proc)
+    late = multiline.text.count("\n")
+    assert late > 0
+    # Counted in the source's summary and named by where they start in the message, not by their text.
+    summary = next(line for line in out.splitlines() if line.startswith("real: "))
+    assert summary.startswith(f"real: {len(every)} statements, 0 bad lines")
+    assert summary.endswith(f", {late} late lines")
+    assert f"real: {late} late lines (arrived after an idle flush had stored the statement; " in err
+    assert f"{path} byte {cut}, " in err
+    assert not any(part.strip() in err for part in multiline.text.split("\n")[1:])
+    assert count(cfg) == len(every)  # nothing stored twice or apart
+
+
+@pytest.mark.parametrize("fmt", PG_FORMATS)
+def test_a_live_postgres_duration_after_the_idle_flush_is_counted_and_reported(
+    cfg: Path, pg_server: Postgres, fmt: str
+) -> None:
+    """A statement that waits for a lock: logged when it starts, its duration once it has run. The follower's
+    idle flush stores it while it waits (no timing: the test waits until it is stored, then releases the lock)."""
+    path = {"postgres": pg_server.stderr_log, "postgres-csv": pg_server.csv_log, "postgres-json": pg_server.json_log}
+    tag = "late" + fmt.rpartition("-")[2][:1]
+    db = cfg.parent / "events.db"
+    args: dict[str, Any] = {"host": "127.0.0.1", "port": pg_server.port, "user": "clerk", "dbname": "ward"}
+    holder = psycopg.connect(**args, autocommit=True)
+    waiter = psycopg.connect(**args, autocommit=True)
+    holder.execute("SELECT pg_advisory_lock(4242)")
+    proc = follow(cfg, fmt, path[fmt], LOG_LINE_PREFIX)
+    try:
+        blocked = threading.Thread(target=waiter.execute, args=(f"SELECT pg_advisory_lock(4242) AS {tag}_wait",))
+        blocked.start()
+        waiting = wait_seen(db, f"{tag}_wait", 1)
+        assert len(waiting) == 1  # stored by an idle flush, its duration not yet written
+        holder.execute("SELECT pg_advisory_unlock(4242)")
+        blocked.join(60)
+        waiter.execute(f"SELECT 1 AS {tag}_after")  # stored only after the follower read past the duration
+        assert len(wait_seen(db, f"{tag}_after", 1)) == 1
+        pid = str(waiter.info.backend_pid).encode()
+    finally:
+        out, err = stop_output(proc)
+        holder.close()
+        waiter.close()
+    data = path[fmt].read_bytes()
+    line_starts = itertools.accumulate(len(line) for line in data[waiting[0].offset :].splitlines(keepends=True))
+    duration = next(  # the waiting statement's duration entry: its session's next line with a duration
+        waiting[0].offset + at
+        for at in itertools.chain([0], line_starts)
+        if pid in data[waiting[0].offset + at : data.index(b"\n", waiting[0].offset + at)]
+        and b"duration: " in data[waiting[0].offset + at : data.index(b"\n", waiting[0].offset + at)]
+    )
+    summary = next(line for line in out.splitlines() if line.startswith("real: "))
+    assert summary.endswith(", 1 late line")
+    assert "real: 1 late line (arrived after an idle flush had stored the statement; " in err
+    assert err.rstrip().endswith(f"{path[fmt]} byte {duration}")
+    assert len(seen(db, f"{tag}_wait")) == 1  # stored once, as it stood
