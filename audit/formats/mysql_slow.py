@@ -31,7 +31,7 @@ Following a log (the stream returns :data:`audit.lines.PAUSE`: it went quiet),
 the entry read last is taken as complete for now and emitted, the header state
 (the last ``# Time:``, each connection's schema) kept; lines that arrive for it
 later, before the next entry starts, are skipped, each told to ``options.on_late``
-(the follower counts them) but blank lines and server banners.
+(the follower counts them) but server banners.
 """
 
 from __future__ import annotations
@@ -359,9 +359,9 @@ def parse_slow(stream: BinaryIO, options: ParseOptions, *, shortcut: bool = True
 
 def _late_lines(skipped: bytes, offset: int, line: int, on_late: Callable[[int, int], None]) -> None:
     """Tell ``on_late`` of each line of ``skipped`` (what arrived for an entry emitted at a pause) but
-    blank lines and server banners, which are no part of a statement."""
+    server banners, which are no part of a statement (a blank line may be)."""
     for raw in skipped.split(b"\n")[:-1]:  # whole lines: the last piece is the empty one after the newline
-        if raw.strip() and not _is_banner(raw.decode("utf-8", "replace")):
+        if not _is_banner(raw.decode("utf-8", "replace")):
             on_late(offset, line)
         offset += len(raw) + 1
         line += 1
