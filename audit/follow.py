@@ -30,7 +30,11 @@ format's parser over a :class:`_Tail`, a stream over the open file that:
   waiting for its parameters, duration or error), keeps the rest of its state
   (connections, the last time written, sessions) and reads on where it was.
   What it emits there is final, emitted like any record; what arrives for it
-  later (continuation lines, a duration, parameters, an error) is skipped.
+  later (continuation lines, a duration, parameters, an error) is not added
+  (the event is stored, and events do not change): the parser tells each such
+  line to ``ParseOptions.on_late`` and the follower counts it
+  (``IngestCounts.late_lines``) and names the first ones' byte offsets in a
+  message, never their text.
   For the other formats (one entry per line, or pgaudit's last entry) it ends
   the parse with an **idle** end; what the parser flushes then is emitted, and
   the follower parses on from the first record it flushed, emitting only
@@ -113,6 +117,7 @@ BATCH = 2000
 BATCH_SECONDS = 0.25
 HEAD_BYTES = 1024  # compared at each poll to notice a file rewritten in place
 IDLE_FLUSH = 1.5  # seconds without new bytes before what the parser holds is emitted
+LATE_SHOWN = 10  # late lines whose byte offsets the run's message lists (the count has them all)
 
 
 class IngestError(NetGuardError):
@@ -129,6 +134,10 @@ class IngestCounts:
     parses: int = 0  # parser runs (a stateful format's resumed read replays its file from byte 0 in one)
     bytes_parsed: int = 0  # bytes handed to the parsers, replays included
     idle_flushes: int = 0
+    # Lines (PostgreSQL: log entries) that arrived for a statement an idle flush had already stored: its
+    # continuation, duration, parameters or error. Not added (the event is stored; events do not change).
+    late_lines: int = 0
+    late_at: list[tuple[Path, int]] = field(default_factory=list)  # file and byte of the first LATE_SHOWN
     messages: list[str] = field(default_factory=list)
 
 
@@ -282,7 +291,12 @@ class LogFollower:
             log_line_prefix=source.log_line_prefix,
             dialect=source.dialect,
             system=source.system,
+            on_late=self._late,
         )
+        # The running parse's (see _read): its stream's byte 0 in the file, and where unstored records start.
+        self._path = source.path
+        self._base = 0
+        self._floor = 0
         self._batch: list[Event] = []
         self._not_durable = False
         self._batch_mark: Mark | None = None
@@ -294,8 +308,31 @@ class LogFollower:
         """Read (or follow until stopped); opens its own state store connection, on the calling thread."""
         with StateStore.open(self.state_path) as state:
             self.registry = state.checkpoints
-            self._run()
+            try:
+                self._run()
+            finally:
+                self._report_late()
         return self.counts
+
+    def _late(self, offset: int, line: int) -> None:
+        """A parser's on_late: a line for a statement stored at an idle flush, counted, never its text."""
+        at = offset + self._base
+        if at < self._floor:
+            return  # replayed for the parser's state (a late line there was counted when first read)
+        self.counts.late_lines += 1
+        if len(self.counts.late_at) < LATE_SHOWN:
+            self.counts.late_at.append((self._path, at))
+
+    def _report_late(self) -> None:
+        n = self.counts.late_lines
+        if n:
+            # Byte offsets only: the lines may hold patient data, which no message repeats.
+            where = ", ".join(f"{path} byte {at}" for path, at in self.counts.late_at)
+            self.counts.messages.append(
+                f"{self.source.name}: {n} late line{'s' if n != 1 else ''} (arrived after an idle flush had "
+                f"stored the statement; not added to it, stored events do not change): {where}"
+                + (" …" if n > LATE_SHOWN else "")
+            )
 
     def _run(self) -> None:
         path = self.source.path
@@ -364,6 +401,7 @@ class LogFollower:
         # Replay from 0 to rebuild the parser's state; what lies before `floor` is already stored.
         fmt = self.source.format
         base = 0 if fmt in STATEFUL_FORMATS else start
+        self._path, self._base, self._floor = path, base, floor
         handle.seek(base)
         self.counts.parses += 1
         tail = _Tail(

@@ -288,6 +288,8 @@ def ingest(
                     f"{follower.source.name}: {plural(result.statements, 'statement')}, "
                     f"{plural(result.bad_lines, 'bad line')}"
                     + (f", {result.unparsed} not understood by sqlglot (kept, flagged)" if result.unparsed else "")
+                    # Following: lines for a statement an idle flush stored already (not added; see the message).
+                    + (f", {plural(result.late_lines, 'late line')}" if result.late_lines else "")
                 )
         finally:
             stats = sink.close()

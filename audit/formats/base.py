@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from audit.lines import IDLE, Line, read_lines, visible
@@ -27,6 +27,11 @@ class ParseOptions:
     log_line_prefix: str = DEFAULT_LOG_LINE_PREFIX
     dialect: str | None = None  # jsonl: the dialect when records do not name one
     system: str | None = None  # db.system override (mysql or mariadb)
+    # Told (byte offset, line number) of each line that arrives, following a log, for a statement already
+    # emitted at a pause (audit.lines.PAUSE): its continuation, its PostgreSQL duration, parameters or
+    # error. Such a line is not added to anything (the statement was stored as it stood, and events do not
+    # change), so the caller counts and reports it rather than it vanishing. PostgreSQL: once per entry.
+    on_late: Callable[[int, int], None] | None = field(default=None, compare=False)
 
 
 Parser = Callable[[BinaryIO, ParseOptions], Iterator[Record]]

@@ -17,7 +17,8 @@ line with no entry before it (a log that starts mid-statement) is a bad line.
 
 Following a log (:data:`audit.lines.IDLE` from the line reader: it went quiet),
 the entry still open and any held ``EXECUTE`` query are emitted as they are and
-the parse goes on with its connections; later lines of that entry are skipped.
+the parse goes on with its connections; later lines of that entry are not added
+to it: each is told to ``options.on_late`` (the follower counts them).
 """
 
 from __future__ import annotations
@@ -105,17 +106,22 @@ def parse_general(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
     open_ts: dt.datetime | None = None
     open_arg = ""
     open_more: list[str] | None = None
+    # The open entry was emitted at a pause: its later lines are late (options.on_late), not joined to it.
+    late = False
+    on_late = options.on_late
 
     for line in read_lines(stream):
         text = line.text
         if text is None:
             if line is IDLE:
                 # A follower's log went quiet: the open entry is complete for now. It is emitted and
-                # its command forgotten, so lines that still arrive for it join it unseen (it is not
-                # emitted again); connections and the last time are kept for the entries to come.
+                # its command forgotten, so lines that still arrive for it are passed over (told to
+                # on_late when it was a statement: they are part of one already emitted, not bad lines);
+                # connections and the last time are kept for the entries to come.
                 if open_line is not None and open_cmd in statement_commands:
                     body = open_arg if open_more is None else "\n".join(open_more)
                     yield _statement(source, system, open_line, open_id, body, open_ts, connections)
+                    late = True
                 open_cmd = ""
                 yield from held.values()
                 held.clear()
@@ -131,9 +137,13 @@ def parse_general(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
                         body = open_arg if open_more is None else "\n".join(open_more)
                         yield _statement(source, system, open_line, open_id, body, open_ts, connections)
                     open_line = None
+                late = False
                 continue
             if open_line is not None:
-                if open_more is None:
+                if late:
+                    if on_late is not None:
+                        on_late(line.offset, line.number)
+                elif open_more is None:
                     open_more = [open_arg, text]
                 else:
                     open_more.append(text)
@@ -177,6 +187,7 @@ def parse_general(stream: BinaryIO, options: ParseOptions) -> Iterator[Record]:
         elif cmd == "Quit":
             connections.pop(conn_id, None)
         open_line, open_cmd, open_id, open_ts, open_arg, open_more = line, cmd, conn_id, last_ts, arg, None
+        late = False
 
     if open_line is not None and open_cmd in statement_commands:
         body = open_arg if open_more is None else "\n".join(open_more)

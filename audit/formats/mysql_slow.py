@@ -30,14 +30,15 @@ left out of the statement.
 Following a log (the stream returns :data:`audit.lines.PAUSE`: it went quiet),
 the entry read last is taken as complete for now and emitted, the header state
 (the last ``# Time:``, each connection's schema) kept; lines that arrive for it
-later, before the next entry starts, are skipped.
+later, before the next entry starts, are skipped, each told to ``options.on_late``
+(the follower counts them) but server banners.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from audit.formats.base import ParseOptions, bad, count_number, new_tuple, scaled_ns
@@ -312,6 +313,8 @@ def parse_slow(stream: BinaryIO, options: ParseOptions, *, shortcut: bool = True
                         at = buf.rfind(b"\n") + 1  # whole lines only: an entry's start may yet follow
                     else:
                         skipping = False
+                    if at and options.on_late is not None:
+                        _late_lines(buf[:at], base, base_line, options.on_late)
                     base_line += buf.count(b"\n", 0, at)
                     base += at
                     buf = buf[at:]
@@ -352,6 +355,16 @@ def parse_slow(stream: BinaryIO, options: ParseOptions, *, shortcut: bool = True
         base_line = line
         if eof and not buf:
             return
+
+
+def _late_lines(skipped: bytes, offset: int, line: int, on_late: Callable[[int, int], None]) -> None:
+    """Tell ``on_late`` of each line of ``skipped`` (what arrived for an entry emitted at a pause) but
+    server banners, which are no part of a statement (a blank line may be)."""
+    for raw in skipped.split(b"\n")[:-1]:  # whole lines: the last piece is the empty one after the newline
+        if not _is_banner(raw.decode("utf-8", "replace")):
+            on_late(offset, line)
+        offset += len(raw) + 1
+        line += 1
 
 
 def _entry_start(buf: bytes) -> int:

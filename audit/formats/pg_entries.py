@@ -156,6 +156,7 @@ def stderr_entries(stream: BinaryIO, options: ParseOptions) -> Iterator[PgEntry 
         )  # fmt: skip
 
     skipping = False  # after a pause: continuation lines of the entry emitted then are passed over
+    on_late = options.on_late
     for line in read_lines(stream):
         text = line.text
         if text is None:
@@ -177,6 +178,8 @@ def stderr_entries(stream: BinaryIO, options: ParseOptions) -> Iterator[PgEntry 
                 yield build()
                 current = None
             elif skipping and text.startswith("\t"):
+                if on_late is not None:  # a line of an entry emitted at the pause: not added to it
+                    on_late(line.offset, line.number)
                 continue
             skipping = False
             if text:

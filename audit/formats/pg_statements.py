@@ -22,7 +22,8 @@ A statement is held per session until its duration, its error or the
 session's next statement arrives, then emitted; the rest at end of input, or
 when a follower's log goes quiet (``PAUSED`` from the entry reader): then as
 they stand, and what arrives for them later (a duration, parameters, an error)
-is not added to them.
+is not added to them: each such entry is told to ``options.on_late`` (the
+follower counts them; a stderr error is two entries, ``ERROR`` and ``STATEMENT``).
 Nothing says a session ended unless ``log_disconnections`` is on (it is off by
 default), and a failed login leaves a ``FATAL`` no ``STATEMENT`` follows: a
 follower on a busy server, whose input never ends, would hold one of each per
@@ -65,6 +66,8 @@ def statements(
     # A follower's pause (PAUSED) emits what is held; each session's flushed text is remembered until its
     # next statement, so an error logged for it afterwards is not made a second, failed statement.
     flushed: dict[str | None, str] = {}
+    # Told of each entry that arrives for a statement emitted at a pause (the follower counts them).
+    on_late = options.on_late
 
     def new(e: PgEntry, text: str, duration_ms: str | None) -> Statement:
         params = parameters(e.detail) if e.detail and e.detail.startswith("parameters: ") else ()
@@ -80,6 +83,10 @@ def statements(
             return
         if held is None and flushed.get(key) == text:
             del flushed[key]  # emitted at a pause, as it stood: its error is not added (nor stored apart)
+            if on_late is not None:
+                on_late(error.offset, error.line)
+                if e is not error:  # stderr: the STATEMENT entry after the ERROR one
+                    on_late(e.offset, e.line)
             return
         if held is not None:
             yield held
@@ -120,6 +127,8 @@ def statements(
                     held = pending.pop(key, None)
                     if held is not None:
                         yield held._replace(duration_ns=round(float(duration) * 1_000_000), outcome="success")
+                    elif on_late is not None and key in flushed:
+                        on_late(e.offset, e.line)  # the duration of a statement emitted at a pause
                     continue
                 msg = rest
             if msg.startswith("statement: "):
@@ -156,10 +165,13 @@ def statements(
                 if duration is not None and e.detail is not None:
                     yield pending.pop(key)
         elif sev == "DETAIL":
-            if last_was_execute.get(key) and e.message.startswith("parameters: ") and key in pending:
-                pending[key] = pending[key]._replace(params=parameters(e.message))
-                if pending[key].duration_ns is not None:
-                    yield pending.pop(key)
+            if last_was_execute.get(key) and e.message.startswith("parameters: "):
+                if key in pending:
+                    pending[key] = pending[key]._replace(params=parameters(e.message))
+                    if pending[key].duration_ns is not None:
+                        yield pending.pop(key)
+                elif on_late is not None and key in flushed:
+                    on_late(e.offset, e.line)  # the parameters of a statement emitted at a pause
             last_was_execute[key] = False
         elif sev in ("ERROR", "FATAL", "PANIC"):
             if e.query is not None:  # csv/json: the statement is on the error entry itself

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import io
 import itertools
+import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -264,12 +266,16 @@ class Paused:
         return self.parts.pop(0) if self.parts else b""
 
 
-def parse_paused(data: bytes, cuts: list[int], fmt: str, prefix: str = "%m [%p] ") -> list[Record]:
+def parse_paused(
+    data: bytes, cuts: list[int], fmt: str, prefix: str = "%m [%p] ", late: list[tuple[int, int]] | None = None
+) -> list[Record]:
+    """The records of ``data`` read with a pause at each cut; ``late`` gets what the parser told on_late."""
     points = [0, *sorted(set(cuts)), len(data)]
     parts: list[bytes] = []
     for a, b in itertools.pairwise(points):
         parts += [data[a:b], PAUSE]
-    options = ParseOptions(source="x", tz=zone(ZONE), log_line_prefix=prefix)
+    on_late = None if late is None else lambda offset, line: late.append((offset, line))
+    options = ParseOptions(source="x", tz=zone(ZONE), log_line_prefix=prefix, on_late=on_late)
     return list(FORMATS[fmt](Paused(parts), options))  # type: ignore[arg-type]
 
 
@@ -286,7 +292,9 @@ def test_a_pause_before_every_entry_changes_nothing(fmt: str, mariadb_run: Serve
         if isinstance(r, Statement) and b" Execute\t" not in data[r.offset : data.index(b"\n", r.offset)]
     ]
     # Each statement emitted at the pause after it, with the user, client, database and time read before.
-    assert parse_paused(data, cuts, fmt) == whole
+    late: list[tuple[int, int]] = []
+    assert parse_paused(data, cuts, fmt, late=late) == whole
+    assert late == []  # nothing arrived for a statement already emitted
 
 
 @pytest.mark.parametrize("fmt", ["mysql-general", "mysql-slow"])
@@ -297,9 +305,22 @@ def test_lines_after_a_pause_inside_a_statement_are_skipped(fmt: str, mariadb_ru
     multiline = next(r for r in whole if isinstance(r, Statement) and "\n" in r.text)
     first = multiline.text.split("\n")[0].encode()
     cut = data.index(first, multiline.offset) + len(first) + 1  # after its first line
-    got = parse_paused(data, [cut], fmt)
+    late: list[tuple[int, int]] = []
+    got = parse_paused(data, [cut], fmt, late=late)
     # Emitted as it stood at the pause; its later lines are not read as anything (no bad line), the rest unchanged.
     assert got == [r._replace(text=first.decode()) if r is multiline else r for r in whole]
+    # ... but each is told to on_late (the follower counts them): where it starts and its number.
+    assert late == lines_at(data, cut, multiline.text.count("\n"))
+
+
+def lines_at(data: bytes, at: int, n: int) -> list[tuple[int, int]]:
+    """(offset, line number) of the ``n`` lines of ``data`` from byte ``at`` (a line's start)."""
+    found = []
+    number = data.count(b"\n", 0, at) + 1
+    for _ in range(n):
+        found.append((at, number))
+        at, number = data.index(b"\n", at) + 1, number + 1
+    return found
 
 
 PG_FORMATS = ["postgres", "postgres-csv", "postgres-json"]
@@ -323,7 +344,9 @@ def test_a_postgres_pause_before_every_statement_changes_nothing(fmt: str, postg
     data, whole = pg_whole(fmt, postgres_run)
     cuts = [r.offset for r in whole if isinstance(r, Statement)]
     # The workload's sessions take turns: before a statement starts, nothing waits for its duration.
-    assert parse_paused(data, cuts, fmt, postgres_run.log_line_prefix) == whole
+    late: list[tuple[int, int]] = []
+    assert parse_paused(data, cuts, fmt, postgres_run.log_line_prefix, late=late) == whole
+    assert late == []
 
 
 @pytest.mark.parametrize("fmt", PG_FORMATS)
@@ -352,10 +375,19 @@ def test_what_arrives_for_a_postgres_statement_after_a_pause_is_not_added(
             expected = held._replace(text=first, duration_ns=None, outcome="unknown")
     if fmt == "postgres":  # stderr: its parameters are a DETAIL entry of their own, after the pause
         expected = expected._replace(params=())
-    got = parse_paused(data, [cut], fmt, postgres_run.log_line_prefix)
+    late: list[tuple[int, int]] = []
+    got = parse_paused(data, [cut], fmt, postgres_run.log_line_prefix, late=late)
     # Emitted as it stood at the pause; its duration, error, parameters or lines are neither added nor read as
     # anything else (no bad line, no second statement); the rest as from the whole file.
     assert got == [expected if r is held else r for r in whole]
+    # ... but each entry (stderr: each line of its text) that held them is told to on_late, the follower counts.
+    lines = len(held.text.split("\n")) - len(expected.text.split("\n"))  # stderr: its text's lines after the cut
+    params = len(held.params) > len(expected.params)  # stderr: the DETAIL entry
+    error = 0 if held.error is None else 2 if fmt == "postgres" else 1  # stderr: ERROR, then STATEMENT
+    timed = held.duration_ns is not None
+    assert len(late) == lines + params + error + timed > 0
+    assert late[0][0] >= cut
+    assert all(data[offset - 1 : offset] == b"\n" and data.count(b"\n", 0, offset) + 1 == n for offset, n in late)
 
 
 @pytest.mark.parametrize("fmt", PG_FORMATS)
@@ -384,3 +416,95 @@ def test_idle_flushes_of_a_live_postgres_log_store_each_statement_once_without_r
     assert 0 < starts.bytes <= path[fmt].stat().st_size
     assert (counts.parses, counts.bytes_parsed) == (1, starts.bytes)
     assert counts.idle_flushes >= ROUNDS
+
+
+def stop_output(proc: subprocess.Popen[bytes]) -> tuple[str, str]:
+    """Stop a following ``audit ingest`` (SIGTERM) and return what it printed: its summary, its messages."""
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode in (0, 1), err.decode()
+    return out.decode(), err.decode()
+
+
+def wait_count(cfg: Path, n: int, timeout: float = 60.0) -> int:
+    deadline = time.monotonic() + timeout
+    while (found := count(cfg)) < n and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return found
+
+
+def test_a_general_log_continuation_after_the_idle_flush_is_counted_and_reported(
+    cfg: Path, tmp_path: Path, mariadb_run: ServerRun
+) -> None:
+    """A real MariaDB general log, written out in two parts: the second starts inside a multi-line statement."""
+    log = mariadb_run.logs["mysql-general"]
+    data = log.read_bytes()
+    every = parse_all(log, "mysql-general")
+    multiline = next(s for s in every if "\n" in s.text)
+    first = multiline.text.split("\n")[0].encode()
+    cut = data.index(first, multiline.offset) + len(first) + 1  # after its first line
+    path = tmp_path / "general.log"
+    path.write_bytes(data[:cut])
+    proc = follow(cfg, "mysql-general", path)
+    try:
+        # The log goes quiet after the statement's first line: the idle flush stores it as it stands.
+        before = sum(s.offset <= multiline.offset for s in every)
+        assert wait_count(cfg, before) == before
+        with path.open("ab") as f:
+            f.write(data[cut:])  # its other lines, then the rest of the log
+        assert wait_count(cfg, len(every)) == len(every)
+    finally:
+        out, err = stop_output(proc)
+    late = multiline.text.count("\n")
+    assert late > 0
+    # Counted in the source's summary and named by where they start in the message, not by their text.
+    summary = next(line for line in out.splitlines() if line.startswith("real: "))
+    assert summary.startswith(f"real: {len(every)} statements, 0 bad lines")
+    assert summary.endswith(f", {late} late lines")
+    assert f"real: {late} late lines (arrived after an idle flush had stored the statement; " in err
+    assert f"{path} byte {cut}, " in err
+    assert not any(part.strip() in err for part in multiline.text.split("\n")[1:])
+    assert count(cfg) == len(every)  # nothing stored twice or apart
+
+
+@pytest.mark.parametrize("fmt", PG_FORMATS)
+def test_a_live_postgres_duration_after_the_idle_flush_is_counted_and_reported(
+    cfg: Path, pg_server: Postgres, fmt: str
+) -> None:
+    """A statement that waits for a lock: logged when it starts, its duration once it has run. The follower's
+    idle flush stores it while it waits (no timing: the test waits until it is stored, then releases the lock)."""
+    path = {"postgres": pg_server.stderr_log, "postgres-csv": pg_server.csv_log, "postgres-json": pg_server.json_log}
+    tag = "late" + fmt.rpartition("-")[2][:1]
+    db = cfg.parent / "events.db"
+    args: dict[str, Any] = {"host": "127.0.0.1", "port": pg_server.port, "user": "clerk", "dbname": "ward"}
+    holder = psycopg.connect(**args, autocommit=True)
+    waiter = psycopg.connect(**args, autocommit=True)
+    holder.execute("SELECT pg_advisory_lock(4242)")
+    proc = follow(cfg, fmt, path[fmt], LOG_LINE_PREFIX)
+    try:
+        blocked = threading.Thread(target=waiter.execute, args=(f"SELECT pg_advisory_lock(4242) AS {tag}_wait",))
+        blocked.start()
+        waiting = wait_seen(db, f"{tag}_wait", 1)
+        assert len(waiting) == 1  # stored by an idle flush, its duration not yet written
+        holder.execute("SELECT pg_advisory_unlock(4242)")
+        blocked.join(60)
+        waiter.execute(f"SELECT 1 AS {tag}_after")  # stored only after the follower read past the duration
+        assert len(wait_seen(db, f"{tag}_after", 1)) == 1
+        pid = str(waiter.info.backend_pid).encode()
+    finally:
+        out, err = stop_output(proc)
+        holder.close()
+        waiter.close()
+    data = path[fmt].read_bytes()
+    line_starts = itertools.accumulate(len(line) for line in data[waiting[0].offset :].splitlines(keepends=True))
+    duration = next(  # the waiting statement's duration entry: its session's next line with a duration
+        waiting[0].offset + at
+        for at in itertools.chain([0], line_starts)
+        if pid in data[waiting[0].offset + at : data.index(b"\n", waiting[0].offset + at)]
+        and b"duration: " in data[waiting[0].offset + at : data.index(b"\n", waiting[0].offset + at)]
+    )
+    summary = next(line for line in out.splitlines() if line.startswith("real: "))
+    assert summary.endswith(", 1 late line")
+    assert "real: 1 late line (arrived after an idle flush had stored the statement; " in err
+    assert err.rstrip().endswith(f"{path[fmt]} byte {duration}")
+    assert len(seen(db, f"{tag}_wait")) == 1  # stored once, as it stood
