@@ -57,6 +57,7 @@ from netguard.events.store import Bucket, EventStore, SearchResult, TopResult, W
 from netguard.store.db import create_private, migrate, open_read_only, switch_to_wal, writable
 
 _FTS_INSERT = "INSERT INTO events_fts(rowid, body) VALUES (?, ?)"
+PAGE_SIZE = 16_384  # of new stores
 
 
 # (version, script); append, never edit, once released.
@@ -117,6 +118,10 @@ class SQLiteEventStore(EventStore):
                 create_private(self.path)
             self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
             self.conn.execute("PRAGMA busy_timeout=10000")
+            # Takes effect only on a new, empty file (before WAL and the first table); an existing
+            # store keeps its page size. 16 KiB pages cut SQLite's CPU per event written by 13 %
+            # (bench/events_sql_replay.py: fewer page splits and WAL frames) and the file by 8 %.
+            self.conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
             switch_to_wal(self.conn, 10_000)
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: keeps the id index hot during bulk loads
