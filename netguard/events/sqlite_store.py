@@ -154,10 +154,12 @@ class SQLiteEventStore(EventStore):
             self.conn.execute("BEGIN IMMEDIATE")
             base = (self.conn.execute("SELECT max(rowid) FROM events").fetchone()[0] or 0) + 1
             changes = self.conn.total_changes
+            # Parameters from generators, not lists: each row's tuple is freed once bound, so a batch
+            # of 20,000 does not pile up tuples for Python's garbage collector to scan and promote.
             self.conn.executemany(
                 "INSERT OR IGNORE INTO events(rowid, id, ts, kind, user, outcome, risk, action, doc)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
+                (
                     (
                         base + i,
                         e.id,
@@ -170,7 +172,7 @@ class SQLiteEventStore(EventStore):
                         e.json,
                     )
                     for i, e in enumerate(batch)
-                ],
+                ),
             )
             written = self.conn.total_changes - changes
             if written == len(batch):  # no duplicate: every rowid went in
@@ -178,7 +180,7 @@ class SQLiteEventStore(EventStore):
             else:
                 stored = {r[0] for r in self.conn.execute("SELECT rowid FROM events WHERE rowid >= ?", (base,))}
                 rows = [(base + i, e.fields, fts_body(e.fields)) for i, e in enumerate(batch) if base + i in stored]
-            self.conn.executemany(_FTS_INSERT, [(rowid, body) for rowid, _, body in rows])
+            self.conn.executemany(_FTS_INSERT, ((rowid, body) for rowid, _, body in rows))
             sqlite_index.store_rows(self.conn, rows)
             self._terms.store(self.conn, rows)
             self.conn.execute("COMMIT")
