@@ -21,12 +21,18 @@ to index than a column per field, and the index is only a prefilter anyway.
 What kept the write rate up when the side indexes came (measured on
 100,000-200,000 events, CPU time): no positions in the trigram index (+12 %),
 FTS5 merging its segments lazily (``automerge`` 64; +20 %), batches of 20,000
-rather than 5,000 (fewer, larger FTS segments; +17 %), and for the terms index
+rather than 5,000 (fewer, larger FTS segments; +17 %; 50,000 rather than 20,000,
+another 6 %), and for the terms index
 one token per value hashed once per store (a cache), one per event for its
 shape rather than one per field present. Even so the terms and numbers indexes
 are the writer's largest cost: 13 of the 33 us an event takes (about 21 tokens
 made in Python, then FTS5), which holds the write rate near 25,000 events/s of
 CPU on a million events (``bench/events_index_cost.py`` measures each index).
+SQLite's own share (``bench/events_sql_replay.py`` replays the statements of a
+write under each setting) is about 16 us: 16 KiB pages rather than 4 KiB cut
+it by 13 % (new stores; an existing file keeps its page size). Larger
+checkpoint intervals, a bigger page cache, mmap, temporary tables in memory,
+larger FTS5 pages or pending-data hashes changed it by less than the noise.
 
 A search takes the set of rows the indexes name
 (:mod:`netguard.events.query.to_sqlite_index`): when it is the exact answer,
@@ -90,7 +96,7 @@ MIGRATIONS: list[tuple[int, str]] = [
 class SQLiteEventStore(EventStore):
     backend = "sqlite"
 
-    def __init__(self, path: Path | str, *, batch_size: int = 20_000, read_only: bool | None = None) -> None:
+    def __init__(self, path: Path | str, *, batch_size: int = 50_000, read_only: bool | None = None) -> None:
         """Open (or create, mode 0600) the store at ``path``.
 
         ``read_only``: True opens an existing store for reading only (search,
