@@ -1,6 +1,6 @@
 """SQLite's own cost of the event store's writes, under different settings: a recorded replay, A/B.
 
-    python bench/events_sql_replay.py [EVENTS] [TURNS] [VARIANT ...]
+    [CHUNK=500] python bench/events_sql_replay.py [EVENTS] [TURNS] [VARIANT ...]
 
 The store writes the bench events once through a recording connection, which keeps every
 statement and its parameters. Each variant then replays that record into a fresh store, in
@@ -51,13 +51,15 @@ class Recorder:
         return getattr(self._conn, name)
 
 
-def record(events: list[Any], workdir: Path) -> list[tuple[str, Any, bool]]:
+def record(events: list[Any], workdir: Path, chunk: int) -> list[tuple[str, Any, bool]]:
+    """The statements of writing ``events`` in calls of ``chunk`` events each."""
     path = workdir / "record.db"
     store = SQLiteEventStore(path)
     recorder = Recorder(store.conn)
     store.conn = recorder  # type: ignore[assignment]
     try:
-        store.write(events)
+        for i in range(0, len(events), chunk):
+            store.write(events[i : i + chunk])
     finally:
         store.conn = recorder._conn
         store.close()
@@ -97,7 +99,9 @@ def main() -> int:
     wall: dict[str, list[float]] = {n: [] for n in names}
     size: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="ng-bench-", dir=os.environ.get("BENCH_DIR")) as tmp:
-        log = record(list(Stream(count, list(synthetic_events(10_000)), 1_790_000_000_000)), Path(tmp))
+        # As bench/events.py feeds the store (50,000 per write), or as the event sink does (500: CHUNK=500).
+        chunk = int(os.environ.get("CHUNK", "50000"))
+        log = record(list(Stream(count, list(synthetic_events(10_000)), 1_790_000_000_000)), Path(tmp), chunk)
         gc.collect()
         gc.disable()
         print(f"{count:,} events x {turns} turns; load average at start {os.getloadavg()}", flush=True)

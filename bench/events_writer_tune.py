@@ -1,6 +1,6 @@
 """Pragmas and FTS5 options for the SQLite event store's writer: CPU and wall time per event, A/B.
 
-    python bench/events_writer_tune.py [EVENTS] [TURNS] [VARIANT ...]
+    [CHUNK=500] python bench/events_writer_tune.py [EVENTS] [TURNS] [VARIANT ...]
 
 Stores the same bench events once per variant, in interleaved turns (the order reversed every
 other turn), and prints the median CPU and wall microseconds per event of ``store.write`` and the
@@ -79,8 +79,11 @@ VARIANTS: dict[str, tuple[Callable[[Path], None] | None, Callable[[SQLiteEventSt
     "crisis64": (None, _fts("crisismerge", 64)),
     "automerge16": (None, _fts("automerge", 16)),
     "pgsz16k": (None, _fts("pgsz", 16000)),
+    "ckpt1k": (None, _pragma("wal_autocheckpoint=1000")),  # the default before 4,000
+    "ckpt4k": (None, _pragma("wal_autocheckpoint=4000")),
     "ckpt10k": (None, _pragma("wal_autocheckpoint=10000")),
     "ckpt_batch": (None, _pragma("wal_autocheckpoint=0")),  # checkpointed after each write() below
+    "nockpt": (None, _pragma("wal_autocheckpoint=0")),  # never checkpointed: what checkpoints cost the writer
     "mmap256m": (None, _pragma("mmap_size=268435456")),
     "temp_mem": (None, _pragma("temp_store=MEMORY")),
     "cache256m": (None, _pragma("cache_size=-262144")),
@@ -89,23 +92,28 @@ VARIANTS: dict[str, tuple[Callable[[Path], None] | None, Callable[[SQLiteEventSt
     "page16k": (_precreate(16384), _none),
     "page32k": (_precreate(32768), _none),
     "page64k": (_precreate(65536), _none),
+    "batch20k": (None, _none),
     "batch50k": (None, _none),
+    "chunk500": (None, _none),
     "batch10k": (None, _none),
     "hash32m+ckpt10k": (None, _both(_fts("hashsize", 32 << 20), _pragma("wal_autocheckpoint=10000"))),
 }
-BATCH = {"batch50k": 50_000, "batch10k": 10_000}
+BATCH = {"batch20k": 20_000, "batch50k": 50_000, "batch10k": 10_000}
+# The event sink hands the store 500 events per write (netguard.events.sink.DEFAULT_BATCH_SIZE).
+CHUNK = {"chunk500": 500}
 
 
-def write_time(name: str, events: list[Any], workdir: Path, chunk: int = 50_000) -> tuple[float, float, int]:
+def write_time(name: str, events: list[Any], workdir: Path) -> tuple[float, float, int]:
     """CPU and wall seconds per event of writing ``events`` (in chunks, as a feed delivers them), and the bytes."""
     path = workdir / f"{name}.db"
     before, setup = VARIANTS[name]
     if before is not None:
         before(path)
-    store = SQLiteEventStore(path, batch_size=BATCH.get(name, 20_000))
+    store = SQLiteEventStore(path, **({"batch_size": BATCH[name]} if name in BATCH else {}))
     try:
         setup(store)
         cpu = wall = 0.0
+        chunk = CHUNK.get(name, int(os.environ.get("CHUNK", "50000")))
         for i in range(0, len(events), chunk):
             part = events[i : i + chunk]
             t0, c0 = time.perf_counter(), time.process_time()
