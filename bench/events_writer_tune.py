@@ -109,7 +109,7 @@ def write_time(name: str, events: list[Any], workdir: Path) -> tuple[float, floa
     before, setup = VARIANTS[name]
     if before is not None:
         before(path)
-    store = SQLiteEventStore(path, **({"batch_size": BATCH[name]} if name in BATCH else {}))
+    store = SQLiteEventStore(path) if name not in BATCH else SQLiteEventStore(path, batch_size=BATCH[name])
     try:
         setup(store)
         cpu = wall = 0.0
