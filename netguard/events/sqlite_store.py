@@ -30,9 +30,13 @@ made in Python, then FTS5), which holds the write rate near 25,000 events/s of
 CPU on a million events (``bench/events_index_cost.py`` measures each index).
 SQLite's own share (``bench/events_sql_replay.py`` replays the statements of a
 write under each setting) is about 16 us: 16 KiB pages rather than 4 KiB cut
-it by 13 % (new stores; an existing file keeps its page size). Larger
-checkpoint intervals, a bigger page cache, mmap, temporary tables in memory,
-larger FTS5 pages or pending-data hashes changed it by less than the noise.
+it by 13 % (new stores; an existing file keeps its page size), and on the event
+sink's 500-event commits a checkpoint every 4,000 pages rather than 1,000 cut
+it by 8 %. A bigger page cache, mmap, temporary tables in memory, larger FTS5
+pages or pending-data hashes changed it by less than the noise. (``automerge``
+64 never merges by itself: FTS5's ``crisismerge``, 16, merges a level once it
+holds 16 segments. Raising it to 64 saved 1 % of the writer's CPU on a million
+events, with four times the segments for every search to read: left at 16.)
 
 A search takes the set of rows the indexes name
 (:mod:`netguard.events.query.to_sqlite_index`): when it is the exact answer,
