@@ -10,7 +10,9 @@ import pytest
 
 from netguard.errors import StoreError
 from netguard.events import make_event
+from netguard.events.model import Event
 from netguard.events.sqlite_store import SQLiteEventStore
+from netguard.events.store import WriteResult
 from netguard.lab.synthetic_events import START_MS, synthetic_events
 from tests.events.deadline import deadline
 from tests.events.hard_queries import largest_queries
@@ -315,3 +317,32 @@ def test_stored_nul_characters_are_matched_like_any_other(sqlite_store: SQLiteEv
         assert sqlite_store.count(query) == 1, query
     for query in ("command:sudorm", "tags:x?", "NOT tags:*y", "command:sudo??rm"):
         assert sqlite_store.count(query) == 0, query
+
+
+def test_a_write_pauses_the_cyclic_collector_and_gives_it_back_as_it_was(sqlite_store: SQLiteEventStore) -> None:
+    """The collector is off while a batch is written, on again after (a failed batch too), and a
+    caller that had turned it off finds it off."""
+    import gc
+
+    seen: list[bool] = []
+    real = sqlite_store._flush_locked
+
+    def watching(batch: list[Event], result: WriteResult) -> None:
+        seen.append(gc.isenabled())
+        real(batch, result)
+
+    sqlite_store._flush_locked = watching  # type: ignore[method-assign]
+    assert gc.isenabled()
+    sqlite_store.write(synthetic_events(10))
+    assert seen == [False] and gc.isenabled()
+    sqlite_store.conn.execute("BEGIN")  # a transaction left open: the next batch's BEGIN IMMEDIATE fails
+    with pytest.raises(StoreError):
+        sqlite_store.write(synthetic_events(10))
+    assert gc.isenabled() and not sqlite_store.conn.in_transaction  # the failed batch rolled back
+    gc.disable()
+    try:
+        sqlite_store.write(list(synthetic_events(20))[10:])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert seen == [False, False, False] and sqlite_store.count() == 20
