@@ -110,7 +110,9 @@ def _without_column_sizes(script: str, tables: int) -> str:
     """``script`` with ``columnsize=0`` on each of the ``tables`` contentless FTS5 tables it creates."""
     made = script.replace("content='',", "content='', columnsize=0,")
     if made.count("columnsize=0") != tables:  # a migration's text changed under this: say so, never guess
-        raise AssertionError(f"expected {tables} contentless FTS5 tables in a migration, found {made.count('columnsize=0')}")
+        raise AssertionError(
+            f"expected {tables} contentless FTS5 tables in a migration, found {made.count('columnsize=0')}"
+        )
     return made
 
 
