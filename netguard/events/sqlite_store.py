@@ -39,6 +39,12 @@ pages or pending-data hashes changed it by less than the noise. (``automerge``
 64 never merges by itself: FTS5's ``crisismerge``, 16, merges a level once it
 holds 16 segments. Raising it to 64 saved 1 % of the writer's CPU on a million
 events, with four times the segments for every search to read: left at 16.)
+The FTS5 tables of a store created empty keep no column sizes (``columnsize=0``,
+migration 4): FTS5 keeps them for ranking, which no search here does, at a row
+per event in each table's ``%_docsize``. Without them the writer's CPU per event
+fell from 22.5 to 20.8 us (``bench/events.py``, 200,000 events, old and new in
+turns). Stores created before keep their tables; the store reads which layout
+it has when it opens (:meth:`SQLiteEventStore._fts_held`).
 
 A search takes the set of rows the indexes name
 (:mod:`netguard.events.query.to_sqlite_index`): when it is the exact answer,
@@ -118,8 +124,9 @@ def _without_column_sizes(script: str, tables: int) -> str:
 
 # What a store created empty runs instead: the same schema, but its three FTS5 tables (events_fts,
 # events_cjk, events_terms) keep no column sizes. FTS5 otherwise writes a row per event to each table's
-# %_docsize table, for ranking (bm25), which no search here does: about 1.5 us of SQLite's CPU per
-# event written. Chosen by the version the file had when opened; migrate() reads the version again
+# %_docsize table, for ranking (bm25), which no search here does: about 1.6 us of CPU per event
+# written. Such a table refuses a scan (``SELECT count(*) FROM events_cjk``); every search reads it
+# through MATCH, which is unchanged. Chosen by the version the file had when opened; migrate() reads the version again
 # under the write lock, so a store another NetGuard created and filled meanwhile runs only the
 # versions it lacks and keeps the layout it has (the store reads its layout at open, not its version).
 _NEW_STORE_MIGRATIONS: list[tuple[int, str]] = [
