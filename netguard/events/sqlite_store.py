@@ -39,6 +39,12 @@ pages or pending-data hashes changed it by less than the noise. (``automerge``
 64 never merges by itself: FTS5's ``crisismerge``, 16, merges a level once it
 holds 16 segments. Raising it to 64 saved 1 % of the writer's CPU on a million
 events, with four times the segments for every search to read: left at 16.)
+The FTS5 tables of a store created empty keep no column sizes (``columnsize=0``,
+migration 4): FTS5 keeps them for ranking, which no search here does, at a row
+per event in each table's ``%_docsize``. Without them the writer's CPU per event
+fell from 22.5 to 20.8 us (``bench/events.py``, 200,000 events, old and new in
+turns). Stores created before keep their tables; the store reads which layout
+it has when it opens (:meth:`SQLiteEventStore._fts_held`).
 
 A search takes the set of rows the indexes name
 (:mod:`netguard.events.query.to_sqlite_index`): when it is the exact answer,
@@ -67,7 +73,7 @@ from netguard.events.query.to_sqlite import COLUMNS, count_from_index, fts_bodie
 from netguard.events.query.to_sqlite_index import Driver, IndexCompiler
 from netguard.events.schema import DELETION_KIND, Field
 from netguard.events.store import Bucket, EventStore, SearchResult, TopResult, WriteResult
-from netguard.store.db import create_private, migrate, open_read_only, switch_to_wal, writable
+from netguard.store.db import create_private, migrate, open_read_only, schema_version, switch_to_wal, writable
 
 _FTS_INSERT = "INSERT INTO events_fts(rowid, body) VALUES (?, ?)"
 PAGE_SIZE = 16_384  # of new stores
@@ -98,6 +104,36 @@ MIGRATIONS: list[tuple[int, str]] = [
     ),
     (2, sqlite_index.MIGRATION),
     (3, sqlite_index.MIGRATION_3),
+    # 4: new stores' FTS5 tables keep no column sizes (see _NEW_STORE_MIGRATIONS); an existing store keeps
+    # its tables as they are (rebuilding a user's index takes minutes and gains nothing it needs), so it
+    # has nothing to run. The version still moves, so an older NetGuard, whose purge reads
+    # events_fts_docsize, refuses a store made without it rather than failing half-way through a purge.
+    (4, ""),
+]
+
+
+def _without_column_sizes(script: str, tables: int) -> str:
+    """``script`` with ``columnsize=0`` on each of the ``tables`` contentless FTS5 tables it creates."""
+    made = script.replace("content='',", "content='', columnsize=0,")
+    if made.count("columnsize=0") != tables:  # a migration's text changed under this: say so, never guess
+        raise AssertionError(
+            f"expected {tables} contentless FTS5 tables in a migration, found {made.count('columnsize=0')}"
+        )
+    return made
+
+
+# What a store created empty runs instead: the same schema, but its three FTS5 tables (events_fts,
+# events_cjk, events_terms) keep no column sizes. FTS5 otherwise writes a row per event to each table's
+# %_docsize table, for ranking (bm25), which no search here does: about 1.6 us of CPU per event
+# written. Such a table refuses a scan (``SELECT count(*) FROM events_cjk``); every search reads it
+# through MATCH, which is unchanged. Chosen by the version the file had when opened; migrate() reads the version again
+# under the write lock, so a store another NetGuard created and filled meanwhile runs only the
+# versions it lacks and keeps the layout it has (the store reads its layout at open, not its version).
+_NEW_STORE_MIGRATIONS: list[tuple[int, str]] = [
+    (1, _without_column_sizes(MIGRATIONS[0][1], 1)),
+    (2, _without_column_sizes(MIGRATIONS[1][1], 2)),
+    (3, _without_column_sizes(MIGRATIONS[2][1], 1)),
+    MIGRATIONS[3],
 ]
 
 
@@ -127,6 +163,7 @@ class SQLiteEventStore(EventStore):
             where = f"event store {self.path}"
             self.conn = open_read_only(self.path, latest=MIGRATIONS[-1][0], where=where, check_same_thread=False)
             register_functions(self.conn)
+            self._fts_every_row = _fts_every_row(self.conn)
             return
         try:
             if not memory:
@@ -146,7 +183,9 @@ class SQLiteEventStore(EventStore):
             self.conn.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
             self.conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: keeps the id index hot during bulk loads
             register_functions(self.conn)
-            migrate(self.conn, MIGRATIONS, where=f"event store {self.path}")
+            new = schema_version(self.conn) == 0
+            migrate(self.conn, _NEW_STORE_MIGRATIONS if new else MIGRATIONS, where=f"event store {self.path}")
+            self._fts_every_row = _fts_every_row(self.conn)
         except (sqlite3.Error, OSError) as exc:
             busy = isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
             hint = "; another process holds its write lock (an upgrade of a large store takes minutes)" if busy else ""
@@ -388,8 +427,12 @@ class SQLiteEventStore(EventStore):
         The writer indexes every event, but migration 2 rebuilt the index without the events that
         have no text: told to forget one of those, FTS5 counts a row it never held, and reports the
         file as malformed once that count would fall below zero. Only a row with no text can be
-        missing; its ``events_fts_docsize`` row (FTS5's record of each row it holds) says.
+        missing; its ``events_fts_docsize`` row (FTS5's record of each row it holds) says. A store
+        made without column sizes (:data:`_NEW_STORE_MIGRATIONS`) has no such record and needs none:
+        only the writer ever filled its index, with every event's row.
         """
+        if self._fts_every_row:
+            return list(zip(docs.rowids, docs.bodies, strict=True))
         empty = [rowid for rowid, body in zip(docs.rowids, docs.bodies, strict=True) if not body]
         held = set()
         if empty:
@@ -407,6 +450,13 @@ class SQLiteEventStore(EventStore):
 
     def close(self) -> None:
         self.conn.close()
+
+
+def _fts_every_row(conn: sqlite3.Connection) -> bool:
+    """Whether ``events_fts`` holds a row for every event: true of a store made without column sizes
+    (no ``events_fts_docsize``), which migration 2 never rebuilt."""
+    found = conn.execute("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'events_fts_docsize'")
+    return found.fetchone() is None
 
 
 def _path(name: str) -> str:

@@ -17,6 +17,7 @@ from netguard.events.schema import DEFAULT_TEXT_FIELDS
 from netguard.events.sqlite_store import MIGRATIONS, SQLiteEventStore
 from netguard.lab.synthetic_events import START_MS, synthetic_events
 from netguard.store.db import migrate
+from tests.events.fts_rows import fts_rows
 
 NOW = START_MS + 2 * 3_600_000
 
@@ -75,7 +76,7 @@ def test_words_of_one_or_two_cjk_characters_are_found_exactly(sqlite_store: SQLi
     for query in CJK_QUERIES:
         assert sqlite_store.count(query) == _expected(query, events), query
     # Only events with CJK text are in the CJK index.
-    indexed = sqlite_store.conn.execute("SELECT count(*) FROM events_cjk").fetchone()[0]
+    indexed = fts_rows(sqlite_store.conn, "events_cjk")
     assert indexed == sum(1 for e in events if not fts_body(e.fields).isascii()) < len(events)
 
 

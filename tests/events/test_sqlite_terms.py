@@ -19,6 +19,7 @@ from netguard.events.schema import DEFAULT_TEXT_FIELDS, FIELDS
 from netguard.events.sqlite_store import MIGRATIONS, SQLiteEventStore
 from netguard.lab.synthetic_events import START_MS, synthetic_events
 from netguard.store.db import migrate
+from tests.events.fts_rows import fts_rows
 
 NOW = START_MS + 2 * 3_600_000
 
@@ -211,7 +212,7 @@ def test_a_schema_2_store_upgrades_in_place(tmp_path: Path) -> None:
     upgraded = SQLiteEventStore(tmp_path / "old.db")
     fresh = SQLiteEventStore(tmp_path / "fresh.db")
     try:
-        assert upgraded.conn.execute("PRAGMA user_version").fetchone()[0] == MIGRATIONS[-1][0] == 3
+        assert upgraded.conn.execute("PRAGMA user_version").fetchone()[0] == MIGRATIONS[-1][0] == 4
         fresh.write(events)
         for query in QUERIES:
             want = [e.id for e in fresh.search(query, limit=50, now=NOW).hits]
@@ -317,14 +318,95 @@ def test_a_schema_1_store_upgrades_and_purges_every_event(tmp_path: Path) -> Non
     _write_as_version_1(tmp_path / "old.db", events)
     store = SQLiteEventStore(tmp_path / "old.db")
     try:
-        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert _docsize_tables(store) == {"events_fts_docsize", "events_cjk_docsize", "events_terms_docsize"}
         _agrees(store, QUERIES)
         assert store.purge(max(e.timestamp_ms for e in events) + 1) == len(events)
+        assert [_fts_rows(store, t) for t in FTS_TABLES] == [0, 0, 0]
         assert store.count("", now=NOW) == 0
         # The rowids start again at 1: nothing of the purged events may answer for the new ones.
         assert store.write(events[:700]).written == 700
         _agrees(store, QUERIES)
         store.conn.execute("INSERT INTO events_fts(events_fts, rank) VALUES ('integrity-check', 0)")
+    finally:
+        store.close()
+
+
+FTS_TABLES = ("events_fts", "events_cjk", "events_terms")
+
+
+def _docsize_tables(store: SQLiteEventStore) -> set[str]:
+    return {
+        r[0] for r in store.conn.execute("SELECT name FROM sqlite_schema WHERE name LIKE '%\\_docsize' ESCAPE '\\'")
+    }
+
+
+def _fts_rows(store: SQLiteEventStore, table: str) -> int:
+    return fts_rows(store.conn, table)
+
+
+def _cjk_held(events: list[Event]) -> int:
+    return sum(1 for e in events if sqlite_index.cjk_tokens(fts_body(e.fields)))
+
+
+def test_a_new_store_keeps_no_column_sizes_and_purges_exactly(tmp_path: Path) -> None:
+    """A store created empty makes its FTS5 tables with columnsize=0 (no %_docsize tables); its purge
+    forgets every event's row, those without text too, and nothing else."""
+    events = _events()
+    assert any(fts_body(e.fields) == "" for e in events)
+    store = SQLiteEventStore(tmp_path / "events.db", batch_size=300)
+    try:
+        assert _docsize_tables(store) == set()
+        for table in FTS_TABLES:
+            sql = store.conn.execute("SELECT sql FROM sqlite_schema WHERE name = ?", (table,)).fetchone()[0]
+            assert "columnsize=0" in sql and "detail=none" in sql and "content=''" in sql, sql
+            assert store.conn.execute(f"SELECT v FROM {table}_config WHERE k = 'automerge'").fetchone()[0] == 64
+        store.write(events)
+        assert [_fts_rows(store, t) for t in FTS_TABLES] == [len(events), _cjk_held(events), len(events)]
+        ordered = sorted(events, key=lambda e: e.timestamp_ms)
+        cut = ordered[len(events) // 2].timestamp_ms
+        kept = [e for e in events if e.timestamp_ms >= cut]
+        assert store.purge(cut) == len(events) - len(kept)
+        assert [_fts_rows(store, t) for t in FTS_TABLES] == [len(kept), _cjk_held(kept), len(kept)]
+        _agrees(store, QUERIES)
+        for table in FTS_TABLES:
+            store.conn.execute(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 0)")
+        assert store.purge(max(e.timestamp_ms for e in events) + 1) == len(kept)
+        assert [_fts_rows(store, t) for t in FTS_TABLES] == [0, 0, 0]
+        store.conn.execute("CREATE VIRTUAL TABLE temp.fts_terms USING fts5vocab(main, events_fts, 'row')")
+        assert store.conn.execute("SELECT count(*) FROM temp.fts_terms").fetchone()[0] == 0
+    finally:
+        store.close()
+    reader = SQLiteEventStore(tmp_path / "events.db", read_only=True)
+    try:
+        assert reader.count("", now=NOW) == 0
+    finally:
+        reader.close()
+
+
+def test_a_store_made_before_version_4_keeps_its_tables(tmp_path: Path) -> None:
+    """A store created by the previous NetGuard (schema 3, column sizes kept) is only marked as
+    version 4: same tables, and its purge still goes by what its index holds."""
+    events = _events()
+    path = tmp_path / "v3.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    register_functions(conn)
+    migrate(conn, MIGRATIONS[:3], where="test store")
+    schema = set(conn.execute("SELECT name, sql FROM sqlite_schema"))
+    conn.close()
+    store = SQLiteEventStore(path, batch_size=300)
+    try:
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert set(store.conn.execute("SELECT name, sql FROM sqlite_schema")) == schema
+        assert _docsize_tables(store) == {f"{t}_docsize" for t in FTS_TABLES}
+        store.write(events)
+        assert [_fts_rows(store, t) for t in FTS_TABLES] == [len(events), _cjk_held(events), len(events)]
+        assert store.purge(sorted(e.timestamp_ms for e in events)[len(events) // 2]) > 0
+        _agrees(store, QUERIES)
+        assert store.purge(max(e.timestamp_ms for e in events) + 1) > 0
+        assert [_fts_rows(store, t) for t in FTS_TABLES] == [0, 0, 0]
+        for table in FTS_TABLES:
+            store.conn.execute(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 0)")
     finally:
         store.close()
 
