@@ -13,7 +13,7 @@ Variants (each against ``base``, the store as it is):
   spends keeping that index. The Python that makes its rows still runs, and the rows still go in.
 - ``terms+numbers_all``: the terms and numbers indexes' rows not made at all (``TermIndexer.store``
   skipped): their whole cost, Python included.
-- ``ips+cjk_all``: the same for the address and CJK indexes (``sqlite_index.store_rows`` skipped).
+- ``ips+cjk_all``: the same for the address and CJK indexes (``sqlite_index.batch.store_rows`` skipped).
 
 A variant store is not a working store (its searches would be wrong): it only times the writer.
 """
@@ -33,7 +33,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.events import Stream, remove_db
-from netguard.events import sqlite_index
+from netguard.events.sqlite_index import batch as index_rows
 from netguard.events.sqlite_store import SQLiteEventStore
 from netguard.lab.synthetic_events import synthetic_events
 
@@ -64,19 +64,19 @@ def write_cpu(name: str, events: list[Any], workdir: Path) -> float:
     """CPU seconds per event of writing ``events`` into a fresh store of variant ``name``."""
     path = workdir / f"{name}.db"
     store = SQLiteEventStore(path)
-    real: Callable[..., None] = sqlite_index.store_rows
+    real: Callable[..., None] = index_rows.store_rows
     try:
         for sql in SQL[name]:
             store.conn.execute(sql)
         if name == "terms+numbers_all":
             store._terms.store = _skip  # type: ignore[method-assign]
         if name == "ips+cjk_all":
-            sqlite_index.store_rows = _skip
+            index_rows.store_rows = _skip
         c0 = time.process_time()
         store.write(events)
         return (time.process_time() - c0) / len(events)
     finally:
-        sqlite_index.store_rows = real
+        index_rows.store_rows = real
         store.close()
         remove_db(path)
 

@@ -4,7 +4,7 @@
 
 Times, in CPU microseconds per event, what ``SQLiteEventStore._flush_locked`` does in Python
 before SQLite sees a row: the tuples of the main insert, each event's text body
-(``fts_body``), the address and CJK rows (``sqlite_index.store_rows``), and the terms and
+(``fts_body``), the address and CJK rows (``sqlite_index.batch.store_rows``), and the terms and
 numbers rows (``TermIndexer.store``), handed to a connection that only takes the rows.
 
 With ``OLD_TREE`` (a checkout of another commit, e.g. ``git archive BASE | tar -x -C /tmp/old``)
@@ -37,18 +37,29 @@ class _Sink:
 def _one_turn(count: int) -> dict[str, float]:
     """In a child whose sys.path starts with the tree to time: CPU us/event of each part, one turn."""
     from bench.events import Stream
-    from netguard.events import sqlite_index, sqlite_store
+    from netguard.events import sqlite_store
+
+    # The side indexes' code: a package here, one module in an older tree (OLD_TREE).
+    side: Any
+    terms: Any
+    try:
+        from netguard.events.sqlite_index import batch as side
+        from netguard.events.sqlite_index import terms
+    except ImportError:
+        from netguard.events import sqlite_index as side
+
+        terms = side
     from netguard.events.query.to_sqlite import fts_body
     from netguard.lab.synthetic_events import synthetic_events
 
     events = list(Stream(count, list(synthetic_events(10_000)), 1_790_000_000_000))
     batches = [events[i : i + 20_000] for i in range(0, len(events), 20_000)]
-    indexer = sqlite_index.TermIndexer(sqlite_index.TERM_FIELDS, sqlite_index.NUMBER_FIELDS)
+    indexer = terms.TermIndexer(terms.TERM_FIELDS, terms.NUMBER_FIELDS)
     sink: Any = _Sink()
     # The store's cache of packed addresses, where this tree has one.
-    store_rows: Any = sqlite_index.store_rows
-    if hasattr(sqlite_index, "AddressKeys"):
-        store_rows = functools.partial(sqlite_index.store_rows, keys=sqlite_index.AddressKeys())
+    store_rows: Any = side.store_rows
+    if hasattr(side, "AddressKeys"):
+        store_rows = functools.partial(side.store_rows, keys=side.AddressKeys())
     # A first pass fills the token cache, as a long-running store's is.
     for batch in batches[:1]:
         indexer.store(sink, [(i, e.fields, fts_body(e.fields)) for i, e in enumerate(batch)])
@@ -77,11 +88,11 @@ def _one_turn(count: int) -> dict[str, float]:
             ]
         t1 = clock()
         rows: Any
-        if hasattr(sqlite_index, "Batch"):  # this tree makes the rows per batch
+        if hasattr(side, "Batch"):  # this tree makes the rows per batch
             from netguard.events.query.to_sqlite import fts_bodies
 
             rowids = range(base, base + len(batch))
-            rows = sqlite_index.Batch(rowids, [e.fields for e in batch])
+            rows = side.Batch(rowids, [e.fields for e in batch])
             rows.bodies = fts_bodies(rows)
             sink.executemany("", zip(rows.rowids, rows.bodies, strict=True))
         else:

@@ -25,7 +25,7 @@ rather than 5,000 (fewer, larger FTS segments; +17 %; 50,000 rather than 20,000,
 another 6 %), and for the terms index
 one token per value hashed once per store (a cache), one per event for its
 shape rather than one per field present, and every index's rows made a batch
-at a time rather than an event at a time (:class:`netguard.events.sqlite_index.Batch`:
+at a time rather than an event at a time (:class:`netguard.events.sqlite_index.batch.Batch`:
 34 us an event became 23-28 us of CPU, ``bench/events_index_cost.py`` and
 ``bench/events.py``). The terms and numbers indexes are still the writer's
 largest cost, about 7 us an event, most of it FTS5's
@@ -66,12 +66,14 @@ from pathlib import Path
 from typing import Any
 
 from netguard.errors import StoreError
-from netguard.events import sqlite_index
 from netguard.events.model import Event, event_from_doc
 from netguard.events.query import plan as p
 from netguard.events.query.to_sqlite import COLUMNS, count_from_index, fts_bodies, register_functions, to_sqlite
 from netguard.events.query.to_sqlite_index import Driver, IndexCompiler
 from netguard.events.schema import DELETION_KIND, Field
+from netguard.events.sqlite_index import batch as index_rows
+from netguard.events.sqlite_index.migrations import MIGRATION, MIGRATION_3
+from netguard.events.sqlite_index.terms import NUMBER_FIELDS, TERM_FIELDS, TermIndexer
 from netguard.events.store import Bucket, EventStore, SearchResult, TopResult, WriteResult
 from netguard.store.db import create_private, migrate, open_read_only, schema_version, switch_to_wal, writable
 
@@ -102,8 +104,8 @@ MIGRATIONS: list[tuple[int, str]] = [
     INSERT INTO events_fts(events_fts, rank) VALUES ('automerge', 16);
     """,
     ),
-    (2, sqlite_index.MIGRATION),
-    (3, sqlite_index.MIGRATION_3),
+    (2, MIGRATION),
+    (3, MIGRATION_3),
     # 4: new stores' FTS5 tables keep no column sizes (see _NEW_STORE_MIGRATIONS); an existing store keeps
     # its tables as they are (rebuilding a user's index takes minutes and gains nothing it needs), so it
     # has nothing to run. The version still moves, so an older NetGuard, whose purge reads
@@ -150,8 +152,8 @@ class SQLiteEventStore(EventStore):
         """
         self.path = Path(path)
         self.batch_size = batch_size
-        self._terms = sqlite_index.TermIndexer(sqlite_index.TERM_FIELDS, sqlite_index.NUMBER_FIELDS)
-        self._addresses = sqlite_index.AddressKeys()
+        self._terms = TermIndexer(TERM_FIELDS, NUMBER_FIELDS)
+        self._addresses = index_rows.AddressKeys()
         # One connection, shared by the threads of a long-running producer (the bastion
         # serves many sessions): each statement sequence holds the lock, none across a yield.
         self._lock = threading.RLock()
@@ -253,10 +255,10 @@ class SQLiteEventStore(EventStore):
                 stored = {r[0] for r in self.conn.execute("SELECT rowid FROM events WHERE rowid >= ?", (base,))}
                 kept = [e for e, rowid in zip(batch, rowids, strict=True) if rowid in stored]
                 rowids = [rowid for rowid in rowids if rowid in stored]
-            rows = sqlite_index.Batch(rowids, [e.fields for e in kept])
+            rows = index_rows.Batch(rowids, [e.fields for e in kept])
             rows.bodies = fts_bodies(rows)
             self.conn.executemany(_FTS_INSERT, zip(rows.rowids, rows.bodies, strict=True))
-            sqlite_index.store_rows(self.conn, rows, keys=self._addresses)
+            index_rows.store_rows(self.conn, rows, keys=self._addresses)
             self._terms.store(self.conn, rows)
             self.conn.execute("COMMIT")
         except BaseException as exc:
@@ -401,12 +403,12 @@ class SQLiteEventStore(EventStore):
                         "SELECT rowid, doc FROM events WHERE ts < ? AND kind != ? ORDER BY ts LIMIT ?",
                         (before_ms, DELETION_KIND, self.batch_size),
                     ).fetchall()
-                    docs = sqlite_index.Batch([r[0] for r in rows], [json.loads(r[1]) for r in rows])
+                    docs = index_rows.Batch([r[0] for r in rows], [json.loads(r[1]) for r in rows])
                     docs.bodies = fts_bodies(docs)
                     self.conn.executemany(
                         "INSERT INTO events_fts(events_fts, rowid, body) VALUES ('delete', ?, ?)", self._fts_held(docs)
                     )
-                    sqlite_index.store_rows(self.conn, docs, delete=True, keys=self._addresses)
+                    index_rows.store_rows(self.conn, docs, delete=True, keys=self._addresses)
                     self._terms.store(self.conn, docs, delete=True)
                     self.conn.executemany("DELETE FROM events WHERE rowid = ?", [(r[0],) for r in rows])
                     self.conn.execute("COMMIT")
@@ -421,7 +423,7 @@ class SQLiteEventStore(EventStore):
                 return removed
             removed += len(rows)
 
-    def _fts_held(self, docs: sqlite_index.Batch) -> list[tuple[int, str]]:
+    def _fts_held(self, docs: index_rows.Batch) -> list[tuple[int, str]]:
         """The (rowid, body) of the rows ``events_fts`` holds, of the rows given with their text.
 
         The writer indexes every event, but migration 2 rebuilt the index without the events that

@@ -13,20 +13,18 @@ from typing import Any
 
 import pytest
 
-from netguard.events import sqlite_index
 from netguard.events.model import Event
 from netguard.events.query.to_sqlite import fts_bodies, fts_body
 from netguard.events.schema import KINDS
-from netguard.events.sqlite_index import (
+from netguard.events.sqlite_index import batch as index_rows
+from netguard.events.sqlite_index.addresses import IP_FIELD_BITS, ip_key
+from netguard.events.sqlite_index.batch import AddressKeys, Batch
+from netguard.events.sqlite_index.cjk import cjk_tokens
+from netguard.events.sqlite_index.terms import (
     ALL_TOKEN,
-    IP_FIELD_BITS,
     NUMBER_FIELDS,
     TERM_FIELDS,
-    AddressKeys,
-    Batch,
     TermIndexer,
-    cjk_tokens,
-    ip_key,
     shape_token,
     symbol_tokens,
     term_token,
@@ -131,9 +129,9 @@ def _check(indexer: TermIndexer, events: list[Event], rowids: list[int], keys: A
         want_numbers += nums
     assert _comparable(numbers) == _comparable(want_numbers)
     want_ips = [r for e, rowid in zip(events, rowids, strict=True) for r in _old_ip_rows(e.fields, rowid)]
-    assert sorted(sqlite_index._ip_rows(batch, keys)) == sorted(want_ips)
+    assert sorted(index_rows._ip_rows(batch, keys)) == sorted(want_ips)
     want_cjk = [(rowid, t) for rowid, b in zip(rowids, batch.bodies, strict=True) if (t := cjk_tokens(b))]
-    got_cjk = sqlite_index._cjk_rows(batch)
+    got_cjk = index_rows._cjk_rows(batch)
     assert [(r, set(t.split(" "))) for r, t in got_cjk] == [(r, set(t.split(" "))) for r, t in want_cjk]
 
 

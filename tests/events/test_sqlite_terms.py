@@ -9,13 +9,16 @@ from typing import Any
 
 import pytest
 
-from netguard.events import make_event, sqlite_index
+from netguard.events import make_event
 from netguard.events.model import Event
 from netguard.events.query import plan as p
 from netguard.events.query.matching import matcher
 from netguard.events.query.to_sqlite import fts_body, register_functions, to_sqlite
 from netguard.events.query.to_sqlite_index import IndexCompiler
 from netguard.events.schema import DEFAULT_TEXT_FIELDS, FIELDS
+from netguard.events.sqlite_index.batch import store_rows
+from netguard.events.sqlite_index.cjk import cjk_tokens
+from netguard.events.sqlite_index.terms import NUMBER_FIELDS
 from netguard.events.sqlite_store import MIGRATIONS, SQLiteEventStore
 from netguard.lab.synthetic_events import START_MS, synthetic_events
 from netguard.store.db import migrate
@@ -150,7 +153,7 @@ def test_purged_events_leave_the_indexes(tmp_path: Path) -> None:
         assert store.purge(cut) > 0
         _agrees(store, QUERIES)
         assert store.conn.execute("SELECT count(*) FROM event_numbers").fetchone()[0] == sum(
-            1 for e in events if e.timestamp_ms >= cut for name in e.fields if name in sqlite_index.NUMBER_FIELDS
+            1 for e in events if e.timestamp_ms >= cut for name in e.fields if name in NUMBER_FIELDS
         )
     finally:
         store.close()
@@ -201,7 +204,7 @@ def _write_as_version_2(path: Path, events: list[Event]) -> None:
             ),
         )
         conn.execute("INSERT INTO events_fts(rowid, body) VALUES (?, ?)", (rowid, fts_body(f)))
-    sqlite_index.store_rows(conn, [(i, e.fields, fts_body(e.fields)) for i, e in enumerate(events, 1)])
+    store_rows(conn, [(i, e.fields, fts_body(e.fields)) for i, e in enumerate(events, 1)])
     conn.execute("COMMIT")
     conn.close()
 
@@ -346,7 +349,7 @@ def _fts_rows(store: SQLiteEventStore, table: str) -> int:
 
 
 def _cjk_held(events: list[Event]) -> int:
-    return sum(1 for e in events if sqlite_index.cjk_tokens(fts_body(e.fields)))
+    return sum(1 for e in events if cjk_tokens(fts_body(e.fields)))
 
 
 def test_a_new_store_keeps_no_column_sizes_and_purges_exactly(tmp_path: Path) -> None:
@@ -452,7 +455,7 @@ def test_text_in_letters_sqlite_does_not_fold_is_found(tmp_path: Path, capital: 
 
 
 def test_the_layout_cache_stays_bounded_and_still_writes_every_shape() -> None:
-    from netguard.events.sqlite_index import TermIndexer
+    from netguard.events.sqlite_index.terms import TermIndexer
 
     indexer = TermIndexer(frozenset({"user.name"}), {})
     indexer.LAYOUTS = 3

@@ -60,16 +60,12 @@ from netguard.events.query import plan as p
 from netguard.events.query.matching import matcher, matcher_set, pattern_text
 from netguard.events.query.syntax import Pattern
 from netguard.events.schema import DEFAULT_TEXT_FIELDS, KINDS, Field, FieldType
-from netguard.events.sqlite_index import (
-    IP_FIELD_BITS,
-    RARE_SYMBOLS,
-    Batch,
-    cjk_terms,
-    cjk_word,
-    register_index_functions,
-    symbol_token,
-    trigram_terms,
-)
+from netguard.events.sqlite_index.addresses import IP_FIELD_BITS
+from netguard.events.sqlite_index.batch import Batch
+from netguard.events.sqlite_index.cjk import cjk_terms, cjk_word
+from netguard.events.sqlite_index.migrations import register_index_functions
+from netguard.events.sqlite_index.terms import RARE_SYMBOLS, symbol_token
+from netguard.events.sqlite_index.trigrams import trigram_terms
 
 # AND/OR lists longer than this are split into parenthesised groups of this size.
 CHUNK = 32
@@ -336,7 +332,7 @@ class SQLiteCompiler:
 
     def ip_lookup(self, plan: p.IpIn | _IpInAny | p.Eq | p.OneOf) -> str:
         """Events whose field holds an address in the networks (or equal to the addresses): index ranges
-        on ``event_ips`` (see :mod:`netguard.events.sqlite_index`), one per merged network."""
+        on ``event_ips`` (see :mod:`netguard.events.sqlite_index.addresses`), one per merged network."""
         if isinstance(plan, p.IpIn | _IpInAny):
             networks = [str(plan.network)] if isinstance(plan, p.IpIn) else [str(n) for n in plan.networks]
         else:
@@ -468,7 +464,7 @@ class SQLiteCompiler:
 
         A pattern is looked up by its literal runs of three characters or more in the trigram
         index, else by the CJK characters of its shorter runs in the CJK index, else by the rare
-        symbols of its shorter runs (``*``, ``=``: :data:`~netguard.events.sqlite_index.RARE_SYMBOLS`)
+        symbols of its shorter runs (``*``, ``=``: :data:`~netguard.events.sqlite_index.terms.RARE_SYMBOLS`)
         in the terms index; a pattern with none of these could match rows no index names, and then
         every row is checked.
         """

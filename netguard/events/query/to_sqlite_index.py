@@ -7,7 +7,7 @@ posting lists and index ranges, never the events (a million rows, 0.5-15 s):
 
 - a keyword, mac, boolean or ordinal value (``user:alice``, ``risk:>=high``,
   ``tags:pii``, ``kind:device``): its token in ``events_terms``
-  (:mod:`netguard.events.sqlite_index`); a list of values is the OR of their
+  (:mod:`netguard.events.sqlite_index.terms`); a list of values is the OR of their
   tokens;
 - a keyword wildcard (``mac:3C:52:82:*``, ``user:adm*``): tried on the field's
   distinct values (``event_values``), then the matching values' tokens, if
@@ -37,7 +37,8 @@ from typing import Any
 from netguard.events.query import plan as p
 from netguard.events.query.matching import matcher_set, pattern_text
 from netguard.events.query.to_sqlite import SQLiteCompiler
-from netguard.events.sqlite_index import ALL_TOKEN, IP_FIELD_BITS, NO_TOKEN, NUMBER_FIELDS, TERM_FIELDS, term_token
+from netguard.events.sqlite_index.addresses import IP_FIELD_BITS
+from netguard.events.sqlite_index.terms import ALL_TOKEN, NO_TOKEN, NUMBER_FIELDS, TERM_FIELDS, term_token
 
 # Past this many tokens in one query (a pasted list, a wildcard matching many values) the plan is
 # left to the row check: FTS5 parses each token of an OR.
