@@ -73,7 +73,7 @@ from netguard.events.query.to_sqlite_index import Driver, IndexCompiler
 from netguard.events.schema import DELETION_KIND, Field
 from netguard.events.sqlite_index import batch as index_rows
 from netguard.events.sqlite_index.migrations import MIGRATION, MIGRATION_3
-from netguard.events.sqlite_index.terms import NUMBER_FIELDS, TERM_FIELDS, TermIndexer
+from netguard.events.sqlite_index.terms import NUMBER_FIELDS, TERM_FIELDS, TermIndexer, term_token
 from netguard.events.store import Bucket, EventStore, SearchResult, TopResult, WriteResult
 from netguard.store.db import create_private, migrate, open_read_only, schema_version, switch_to_wal, writable
 
@@ -111,6 +111,17 @@ MIGRATIONS: list[tuple[int, str]] = [
     # has nothing to run. The version still moves, so an older NetGuard, whose purge reads
     # events_fts_docsize, refuses a store made without it rather than failing half-way through a purge.
     (4, ""),
+    # 5: a purge drops the keyword values no stored event holds any longer from event_values (the
+    # dictionary wildcards are tried on). Each writer caches which values it has put there; the
+    # generation moves at each such prune, and a writer that sees it moved forgets its cache, so a
+    # pruned value an event brings back is written again (by this process or any other).
+    (
+        5,
+        """
+    CREATE TABLE event_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+    INSERT INTO event_meta(key, value) VALUES ('values_generation', 0);
+    """,
+    ),
 ]
 
 
@@ -136,6 +147,7 @@ _NEW_STORE_MIGRATIONS: list[tuple[int, str]] = [
     (2, _without_column_sizes(MIGRATIONS[1][1], 2)),
     (3, _without_column_sizes(MIGRATIONS[2][1], 1)),
     MIGRATIONS[3],
+    MIGRATIONS[4],
 ]
 
 
@@ -154,6 +166,7 @@ class SQLiteEventStore(EventStore):
         self.batch_size = batch_size
         self._terms = TermIndexer(TERM_FIELDS, NUMBER_FIELDS)
         self._addresses = index_rows.AddressKeys()
+        self._values_generation: int | None = None  # event_meta's, when self._terms' cache was last good
         # One connection, shared by the threads of a long-running producer (the bastion
         # serves many sessions): each statement sequence holds the lock, none across a yield.
         self._lock = threading.RLock()
@@ -226,6 +239,7 @@ class SQLiteEventStore(EventStore):
     def _flush_locked(self, batch: list[Event], result: WriteResult) -> None:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
+            self._check_values_generation()
             base = (self.conn.execute("SELECT max(rowid) FROM events").fetchone()[0] or 0) + 1
             changes = self.conn.total_changes
             # Parameters from generators, not lists: each row's tuple is freed once bound, so a batch
@@ -420,8 +434,49 @@ class SQLiteEventStore(EventStore):
                         raise StoreError(f"cannot purge the event store {self.path}: {exc}") from None
                     raise
             if not rows:
+                if removed:
+                    self._prune_values()
                 return removed
             removed += len(rows)
+
+    def _check_values_generation(self) -> None:
+        """Forget the cached keyword values when a purge (here or in another process) pruned the dictionary."""
+        generation = self.conn.execute("SELECT value FROM event_meta WHERE key = 'values_generation'").fetchone()[0]
+        if generation != self._values_generation:
+            self._terms.rolled_back()
+            self._values_generation = generation
+
+    def _prune_values(self) -> None:
+        """Drop from ``event_values`` each keyword value no stored event holds any longer.
+
+        A purge must not leave the user names, hosts and table names of the events it removed
+        behind in the dictionary. A value stays while its token names an event in the terms index.
+        """
+        with self._lock:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                values = self.conn.execute("SELECT field, value FROM event_values").fetchall()
+                gone = [
+                    (field, value)
+                    for field, value in values
+                    if self.conn.execute(
+                        "SELECT 1 FROM events_terms WHERE events_terms MATCH ? LIMIT 1",
+                        (f'"{term_token(field, value)}"',),
+                    ).fetchone()
+                    is None
+                ]
+                if gone:
+                    self.conn.executemany("DELETE FROM event_values WHERE field = ? AND value = ?", gone)
+                    self.conn.execute("UPDATE event_meta SET value = value + 1 WHERE key = 'values_generation'")
+                self.conn.execute("COMMIT")
+            except BaseException as exc:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreError(f"cannot purge the event store {self.path}: {exc}") from None
+                raise
+            # The purge's own deletes filled this writer's cache too: the next batch starts afresh.
+            self._terms.rolled_back()
 
     def _fts_held(self, docs: index_rows.Batch) -> list[tuple[int, str]]:
         """The (rowid, body) of the rows ``events_fts`` holds, of the rows given with their text.

@@ -346,3 +346,35 @@ def test_a_write_pauses_the_cyclic_collector_and_gives_it_back_as_it_was(sqlite_
     finally:
         gc.enable()
     assert seen == [False, False, False] and sqlite_store.count() == 20
+
+
+def test_a_purge_leaves_no_values_of_the_events_it_removed_and_every_writer_adds_them_back(tmp_path: Path) -> None:
+    """The keyword dictionary (wildcards are tried on it) loses the values only purged events held, so a
+    purge leaves no user name behind; a writer opened before the purge (another process) and the purging
+    one both write a pruned value again when a new event holds it, so wildcards still find that event."""
+
+    def login(user: str, at_ms: int) -> Event:
+        return make_event("bastion-login", {"event.action": "login", "user.name": user}, timestamp=at_ms / 1000)
+
+    def values(store: SQLiteEventStore) -> set[str]:
+        return {r[0] for r in store.conn.execute("SELECT value FROM event_values WHERE field = 'user.name'")}
+
+    path = tmp_path / "events.db"
+    purging, other = SQLiteEventStore(path), SQLiteEventStore(path)
+    try:
+        other.write([login("zhangsan-old", START_MS), login("lisi", START_MS)])
+        purging.write([login("lisi", START_MS + 5000)])
+        assert values(purging) == {"zhangsan-old", "lisi"}
+        assert purging.purge(START_MS + 1000) == 2
+        assert values(purging) == {"lisi"}  # still held by the event the purge kept
+        assert purging.count("user:zhangsan*") == 0
+        # Both writers have "zhangsan-old" cached as already in the dictionary: each must write it again.
+        other.write([login("zhangsan-old", START_MS + 6000)])
+        assert values(other) == {"zhangsan-old", "lisi"} and purging.count("user:zhangsan*") == 1
+        assert purging.purge(START_MS + 7000) == 2
+        assert values(purging) == set()
+        purging.write([login("zhangsan-old", START_MS + 8000)])
+        assert other.count("user:zhangsan*") == 1 and other.count("user:*old") == 1
+    finally:
+        purging.close()
+        other.close()

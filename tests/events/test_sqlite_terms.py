@@ -215,7 +215,7 @@ def test_a_schema_2_store_upgrades_in_place(tmp_path: Path) -> None:
     upgraded = SQLiteEventStore(tmp_path / "old.db")
     fresh = SQLiteEventStore(tmp_path / "fresh.db")
     try:
-        assert upgraded.conn.execute("PRAGMA user_version").fetchone()[0] == MIGRATIONS[-1][0] == 4
+        assert upgraded.conn.execute("PRAGMA user_version").fetchone()[0] == MIGRATIONS[-1][0] == 5
         fresh.write(events)
         for query in QUERIES:
             want = [e.id for e in fresh.search(query, limit=50, now=NOW).hits]
@@ -321,7 +321,7 @@ def test_a_schema_1_store_upgrades_and_purges_every_event(tmp_path: Path) -> Non
     _write_as_version_1(tmp_path / "old.db", events)
     store = SQLiteEventStore(tmp_path / "old.db")
     try:
-        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 5
         assert _docsize_tables(store) == {"events_fts_docsize", "events_cjk_docsize", "events_terms_docsize"}
         _agrees(store, QUERIES)
         assert store.purge(max(e.timestamp_ms for e in events) + 1) == len(events)
@@ -399,8 +399,9 @@ def test_a_store_made_before_version_4_keeps_its_tables(tmp_path: Path) -> None:
     conn.close()
     store = SQLiteEventStore(path, batch_size=300)
     try:
-        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 4
-        assert set(store.conn.execute("SELECT name, sql FROM sqlite_schema")) == schema
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 5
+        # Its tables as they were; migration 5 only adds the values generation.
+        assert {r for r in store.conn.execute("SELECT name, sql FROM sqlite_schema") if r[0] != "event_meta"} == schema
         assert _docsize_tables(store) == {f"{t}_docsize" for t in FTS_TABLES}
         store.write(events)
         assert [_fts_rows(store, t) for t in FTS_TABLES] == [len(events), _cjk_held(events), len(events)]
