@@ -2,7 +2,7 @@
 
     python bench/events_rows_cost.py [EVENTS] [TURNS] [OLD_TREE]
 
-Times, in CPU microseconds per event, what ``SQLiteEventStore._flush_locked`` does in Python
+Times, in CPU microseconds per event, what ``SQLiteEventStore._write_batch`` does in Python
 before SQLite sees a row: the tuples of the main insert, each event's text body
 (``fts_body``), the address and CJK rows (``sqlite_index.batch.store_rows``), and the terms and
 numbers rows (``TermIndexer.store``), handed to a connection that only takes the rows.

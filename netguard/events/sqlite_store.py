@@ -62,6 +62,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -230,15 +231,13 @@ class SQLiteEventStore(EventStore):
         if paused:
             gc.disable()
         try:
-            with self._lock:
-                self._flush_locked(batch, result)
+            self._write_batch(batch, result)
         finally:
             if paused:
                 gc.enable()
 
-    def _flush_locked(self, batch: list[Event], result: WriteResult) -> None:
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
+    def _write_batch(self, batch: list[Event], result: WriteResult) -> None:
+        with self._writing("write to event store"):
             self._check_values_generation()
             base = (self.conn.execute("SELECT max(rowid) FROM events").fetchone()[0] or 0) + 1
             changes = self.conn.total_changes
@@ -274,16 +273,6 @@ class SQLiteEventStore(EventStore):
             self.conn.executemany(_FTS_INSERT, zip(rows.rowids, rows.bodies, strict=True))
             index_rows.store_rows(self.conn, rows, keys=self._addresses)
             self._terms.store(self.conn, rows)
-            self.conn.execute("COMMIT")
-        except BaseException as exc:
-            # Any exception, not only SQLite's (an interrupt, a value the driver cannot bind): a batch
-            # left open would hold events without their index entries and refuse every later write.
-            self._terms.rolled_back()
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error):
-                raise StoreError(f"cannot write to event store {self.path}: {exc}") from None
-            raise
         self._terms.committed()
         result.written += written
         result.duplicates += len(batch) - written
@@ -410,34 +399,46 @@ class SQLiteEventStore(EventStore):
         """
         removed = 0
         while True:
-            with self._lock:
-                try:
-                    self.conn.execute("BEGIN IMMEDIATE")
-                    rows = self.conn.execute(
-                        "SELECT rowid, doc FROM events WHERE ts < ? AND kind != ? ORDER BY ts LIMIT ?",
-                        (before_ms, DELETION_KIND, self.batch_size),
-                    ).fetchall()
-                    docs = index_rows.Batch([r[0] for r in rows], [json.loads(r[1]) for r in rows])
-                    docs.bodies = fts_bodies(docs)
-                    self.conn.executemany(
-                        "INSERT INTO events_fts(events_fts, rowid, body) VALUES ('delete', ?, ?)", self._fts_held(docs)
-                    )
-                    index_rows.store_rows(self.conn, docs, delete=True, keys=self._addresses)
-                    self._terms.store(self.conn, docs, delete=True)
-                    self.conn.executemany("DELETE FROM events WHERE rowid = ?", [(r[0],) for r in rows])
-                    self.conn.execute("COMMIT")
-                except BaseException as exc:
-                    # As in _flush_locked: never leave a half-purged batch open.
-                    if self.conn.in_transaction:
-                        self.conn.execute("ROLLBACK")
-                    if isinstance(exc, sqlite3.Error):
-                        raise StoreError(f"cannot purge the event store {self.path}: {exc}") from None
-                    raise
+            with self._writing("purge the event store"):
+                rows = self.conn.execute(
+                    "SELECT rowid, doc FROM events WHERE ts < ? AND kind != ? ORDER BY ts LIMIT ?",
+                    (before_ms, DELETION_KIND, self.batch_size),
+                ).fetchall()
+                docs = index_rows.Batch([r[0] for r in rows], [json.loads(r[1]) for r in rows])
+                docs.bodies = fts_bodies(docs)
+                self.conn.executemany(
+                    "INSERT INTO events_fts(events_fts, rowid, body) VALUES ('delete', ?, ?)", self._fts_held(docs)
+                )
+                index_rows.store_rows(self.conn, docs, delete=True, keys=self._addresses)
+                self._terms.store(self.conn, docs, delete=True)
+                self.conn.executemany("DELETE FROM events WHERE rowid = ?", [(r[0],) for r in rows])
             if not rows:
                 if removed:
                     self._prune_values()
                 return removed
             removed += len(rows)
+
+    @contextmanager
+    def _writing(self, doing: str) -> Iterator[None]:
+        """One write transaction under the store's lock, committed when the block ends.
+
+        Rolled back on any exception, not only SQLite's (an interrupt, a value the driver cannot
+        bind): a batch left open would hold events without their index entries and refuse every
+        later write. The term indexer then forgets what it cached of the batch. A SQLite error is
+        a StoreError saying what was being done (``doing``: "write to event store").
+        """
+        with self._lock:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                yield
+                self.conn.execute("COMMIT")
+            except BaseException as exc:
+                self._terms.rolled_back()
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreError(f"cannot {doing} {self.path}: {exc}") from None
+                raise
 
     def _check_values_generation(self) -> None:
         """Forget the cached keyword values when a purge (here or in another process) pruned the dictionary."""
@@ -452,31 +453,22 @@ class SQLiteEventStore(EventStore):
         A purge must not leave the user names, hosts and table names of the events it removed
         behind in the dictionary. A value stays while its token names an event in the terms index.
         """
-        with self._lock:
-            try:
-                self.conn.execute("BEGIN IMMEDIATE")
-                values = self.conn.execute("SELECT field, value FROM event_values").fetchall()
-                gone = [
-                    (field, value)
-                    for field, value in values
-                    if self.conn.execute(
-                        "SELECT 1 FROM events_terms WHERE events_terms MATCH ? LIMIT 1",
-                        (f'"{term_token(field, value)}"',),
-                    ).fetchone()
-                    is None
-                ]
-                if gone:
-                    self.conn.executemany("DELETE FROM event_values WHERE field = ? AND value = ?", gone)
-                    self.conn.execute("UPDATE event_meta SET value = value + 1 WHERE key = 'values_generation'")
-                self.conn.execute("COMMIT")
-            except BaseException as exc:
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error):
-                    raise StoreError(f"cannot purge the event store {self.path}: {exc}") from None
-                raise
-            # The purge's own deletes filled this writer's cache too: the next batch starts afresh.
-            self._terms.rolled_back()
+        with self._writing("purge the event store"):
+            values = self.conn.execute("SELECT field, value FROM event_values").fetchall()
+            gone = [
+                (field, value)
+                for field, value in values
+                if self.conn.execute(
+                    "SELECT 1 FROM events_terms WHERE events_terms MATCH ? LIMIT 1",
+                    (f'"{term_token(field, value)}"',),
+                ).fetchone()
+                is None
+            ]
+            if gone:
+                self.conn.executemany("DELETE FROM event_values WHERE field = ? AND value = ?", gone)
+                self.conn.execute("UPDATE event_meta SET value = value + 1 WHERE key = 'values_generation'")
+        # The purge's own deletes filled this writer's cache too: the next batch starts afresh.
+        self._terms.rolled_back()
 
     def _fts_held(self, docs: index_rows.Batch) -> list[tuple[int, str]]:
         """The (rowid, body) of the rows ``events_fts`` holds, of the rows given with their text.

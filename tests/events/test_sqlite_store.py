@@ -325,13 +325,13 @@ def test_a_write_pauses_the_cyclic_collector_and_gives_it_back_as_it_was(sqlite_
     import gc
 
     seen: list[bool] = []
-    real = sqlite_store._flush_locked
+    real = sqlite_store._write_batch
 
     def watching(batch: list[Event], result: WriteResult) -> None:
         seen.append(gc.isenabled())
         real(batch, result)
 
-    sqlite_store._flush_locked = watching  # type: ignore[method-assign]
+    sqlite_store._write_batch = watching  # type: ignore[method-assign]
     assert gc.isenabled()
     sqlite_store.write(synthetic_events(10))
     assert seen == [False] and gc.isenabled()
