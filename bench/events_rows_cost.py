@@ -70,8 +70,8 @@ def _one_turn(count: int) -> dict[str, float]:
         base = 1 + n * 20_000
         t0 = clock()
         if hasattr(sqlite_store, "_event_rows"):
-            main = sqlite_store._event_rows(batch, base)
-        else:
+            main = list(sqlite_store._event_rows(batch, base))
+        else:  # a tree from before _event_rows (an A/B against it): its inline rows
             main = [
                 (
                     base + i,

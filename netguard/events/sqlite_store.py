@@ -241,25 +241,10 @@ class SQLiteEventStore(EventStore):
             self._check_values_generation()
             base = (self.conn.execute("SELECT max(rowid) FROM events").fetchone()[0] or 0) + 1
             changes = self.conn.total_changes
-            # Parameters from generators, not lists: each row's tuple is freed once bound, so a batch
-            # of 20,000 does not pile up tuples for Python's garbage collector to scan and promote.
             self.conn.executemany(
                 "INSERT OR IGNORE INTO events(rowid, id, ts, kind, user, outcome, risk, action, doc)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    (
-                        base + i,
-                        e.id,
-                        e.timestamp_ms,
-                        e.kind,
-                        (f := e.fields).get("user.name"),
-                        f.get("event.outcome"),
-                        f.get("netguard.risk"),
-                        f.get("event.action"),
-                        e.json,
-                    )
-                    for i, e in enumerate(batch)
-                ),
+                _event_rows(batch, base),
             )
             written = self.conn.total_changes - changes
             kept: list[Event] = batch
@@ -499,6 +484,27 @@ class SQLiteEventStore(EventStore):
 
     def close(self) -> None:
         self.conn.close()
+
+
+def _event_rows(batch: Sequence[Event], base: int) -> Iterator[tuple[Any, ...]]:
+    """The ``events`` table's rows of a batch, the first at rowid ``base``.
+
+    A generator, not a list: each row's tuple is freed once bound, so a batch of 50,000 does not
+    pile up tuples for Python's garbage collector to scan and promote.
+    """
+    for i, e in enumerate(batch):
+        f = e.fields
+        yield (
+            base + i,
+            e.id,
+            e.timestamp_ms,
+            e.kind,
+            f.get("user.name"),
+            f.get("event.outcome"),
+            f.get("netguard.risk"),
+            f.get("event.action"),
+            e.json,
+        )
 
 
 def _fts_every_row(conn: sqlite3.Connection) -> bool:
