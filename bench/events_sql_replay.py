@@ -26,7 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.events import Stream, remove_db
-from bench.events_writer_tune import VARIANTS
+from bench.events_writer_tune import VARIANTS, run_turns, store_bytes
 from netguard.events.sqlite_store import SQLiteEventStore
 from netguard.lab.synthetic_events import synthetic_events
 
@@ -83,8 +83,7 @@ def replay(name: str, log: list[tuple[str, Any, bool]], count: int, workdir: Pat
             else:
                 conn.execute(sql, params).fetchall()
         cpu, wall = time.process_time() - c0, time.perf_counter() - t0
-        size = sum(Path(str(path) + s).stat().st_size for s in ("", "-wal") if Path(str(path) + s).exists())
-        return cpu / count, wall / count, size
+        return cpu / count, wall / count, store_bytes(path)
     finally:
         store.close()
         remove_db(path)
@@ -95,9 +94,6 @@ def main() -> int:
     turns = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     names = ["base", *[n for n in sys.argv[3:] if n != "base"]] if len(sys.argv) > 3 else list(VARIANTS)
     names = [n for n in names if n not in ("batch50k", "batch10k")]  # the batches are in the record
-    cpu: dict[str, list[float]] = {n: [] for n in names}
-    wall: dict[str, list[float]] = {n: [] for n in names}
-    size: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="ng-bench-", dir=os.environ.get("BENCH_DIR")) as tmp:
         # As bench/events.py feeds the store (50,000 per write), or as the event sink does (500: CHUNK=500).
         chunk = int(os.environ.get("CHUNK", "50000"))
@@ -105,14 +101,7 @@ def main() -> int:
         gc.collect()
         gc.disable()
         print(f"{count:,} events x {turns} turns; load average at start {os.getloadavg()}", flush=True)
-        for turn in range(turns):
-            for name in names if turn % 2 == 0 else names[::-1]:
-                c, w, size[name] = replay(name, log, count, Path(tmp))
-                cpu[name].append(c * 1e6)
-                wall[name].append(w * 1e6)
-                load = os.getloadavg()[0]
-                line = f"  turn {turn} {name}: cpu {c * 1e6:.2f} wall {w * 1e6:.2f} us/event; load {load:.1f}"
-                print(line, flush=True)
+        cpu, wall, size = run_turns(names, turns, lambda name: replay(name, log, count, Path(tmp)))
     base_c, base_w = statistics.median(cpu["base"]), statistics.median(wall["base"])
     print(f"\nload average at end {os.getloadavg()}")
     print(f"{'variant':<18}{'cpu us':>8}{'wall us':>9}{'d cpu':>8}{'d wall':>8}{'MB':>7}  cpu turns")

@@ -103,6 +103,32 @@ BATCH = {"batch20k": 20_000, "batch50k": 50_000, "batch10k": 10_000}
 CHUNK = {"chunk500": 500}
 
 
+def store_bytes(path: Path) -> int:
+    """The bytes of a store's file and its WAL."""
+    return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+
+
+Timings = dict[str, list[float]]
+
+
+def run_turns(
+    names: list[str], turns: int, measure: Callable[[str], tuple[float, float, int]]
+) -> tuple[Timings, Timings, dict[str, int]]:
+    """``measure(name)`` of each variant in interleaved turns (the order reversed every other turn, so a
+    load that drifts falls on every variant alike): CPU and wall us/event per turn, and the bytes."""
+    cpu: Timings = {n: [] for n in names}
+    wall: Timings = {n: [] for n in names}
+    size: dict[str, int] = {}
+    for turn in range(turns):
+        for name in names if turn % 2 == 0 else names[::-1]:
+            c, w, size[name] = measure(name)
+            cpu[name].append(c * 1e6)
+            wall[name].append(w * 1e6)
+            load = os.getloadavg()[0]
+            print(f"  turn {turn} {name}: cpu {c * 1e6:.2f} wall {w * 1e6:.2f} us/event; load {load:.1f}", flush=True)
+    return cpu, wall, size
+
+
 def write_time(name: str, events: list[Any], workdir: Path) -> tuple[float, float, int]:
     """CPU and wall seconds per event of writing ``events`` (in chunks, as a feed delivers them), and the bytes."""
     path = workdir / f"{name}.db"
@@ -122,8 +148,7 @@ def write_time(name: str, events: list[Any], workdir: Path) -> tuple[float, floa
                 store.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             wall += time.perf_counter() - t0
             cpu += time.process_time() - c0
-        size = sum(Path(str(path) + s).stat().st_size for s in ("", "-wal") if Path(str(path) + s).exists())
-        return cpu / len(events), wall / len(events), size
+        return cpu / len(events), wall / len(events), store_bytes(path)
     finally:
         store.close()
         remove_db(path)
@@ -134,19 +159,9 @@ def main() -> int:
     turns = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     names = ["base", *[n for n in sys.argv[3:] if n != "base"]] if len(sys.argv) > 3 else list(VARIANTS)
     events = list(Stream(count, list(synthetic_events(10_000)), 1_790_000_000_000))
-    cpu: dict[str, list[float]] = {n: [] for n in names}
-    wall: dict[str, list[float]] = {n: [] for n in names}
-    size: dict[str, int] = {}
     print(f"{count:,} events x {turns} turns; load average at start {os.getloadavg()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="ng-bench-", dir=os.environ.get("BENCH_DIR")) as tmp:
-        for turn in range(turns):
-            for name in names if turn % 2 == 0 else names[::-1]:
-                c, w, size[name] = write_time(name, events, Path(tmp))
-                cpu[name].append(c * 1e6)
-                wall[name].append(w * 1e6)
-                load = os.getloadavg()[0]
-                line = f"  turn {turn} {name}: cpu {c * 1e6:.2f} wall {w * 1e6:.2f} us/event; load {load:.1f}"
-                print(line, flush=True)
+        cpu, wall, size = run_turns(names, turns, lambda name: write_time(name, events, Path(tmp)))
     base_c, base_w = statistics.median(cpu["base"]), statistics.median(wall["base"])
     print(f"\nload average at end {os.getloadavg()}")
     head = f"{'variant':<18}{'cpu us':>8}{'wall us':>9}{'cpu ev/s':>10}{'wall ev/s':>10}"
