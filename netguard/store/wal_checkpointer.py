@@ -14,11 +14,12 @@ copying cheaper: the work moves off the writer's thread (the event store's write
 19.5 us an event on the wall clock, 300,000 bench events in 50,000-event writes, the thread
 spending about 1 us an event beside it), so a machine with one core gains nothing.
 
-The writer's own automatic checkpoint stays, moved to :data:`BACKSTOP_PAGES`. A writer that
+The writer's own automatic checkpoint stays, moved to :data:`BACKSTOP_BYTES` of log. A writer that
 never pauses (small commits back to back) appends while the thread copies, so the thread's
 checkpoint never reaches the end of the log and the log never starts again; the writer's
 checkpoint at the backstop copies the little that is left and lets it start again, which bounds
-the log (135 MB at most with 500-event commits, against 72 MB with the writer doing it all).
+the log (135 MB at most with 500-event commits and a 128 MiB backstop, against 72 MB with the
+writer doing it all).
 If the thread fails (a file removed under it, a disk error), the next :meth:`committed` puts the
 writer back on its usual checkpoint and the failure is kept in :attr:`failed`; the thread never
 raises into the writer.
@@ -31,9 +32,14 @@ import threading
 import time
 from pathlib import Path
 
-# The writer's own checkpoint while the thread runs (2x the event store's usual 4,000 pages): above what a
-# 50,000-event write logs, so a bulk load leaves the copying to the thread, low enough to bound the log.
-BACKSTOP_PAGES = 8_000
+# The log size at which the writer checkpoints itself while the thread runs: above what a 50,000-event write
+# of the event store logs (about 95 MB), so a bulk load leaves the copying to the thread; low enough to bound it.
+BACKSTOP_BYTES = 192 << 20
+
+
+def backstop_pages(page_size: int) -> int:
+    """The writer's ``wal_autocheckpoint`` while the thread runs, for pages of ``page_size`` bytes."""
+    return max(1, BACKSTOP_BYTES // page_size)
 
 
 class WalCheckpointer:
@@ -66,7 +72,8 @@ class WalCheckpointer:
         if self._fell_back:
             return
         if self._thread is None:
-            writer.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
+            page = int(writer.execute("PRAGMA page_size").fetchone()[0])
+            writer.execute(f"PRAGMA wal_autocheckpoint={backstop_pages(page)}")
             self._thread = threading.Thread(target=self._run, name=f"wal-checkpoint {self.path.name}", daemon=True)
             self._thread.start()
         elif not self._thread.is_alive():  # it failed: the writer checkpoints itself again

@@ -11,7 +11,7 @@ import pytest
 from netguard.errors import StoreError
 from netguard.events import make_event
 from netguard.events.model import Event
-from netguard.events.sqlite_store import SQLiteEventStore
+from netguard.events.sqlite_store import PAGE_SIZE, SQLiteEventStore
 from netguard.events.store import WriteResult
 from netguard.lab.synthetic_events import START_MS, synthetic_events
 from tests.events.deadline import deadline
@@ -378,3 +378,20 @@ def test_a_purge_leaves_no_values_of_the_events_it_removed_and_every_writer_adds
     finally:
         purging.close()
         other.close()
+
+
+def test_new_stores_get_large_pages_and_an_older_store_keeps_its_own(tmp_path: Path) -> None:
+    fresh = SQLiteEventStore(tmp_path / "new.db")
+    assert fresh.conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE == 32_768
+    fresh.close()
+    # A store made with 16 KiB pages (as before): reopened, it keeps them, takes writes and answers.
+    older = tmp_path / "older.db"
+    conn = sqlite3.connect(older)
+    conn.execute("PRAGMA page_size=16384")
+    conn.execute("VACUUM")
+    conn.close()
+    store = SQLiteEventStore(older)
+    store.write(synthetic_events(200))
+    assert store.conn.execute("PRAGMA page_size").fetchone()[0] == 16_384
+    assert store.count() == 200
+    store.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from netguard.events.sqlite_store import CHECKPOINT_PAGES, SQLiteEventStore
 from netguard.lab.synthetic_events import synthetic_events
-from netguard.store.wal_checkpointer import BACKSTOP_PAGES, WalCheckpointer
+from netguard.store.wal_checkpointer import WalCheckpointer, backstop_pages
 
 
 def _wait_for(condition: object, what: str, seconds: float = 30.0) -> None:
@@ -37,7 +37,8 @@ def test_the_thread_copies_the_log_and_the_writer_keeps_only_a_backstop(tmp_path
         assert checkpointer is not None
         _wait_for(lambda: checkpointer.checkpoints >= 1, "the thread's first checkpoint")
         # The writer no longer copies pages at each commit past 4,000; only past the backstop.
-        assert store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == BACKSTOP_PAGES
+        page = store.conn.execute("PRAGMA page_size").fetchone()[0]
+        assert store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == backstop_pages(page)
         assert f"wal-checkpoint {path.name}" in _threads()
         assert checkpointer.failed is None
         # The pages are in the database file itself, not only in the log (a fresh store's file holds
@@ -63,7 +64,9 @@ def test_a_failed_thread_puts_the_writer_back_on_its_own_checkpoints(tmp_path: P
     writer.execute("PRAGMA wal_autocheckpoint=4000")
     checkpointer = WalCheckpointer(tmp_path / "not-a-file", own_pages=4000)
     checkpointer.committed(writer)
-    assert writer.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == BACKSTOP_PAGES
+    assert writer.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == backstop_pages(
+        writer.execute("PRAGMA page_size").fetchone()[0]
+    )
     _wait_for(lambda: checkpointer.failed is not None, "the thread's failure")
     assert "cannot open" in (checkpointer.failed or "")
     checkpointer.committed(writer)  # the next commit sees it
