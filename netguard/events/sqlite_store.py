@@ -445,24 +445,27 @@ class SQLiteEventStore(EventStore):
             self._values_generation = generation
 
     def _prune_values(self) -> None:
-        """Drop from ``event_values`` each keyword value no stored event holds any longer.
+        """Drop from ``event_values`` each keyword value, and from ``event_shapes`` each shape, no stored event holds.
 
         A purge must not leave the user names, hosts and table names of the events it removed
-        behind in the dictionary. A value stays while its token names an event in the terms index.
+        behind in the dictionary. A value (a shape: a set of field names) stays while its token
+        names an event in the terms index.
         """
+
+        def unheld(token: str) -> bool:
+            match = "SELECT 1 FROM events_terms WHERE events_terms MATCH ? LIMIT 1"
+            return self.conn.execute(match, (f'"{token}"',)).fetchone() is None
+
         with self._writing("purge the event store"):
             values = self.conn.execute("SELECT field, value FROM event_values").fetchall()
-            gone = [
-                (field, value)
-                for field, value in values
-                if self.conn.execute(
-                    "SELECT 1 FROM events_terms WHERE events_terms MATCH ? LIMIT 1",
-                    (f'"{term_token(field, value)}"',),
-                ).fetchone()
-                is None
-            ]
+            gone = [(field, value) for field, value in values if unheld(term_token(field, value))]
+            shapes = [r[0] for r in self.conn.execute("SELECT token FROM event_shapes")]
+            gone_shapes = [(token,) for token in shapes if unheld(token)]
             if gone:
                 self.conn.executemany("DELETE FROM event_values WHERE field = ? AND value = ?", gone)
+            if gone_shapes:
+                self.conn.executemany("DELETE FROM event_shapes WHERE token = ?", gone_shapes)
+            if gone or gone_shapes:
                 self.conn.execute("UPDATE event_meta SET value = value + 1 WHERE key = 'values_generation'")
         # The purge's own deletes filled this writer's cache too: the next batch starts afresh.
         self._terms.rolled_back()

@@ -380,6 +380,30 @@ def test_a_purge_leaves_no_values_of_the_events_it_removed_and_every_writer_adds
         other.close()
 
 
+def test_a_purge_drops_the_shapes_no_event_has_and_writers_add_them_back(tmp_path: Path) -> None:
+    """event_shapes (the sets of field names events carry, which ``field:*`` reads) loses the shapes only purged
+    events had; a writer opened before the purge writes such a shape again when a new event has it."""
+    rare = {"event.action": "login", "user.name": "wangwu", "source.ip": "10.1.2.3"}
+    common = {"event.action": "login", "user.name": "lisi"}
+
+    def shapes(store: SQLiteEventStore) -> int:
+        return int(store.conn.execute("SELECT count(*) FROM event_shapes").fetchone()[0])
+
+    path = tmp_path / "events.db"
+    purging, other = SQLiteEventStore(path), SQLiteEventStore(path)
+    try:
+        other.write([make_event("bastion-login", rare, timestamp=START_MS / 1000)])
+        purging.write([make_event("bastion-login", common, timestamp=START_MS / 1000 + 5)])
+        assert shapes(purging) == 2
+        assert purging.purge(START_MS + 1000) == 1
+        assert shapes(purging) == 1 and purging.count("source.ip:*") == 0
+        other.write([make_event("bastion-login", rare, timestamp=START_MS / 1000 + 6)])  # its cache had the shape
+        assert shapes(purging) == 2 and purging.count("source.ip:*") == 1
+    finally:
+        purging.close()
+        other.close()
+
+
 def test_new_stores_get_large_pages_and_an_older_store_keeps_its_own(tmp_path: Path) -> None:
     fresh = SQLiteEventStore(tmp_path / "new.db")
     assert fresh.conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE == 32_768
