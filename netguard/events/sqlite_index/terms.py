@@ -9,12 +9,14 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from collections import deque
 from itertools import repeat
 from operator import is_
+from types import ModuleType
 from typing import Any
 
 from netguard.events.schema import FIELDS, FieldType
-from netguard.events.sqlite_index.batch import Batch, _Memo
+from netguard.events.sqlite_index.batch import Batch, Group, _Memo
 
 # --- schema 3: the terms index, the numbers index, the values dictionary
 #
@@ -190,6 +192,71 @@ class TermIndexer:
         """The tokens of a value that is not what the schema says (a list, or one value, or one with nulls)."""
         return "".join(map(tokens.__getitem__, value if isinstance(value, list) else (value,)))
 
+    def _texts(
+        self,
+        group: Group,
+        layout: _Layout,
+        symbols: _Memo,
+        bodies: list[str],
+        texts: list[str],
+        several: bool,
+    ) -> None:
+        """The token texts of a group's events, put in ``texts`` (at the events' places if ``several``)."""
+        pieces: list[Iterable[str]] = [repeat(f"{ALL_TOKEN} {layout.shape}")]
+        for name in layout.scalars:
+            tokens = self._tokens_of(name)
+            column = group.column(name)
+            try:
+                pieces.append(list(map(tokens.__getitem__, column)))
+            except TypeError:  # a list where the schema says one value: unhashable
+                pieces.append([self._each(tokens, v) for v in column])
+        for name in layout.arrays:
+            tokens = self._tokens_of(name)
+            column = group.column(name)
+            if all(map(list.__instancecheck__, column)):
+                try:  # lists repeat within a batch (tags, related.user): each joined once
+                    lists = _Memo(functools.partial(_joined, tokens.__getitem__))
+                    pieces.append(list(map(lists.__getitem__, map(tuple, column))))
+                except TypeError:  # a list in a list: no token (a TypeError, raised below as before)
+                    pieces.append([self._each(tokens, v) for v in column])
+            else:
+                pieces.append([self._each(tokens, v) for v in column])
+        pieces.append(map(symbols.__getitem__, bodies))
+        made = map("".join, zip(*pieces, strict=False))  # the first piece repeats
+        if several:
+            deque(map(texts.__setitem__, group.at, made), maxlen=0)
+        else:
+            texts.extend(made)
+
+    def _c_texts(
+        self,
+        accel: ModuleType,
+        group: Group,
+        layout: _Layout,
+        symbols: _Memo,
+        bodies: list[str],
+        texts: list[str],
+        several: bool,
+    ) -> bool:
+        """:meth:`_texts` in C (``_rows.texts``: each value's token from the same caches, the text built
+        once). False if a value is not what a field holds (unhashable, not JSON): :meth:`_texts` then
+        makes the group's texts, or raises, as it does without C; the tokens C made are the same."""
+        names = layout.scalars + layout.arrays
+        try:
+            accel.texts(
+                f"{ALL_TOKEN} {layout.shape}",
+                tuple(map(self._tokens_of, names)),
+                tuple(map(group.columns.__getitem__, names)),
+                list(map(symbols.__getitem__, bodies)),
+                texts,
+                group.at if several else None,
+            )
+        except Exception:  # noqa: BLE001 - any: the Python path makes the same rows or raises what it raises
+            if not several:
+                texts.clear()
+            return False
+        return True
+
     def batch_rows(self, batch: Batch) -> tuple[list[tuple[int, str]], list[tuple[int, Any, int]]]:
         """The batch's ``(rowid, token text)`` rows, in rowid order, and its ``(field code, value, event)`` rows."""
         several = len(batch.groups) > 1
@@ -199,32 +266,9 @@ class TermIndexer:
         symbols = _Memo(lambda body: "".join(" " + _SYMBOL_TOKENS[c] for c in set(_RARE_SYMBOL.findall(body))))
         for group in batch.groups:
             layout = self._layouts.get(group.names) or self._layout(group.names)
-            pieces: list[Iterable[str]] = [repeat(f"{ALL_TOKEN} {layout.shape}")]
-            for name in layout.scalars:
-                tokens = self._tokens_of(name)
-                column = group.column(name)
-                try:
-                    pieces.append(list(map(tokens.__getitem__, column)))
-                except TypeError:  # a list where the schema says one value: unhashable
-                    pieces.append([self._each(tokens, v) for v in column])
-            for name in layout.arrays:
-                tokens = self._tokens_of(name)
-                column = group.column(name)
-                if all(map(list.__instancecheck__, column)):
-                    try:  # lists repeat within a batch (tags, related.user): each joined once
-                        lists = _Memo(functools.partial(_joined, tokens.__getitem__))
-                        pieces.append(list(map(lists.__getitem__, map(tuple, column))))
-                    except TypeError:  # a list in a list: no token (a TypeError, raised below as before)
-                        pieces.append([self._each(tokens, v) for v in column])
-                else:
-                    pieces.append([self._each(tokens, v) for v in column])
-            bodies = map(batch.bodies.__getitem__, group.at) if several else batch.bodies
-            pieces.append(map(symbols.__getitem__, bodies))
-            made = map("".join, zip(*pieces, strict=False))  # the first piece repeats
-            if several:
-                batch.scatter(group, made, texts)
-            else:
-                texts = list(made)
+            bodies = list(map(batch.bodies.__getitem__, group.at)) if several else batch.bodies
+            if batch.accel is None or not self._c_texts(batch.accel, group, layout, symbols, bodies, texts, several):
+                self._texts(group, layout, symbols, bodies, texts, several)
             for name, code in zip(layout.numbers, layout.codes, strict=True):
                 column = group.column(name)
                 if set(map(type, column)) <= _NUMBER_TYPES:

@@ -1,0 +1,526 @@
+/* The hot loops of the SQLite event store's index rows, in C (optional: batch.py and terms.py
+ * make the same rows in Python when this module is missing or NETGUARD_NO_CEXT is set).
+ *
+ * group(fields)  the grouping and transposition of Batch._grouped, without a tuple of names
+ *                per event, a zip of dict_values iterators per group or a tuple per zip step.
+ * texts(...)     the terms index's token text of each event of a group (TermIndexer.batch_rows),
+ *                each built once from its pieces instead of through zip and "".join.
+ *
+ * Both take the easy, usual inputs and hand anything else back to Python (group returns None,
+ * texts raises what a lookup raised and the caller makes the rows in Python), so the rows are
+ * the Python path's for every input: this code is only ever a faster way to the same result.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+/* ---- group ----------------------------------------------------------------------------- */
+
+typedef struct {
+    PyObject *names;     /* the first event's keys, a tuple (new reference) */
+    Py_hash_t hash;      /* of the names, a function of each name's hash, in order */
+    Py_ssize_t *at;      /* the events' positions */
+    Py_ssize_t count, capacity;
+} Grp;
+
+typedef struct {
+    Grp *items;
+    Py_ssize_t count, capacity;
+    Py_ssize_t *slots;   /* open addressing on hash: group index + 1, 0 is empty */
+    Py_ssize_t mask;
+} Groups;
+
+static void
+groups_free(Groups *g)
+{
+    for (Py_ssize_t i = 0; i < g->count; i++) {
+        Py_XDECREF(g->items[i].names);
+        PyMem_Free(g->items[i].at);
+    }
+    PyMem_Free(g->items);
+    PyMem_Free(g->slots);
+}
+
+static int
+slots_grow(Groups *g)
+{
+    Py_ssize_t size = (g->mask + 1) * 2;
+    Py_ssize_t *slots = PyMem_Calloc((size_t)size, sizeof(Py_ssize_t));
+    if (slots == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < g->count; i++) {
+        Py_ssize_t s = (Py_ssize_t)((size_t)g->items[i].hash & (size_t)(size - 1));
+        while (slots[s]) {
+            s = (s + 1) & (size - 1);
+        }
+        slots[s] = i + 1;
+    }
+    PyMem_Free(g->slots);
+    g->slots = slots;
+    g->mask = size - 1;
+    return 0;
+}
+
+/* 1 if the dict's keys are the names, in order; 0 if not (keys are exact str, checked before). */
+static int
+same_names(PyObject *dict, PyObject *names)
+{
+    Py_ssize_t pos = 0, j = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(dict, &pos, &key, &value)) {
+        PyObject *name = PyTuple_GET_ITEM(names, j++);
+        if (key != name) {
+            /* str == str runs no Python code; equal strings have equal hashes, checked already */
+            int eq = PyUnicode_Compare(key, name);
+            if (eq != 0) {
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+static int
+grp_append(Grp *grp, Py_ssize_t i)
+{
+    if (grp->count == grp->capacity) {
+        Py_ssize_t capacity = grp->capacity ? grp->capacity * 2 : 16;
+        Py_ssize_t *at = PyMem_Realloc(grp->at, (size_t)capacity * sizeof(Py_ssize_t));
+        if (at == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        grp->at = at;
+        grp->capacity = capacity;
+    }
+    grp->at[grp->count++] = i;
+    return 0;
+}
+
+/* The group of one event: found by its names' hash, or added (its names as a new tuple). -1 on error. */
+static Py_ssize_t
+group_of(Groups *g, PyObject *dict, Py_ssize_t size, Py_hash_t hash)
+{
+    Py_ssize_t s = (Py_ssize_t)((size_t)hash & (size_t)g->mask);
+    while (g->slots[s]) {
+        Grp *grp = &g->items[g->slots[s] - 1];
+        if (grp->hash == hash && PyTuple_GET_SIZE(grp->names) == size && same_names(dict, grp->names)) {
+            return g->slots[s] - 1;
+        }
+        s = (s + 1) & g->mask;
+    }
+    if (g->count == g->capacity) {
+        Py_ssize_t capacity = g->capacity ? g->capacity * 2 : 16;
+        Grp *items = PyMem_Realloc(g->items, (size_t)capacity * sizeof(Grp));
+        if (items == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        g->items = items;
+        g->capacity = capacity;
+    }
+    PyObject *names = PyTuple_New(size);
+    if (names == NULL) {
+        return -1;
+    }
+    Py_ssize_t pos = 0, j = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(dict, &pos, &key, &value)) {
+        Py_INCREF(key);
+        PyTuple_SET_ITEM(names, j++, key);
+    }
+    Grp *grp = &g->items[g->count];
+    grp->names = names;
+    grp->hash = hash;
+    grp->at = NULL;
+    grp->count = grp->capacity = 0;
+    g->slots[s] = ++g->count;
+    if (g->count * 2 > g->mask + 1 && slots_grow(g) < 0) {
+        return -1;
+    }
+    return g->count - 1;
+}
+
+/* The result of group() for the groups found: [(names, at, columns), ...] and whether a value is None. */
+static PyObject *
+groups_result(Groups *g, PyObject *fields)
+{
+    int nulls = 0;
+    PyObject *out = PyList_New(g->count);
+    if (out == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < g->count; i++) {
+        Grp *grp = &g->items[i];
+        Py_ssize_t width = PyTuple_GET_SIZE(grp->names);
+        PyObject *at = PyList_New(grp->count);
+        PyObject *columns = PyTuple_New(width);
+        PyObject *item = NULL;
+        if (at == NULL || columns == NULL) {
+            goto fail_group;
+        }
+        for (Py_ssize_t j = 0; j < width; j++) {
+            PyObject *column = PyTuple_New(grp->count);
+            if (column == NULL) {
+                goto fail_group;
+            }
+            PyTuple_SET_ITEM(columns, j, column);
+        }
+        for (Py_ssize_t k = 0; k < grp->count; k++) {
+            PyObject *position = PyLong_FromSsize_t(grp->at[k]);
+            if (position == NULL) {
+                goto fail_group;
+            }
+            PyList_SET_ITEM(at, k, position);
+            PyObject *dict = PyTuple_GET_ITEM(fields, grp->at[k]);
+            if (PyDict_GET_SIZE(dict) != width) {  /* changed since grouped (by a finalizer, say) */
+                PyErr_SetString(PyExc_RuntimeError, "an event changed while its batch was grouped");
+                goto fail_group;
+            }
+            Py_ssize_t pos = 0, j = 0;
+            PyObject *key, *value;
+            while (PyDict_Next(dict, &pos, &key, &value)) {
+                nulls |= value == Py_None;
+                Py_INCREF(value);
+                PyTuple_SET_ITEM(PyTuple_GET_ITEM(columns, j), k, value);
+                j++;
+            }
+        }
+        item = PyTuple_Pack(3, grp->names, at, columns);
+        if (item == NULL) {
+            goto fail_group;
+        }
+        Py_DECREF(at);
+        Py_DECREF(columns);
+        PyList_SET_ITEM(out, i, item);
+        continue;
+    fail_group:
+        Py_XDECREF(at);
+        Py_XDECREF(columns);
+        Py_DECREF(out);
+        return NULL;
+    }
+    PyObject *result = Py_BuildValue("(NO)", out, nulls ? Py_True : Py_False);
+    return result;
+}
+
+PyDoc_STRVAR(group_doc,
+"group(fields, /)\n--\n\n"
+"The events (a list of dicts) grouped by their keys, in order of first appearance:\n"
+"([(names, at, columns), ...], any value is None), each group's columns a tuple of tuples\n"
+"(one per name, the values in the events' order). None if an event is not a dict or a key not\n"
+"a str: the caller groups those in Python.");
+
+static PyObject *
+group(PyObject *module, PyObject *fields)
+{
+    if (!PyList_CheckExact(fields)) {
+        PyErr_SetString(PyExc_TypeError, "group() takes a list");
+        return NULL;
+    }
+    /* A copy holds the events: the list cannot change under the loops below. */
+    fields = PyList_AsTuple(fields);
+    if (fields == NULL) {
+        return NULL;
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(fields);
+    /* Check every event first: the loop below then runs no Python code (str hashes and compares). */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *dict = PyTuple_GET_ITEM(fields, i);
+        if (!PyDict_CheckExact(dict)) {
+            Py_DECREF(fields);
+            Py_RETURN_NONE;
+        }
+        Py_ssize_t pos = 0;
+        PyObject *key, *value;
+        while (PyDict_Next(dict, &pos, &key, &value)) {
+            if (!PyUnicode_CheckExact(key)) {
+                Py_DECREF(fields);
+                Py_RETURN_NONE;
+            }
+        }
+    }
+    Groups g = {NULL, 0, 0, NULL, 7};
+    g.slots = PyMem_Calloc(8, sizeof(Py_ssize_t));
+    if (g.slots == NULL) {
+        Py_DECREF(fields);
+        return PyErr_NoMemory();
+    }
+    PyObject *result = NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *dict = PyTuple_GET_ITEM(fields, i);
+        Py_ssize_t pos = 0;
+        PyObject *key, *value;
+        Py_uhash_t hash = 0x345678UL;
+        while (PyDict_Next(dict, &pos, &key, &value)) {
+            Py_hash_t h = PyObject_Hash(key);  /* a str's: cached, never fails */
+            if (h == -1) {
+                goto done;
+            }
+            hash = (hash ^ (Py_uhash_t)h) * 1000003UL;
+        }
+        Py_ssize_t index = group_of(&g, dict, PyDict_GET_SIZE(dict), (Py_hash_t)hash);
+        if (index < 0 || grp_append(&g.items[index], i) < 0) {
+            goto done;
+        }
+    }
+    result = groups_result(&g, fields);
+done:
+    groups_free(&g);
+    Py_DECREF(fields);
+    return result;
+}
+
+/* ---- texts ----------------------------------------------------------------------------- */
+
+typedef struct {
+    PyObject **items;  /* new references */
+    Py_ssize_t count, capacity;
+} Pieces;
+
+static int
+pieces_add(Pieces *p, PyObject *piece)  /* steals the reference */
+{
+    if (p->count == p->capacity) {
+        Py_ssize_t capacity = p->capacity * 2;
+        PyObject **items = PyMem_Realloc(p->items, (size_t)capacity * sizeof(PyObject *));
+        if (items == NULL) {
+            Py_DECREF(piece);
+            PyErr_NoMemory();
+            return -1;
+        }
+        p->items = items;
+        p->capacity = capacity;
+    }
+    if (!PyUnicode_Check(piece) || PyUnicode_READY(piece) < 0) {
+        if (!PyErr_Occurred()) {
+            PyErr_Format(PyExc_TypeError, "a token is a str, not %.100s", Py_TYPE(piece)->tp_name);
+        }
+        Py_DECREF(piece);
+        return -1;
+    }
+    p->items[p->count++] = piece;
+    return 0;
+}
+
+static void
+pieces_clear(Pieces *p)
+{
+    for (Py_ssize_t i = 0; i < p->count; i++) {
+        Py_DECREF(p->items[i]);
+    }
+    p->count = 0;
+}
+
+/* A value's token from its field's cache: a hit read directly, a miss through the cache's
+ * __missing__ (which makes and keeps the token, as a subscript from Python would). A reference
+ * is held: a miss may empty the other caches (TermIndexer._add). */
+static int
+add_token(Pieces *p, PyObject *cache, PyObject *value)
+{
+    PyObject *token = PyDict_GetItemWithError(cache, value);
+    if (token != NULL) {
+        Py_INCREF(token);
+    }
+    else {
+        if (PyErr_Occurred()) {
+            return -1;  /* unhashable: the caller makes the rows in Python, which raises the same */
+        }
+        token = PyObject_GetItem(cache, value);
+        if (token == NULL) {
+            return -1;
+        }
+    }
+    return pieces_add(p, token);
+}
+
+/* The pieces joined: a copy of each into one new str (all ASCII, as tokens are), else str.join. */
+static PyObject *
+pieces_joined(Pieces *p)
+{
+    Py_ssize_t length = 0;
+    int ascii = 1;
+    for (Py_ssize_t i = 0; i < p->count; i++) {
+        length += PyUnicode_GET_LENGTH(p->items[i]);
+        ascii &= PyUnicode_IS_ASCII(p->items[i]) ? 1 : 0;
+    }
+    if (!ascii) {
+        PyObject *list = PyList_New(p->count);
+        if (list == NULL) {
+            return NULL;
+        }
+        for (Py_ssize_t i = 0; i < p->count; i++) {
+            Py_INCREF(p->items[i]);
+            PyList_SET_ITEM(list, i, p->items[i]);
+        }
+        PyObject *empty = PyUnicode_New(0, 0);
+        PyObject *joined = empty == NULL ? NULL : PyUnicode_Join(empty, list);
+        Py_XDECREF(empty);
+        Py_DECREF(list);
+        return joined;
+    }
+    PyObject *text = PyUnicode_New(length, 127);
+    if (text == NULL) {
+        return NULL;
+    }
+    Py_UCS1 *out = PyUnicode_1BYTE_DATA(text);
+    for (Py_ssize_t i = 0; i < p->count; i++) {
+        Py_ssize_t size = PyUnicode_GET_LENGTH(p->items[i]);
+        memcpy(out, PyUnicode_1BYTE_DATA(p->items[i]), (size_t)size);
+        out += size;
+    }
+    return text;
+}
+
+PyDoc_STRVAR(texts_doc,
+"texts(prefix, caches, columns, symbols, out, at, /)\n--\n\n"
+"Each event's token text: prefix, then for each field (a column of a group and its token cache)\n"
+"the token of its value (of each item, for a list), then the event's symbol tokens (a list of\n"
+"str). Put at out[at[k]] (at a list of positions), or appended in order when at is None.\n"
+"Raises what a cache lookup raises (an unhashable value): the caller makes the rows in Python.");
+
+static PyObject *
+texts(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "texts() takes 6 arguments");
+        return NULL;
+    }
+    PyObject *prefix = args[0], *caches = args[1], *columns = args[2], *symbols = args[3];
+    PyObject *out = args[4], *at = args[5];
+    if (!PyUnicode_Check(prefix) || !PyTuple_CheckExact(caches) || !PyTuple_CheckExact(columns)
+        || !PyList_CheckExact(symbols) || !PyList_CheckExact(out) || (at != Py_None && !PyList_CheckExact(at))) {
+        PyErr_SetString(PyExc_TypeError, "texts(str, tuple, tuple, list, list, list | None)");
+        return NULL;
+    }
+    Py_ssize_t width = PyTuple_GET_SIZE(columns), count = PyList_GET_SIZE(symbols);
+    if (PyTuple_GET_SIZE(caches) != width || (at != Py_None && PyList_GET_SIZE(at) != count)) {
+        PyErr_SetString(PyExc_ValueError, "texts(): caches and columns, symbols and at differ in length");
+        return NULL;
+    }
+    for (Py_ssize_t j = 0; j < width; j++) {
+        PyObject *column = PyTuple_GET_ITEM(columns, j);
+        if (!PyDict_Check(PyTuple_GET_ITEM(caches, j)) || !PyTuple_CheckExact(column)
+            || PyTuple_GET_SIZE(column) != count) {
+            PyErr_SetString(PyExc_TypeError, "texts(): each cache a dict, each column a tuple of one value per event");
+            return NULL;
+        }
+    }
+    /* Hold what is read while Python code (a cache's __missing__) runs. */
+    Py_INCREF(caches);
+    Py_INCREF(columns);
+    Py_INCREF(symbols);
+    Py_INCREF(out);
+    Py_XINCREF(at);
+    Pieces p = {PyMem_Malloc(64 * sizeof(PyObject *)), 0, 64};
+    if (p.items == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    for (Py_ssize_t k = 0; k < count; k++) {
+        Py_INCREF(prefix);
+        if (pieces_add(&p, prefix) < 0) {
+            goto fail;
+        }
+        for (Py_ssize_t j = 0; j < width; j++) {
+            PyObject *cache = PyTuple_GET_ITEM(caches, j);
+            PyObject *value = PyTuple_GET_ITEM(PyTuple_GET_ITEM(columns, j), k);
+            if (PyList_CheckExact(value)) {
+                /* a list field (or a list where the schema says one value): each item's token;
+                 * a copy, as __missing__ could change the list under the loop */
+                PyObject *items = PyList_AsTuple(value);
+                if (items == NULL) {
+                    goto fail;
+                }
+                for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(items); i++) {
+                    if (add_token(&p, cache, PyTuple_GET_ITEM(items, i)) < 0) {
+                        Py_DECREF(items);
+                        goto fail;
+                    }
+                }
+                Py_DECREF(items);
+            }
+            else if (PyList_Check(value)) {
+                /* a list subclass: Python reads it its own way (through __iter__, maybe __hash__) */
+                PyErr_SetString(PyExc_TypeError, "texts(): a list subclass");
+                goto fail;
+            }
+            else if (add_token(&p, cache, value) < 0) {
+                goto fail;
+            }
+        }
+        if (k >= PyList_GET_SIZE(symbols) || (at != Py_None && k >= PyList_GET_SIZE(at))) {
+            PyErr_SetString(PyExc_RuntimeError, "texts(): symbols or at changed while the texts were made");
+            goto fail;
+        }
+        PyObject *symbol = PyList_GET_ITEM(symbols, k);
+        Py_INCREF(symbol);
+        if (pieces_add(&p, symbol) < 0) {
+            goto fail;
+        }
+        PyObject *text = pieces_joined(&p);
+        pieces_clear(&p);
+        if (text == NULL) {
+            goto fail;
+        }
+        if (at == Py_None) {
+            int added = PyList_Append(out, text);
+            Py_DECREF(text);
+            if (added < 0) {
+                goto fail;
+            }
+        }
+        else {
+            Py_ssize_t where = PyLong_AsSsize_t(PyList_GET_ITEM(at, k));
+            if (where == -1 && PyErr_Occurred()) {
+                Py_DECREF(text);
+                goto fail;
+            }
+            if (PyList_SetItem(out, where, text) < 0) {  /* steals text; IndexError if out of range */
+                goto fail;
+            }
+        }
+    }
+    PyMem_Free(p.items);
+    Py_DECREF(caches);
+    Py_DECREF(columns);
+    Py_DECREF(symbols);
+    Py_DECREF(out);
+    Py_XDECREF(at);
+    Py_RETURN_NONE;
+fail:
+    pieces_clear(&p);
+    PyMem_Free(p.items);
+    Py_DECREF(caches);
+    Py_DECREF(columns);
+    Py_DECREF(symbols);
+    Py_DECREF(out);
+    Py_XDECREF(at);
+    return NULL;
+}
+
+static PyMethodDef methods[] = {
+    {"group", (PyCFunction)group, METH_O, group_doc},
+    {"texts", (PyCFunction)(void (*)(void))texts, METH_FASTCALL, texts_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    "netguard.events.sqlite_index._rows",
+    "The SQLite event store's index rows: the hot loops of batch.py and terms.py in C.",
+    0,
+    methods,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+};
+
+PyMODINIT_FUNC
+PyInit__rows(void)
+{
+    return PyModule_Create(&module);
+}
