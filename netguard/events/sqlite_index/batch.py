@@ -118,7 +118,9 @@ class Batch:
             positions[names].append(i)
         return [self._group(names, at, None, len(positions)) for names, at in positions.items()], True
 
-    def _group(self, names: tuple[str, ...], at: list[int], columns: Iterable[tuple[Any, ...]] | None, of: int) -> Group:
+    def _group(
+        self, names: tuple[str, ...], at: list[int], columns: Iterable[tuple[Any, ...]] | None, of: int
+    ) -> Group:
         """A group of ``of``: its columns given (by C), else the events' values transposed."""
         if of == 1:
             rowids, fields = self.rowids, self.fields

@@ -7,9 +7,9 @@ import hashlib
 import json
 import re
 import sqlite3
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from collections import deque
 from itertools import repeat
 from operator import is_
 from types import ModuleType
@@ -251,7 +251,7 @@ class TermIndexer:
                 texts,
                 group.at if several else None,
             )
-        except Exception:  # noqa: BLE001 - any: the Python path makes the same rows or raises what it raises
+        except Exception:  # any: the Python path makes the same rows, or raises what it raises
             if not several:
                 texts.clear()
             return False
