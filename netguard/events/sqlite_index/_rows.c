@@ -16,10 +16,16 @@
 
 /* ---- group ----------------------------------------------------------------------------- */
 
+/* One pass over each event: its keys hashed and compared, its values kept (row by row, in a
+ * buffer of its group) while the dict is in the cache; the columns are cut from those rows at the
+ * end. Reading the dicts a second time to transpose them cost as much again (a batch's dicts do
+ * not stay in the cache). */
+
 typedef struct {
     PyObject *names;     /* the first event's keys, a tuple (new reference) */
     Py_hash_t hash;      /* of the names, a function of each name's hash, in order */
     Py_ssize_t *at;      /* the events' positions */
+    PyObject **values;   /* count rows of len(names) values (new references) */
     Py_ssize_t count, capacity;
 } Grp;
 
@@ -34,8 +40,16 @@ static void
 groups_free(Groups *g)
 {
     for (Py_ssize_t i = 0; i < g->count; i++) {
-        Py_XDECREF(g->items[i].names);
-        PyMem_Free(g->items[i].at);
+        Grp *grp = &g->items[i];
+        if (grp->values != NULL) {
+            Py_ssize_t width = PyTuple_GET_SIZE(grp->names);
+            for (Py_ssize_t k = 0; k < grp->count * width; k++) {
+                Py_XDECREF(grp->values[k]);  /* NULL once handed to a column */
+            }
+        }
+        Py_XDECREF(grp->names);
+        PyMem_Free(grp->at);
+        PyMem_Free(grp->values);
     }
     PyMem_Free(g->items);
     PyMem_Free(g->slots);
@@ -63,50 +77,28 @@ slots_grow(Groups *g)
     return 0;
 }
 
-/* 1 if the dict's keys are the names, in order; 0 if not (keys are exact str, checked before). */
+/* 1 if the keys (exact str, checked before) are the names, in order; else 0. */
 static int
-same_names(PyObject *dict, PyObject *names)
+same_names(PyObject **keys, PyObject *names)
 {
-    Py_ssize_t pos = 0, j = 0;
-    PyObject *key, *value;
-    while (PyDict_Next(dict, &pos, &key, &value)) {
-        PyObject *name = PyTuple_GET_ITEM(names, j++);
-        if (key != name) {
-            /* str == str runs no Python code; equal strings have equal hashes, checked already */
-            int eq = PyUnicode_Compare(key, name);
-            if (eq != 0) {
-                return 0;
-            }
+    for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(names); j++) {
+        PyObject *name = PyTuple_GET_ITEM(names, j);
+        /* str == str runs no Python code; equal strings have equal hashes, checked already */
+        if (keys[j] != name && PyUnicode_Compare(keys[j], name) != 0) {
+            return 0;
         }
     }
     return 1;
 }
 
-static int
-grp_append(Grp *grp, Py_ssize_t i)
-{
-    if (grp->count == grp->capacity) {
-        Py_ssize_t capacity = grp->capacity ? grp->capacity * 2 : 16;
-        Py_ssize_t *at = PyMem_Realloc(grp->at, (size_t)capacity * sizeof(Py_ssize_t));
-        if (at == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        grp->at = at;
-        grp->capacity = capacity;
-    }
-    grp->at[grp->count++] = i;
-    return 0;
-}
-
-/* The group of one event: found by its names' hash, or added (its names as a new tuple). -1 on error. */
+/* The group of an event's keys: found by their hash, or added (the keys as a new tuple). -1 on error. */
 static Py_ssize_t
-group_of(Groups *g, PyObject *dict, Py_ssize_t size, Py_hash_t hash)
+group_of(Groups *g, PyObject **keys, Py_ssize_t size, Py_hash_t hash)
 {
     Py_ssize_t s = (Py_ssize_t)((size_t)hash & (size_t)g->mask);
     while (g->slots[s]) {
         Grp *grp = &g->items[g->slots[s] - 1];
-        if (grp->hash == hash && PyTuple_GET_SIZE(grp->names) == size && same_names(dict, grp->names)) {
+        if (grp->hash == hash && PyTuple_GET_SIZE(grp->names) == size && same_names(keys, grp->names)) {
             return g->slots[s] - 1;
         }
         s = (s + 1) & g->mask;
@@ -125,16 +117,15 @@ group_of(Groups *g, PyObject *dict, Py_ssize_t size, Py_hash_t hash)
     if (names == NULL) {
         return -1;
     }
-    Py_ssize_t pos = 0, j = 0;
-    PyObject *key, *value;
-    while (PyDict_Next(dict, &pos, &key, &value)) {
-        Py_INCREF(key);
-        PyTuple_SET_ITEM(names, j++, key);
+    for (Py_ssize_t j = 0; j < size; j++) {
+        Py_INCREF(keys[j]);
+        PyTuple_SET_ITEM(names, j, keys[j]);
     }
     Grp *grp = &g->items[g->count];
     grp->names = names;
     grp->hash = hash;
     grp->at = NULL;
+    grp->values = NULL;
     grp->count = grp->capacity = 0;
     g->slots[s] = ++g->count;
     if (g->count * 2 > g->mask + 1 && slots_grow(g) < 0) {
@@ -143,11 +134,40 @@ group_of(Groups *g, PyObject *dict, Py_ssize_t size, Py_hash_t hash)
     return g->count - 1;
 }
 
-/* The result of group() for the groups found: [(names, at, columns), ...] and whether a value is None. */
-static PyObject *
-groups_result(Groups *g, PyObject *fields)
+/* Add an event (its position and its row of values, whose references it takes) to its group. */
+static int
+grp_append(Grp *grp, Py_ssize_t i, PyObject **row)
 {
-    int nulls = 0;
+    Py_ssize_t width = PyTuple_GET_SIZE(grp->names);
+    if (grp->count == grp->capacity) {
+        Py_ssize_t capacity = grp->capacity ? grp->capacity * 2 : 16;
+        Py_ssize_t *at = PyMem_Realloc(grp->at, (size_t)capacity * sizeof(Py_ssize_t));
+        if (at == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        grp->at = at;
+        if (width) {
+            PyObject **values = PyMem_Realloc(grp->values, (size_t)(capacity * width) * sizeof(PyObject *));
+            if (values == NULL) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            grp->values = values;
+        }
+        grp->capacity = capacity;
+    }
+    if (width) {
+        memcpy(grp->values + grp->count * width, row, (size_t)width * sizeof(PyObject *));
+    }
+    grp->at[grp->count++] = i;
+    return 0;
+}
+
+/* The result of group() for the groups found: [(names, at, columns), ...]. */
+static PyObject *
+groups_result(Groups *g)
+{
     PyObject *out = PyList_New(g->count);
     if (out == NULL) {
         return NULL;
@@ -161,32 +181,24 @@ groups_result(Groups *g, PyObject *fields)
         if (at == NULL || columns == NULL) {
             goto fail_group;
         }
-        for (Py_ssize_t j = 0; j < width; j++) {
-            PyObject *column = PyTuple_New(grp->count);
-            if (column == NULL) {
-                goto fail_group;
-            }
-            PyTuple_SET_ITEM(columns, j, column);
-        }
         for (Py_ssize_t k = 0; k < grp->count; k++) {
             PyObject *position = PyLong_FromSsize_t(grp->at[k]);
             if (position == NULL) {
                 goto fail_group;
             }
             PyList_SET_ITEM(at, k, position);
-            PyObject *dict = PyTuple_GET_ITEM(fields, grp->at[k]);
-            if (PyDict_GET_SIZE(dict) != width) {  /* changed since grouped (by a finalizer, say) */
-                PyErr_SetString(PyExc_RuntimeError, "an event changed while its batch was grouped");
+        }
+        for (Py_ssize_t j = 0; j < width; j++) {
+            PyObject *column = PyTuple_New(grp->count);
+            if (column == NULL) {
                 goto fail_group;
             }
-            Py_ssize_t pos = 0, j = 0;
-            PyObject *key, *value;
-            while (PyDict_Next(dict, &pos, &key, &value)) {
-                nulls |= value == Py_None;
-                Py_INCREF(value);
-                PyTuple_SET_ITEM(PyTuple_GET_ITEM(columns, j), k, value);
-                j++;
+            PyObject **value = grp->values + j;
+            for (Py_ssize_t k = 0; k < grp->count; k++, value += width) {
+                PyTuple_SET_ITEM(column, k, *value);  /* the reference moves to the column */
+                *value = NULL;
             }
+            PyTuple_SET_ITEM(columns, j, column);
         }
         item = PyTuple_Pack(3, grp->names, at, columns);
         if (item == NULL) {
@@ -202,8 +214,7 @@ groups_result(Groups *g, PyObject *fields)
         Py_DECREF(out);
         return NULL;
     }
-    PyObject *result = Py_BuildValue("(NO)", out, nulls ? Py_True : Py_False);
-    return result;
+    return out;
 }
 
 PyDoc_STRVAR(group_doc,
@@ -220,7 +231,7 @@ group(PyObject *module, PyObject *fields)
         PyErr_SetString(PyExc_TypeError, "group() takes a list");
         return NULL;
     }
-    /* A copy holds the events: the list cannot change under the loops below. */
+    /* A copy holds the events: the list cannot change under the loop below. */
     fields = PyList_AsTuple(fields);
     if (fields == NULL) {
         return NULL;
@@ -228,46 +239,86 @@ group(PyObject *module, PyObject *fields)
     Py_ssize_t n = PyTuple_GET_SIZE(fields);
     /* Check every event first: the loop below then runs no Python code (str hashes and compares). */
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *dict = PyTuple_GET_ITEM(fields, i);
-        if (!PyDict_CheckExact(dict)) {
+        if (!PyDict_CheckExact(PyTuple_GET_ITEM(fields, i))) {
             Py_DECREF(fields);
             Py_RETURN_NONE;
         }
-        Py_ssize_t pos = 0;
+    }
+    Groups g = {NULL, 0, 0, NULL, 7};
+    PyObject **keys = NULL, **row = NULL, *result = NULL;
+    Py_ssize_t width = 0, last = -1;
+    int nulls = 0;
+    g.slots = PyMem_Calloc(8, sizeof(Py_ssize_t));
+    if (g.slots == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *dict = PyTuple_GET_ITEM(fields, i);
+        Py_ssize_t size = PyDict_GET_SIZE(dict);
+        if (size > width) {
+            width = size * 2;
+            PyMem_Free(keys);
+            PyMem_Free(row);
+            keys = PyMem_Malloc((size_t)width * sizeof(PyObject *));
+            row = PyMem_Malloc((size_t)width * sizeof(PyObject *));
+            if (keys == NULL || row == NULL) {
+                PyErr_NoMemory();
+                goto done;
+            }
+        }
+        /* the names of the last event's group: most often this one's too (identical str objects) */
+        PyObject *names = last >= 0 ? g.items[last].names : NULL;
+        int same = names != NULL && PyTuple_GET_SIZE(names) == size;
+        Py_uhash_t hash = 0x345678UL;
+        Py_ssize_t pos = 0, j = 0;
         PyObject *key, *value;
         while (PyDict_Next(dict, &pos, &key, &value)) {
             if (!PyUnicode_CheckExact(key)) {
-                Py_DECREF(fields);
-                Py_RETURN_NONE;
+                Py_CLEAR(result);
+                goto not_mine;
             }
-        }
-    }
-    Groups g = {NULL, 0, 0, NULL, 7};
-    g.slots = PyMem_Calloc(8, sizeof(Py_ssize_t));
-    if (g.slots == NULL) {
-        Py_DECREF(fields);
-        return PyErr_NoMemory();
-    }
-    PyObject *result = NULL;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *dict = PyTuple_GET_ITEM(fields, i);
-        Py_ssize_t pos = 0;
-        PyObject *key, *value;
-        Py_uhash_t hash = 0x345678UL;
-        while (PyDict_Next(dict, &pos, &key, &value)) {
-            Py_hash_t h = PyObject_Hash(key);  /* a str's: cached, never fails */
+            Py_hash_t h = ((PyASCIIObject *)key)->hash;
             if (h == -1) {
-                goto done;
+                h = PyObject_Hash(key);  /* a str's: never fails */
             }
             hash = (hash ^ (Py_uhash_t)h) * 1000003UL;
+            if (same && PyTuple_GET_ITEM(names, j) != key) {
+                same = 0;
+            }
+            nulls |= value == Py_None;
+            keys[j] = key;
+            row[j++] = value;
         }
-        Py_ssize_t index = group_of(&g, dict, PyDict_GET_SIZE(dict), (Py_hash_t)hash);
-        if (index < 0 || grp_append(&g.items[index], i) < 0) {
+        for (Py_ssize_t k = 0; k < size; k++) {
+            Py_INCREF(row[k]);  /* before group_of, whose new tuple may run the collector */
+        }
+        if (!same) {
+            for (Py_ssize_t k = 0; k < size; k++) {
+                Py_INCREF(keys[k]);
+            }
+            last = group_of(&g, keys, size, (Py_hash_t)hash);
+            for (Py_ssize_t k = 0; k < size; k++) {
+                Py_DECREF(keys[k]);
+            }
+        }
+        if (last < 0 || grp_append(&g.items[last], i, row) < 0) {
+            for (Py_ssize_t k = 0; k < size; k++) {
+                Py_DECREF(row[k]);
+            }
             goto done;
         }
     }
-    result = groups_result(&g, fields);
+    PyObject *groups = groups_result(&g);
+    if (groups != NULL) {
+        result = Py_BuildValue("(NO)", groups, nulls ? Py_True : Py_False);
+    }
+    goto done;
+not_mine:  /* a key that is not a str: the caller groups in Python */
+    result = Py_NewRef(Py_None);
 done:
+    PyMem_Free(keys);
+    PyMem_Free(row);
     groups_free(&g);
     Py_DECREF(fields);
     return result;
