@@ -425,6 +425,23 @@ pieces_joined(Pieces *p)
     return text;
 }
 
+/* Each field's last value and its token (a new reference), for a run of events with the same value. */
+typedef struct {
+    PyObject *value;
+    PyObject *token;
+} Last;
+
+static void
+last_free(Last *last, Py_ssize_t width)
+{
+    if (last != NULL) {
+        for (Py_ssize_t j = 0; j < width; j++) {
+            Py_XDECREF(last[j].token);
+        }
+        PyMem_Free(last);
+    }
+}
+
 PyDoc_STRVAR(texts_doc,
 "texts(prefix, caches, columns, symbols, out, at, /)\n--\n\n"
 "Each event's token text: prefix, then for each field (a column of a group and its token cache)\n"
@@ -466,7 +483,8 @@ texts(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_INCREF(out);
     Py_XINCREF(at);
     Pieces p = {PyMem_Malloc(64 * sizeof(PyObject *)), 0, 64};
-    if (p.items == NULL) {
+    Last *last = PyMem_Calloc((size_t)(width ? width : 1), sizeof(Last));
+    if (p.items == NULL || last == NULL) {
         PyErr_NoMemory();
         goto fail;
     }
@@ -478,28 +496,39 @@ texts(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         for (Py_ssize_t j = 0; j < width; j++) {
             PyObject *cache = PyTuple_GET_ITEM(caches, j);
             PyObject *value = PyTuple_GET_ITEM(PyTuple_GET_ITEM(columns, j), k);
-            if (PyList_CheckExact(value)) {
-                /* a list field (or a list where the schema says one value): each item's token;
-                 * a copy, as __missing__ could change the list under the loop */
-                PyObject *items = PyList_AsTuple(value);
-                if (items == NULL) {
+            if (value == last[j].value) {
+                /* the value of the event before (a kind, an outcome, a host): its token again,
+                 * without reading the value (the same object has the same token) */
+                Py_INCREF(last[j].token);
+                if (pieces_add(&p, last[j].token) < 0) {
                     goto fail;
                 }
-                for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(items); i++) {
-                    if (add_token(&p, cache, PyTuple_GET_ITEM(items, i)) < 0) {
-                        Py_DECREF(items);
+            }
+            else if (PyList_CheckExact(value)) {
+                /* a list field (or a list where the schema says one value): each item's token,
+                 * read by index as map() reads it (the column holds the list) */
+                for (Py_ssize_t i = 0; i < PyList_GET_SIZE(value); i++) {
+                    PyObject *item = PyList_GET_ITEM(value, i);
+                    Py_INCREF(item);
+                    int added = add_token(&p, cache, item);
+                    Py_DECREF(item);
+                    if (added < 0) {
                         goto fail;
                     }
                 }
-                Py_DECREF(items);
             }
             else if (PyList_Check(value)) {
                 /* a list subclass: Python reads it its own way (through __iter__, maybe __hash__) */
                 PyErr_SetString(PyExc_TypeError, "texts(): a list subclass");
                 goto fail;
             }
-            else if (add_token(&p, cache, value) < 0) {
-                goto fail;
+            else {
+                if (add_token(&p, cache, value) < 0) {
+                    goto fail;
+                }
+                last[j].value = value;  /* alive: the column holds it */
+                Py_INCREF(p.items[p.count - 1]);
+                Py_XSETREF(last[j].token, p.items[p.count - 1]);
             }
         }
         if (k >= PyList_GET_SIZE(symbols) || (at != Py_None && k >= PyList_GET_SIZE(at))) {
@@ -535,6 +564,7 @@ texts(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
     }
     PyMem_Free(p.items);
+    last_free(last, width);
     Py_DECREF(caches);
     Py_DECREF(columns);
     Py_DECREF(symbols);
@@ -544,6 +574,7 @@ texts(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 fail:
     pieces_clear(&p);
     PyMem_Free(p.items);
+    last_free(last, width);
     Py_DECREF(caches);
     Py_DECREF(columns);
     Py_DECREF(symbols);
