@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import json
 import math
+import random
 import sys
 from collections import UserDict
 from collections.abc import Iterator, Mapping
@@ -229,3 +230,68 @@ def test_c_holds_no_reference_it_does_not_own() -> None:
                 None,
             )
         assert (sys.getrefcount(value), sys.getrefcount(key)) == before
+
+
+def _random_value(rng: random.Random, depth: int = 0) -> Any:
+    choice = rng.randrange(12)
+    if choice == 0:
+        return None
+    if choice == 1:
+        return rng.choice([True, False, 0, 1, -1, 2**64, 1.5, math.nan, -0.0])
+    if choice == 2 and depth < 2:
+        return [_random_value(rng, depth + 1) for _ in range(rng.randrange(4))]
+    if choice == 3 and rng.random() < 0.1:  # rare: no token can be made of it, the batch fails
+        return rng.choice([{"a": 1}, ("t", 1), frozenset({"f"}), b"bytes"])
+    if choice == 4:
+        return rng.choice(["\ud800", "\x00", "a\x00b", "患者", "é", "", "*(=)", "\U0001f600"]) * rng.randrange(1, 3)
+    return rng.choice(["alice", "bob", "db01", "10.0.0.1", "fd00::1", "success", "failure", "high", "sql"])
+
+
+def _random_events(rng: random.Random, count: int) -> list[dict[str, Any]]:
+    base = [e.fields for e in synthetic_events(40)]
+    events = []
+    for _ in range(count):
+        fields = dict(rng.choice(base))
+        for name in rng.sample(sorted(fields), k=min(3, len(fields))):
+            if rng.random() < 0.5:
+                fields[name] = _random_value(rng)
+            elif rng.random() < 0.3:
+                del fields[name]
+        if rng.random() < 0.1:  # another order of the same names
+            names = list(fields)
+            rng.shuffle(names)
+            fields = {n: fields[n] for n in names}
+        events.append(fields)
+    return events
+
+
+@needs_c
+@pytest.mark.parametrize("seed", range(30))
+def test_c_and_python_agree_on_random_documents(monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    """Random values in random fields (nulls, lists, lists in lists, dicts, tuples, sets, bytes, NaN,
+    surrogates, NULs): the same rows from both paths, or the same exception."""
+    events = _random_events(random.Random(seed), 60)
+
+    def run() -> Any:
+        indexer = TermIndexer(TERM_FIELDS, NUMBER_FIELDS)
+        out = []
+        for part in [events, events[:1], *(events[i : i + 6] for i in range(0, len(events), 6))]:
+            try:
+                batch = Batch(list(range(1, len(part) + 1)), [dict(f) for f in part])
+                batch.bodies = [str(b) for b in map(fts_body_or_error, batch.fields)]
+                out.append(repr(indexer.batch_rows(batch)))
+            except Exception as e:
+                out.append(repr((type(e), str(e))))
+                indexer.rolled_back()  # as the store does: a failed batch's values and shapes are not kept
+        return out, sorted(map(repr, indexer.new_values))
+
+    c, python = _both(monkeypatch, run)
+    assert c == python
+
+
+def fts_body_or_error(fields: Mapping[str, Any]) -> str:
+    """An event's body, or its error's text (a random document may hold a text that is not a str)."""
+    try:
+        return fts_body(fields)
+    except Exception as e:
+        return f"{type(e).__name__}: {e}"
