@@ -12,10 +12,12 @@ The rows are the same (the token text's order aside): stores written before
 stay valid, and a purge deletes what was written, by making the rows again.
 
 The grouping and the terms index's token texts have a C version (``_rows.c``, built by
-``pip install -e .``, optional): it makes the same rows, about twice as fast, where the Python
-loops above had nothing left to take out (the cost was in the transposed intermediates: a tuple
-of names per event, zip tuples, each text's list of pieces). Without it, or with
-``NETGUARD_NO_CEXT=1`` set, the rows are made in Python.
+``pip install -e .``, optional), where the Python loops above had nothing left to take out: the
+cost was the transposed intermediates (a tuple of names per event, zip tuples, each text's list
+of pieces) and reading each event's dict twice. It makes the same rows: on 100,000 events, the
+batch and its bodies 1.4 us an event instead of 2.5, the terms 1.3 instead of 1.9 (medians of 5
+interleaved turns, load 2-3). Without it, or with ``NETGUARD_NO_CEXT=1`` set, the rows are made
+in Python.
 """
 
 from __future__ import annotations
