@@ -14,6 +14,12 @@
 #include <Python.h>
 #include <string.h>
 
+#if PY_VERSION_HEX < 0x030C0000
+#define STR_READY(s) PyUnicode_READY(s)  /* a legacy str made ready (3.12 has none left) */
+#else
+#define STR_READY(s) 0
+#endif
+
 /* ---- group ----------------------------------------------------------------------------- */
 
 /* One pass over each event: its keys hashed and compared, its values kept (row by row, in a
@@ -345,7 +351,7 @@ pieces_add(Pieces *p, PyObject *piece)  /* steals the reference */
         p->items = items;
         p->capacity = capacity;
     }
-    if (!PyUnicode_Check(piece) || PyUnicode_READY(piece) < 0) {
+    if (!PyUnicode_Check(piece) || STR_READY(piece) < 0) {
         if (!PyErr_Occurred()) {
             PyErr_Format(PyExc_TypeError, "a token is a str, not %.100s", Py_TYPE(piece)->tp_name);
         }
