@@ -295,3 +295,17 @@ def fts_body_or_error(fields: Mapping[str, Any]) -> str:
         return fts_body(fields)
     except Exception as e:
         return f"{type(e).__name__}: {e}"
+
+
+@needs_c
+def test_c_bodies_join_as_fts_body_does() -> None:
+    assert _C is not None
+    columns = (("a\x00b", "é", "\U0001f600x", "\x00"), ("c", "患者", "\ud800", "d\x00"))
+    out = ["", "", "", "", "untouched"]
+    assert _C.bodies(columns, out, [0, 1, 2, 3]) is True
+    assert out == [fts_body({"message": a, "db.query.text": b}) for a, b in zip(*columns, strict=True)] + ["untouched"]
+    assert out[:4] == ["a\x1fb\x1fc", "é\x1f患者", "\U0001f600x\x1f\ud800", "\x1f\x1fd\x1f"]
+    for odd in ("", 5, None, ["list"]):  # not a non-empty str: nothing put, Python makes these bodies
+        out = ["", ""]
+        assert _C.bodies((("x", odd),), out, [0, 1]) is False
+        assert out == ["", ""]

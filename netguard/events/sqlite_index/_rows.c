@@ -599,9 +599,118 @@ fail:
     return NULL;
 }
 
+/* ---- bodies ---------------------------------------------------------------------------- */
+
+PyDoc_STRVAR(bodies_doc,
+"bodies(columns, out, at, /)\n--\n\n"
+"Each event's text body (fts_bodies' usual case): its values (one per column, each a non-empty\n"
+"str) joined by U+001F, a NUL made U+001F too. Put at out[at[k]], or appended when at is None.\n"
+"False, and nothing put, if a value is not a non-empty str: the caller makes those in Python.");
+
+static PyObject *
+bodies(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "bodies() takes 3 arguments");
+        return NULL;
+    }
+    PyObject *columns = args[0], *out = args[1], *at = args[2];
+    if (!PyTuple_CheckExact(columns) || PyTuple_GET_SIZE(columns) == 0 || !PyList_CheckExact(out)
+        || (at != Py_None && !PyList_CheckExact(at))) {
+        PyErr_SetString(PyExc_TypeError, "bodies(tuple (not empty), list, list | None)");
+        return NULL;
+    }
+    Py_ssize_t width = PyTuple_GET_SIZE(columns);
+    Py_ssize_t count = PyTuple_CheckExact(PyTuple_GET_ITEM(columns, 0)) ? PyTuple_GET_SIZE(PyTuple_GET_ITEM(columns, 0)) : -1;
+    for (Py_ssize_t j = 0; j < width; j++) {
+        PyObject *column = PyTuple_GET_ITEM(columns, j);
+        if (!PyTuple_CheckExact(column) || PyTuple_GET_SIZE(column) != count) {
+            PyErr_SetString(PyExc_TypeError, "bodies(): each column a tuple of one value per event");
+            return NULL;
+        }
+        /* checked first, so that nothing is put when the caller is to make the bodies */
+        for (Py_ssize_t k = 0; k < count; k++) {
+            PyObject *value = PyTuple_GET_ITEM(column, k);
+            if (!PyUnicode_CheckExact(value) || STR_READY(value) < 0 || PyUnicode_GET_LENGTH(value) == 0) {
+                PyErr_Clear();
+                Py_RETURN_FALSE;
+            }
+        }
+    }
+    if (at != Py_None && PyList_GET_SIZE(at) != count) {
+        PyErr_SetString(PyExc_ValueError, "bodies(): at and the columns differ in length");
+        return NULL;
+    }
+    for (Py_ssize_t k = 0; k < count; k++) {
+#if defined(__GNUC__)
+        if (k + PREFETCH < count) {
+            for (Py_ssize_t j = 0; j < width; j++) {
+                __builtin_prefetch(PyTuple_GET_ITEM(PyTuple_GET_ITEM(columns, j), k + PREFETCH));
+            }
+        }
+#endif
+        Py_ssize_t length = width - 1;
+        Py_UCS4 widest = 0x1f;
+        for (Py_ssize_t j = 0; j < width; j++) {
+            PyObject *value = PyTuple_GET_ITEM(PyTuple_GET_ITEM(columns, j), k);
+            length += PyUnicode_GET_LENGTH(value);
+            Py_UCS4 most = PyUnicode_MAX_CHAR_VALUE(value);
+            widest = most > widest ? most : widest;
+        }
+        PyObject *text = PyUnicode_New(length, widest);
+        if (text == NULL) {
+            return NULL;
+        }
+        int kind = PyUnicode_KIND(text);
+        void *data = PyUnicode_DATA(text);
+        Py_ssize_t to = 0;
+        for (Py_ssize_t j = 0; j < width; j++) {
+            PyObject *value = PyTuple_GET_ITEM(PyTuple_GET_ITEM(columns, j), k);
+            Py_ssize_t size = PyUnicode_GET_LENGTH(value);
+            if (j) {
+                PyUnicode_WRITE(kind, data, to++, 0x1f);
+            }
+            if (PyUnicode_CopyCharacters(text, to, value, 0, size) < 0) {
+                Py_DECREF(text);
+                return NULL;
+            }
+            /* FTS5 indexes text only up to a NUL: a NUL is a separator too (as fts_body) */
+            Py_ssize_t nul = PyUnicode_FindChar(value, 0, 0, size, 1);
+            while (nul >= 0) {
+                PyUnicode_WRITE(kind, data, to + nul, 0x1f);
+                nul = PyUnicode_FindChar(value, 0, nul + 1, size, 1);
+            }
+            if (nul == -2) {
+                Py_DECREF(text);
+                return NULL;
+            }
+            to += size;
+        }
+        if (at == Py_None) {
+            int added = PyList_Append(out, text);
+            Py_DECREF(text);
+            if (added < 0) {
+                return NULL;
+            }
+        }
+        else {
+            Py_ssize_t where = PyLong_AsSsize_t(PyList_GET_ITEM(at, k));
+            if (where == -1 && PyErr_Occurred()) {
+                Py_DECREF(text);
+                return NULL;
+            }
+            if (PyList_SetItem(out, where, text) < 0) {  /* steals text */
+                return NULL;
+            }
+        }
+    }
+    Py_RETURN_TRUE;
+}
+
 static PyMethodDef methods[] = {
     {"group", (PyCFunction)group, METH_O, group_doc},
     {"texts", (PyCFunction)(void (*)(void))texts, METH_FASTCALL, texts_doc},
+    {"bodies", (PyCFunction)(void (*)(void))bodies, METH_FASTCALL, bodies_doc},
     {NULL, NULL, 0, NULL},
 };
 
