@@ -18,11 +18,12 @@ CONFIG ?= examples/netguard.yaml
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed-runtime: pyproject.toml | $(BIN)/python
+# setup.py builds the optional C accelerator (netguard/events/sqlite_index/_rows.c) in place.
+$(VENV)/.installed-runtime: pyproject.toml setup.py netguard/events/sqlite_index/_rows.c | $(BIN)/python
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-dev: pyproject.toml setup.py netguard/events/sqlite_index/_rows.c | $(BIN)/python
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 	touch $@
 

@@ -3,7 +3,7 @@
 # nothing is downloaded and apt-get update is not run unless something is missing.
 #
 #   Debian packages  the real peers the suite starts (TEST_DEBS; add a peer's package here)
-#   .venv            the project and its [dev] extra, reinstalled when pyproject.toml changes
+#   .venv            the project and its [dev] extra, reinstalled when pyproject.toml, setup.py or the C source changes
 #   Elasticsearch    the integ-test zips in ~/.m2 (Maven), unpacked into the test cache,
 #                    the analysis shim built, the netguard-es user created
 #
@@ -65,7 +65,8 @@ if [[ ! -x $VENV/bin/python ]]; then
     "$PYTHON" -m venv "$VENV"
 fi
 stamp=$VENV/.installed-dev
-if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
+# setup.py and the C source: `pip install -e` builds the C accelerator in place (see setup.py)
+if [[ ! -f $stamp || pyproject.toml -nt $stamp || setup.py -nt $stamp || netguard/events/sqlite_index/_rows.c -nt $stamp ]]; then
     say "installing the project with its [dev] extra into $VENV"
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev]'
     touch "$stamp"

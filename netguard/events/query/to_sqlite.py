@@ -122,6 +122,14 @@ def fts_bodies(batch: Batch) -> list[str]:
         present = set(group.names)
         names = [n for n in _TEXT_OF_KIND.get(next(iter(kinds)), DEFAULT_TEXT_FIELDS) if n in present]
         columns = [group.column(n) for n in names]
+        # The usual case in C, where built: False (nothing put) if a value is not a non-empty str.
+        if (
+            len(kinds) == 1
+            and columns
+            and batch.accel is not None
+            and batch.accel.bodies(tuple(columns), bodies, group.at)
+        ):
+            continue
         # fts_body leaves out an empty value: a column with one is taken event by event, as is a group of kinds.
         if len(kinds) == 1 and all(map(all, columns)):
             made = map(FTS_SEPARATOR.join, zip(*columns, strict=True)) if columns else repeat("", len(group.at))

@@ -7,14 +7,16 @@ import hashlib
 import json
 import re
 import sqlite3
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import repeat
 from operator import is_
+from types import ModuleType
 from typing import Any
 
 from netguard.events.schema import FIELDS, FieldType
-from netguard.events.sqlite_index.batch import Batch, _Memo
+from netguard.events.sqlite_index.batch import Batch, Group, _Memo
 
 # --- schema 3: the terms index, the numbers index, the values dictionary
 #
@@ -134,7 +136,8 @@ class TermIndexer:
     column of a :class:`Group` with ``map`` and looked up, with ``map`` again, in that field's
     token cache (a dict whose ``__missing__`` makes a new token). A keyword field holds strings and
     a boolean field booleans (the schema coerces them), so ``True == 1`` cannot mix two keys. The
-    caches are per store and bounded.
+    caches are per store and bounded. Where the C accelerator is built (``Batch.accel``), each
+    group's texts are made in C from the same caches (:meth:`_c_texts`), the same strings.
     """
 
     CACHE = 200_000
@@ -190,6 +193,71 @@ class TermIndexer:
         """The tokens of a value that is not what the schema says (a list, or one value, or one with nulls)."""
         return "".join(map(tokens.__getitem__, value if isinstance(value, list) else (value,)))
 
+    def _texts(
+        self,
+        group: Group,
+        layout: _Layout,
+        symbols: _Memo,
+        bodies: list[str],
+        texts: list[str],
+        several: bool,
+    ) -> None:
+        """The token texts of a group's events, put in ``texts`` (at the events' places if ``several``)."""
+        pieces: list[Iterable[str]] = [repeat(f"{ALL_TOKEN} {layout.shape}")]
+        for name in layout.scalars:
+            tokens = self._tokens_of(name)
+            column = group.column(name)
+            try:
+                pieces.append(list(map(tokens.__getitem__, column)))
+            except TypeError:  # a list where the schema says one value: unhashable
+                pieces.append([self._each(tokens, v) for v in column])
+        for name in layout.arrays:
+            tokens = self._tokens_of(name)
+            column = group.column(name)
+            if all(map(list.__instancecheck__, column)):
+                try:  # lists repeat within a batch (tags, related.user): each joined once
+                    lists = _Memo(functools.partial(_joined, tokens.__getitem__))
+                    pieces.append(list(map(lists.__getitem__, map(tuple, column))))
+                except TypeError:  # a list in a list: no token (a TypeError, raised below as before)
+                    pieces.append([self._each(tokens, v) for v in column])
+            else:
+                pieces.append([self._each(tokens, v) for v in column])
+        pieces.append(map(symbols.__getitem__, bodies))
+        made = map("".join, zip(*pieces, strict=False))  # the first piece repeats
+        if several:
+            deque(map(texts.__setitem__, group.at, made), maxlen=0)
+        else:
+            texts.extend(made)
+
+    def _c_texts(
+        self,
+        accel: ModuleType,
+        group: Group,
+        layout: _Layout,
+        symbols: _Memo,
+        bodies: list[str],
+        texts: list[str],
+        several: bool,
+    ) -> bool:
+        """:meth:`_texts` in C (``_rows.texts``: each value's token from the same caches, the text built
+        once). False if a value is not what a field holds (unhashable, not JSON): :meth:`_texts` then
+        makes the group's texts, or raises, as it does without C; the tokens C made are the same."""
+        names = layout.scalars + layout.arrays
+        try:
+            accel.texts(
+                f"{ALL_TOKEN} {layout.shape}",
+                tuple(map(self._tokens_of, names)),
+                tuple(map(group.columns.__getitem__, names)),
+                list(map(symbols.__getitem__, bodies)),
+                texts,
+                group.at if several else None,
+            )
+        except Exception:  # any: the Python path makes the same rows, or raises what it raises
+            if not several:
+                texts.clear()
+            return False
+        return True
+
     def batch_rows(self, batch: Batch) -> tuple[list[tuple[int, str]], list[tuple[int, Any, int]]]:
         """The batch's ``(rowid, token text)`` rows, in rowid order, and its ``(field code, value, event)`` rows."""
         several = len(batch.groups) > 1
@@ -199,32 +267,9 @@ class TermIndexer:
         symbols = _Memo(lambda body: "".join(" " + _SYMBOL_TOKENS[c] for c in set(_RARE_SYMBOL.findall(body))))
         for group in batch.groups:
             layout = self._layouts.get(group.names) or self._layout(group.names)
-            pieces: list[Iterable[str]] = [repeat(f"{ALL_TOKEN} {layout.shape}")]
-            for name in layout.scalars:
-                tokens = self._tokens_of(name)
-                column = group.column(name)
-                try:
-                    pieces.append(list(map(tokens.__getitem__, column)))
-                except TypeError:  # a list where the schema says one value: unhashable
-                    pieces.append([self._each(tokens, v) for v in column])
-            for name in layout.arrays:
-                tokens = self._tokens_of(name)
-                column = group.column(name)
-                if all(map(list.__instancecheck__, column)):
-                    try:  # lists repeat within a batch (tags, related.user): each joined once
-                        lists = _Memo(functools.partial(_joined, tokens.__getitem__))
-                        pieces.append(list(map(lists.__getitem__, map(tuple, column))))
-                    except TypeError:  # a list in a list: no token (a TypeError, raised below as before)
-                        pieces.append([self._each(tokens, v) for v in column])
-                else:
-                    pieces.append([self._each(tokens, v) for v in column])
-            bodies = map(batch.bodies.__getitem__, group.at) if several else batch.bodies
-            pieces.append(map(symbols.__getitem__, bodies))
-            made = map("".join, zip(*pieces, strict=False))  # the first piece repeats
-            if several:
-                batch.scatter(group, made, texts)
-            else:
-                texts = list(made)
+            bodies = list(map(batch.bodies.__getitem__, group.at)) if several else batch.bodies
+            if batch.accel is None or not self._c_texts(batch.accel, group, layout, symbols, bodies, texts, several):
+                self._texts(group, layout, symbols, bodies, texts, several)
             for name, code in zip(layout.numbers, layout.codes, strict=True):
                 column = group.column(name)
                 if set(map(type, column)) <= _NUMBER_TYPES:
