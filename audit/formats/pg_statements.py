@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import TypeVar
 
 from audit.formats.base import ParseOptions
 from audit.formats.pg_entries import PAUSED, PgEntry
@@ -47,6 +48,8 @@ _DURATION = re.compile(r"duration: (?P<ms>\d+(?:\.\d+)?) ms(?:  (?P<rest>.*))?\Z
 _DURATION_STATEMENT = re.compile(r"duration: (\d+(?:\.\d+)?) ms  statement: (.*)\Z", re.S)
 _EXECUTE = re.compile(r"execute (?P<name>\S+?)(?: \(portal \S+\))?: (?P<sql>.*)\Z", re.S)
 _PARAM = re.compile(r"\$(\d+) = (NULL|'(?:[^']|'')*')")
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 MAX_SESSIONS = 10_000  # sessions with something held (see the module docstring)
 
 
@@ -54,6 +57,14 @@ def parameters(detail: str) -> tuple[str, ...]:
     """``parameters: $1 = '1', $2 = NULL`` → ("'1'", "NULL"), in $n order (as SQL literals)."""
     found = {int(n): v for n, v in _PARAM.findall(detail)}
     return tuple(found.get(i, "NULL") for i in range(1, max(found, default=0) + 1))
+
+
+def _renew(held: dict[_K, _V], key: _K, value: _V, max_sessions: int) -> None:
+    """``held[key] = value`` as its newest entry (insertion order is age), the oldest forgotten at ``max_sessions``."""
+    held.pop(key, None)
+    if len(held) >= max_sessions:
+        del held[next(iter(held))]
+    held[key] = value
 
 
 def statements(
@@ -105,10 +116,7 @@ def statements(
                 # log_min_duration_statement's usual entry, complete as it is: what the general way
                 # below does with it, with one match.
                 duration_ms, sql = ds.groups()
-                last_was_execute.pop(key, None)
-                if len(last_was_execute) >= max_sessions:
-                    del last_was_execute[next(iter(last_was_execute))]
-                last_was_execute[key] = False
+                _renew(last_was_execute, key, False, max_sessions)
                 held = pending.pop(key, None)
                 if held is not None:
                     yield held
@@ -137,10 +145,7 @@ def statements(
                 x = _EXECUTE.match(msg)
                 if x is not None:
                     text, is_execute = x.group("sql"), True
-            last_was_execute.pop(key, None)
-            if len(last_was_execute) >= max_sessions:
-                del last_was_execute[next(iter(last_was_execute))]
-            last_was_execute[key] = is_execute
+            _renew(last_was_execute, key, is_execute, max_sessions)
             if text is None:
                 if msg.startswith("disconnection: "):
                     held = pending.pop(key, None)
@@ -177,10 +182,7 @@ def statements(
             if e.query is not None:  # csv/json: the statement is on the error entry itself
                 yield from failed(e, key, e.query, e)
             else:
-                last_error.pop(key, None)
-                if len(last_error) >= max_sessions:
-                    del last_error[next(iter(last_error))]
-                last_error[key] = e
+                _renew(last_error, key, e, max_sessions)
         elif sev == "STATEMENT":
             error = last_error.pop(key, None)
             if error is not None:
