@@ -78,6 +78,7 @@ meets a new file), not at idle flushes: those pause the parse, not end it.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import sqlite3
@@ -417,13 +418,17 @@ class LogFollower:
             pause=fmt in PAUSE_FORMATS,
         )
         flushed: int | None = None  # the first offset the parser flushed at the end of its input
-        # PostgreSQL: a PendingStatements watches the entries and says where a checkpoint may point mid-file.
-        pending = PendingStatements() if fmt in PG_ENTRIES else None
-        records: Iterator[Record] = (
-            statements(pending.entries(PG_ENTRIES[fmt](tail, self.options)), self.options)  # type: ignore[arg-type]
-            if pending is not None
-            else FORMATS[fmt](tail, self.options)  # type: ignore[arg-type]
-        )
+        # PostgreSQL: a PendingStatements watches the entries and says where a checkpoint may point mid-file
+        # (after a pause: where the stream stood, past the statements the pause stored).
+        pending = PendingStatements(lambda: tail.quiet_from - base) if fmt in PG_ENTRIES else None
+        records: Iterator[Record]
+        if pending is not None:
+            # Resumed at a checkpoint: a lone duration there may be late for a statement stored before the
+            # restart (see audit.pg_pending), which the parser then tells to on_late.
+            options = dataclasses.replace(self.options, resumed=base > 0)
+            records = statements(pending.entries(PG_ENTRIES[fmt](tail, options)), options)  # type: ignore[arg-type]
+        else:
+            records = FORMATS[fmt](tail, self.options)  # type: ignore[arg-type]
         ordered = fmt in ORDERED_FORMATS
         key = cp.file_key
         name = self.source.name
@@ -468,6 +473,9 @@ class LogFollower:
         # At its end the parser has flushed all it held, so every record before `flushed` has been emitted.
         if end.reason != "truncated":
             self._ordered_mark = None
+            if pending is not None and flushed is not None:
+                # Not inside a statement emitted with entries after it (see audit.pg_pending).
+                flushed = pending.lowered(flushed - base) + base
             self._batch_mark = cp.at(tail.pos if end.final or flushed is None else flushed)
         if end.reason == "idle":
             end = _End(False, "idle", resume=tail.pos if flushed is None else flushed, emitted_below=tail.pos)

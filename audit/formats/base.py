@@ -32,6 +32,10 @@ class ParseOptions:
     # error. Such a line is not added to anything (the statement was stored as it stood, and events do not
     # change), so the caller counts and reports it rather than it vanishing. PostgreSQL: once per entry.
     on_late: Callable[[int, int], None] | None = field(default=None, compare=False)
+    # The input starts where an earlier parse of the file stopped (a follower resuming at its checkpoint),
+    # so entries in it may belong to statements read (and stored) before it: PostgreSQL tells on_late of
+    # those (audit.pg_pending's module docstring says why the checkpoint makes that safe).
+    resumed: bool = False
 
 
 Parser = Callable[[BinaryIO, ParseOptions], Iterator[Record]]

@@ -79,6 +79,10 @@ def statements(
     flushed: dict[str | None, str] = {}
     # Told of each entry that arrives for a statement emitted at a pause (the follower counts them).
     on_late = options.on_late
+    # A resumed parse (options.resumed): the sessions that started a statement in it. A lone duration of
+    # any other session is for a statement that started before the input did: one stored by an earlier
+    # parse without it (the follower's checkpoint never splits a statement from what was added to it).
+    started: dict[str | None, None] | None = {} if options.resumed and on_late is not None else None
 
     def new(e: PgEntry, text: str, duration_ms: str | None) -> Statement:
         params = parameters(e.detail) if e.detail and e.detail.startswith("parameters: ") else ()
@@ -122,6 +126,8 @@ def statements(
                     yield held
                 if flushed:
                     flushed.pop(key, None)
+                if started is not None:
+                    _renew(started, key, None, max_sessions)
                 yield new(e, sql, duration_ms)
                 continue
             text: str | None = None
@@ -137,6 +143,9 @@ def statements(
                         yield held._replace(duration_ns=round(float(duration) * 1_000_000), outcome="success")
                     elif on_late is not None and key in flushed:
                         on_late(e.offset, e.line)  # the duration of a statement emitted at a pause
+                    elif started is not None and on_late is not None and key not in started:
+                        on_late(e.offset, e.line)  # the duration of a statement stored before the input started
+                        _renew(started, key, None, max_sessions)  # (once: a later one is no statement's)
                     continue
                 msg = rest
             if msg.startswith("statement: "):
@@ -160,6 +169,8 @@ def statements(
                 yield held
             if flushed:
                 flushed.pop(key, None)
+            if started is not None:
+                _renew(started, key, None, max_sessions)
             stmt = new(e, text, duration)
             if duration is not None and not is_execute:
                 yield stmt
