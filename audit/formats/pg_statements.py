@@ -188,6 +188,15 @@ def statements(
                         yield pending.pop(key)
                 elif on_late is not None and key in flushed:
                     on_late(e.offset, e.line)  # the parameters of a statement emitted at a pause
+            elif (
+                started is not None
+                and on_late is not None
+                and key not in last_was_execute
+                and e.message.startswith("parameters: ")
+            ):
+                # No entry of the session yet: the parameters of the last entry before the input started (which
+                # the server writes with them, so only a pause came between): a statement stored without them.
+                on_late(e.offset, e.line)
             last_was_execute[key] = False
         elif sev in ("ERROR", "FATAL", "PANIC"):
             if e.query is not None:  # csv/json: the statement is on the error entry itself

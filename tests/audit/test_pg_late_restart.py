@@ -12,6 +12,8 @@ its duration, under the same id, which the store kept as first stored). Waits ar
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import threading
 from pathlib import Path
 from typing import Any
@@ -19,8 +21,24 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.audit.test_follow_idle import follow, kill, wait_checkpoint
-from tests.audit.test_follow_pause import PG_FORMATS, pg_server, seen, stop_output, wait_seen
+from audit.formats import FORMATS, PG_ENTRIES, ParseOptions
+from audit.formats.pg_entries import PAUSED, csv_entries
+from audit.formats.pg_statements import statements
+from audit.lines import PAUSE
+from audit.pg_pending import PendingStatements
+from audit.records import BadLine, Record, Statement
+from audit.timestamps import zone
+from tests.audit.conftest import ServerRun
+from tests.audit.test_follow_idle import ZONE, _interleaved, follow, kill, wait_checkpoint
+from tests.audit.test_follow_pause import (
+    PG_FORMATS,
+    Paused,
+    lines_at,
+    pg_server,
+    seen,
+    stop_output,
+    wait_seen,
+)
 from tests.harness.postgres import LOG_LINE_PREFIX, Postgres
 
 __all__ = ["pg_server"]  # the module-scoped server fixture, shared
@@ -97,3 +115,92 @@ def test_a_duration_after_a_restart_for_a_statement_stored_before_is_counted_and
     assert f"{tag}_wait" not in err
     found = seen(db, f"{tag}_wait")
     assert len(found) == 1  # stored once, as it stood at the flush: no second event, no changed one
+
+
+def resumed_at(data: bytes, at: int, fmt: str, prefix: str) -> tuple[list[Record], list[tuple[int, int]]]:
+    """The records of a parse resumed at byte ``at`` (offsets made the file's again) and what it told on_late."""
+    late: list[tuple[int, int]] = []
+    options = ParseOptions(
+        source="x", tz=zone(ZONE), log_line_prefix=prefix, on_late=lambda o, n: late.append((o + at, n)), resumed=True
+    )
+    got = [
+        r._replace(offset=r.offset + at) if isinstance(r, Statement) else dataclasses.replace(r, offset=r.offset + at)
+        for r in FORMATS[fmt](io.BytesIO(data[at:]), options)
+    ]
+    return got, late
+
+
+def marks(data: bytes, fmt: str, prefix: str) -> tuple[list[Statement], set[int]]:
+    """Every statement of ``data`` and every mark a follower reading it whole (no pause) could commit."""
+    options = ParseOptions(source="x", tz=zone(ZONE), log_line_prefix=prefix)
+    pending = PendingStatements()
+    every: list[Statement] = []
+    found: set[int] = set()
+    for record in statements(pending.entries(PG_ENTRIES[fmt](io.BytesIO(data), options)), options):
+        if isinstance(record, Statement):
+            pending.emitted(record.offset)
+            every.append(record)
+            at = pending.mark()
+            assert at is not None
+            found.add(at)
+    return every, found
+
+
+def same(records: list[Record]) -> list[tuple[object, ...]]:
+    """What a statement is, line number aside (a resumed parse counts lines from where it starts)."""
+    return sorted(
+        (s.offset, s.text, s.params, s.duration_ns, s.outcome, s.error) for s in records if isinstance(s, Statement)
+    )
+
+
+@pytest.mark.parametrize("fmt", [*PG_FORMATS, "postgres-interleaved"])
+def test_a_parse_resumed_at_any_mark_reads_each_statement_whole_and_nothing_late(
+    fmt: str, postgres_run: ServerRun
+) -> None:
+    """Without a pause nothing is late: a parse resumed at a mark (a restart) must not take for late an entry
+    added to a statement before the mark. With two sessions at once (one statement waiting while the other
+    runs several), a mark at the other's last statement lay inside the first one's: its duration, after that
+    mark, was then taken for late. The mark is moved back to the first one's start (read again, same id)."""
+    prefix = postgres_run.log_line_prefix
+    if fmt == "postgres-interleaved":
+        fmt = "postgres"
+        data, held_at = _interleaved(postgres_run.logs[fmt].read_bytes())
+    else:
+        data, held_at = postgres_run.logs[fmt].read_bytes(), -1
+    every, found = marks(data, fmt, prefix)
+    assert held_at < 0 or held_at in found  # (a mark was moved back to the waiting statement)
+    for at in sorted(found):
+        got, late = resumed_at(data, at, fmt, prefix)
+        assert late == [], at
+        assert not [r for r in got if isinstance(r, BadLine)], at
+        assert same(got) == same([s for s in every if s.offset >= at]), at
+
+
+def test_a_resumed_stderr_parse_that_starts_inside_an_entry_tells_its_lines_late(postgres_run: ServerRun) -> None:
+    """After a pause the checkpoint is where the stream stood: a multi-line statement's next lines, written
+    after the pause, come first when the follower restarts there. They are late lines, not bad ones."""
+    prefix = postgres_run.log_line_prefix
+    data = postgres_run.logs["postgres"].read_bytes()
+    every, _ = marks(data, "postgres", prefix)
+    multiline = next(s for s in every if "\n" in s.text)
+    at = data.index(b"\n", multiline.offset) + 1  # its second line
+    got, late = resumed_at(data, at, "postgres", prefix)
+    after = lines_at(data, at, multiline.text.count("\n") + 2)  # its lines, its parameters, its duration
+    assert (multiline.params, multiline.duration_ns is not None) == (("'张三'",), True)
+    assert b" DETAIL:  parameters: " in data[after[-2][0] : after[-1][0]]
+    assert b" LOG:  duration: " in data[after[-1][0] : data.index(b"\n", after[-1][0])]
+    assert [o for o, _ in late] == [o for o, _ in after]  # (a resumed parse numbers lines from where it starts)
+    assert not [r for r in got if isinstance(r, BadLine)]
+    assert same(got) == same([s for s in every if s.offset > multiline.offset])
+
+
+def test_a_csvlog_pause_inside_a_record_is_not_passed_on(postgres_run: ServerRun) -> None:
+    """The checkpoint after a pause is where the stream stood: never inside a CSV record (a quote still open)."""
+    data = postgres_run.logs["postgres-csv"].read_bytes()
+    every, _ = marks(data, "postgres-csv", "")
+    multiline = next(s for s in every if "\n" in s.text)
+    cut = data.index(b"\n", multiline.offset) + 1  # after the record's first line
+    options = ParseOptions(source="x", tz=zone(ZONE))
+    entries = list(csv_entries(Paused([data[:cut], PAUSE, data[cut:], PAUSE]), options))  # type: ignore[arg-type]
+    assert [e.offset for e in entries if e is PAUSED] == [-1]  # the one at the end, none inside the record
+    assert len(entries) == 1 + len(list(csv_entries(io.BytesIO(data), options)))
