@@ -70,8 +70,8 @@ emitted), except for the formats whose resumed parse tells late lines
 left the stream, past what it stored. A restart then does not read a stored
 statement again (a second reading, now whole or with its duration, would
 have its id and be dropped as a duplicate without a word), and what arrives
-for it after the restart is late, as without the restart (PostgreSQL's marks
-also never split a statement from entries added to it: :mod:`audit.pg_pending`).
+for it after the restart is late, as without the restart (PostgreSQL: see
+:mod:`audit.pg_pending` for the durations that may be counted late wrongly).
 
 What a resumed parser cannot know is state written before ``m``: a MySQL
 general log names a connection's user and client only on its ``Connect`` line
@@ -430,10 +430,14 @@ class LogFollower:
         flushed: int | None = None  # the first offset the parser flushed at the end of its input
         # PostgreSQL: a PendingStatements watches the entries and says where a checkpoint may point mid-file
         # (after a pause: where the stream stood, past the statements the pause stored).
+        # A statement an idle flush stored ran at least as long as the log stayed quiet: a shorter duration after
+        # a restart is not late (half this follower's idle flush: the run that stored it may have had another).
+        late_ms = 500 * (self.idle_flush or IDLE_FLUSH)
         pending = PendingStatements(lambda: tail.quiet_from - base) if fmt in PG_ENTRIES else None
         # Resumed at a checkpoint: what arrives there for what was stored before the restart (a PostgreSQL
         # duration, a continuation line) is late, and the parser tells on_late (see audit.pg_pending).
-        options = dataclasses.replace(self.options, resumed=base > 0) if fmt in RESUMED_FORMATS else self.options
+        resumed = late_ms if base > 0 and fmt in RESUMED_FORMATS else None
+        options = dataclasses.replace(self.options, resumed=resumed) if resumed is not None else self.options
         records: Iterator[Record] = (
             statements(pending.entries(PG_ENTRIES[fmt](tail, options)), options)  # type: ignore[arg-type]
             if pending is not None
@@ -487,9 +491,6 @@ class LogFollower:
         # At its end the parser has flushed all it held, so every record before `flushed` has been emitted.
         if end.reason != "truncated":
             self._ordered_mark = None
-            if pending is not None and flushed is not None:
-                # Not inside a statement emitted with entries after it (see audit.pg_pending).
-                flushed = pending.lowered(flushed - base) + base
             self._batch_mark = cp.at(tail.pos if end.final or flushed is None else flushed)
         if end.reason == "idle":
             end = _End(False, "idle", resume=tail.pos if flushed is None else flushed, emitted_below=tail.pos)

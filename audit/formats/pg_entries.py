@@ -157,7 +157,7 @@ def stderr_entries(stream: BinaryIO, options: ParseOptions) -> Iterator[PgEntry 
 
     # After a pause, or at the start of a resumed parse (which may start where a pause left off): continuation
     # lines of an entry emitted before are passed over (and told to on_late).
-    skipping = options.resumed
+    skipping = options.resumed is not None
     on_late = options.on_late
     for line in read_lines(stream):
         text = line.text

@@ -81,8 +81,9 @@ def statements(
     on_late = options.on_late
     # A resumed parse (options.resumed): the sessions that started a statement in it. A lone duration of
     # any other session is for a statement that started before the input did: one stored by an earlier
-    # parse without it (the follower's checkpoint never splits a statement from what was added to it).
-    started: dict[str | None, None] | None = {} if options.resumed and on_late is not None else None
+    # parse without it, if it ran long enough to have been stored at an idle flush (audit.pg_pending).
+    started: dict[str | None, None] | None = {} if options.resumed is not None and on_late is not None else None
+    late_ms = options.resumed or 0.0
 
     def new(e: PgEntry, text: str, duration_ms: str | None) -> Statement:
         params = parameters(e.detail) if e.detail and e.detail.startswith("parameters: ") else ()
@@ -143,7 +144,12 @@ def statements(
                         yield held._replace(duration_ns=round(float(duration) * 1_000_000), outcome="success")
                     elif on_late is not None and key in flushed:
                         on_late(e.offset, e.line)  # the duration of a statement emitted at a pause
-                    elif started is not None and on_late is not None and key not in started:
+                    elif (
+                        started is not None
+                        and on_late is not None
+                        and key not in started
+                        and float(duration) >= late_ms
+                    ):
                         on_late(e.offset, e.line)  # the duration of a statement stored before the input started
                         _renew(started, key, None, max_sessions)  # (once: a later one is no statement's)
                     continue

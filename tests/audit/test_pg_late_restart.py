@@ -21,6 +21,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from audit.follow import IDLE_FLUSH
 from audit.formats import FORMATS, PG_ENTRIES, ParseOptions
 from audit.formats.pg_entries import PAUSED, csv_entries
 from audit.formats.pg_statements import statements
@@ -117,11 +118,20 @@ def test_a_duration_after_a_restart_for_a_statement_stored_before_is_counted_and
     assert len(found) == 1  # stored once, as it stood at the flush: no second event, no changed one
 
 
-def resumed_at(data: bytes, at: int, fmt: str, prefix: str) -> tuple[list[Record], list[tuple[int, int]]]:
+LATE_MS = 500 * IDLE_FLUSH  # what the follower takes (half its idle flush)
+
+
+def resumed_at(
+    data: bytes, at: int, fmt: str, prefix: str, late_ms: float = LATE_MS
+) -> tuple[list[Record], list[tuple[int, int]]]:
     """The records of a parse resumed at byte ``at`` (offsets made the file's again) and what it told on_late."""
     late: list[tuple[int, int]] = []
     options = ParseOptions(
-        source="x", tz=zone(ZONE), log_line_prefix=prefix, on_late=lambda o, n: late.append((o + at, n)), resumed=True
+        source="x",
+        tz=zone(ZONE),
+        log_line_prefix=prefix,
+        on_late=lambda o, n: late.append((o + at, n)),
+        resumed=late_ms,
     )
     got = [
         r._replace(offset=r.offset + at) if isinstance(r, Statement) else dataclasses.replace(r, offset=r.offset + at)
@@ -157,10 +167,11 @@ def same(records: list[Record]) -> list[tuple[object, ...]]:
 def test_a_parse_resumed_at_any_mark_reads_each_statement_whole_and_nothing_late(
     fmt: str, postgres_run: ServerRun
 ) -> None:
-    """Without a pause nothing is late: a parse resumed at a mark (a restart) must not take for late an entry
-    added to a statement before the mark. With two sessions at once (one statement waiting while the other
-    runs several), a mark at the other's last statement lay inside the first one's: its duration, after that
-    mark, was then taken for late. The mark is moved back to the first one's start (read again, same id)."""
+    """Without a pause nothing is late: a parse resumed at a mark (a restart) takes nothing for late, and reads
+    each statement from the mark on whole. With two sessions at once (one statement waiting while the other
+    runs several), a mark lies inside the waiting one (at the other's last statement): its duration, after
+    the mark, was read before it; it is not late, being shorter than an idle flush (a statement an idle flush
+    stored ran at least that long). One that long would be counted late there (see audit.pg_pending)."""
     prefix = postgres_run.log_line_prefix
     if fmt == "postgres-interleaved":
         fmt = "postgres"
@@ -168,7 +179,12 @@ def test_a_parse_resumed_at_any_mark_reads_each_statement_whole_and_nothing_late
     else:
         data, held_at = postgres_run.logs[fmt].read_bytes(), -1
     every, found = marks(data, fmt, prefix)
-    assert held_at < 0 or held_at in found  # (a mark was moved back to the waiting statement)
+    if held_at >= 0:
+        waiting = next(s for s in every if s.offset == held_at)
+        assert waiting.duration_ns is not None and waiting.duration_ns < LATE_MS * 1_000_000
+        inside = [at for at in found if held_at < at < data.index(b"duration: ", data.index(b"\n", held_at))]
+        assert inside  # what the case is about; were its duration longer, the parse resumed there counts it:
+        assert len(resumed_at(data, inside[-1], fmt, prefix, late_ms=0.0)[1]) == 1
     for at in sorted(found):
         got, late = resumed_at(data, at, fmt, prefix)
         assert late == [], at
@@ -184,12 +200,14 @@ def test_a_resumed_stderr_parse_that_starts_inside_an_entry_tells_its_lines_late
     every, _ = marks(data, "postgres", prefix)
     multiline = next(s for s in every if "\n" in s.text)
     at = data.index(b"\n", multiline.offset) + 1  # its second line
-    got, late = resumed_at(data, at, "postgres", prefix)
+    # (Its duration is short: the real statement was not stored at a pause. A late_ms of 0 takes it as if it had.)
+    got, late = resumed_at(data, at, "postgres", prefix, late_ms=0.0)
     after = lines_at(data, at, multiline.text.count("\n") + 2)  # its lines, its parameters, its duration
     assert (multiline.params, multiline.duration_ns is not None) == (("'张三'",), True)
     assert b" DETAIL:  parameters: " in data[after[-2][0] : after[-1][0]]
     assert b" LOG:  duration: " in data[after[-1][0] : data.index(b"\n", after[-1][0])]
     assert [o for o, _ in late] == [o for o, _ in after]  # (a resumed parse numbers lines from where it starts)
+    assert [o for o, _ in resumed_at(data, at, "postgres", prefix)[1]] == [o for o, _ in after[:-1]]
     assert not [r for r in got if isinstance(r, BadLine)]
     assert same(got) == same([s for s in every if s.offset > multiline.offset])
 
