@@ -52,6 +52,8 @@ from collections.abc import Callable, Iterator
 from audit.formats.pg_entries import PAUSED, PgEntry
 from audit.records import BadLine
 
+_FEW = 8  # open statements up to which the earliest is found by a scan (cheaper than keeping a heap)
+
 
 def starts_statement(message: str) -> bool:
     """Whether a LOG message is one the statement parser turns into a statement it may hold."""
@@ -66,8 +68,8 @@ class PendingStatements:
     def __init__(self, resume_at: Callable[[], int] | None = None) -> None:
         self._open: dict[str | None, int] = {}  # session -> offset of its open statement
         self._session: dict[int, str | None] = {}  # open offset -> session
-        # The open offsets as a heap, closed ones left in it until they reach the top: the earliest open one in
-        # O(log n) per statement, where min() over every session's was O(n) (a busy server's many sessions).
+        # When more than a few are open, the open offsets as a heap too, closed ones left in it until they reach
+        # the top: the earliest open one in O(log n) per statement, where min() over every session's was O(n).
         self._heap: list[int] = []
         self._last_start: int | None = None
         self._resume_at = resume_at
@@ -84,10 +86,14 @@ class PendingStatements:
                     self._session.pop(previous, None)
                 self._open[key] = e.offset
                 self._session[e.offset] = key
-                heapq.heappush(self._heap, e.offset)
-                if len(self._heap) > 2 * len(self._session) + 64:  # mostly closed ones under an old open one
-                    self._heap = list(self._session)
-                    heapq.heapify(self._heap)
+                if len(self._session) > _FEW:
+                    if self._heap and len(self._heap) <= 2 * len(self._session) + 64:
+                        heapq.heappush(self._heap, e.offset)
+                    else:  # (built when the open ones become many; rebuilt when mostly closed ones)
+                        self._heap = list(self._session)
+                        heapq.heapify(self._heap)
+                elif self._heap:
+                    self._heap = []  # (it holds every open offset or is empty: this one was not pushed)
                 self._last_start = e.offset
             elif e is PAUSED and self._resume_at is not None:
                 # The parser now emits all it holds: nothing is open, and everything before here is emitted.
@@ -106,10 +112,15 @@ class PendingStatements:
 
     def mark(self) -> int | None:
         """The offset a checkpoint may point at now (relative to the entries' stream), None before any start."""
-        heap = self._heap
-        while heap and heap[0] not in self._session:
-            heapq.heappop(heap)
-        if heap:
+        if len(self._session) <= _FEW:
+            if self._heap:
+                self._heap = []  # (out of date from here on: built again when they are many)
+            if self._session:
+                return min(self._session)
+        else:
+            heap = self._heap
+            while heap[0] not in self._session:
+                heapq.heappop(heap)
             return heap[0]
         if self._resumed is not None and (self._last_start is None or self._resumed > self._last_start):
             return self._resumed
