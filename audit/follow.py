@@ -23,20 +23,21 @@ format's parser over a :class:`_Tail`, a stream over the open file that:
   (and has grown since the last idle flush), has the parser emit what it
   holds, so a log that goes quiet shows its last statement within seconds.
   For the formats whose parsers hold statements (``PAUSE_FORMATS``: the MySQL
-  general and slow logs, PostgreSQL's three) it returns
+  general and slow logs, PostgreSQL's three, pgaudit's) it returns
   :data:`~audit.lines.PAUSE` instead of data: the parser emits what it holds
   as complete for now (MySQL: the open entry and, general log, a held
   ``EXECUTE`` query; PostgreSQL: the entry being assembled and every statement
-  waiting for its parameters, duration or error), keeps the rest of its state
-  (connections, the last time written, sessions) and reads on where it was.
+  waiting for its parameters, duration or error; pgaudit: the entry being
+  assembled), keeps the rest of its state (connections, the last time written,
+  sessions, pgaudit's statement ids) and reads on where it was.
   What it emits there is final, emitted like any record; what arrives for it
   later (continuation lines, a duration, parameters, an error) is not added
   (the event is stored, and events do not change): the parser tells each such
   line to ``ParseOptions.on_late`` and the follower counts it
   (``IngestCounts.late_lines``) and names the first ones' byte offsets in a
   message, never their text.
-  For the other formats (one entry per line, or pgaudit's last entry) it ends
-  the parse with an **idle** end; what the parser flushes then is emitted, and
+  For the other formats (one entry per line) it ends the parse with an
+  **idle** end; what the parser flushes then is emitted, and
   the follower parses on from the first record it flushed, emitting only
   records that start past the idle end (a flushed entry's later lines are not
   added to it).
@@ -64,8 +65,13 @@ duplicates, stored once, never loss). After an idle end the mark is the first
 record flushed, so one flushed while it still waited is read again whole after
 a crash (same id: stored once). A pause emits what the parser held for good:
 the mark is then made as at any other point (MySQL: the last statement
-emitted; PostgreSQL: the earliest statement still held, which may now lie past
-one emitted at the pause).
+emitted), except for the formats whose resumed parse tells late lines
+(``RESUMED_FORMATS``: PostgreSQL's, pgaudit): there it is where the pause
+left the stream, past what it stored. A restart then does not read a stored
+statement again (a second reading, now whole or with its duration, would
+have its id and be dropped as a duplicate without a word), and what arrives
+for it after the restart is late, as without the restart (PostgreSQL: see
+:mod:`audit.pg_pending` for the durations that may be counted late wrongly).
 
 What a resumed parser cannot know is state written before ``m``: a MySQL
 general log names a connection's user and client only on its ``Connect`` line
@@ -78,6 +84,7 @@ meets a new file), not at idle flushes: those pause the parse, not end it.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import sqlite3
@@ -104,13 +111,17 @@ from netguard.events.sink import EventSink, SinkFull
 from netguard.store import StateStore
 from netguard.store.checkpoints import Checkpoint, CheckpointRegistry, Mark
 
-ORDERED_FORMATS = frozenset({"mysql-general", "mysql-slow", "mariadb-audit", "jsonl"})
+ORDERED_FORMATS = frozenset({"mysql-general", "mysql-slow", "mariadb-audit", "jsonl", "pgaudit"})
 # Formats whose entries lean on earlier ones (a connection's user and client, a time written only when it changes).
 STATEFUL_FORMATS = frozenset({"mysql-general", "mysql-slow"})
 # Formats whose parsers take a pause (audit.lines.PAUSE) at an idle flush and read on: those that hold
 # statements (the MySQL logs' last entry, PostgreSQL's statements waiting for their duration). The others
 # hold at most their last entry, so ending their parse there and starting after it re-reads next to nothing.
-PAUSE_FORMATS = STATEFUL_FORMATS | frozenset(PG_ENTRIES)
+PAUSE_FORMATS = STATEFUL_FORMATS | frozenset(PG_ENTRIES) | {"pgaudit"}
+# Formats whose parse, resumed at a checkpoint (ParseOptions.resumed), tells on_late what arrives there for an
+# entry stored before it (its next lines; PostgreSQL: a duration, parameters): their checkpoint after a pause
+# may then be where the pause left the stream, past what it stored, which a restart does not read again.
+RESUMED_FORMATS = frozenset(PG_ENTRIES) | {"pgaudit"}
 # Events per submission, and per store write (the sink's batch_size): one SQLite transaction
 # of 2000 events costs a third less per event than 500 (measured here; FTS indexing dominates).
 BATCH = 2000
@@ -417,14 +428,25 @@ class LogFollower:
             pause=fmt in PAUSE_FORMATS,
         )
         flushed: int | None = None  # the first offset the parser flushed at the end of its input
-        # PostgreSQL: a PendingStatements watches the entries and says where a checkpoint may point mid-file.
-        pending = PendingStatements() if fmt in PG_ENTRIES else None
+        # PostgreSQL: a PendingStatements watches the entries and says where a checkpoint may point mid-file
+        # (after a pause: where the stream stood, past the statements the pause stored).
+        # A statement an idle flush stored ran at least as long as the log stayed quiet: a shorter duration after
+        # a restart is not late (half this follower's idle flush: the run that stored it may have had another).
+        late_ms = 500 * (self.idle_flush or IDLE_FLUSH)
+        pending = PendingStatements(lambda: tail.quiet_from - base) if fmt in PG_ENTRIES else None
+        # Resumed at a checkpoint: what arrives there for what was stored before the restart (a PostgreSQL
+        # duration, a continuation line) is late, and the parser tells on_late (see audit.pg_pending).
+        resumed = late_ms if base > 0 and fmt in RESUMED_FORMATS else None
+        options = dataclasses.replace(self.options, resumed=resumed) if resumed is not None else self.options
         records: Iterator[Record] = (
-            statements(pending.entries(PG_ENTRIES[fmt](tail, self.options)), self.options)  # type: ignore[arg-type]
+            statements(pending.entries(PG_ENTRIES[fmt](tail, options)), options)  # type: ignore[arg-type]
             if pending is not None
-            else FORMATS[fmt](tail, self.options)  # type: ignore[arg-type]
+            else FORMATS[fmt](tail, options)  # type: ignore[arg-type]
         )
         ordered = fmt in ORDERED_FORMATS
+        # pgaudit: after a pause the mark is where it left the stream (everything before is emitted), not the
+        # entry it stored, which a restart would read again whole (same id, dropped) and its late lines with it.
+        pause_marks = ordered and fmt in RESUMED_FORMATS
         key = cp.file_key
         name = self.source.name
         make = self.events.event
@@ -453,7 +475,8 @@ class LogFollower:
                 self.counts.unparsed += 1
             self._add(make(item, log_position(item, name, key)))
             if ordered:
-                self._ordered_mark = (cp, offset)  # made a Mark when submitted: one per batch, not per statement
+                # Made a Mark when submitted: one per batch, not per statement.
+                self._ordered_mark = (cp, max(offset, tail.quiet_from) if pause_marks else offset)
             elif pending is not None and tail.end is None:
                 at = pending.mark()
                 if at is not None:

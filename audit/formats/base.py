@@ -32,6 +32,12 @@ class ParseOptions:
     # error. Such a line is not added to anything (the statement was stored as it stood, and events do not
     # change), so the caller counts and reports it rather than it vanishing. PostgreSQL: once per entry.
     on_late: Callable[[int, int], None] | None = field(default=None, compare=False)
+    # Set when the input starts where an earlier parse of the file stopped (a follower resuming at its
+    # checkpoint): entries in it may then belong to statements that parse stored at an idle flush, and the
+    # parser tells on_late of them (continuation lines; PostgreSQL: a lone duration, parameters). The value
+    # is the shortest run time, in ms, of a statement stored so (the log stayed quiet at least that long
+    # between its start and its end): a shorter duration is not late. See audit.pg_pending.
+    resumed: float | None = None
 
 
 Parser = Callable[[BinaryIO, ParseOptions], Iterator[Record]]

@@ -155,7 +155,9 @@ def stderr_entries(stream: BinaryIO, options: ParseOptions) -> Iterator[PgEntry 
             ),
         )  # fmt: skip
 
-    skipping = False  # after a pause: continuation lines of the entry emitted then are passed over
+    # After a pause, or at the start of a resumed parse (which may start where a pause left off): continuation
+    # lines of an entry emitted before are passed over (and told to on_late).
+    skipping = options.resumed is not None
     on_late = options.on_late
     for line in read_lines(stream):
         text = line.text
@@ -194,7 +196,8 @@ def stderr_entries(stream: BinaryIO, options: ParseOptions) -> Iterator[PgEntry 
 
 def _records(stream: BinaryIO, options: ParseOptions) -> Iterator[tuple[Line, str] | BadLine | Line]:
     """Whole CSV records (quoted newlines joined back) with the line they start on; a follower's pause (IDLE)
-    as it comes (a record whose quote is still open at a pause is not complete: it waits for its lines)."""
+    between records (one that comes while a record's quote is still open is not passed on: the record waits
+    for its lines, and the statements held wait for the next pause)."""
     first: Line | None = None
     parts: list[str] = []
     quotes = 0
@@ -202,7 +205,10 @@ def _records(stream: BinaryIO, options: ParseOptions) -> Iterator[tuple[Line, st
         text = line.text
         if text is None:
             if line is IDLE:
-                yield line
+                # Not inside a record: a follower's checkpoint may be put where the pause came (audit.pg_pending),
+                # and a record is written whole (a quote still open means its lines are on their way).
+                if first is None:
+                    yield line
                 continue
             if first is not None:  # the record is torn: report it, resynchronise
                 yield bad(options, first, "CSV record interrupted by undecodable data")

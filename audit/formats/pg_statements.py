@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import TypeVar
 
 from audit.formats.base import ParseOptions
 from audit.formats.pg_entries import PAUSED, PgEntry
@@ -47,6 +48,8 @@ _DURATION = re.compile(r"duration: (?P<ms>\d+(?:\.\d+)?) ms(?:  (?P<rest>.*))?\Z
 _DURATION_STATEMENT = re.compile(r"duration: (\d+(?:\.\d+)?) ms  statement: (.*)\Z", re.S)
 _EXECUTE = re.compile(r"execute (?P<name>\S+?)(?: \(portal \S+\))?: (?P<sql>.*)\Z", re.S)
 _PARAM = re.compile(r"\$(\d+) = (NULL|'(?:[^']|'')*')")
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 MAX_SESSIONS = 10_000  # sessions with something held (see the module docstring)
 
 
@@ -54,6 +57,14 @@ def parameters(detail: str) -> tuple[str, ...]:
     """``parameters: $1 = '1', $2 = NULL`` → ("'1'", "NULL"), in $n order (as SQL literals)."""
     found = {int(n): v for n, v in _PARAM.findall(detail)}
     return tuple(found.get(i, "NULL") for i in range(1, max(found, default=0) + 1))
+
+
+def _renew(held: dict[_K, _V], key: _K, value: _V, max_sessions: int) -> None:
+    """``held[key] = value`` as its newest entry (insertion order is age), the oldest forgotten at ``max_sessions``."""
+    held.pop(key, None)
+    if len(held) >= max_sessions:
+        del held[next(iter(held))]
+    held[key] = value
 
 
 def statements(
@@ -68,6 +79,11 @@ def statements(
     flushed: dict[str | None, str] = {}
     # Told of each entry that arrives for a statement emitted at a pause (the follower counts them).
     on_late = options.on_late
+    # A resumed parse (options.resumed): the sessions that started a statement in it. A lone duration of
+    # any other session is for a statement that started before the input did: one stored by an earlier
+    # parse without it, if it ran long enough to have been stored at an idle flush (audit.pg_pending).
+    started: dict[str | None, None] | None = {} if options.resumed is not None and on_late is not None else None
+    late_ms = options.resumed or 0.0
 
     def new(e: PgEntry, text: str, duration_ms: str | None) -> Statement:
         params = parameters(e.detail) if e.detail and e.detail.startswith("parameters: ") else ()
@@ -105,16 +121,18 @@ def statements(
                 # log_min_duration_statement's usual entry, complete as it is: what the general way
                 # below does with it, with one match.
                 duration_ms, sql = ds.groups()
-                last_was_execute.pop(key, None)
-                if len(last_was_execute) >= max_sessions:
-                    del last_was_execute[next(iter(last_was_execute))]
-                last_was_execute[key] = False
+                _renew(last_was_execute, key, False, max_sessions)
                 held = pending.pop(key, None)
                 if held is not None:
                     yield held
                 if flushed:
                     flushed.pop(key, None)
-                yield new(e, sql, duration_ms)
+                if started is not None:
+                    _renew(started, key, None, max_sessions)
+                # new(e, sql, duration_ms), inline (one call less on the hottest path: the _renew above is one more)
+                detail = e.detail
+                params = parameters(detail) if detail and detail.startswith("parameters: ") else ()
+                yield e.statement(options.source, sql, params, round(float(duration_ms) * 1_000_000), "success")
                 continue
             text: str | None = None
             duration: str | None = None
@@ -129,6 +147,14 @@ def statements(
                         yield held._replace(duration_ns=round(float(duration) * 1_000_000), outcome="success")
                     elif on_late is not None and key in flushed:
                         on_late(e.offset, e.line)  # the duration of a statement emitted at a pause
+                    elif (
+                        started is not None
+                        and on_late is not None
+                        and key not in started
+                        and float(duration) >= late_ms
+                    ):
+                        on_late(e.offset, e.line)  # the duration of a statement stored before the input started
+                        _renew(started, key, None, max_sessions)  # (once: a later one is no statement's)
                     continue
                 msg = rest
             if msg.startswith("statement: "):
@@ -137,10 +163,7 @@ def statements(
                 x = _EXECUTE.match(msg)
                 if x is not None:
                     text, is_execute = x.group("sql"), True
-            last_was_execute.pop(key, None)
-            if len(last_was_execute) >= max_sessions:
-                del last_was_execute[next(iter(last_was_execute))]
-            last_was_execute[key] = is_execute
+            _renew(last_was_execute, key, is_execute, max_sessions)
             if text is None:
                 if msg.startswith("disconnection: "):
                     held = pending.pop(key, None)
@@ -155,6 +178,8 @@ def statements(
                 yield held
             if flushed:
                 flushed.pop(key, None)
+            if started is not None:
+                _renew(started, key, None, max_sessions)
             stmt = new(e, text, duration)
             if duration is not None and not is_execute:
                 yield stmt
@@ -172,15 +197,21 @@ def statements(
                         yield pending.pop(key)
                 elif on_late is not None and key in flushed:
                     on_late(e.offset, e.line)  # the parameters of a statement emitted at a pause
+            elif (
+                started is not None
+                and on_late is not None
+                and key not in last_was_execute
+                and e.message.startswith("parameters: ")
+            ):
+                # No entry of the session yet: the parameters of the last entry before the input started (which
+                # the server writes with them, so only a pause came between): a statement stored without them.
+                on_late(e.offset, e.line)
             last_was_execute[key] = False
         elif sev in ("ERROR", "FATAL", "PANIC"):
             if e.query is not None:  # csv/json: the statement is on the error entry itself
                 yield from failed(e, key, e.query, e)
             else:
-                last_error.pop(key, None)
-                if len(last_error) >= max_sessions:
-                    del last_error[next(iter(last_error))]
-                last_error[key] = e
+                _renew(last_error, key, e, max_sessions)
         elif sev == "STATEMENT":
             error = last_error.pop(key, None)
             if error is not None:
