@@ -66,8 +66,8 @@ record flushed, so one flushed while it still waited is read again whole after
 a crash (same id: stored once). A pause emits what the parser held for good:
 the mark is then made as at any other point (MySQL: the last statement
 emitted), except for the formats whose resumed parse tells late lines
-(``RESUMED_FORMATS``: PostgreSQL's, pgaudit): there it is where the pause
-left the stream, past what it stored. A restart then does not read a stored
+(``RESUMED_FORMATS``: PostgreSQL's, pgaudit, the MySQL logs): there it is
+where the pause left the stream, past what it stored. A restart then does not read a stored
 statement again (a second reading, now whole or with its duration, would
 have its id and be dropped as a duplicate without a word), and what arrives
 for it after the restart is late, as without the restart (PostgreSQL: see
@@ -80,6 +80,11 @@ formats (``STATEFUL_FORMATS``) the parser is run from byte 0 and what lies
 before ``m`` is skipped unanalysed: parsing alone is cheap next to analysis,
 and attribution stays right. That replay happens when a follower starts (or
 meets a new file), not at idle flushes: those pause the parse, not end it.
+The replay pauses at ``m`` (:data:`~audit.lines.PAUSE`, as the idle flush
+that moved the checkpoint there did): an entry still open there was stored
+by that flush (a stop or an end flushes the open entry, and the mark is then
+at its start), so the parser tells ``on_late`` of its lines after ``m``; a
+line before ``m`` is not counted again (it was counted when first read).
 """
 
 from __future__ import annotations

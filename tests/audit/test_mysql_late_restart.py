@@ -22,7 +22,7 @@ from audit.records import Statement
 from tests.audit.conftest import ServerRun
 from tests.audit.test_follow_idle import follow, kill, parse_all, wait_checkpoint
 from tests.audit.test_follow_pause import lines_at, stop_output, wait_count
-from tests.audit.test_ingest import _expected, count, stored
+from tests.audit.test_ingest import _expected, _ingest_real, count, stored
 
 
 @pytest.fixture
@@ -130,3 +130,28 @@ def test_a_restart_between_whole_statements_counts_nothing_late(
     assert "late line" not in out + err
     assert count(cfg) == len(every)
     assert stored(cfg) == _expected(path, fmt, "")  # every statement once, whole
+
+
+@pytest.mark.parametrize("fmt", ["mysql-general", "mysql-slow"])
+def test_a_one_shot_run_counts_the_lines_added_to_the_statement_the_run_before_ended_with(
+    cfg: Path, tmp_path: Path, mariadb_run: ServerRun, fmt: str
+) -> None:
+    """Without --follow: a run that reads a log ending (with a newline) after a multi-line statement's first line
+    stores it as it stands (the file is complete as read); the next run, once the rest is written, counts the
+    statement's other lines late (before: dropped without a word, inside the statement the replay skipped)."""
+    log = mariadb_run.logs[fmt]
+    data = log.read_bytes()
+    every = parse_all(log, fmt)
+    multiline, cut = _multiline(data, every)
+    path = tmp_path / log.name
+    path.write_bytes(data[:cut])
+    first = _ingest_real(cfg, fmt, "", path)
+    assert first.exit_code == 0, first.output
+    assert "late line" not in first.output
+    with path.open("ab") as f:
+        f.write(data[cut:])
+    second = _ingest_real(cfg, fmt, "", path)
+    late = lines_at(data, cut, multiline.text.count("\n"))
+    assert f", {len(late)} late lines" in second.output
+    assert ", ".join(f"{path} byte {at}" for at, _ in late) in second.output
+    assert count(cfg) == len(every)
