@@ -66,8 +66,8 @@ record flushed, so one flushed while it still waited is read again whole after
 a crash (same id: stored once). A pause emits what the parser held for good:
 the mark is then made as at any other point (MySQL: the last statement
 emitted), except for the formats whose resumed parse tells late lines
-(``RESUMED_FORMATS``: PostgreSQL's, pgaudit): there it is where the pause
-left the stream, past what it stored. A restart then does not read a stored
+(``RESUMED_FORMATS``: PostgreSQL's, pgaudit, the MySQL logs): there it is
+where the pause left the stream, past what it stored. A restart then does not read a stored
 statement again (a second reading, now whole or with its duration, would
 have its id and be dropped as a duplicate without a word), and what arrives
 for it after the restart is late, as without the restart (PostgreSQL: see
@@ -80,6 +80,11 @@ formats (``STATEFUL_FORMATS``) the parser is run from byte 0 and what lies
 before ``m`` is skipped unanalysed: parsing alone is cheap next to analysis,
 and attribution stays right. That replay happens when a follower starts (or
 meets a new file), not at idle flushes: those pause the parse, not end it.
+The replay pauses at ``m`` (:data:`~audit.lines.PAUSE`, as the idle flush
+that moved the checkpoint there did): an entry still open there was stored
+by that flush (a stop or an end flushes the open entry, and the mark is then
+at its start), so the parser tells ``on_late`` of its lines after ``m``; a
+line before ``m`` is not counted again (it was counted when first read).
 """
 
 from __future__ import annotations
@@ -121,7 +126,8 @@ PAUSE_FORMATS = STATEFUL_FORMATS | frozenset(PG_ENTRIES) | {"pgaudit"}
 # Formats whose parse, resumed at a checkpoint (ParseOptions.resumed), tells on_late what arrives there for an
 # entry stored before it (its next lines; PostgreSQL: a duration, parameters): their checkpoint after a pause
 # may then be where the pause left the stream, past what it stored, which a restart does not read again.
-RESUMED_FORMATS = frozenset(PG_ENTRIES) | {"pgaudit"}
+# MySQL's (replayed from byte 0, see _Tail.replay_to): the parse pauses at the checkpoint as the idle flush did.
+RESUMED_FORMATS = frozenset(PG_ENTRIES) | {"pgaudit"} | STATEFUL_FORMATS
 # Events per submission, and per store write (the sink's batch_size): one SQLite transaction
 # of 2000 events costs a third less per event than 500 (measured here; FTS indexing dominates).
 BATCH = 2000
@@ -176,6 +182,7 @@ class _Tail:
         idle_flush: float | None = None,
         quiet_from: int = 0,
         pause: bool = False,
+        replay_to: int | None = None,
     ) -> None:
         self.handle = handle
         self.path = path
@@ -193,6 +200,10 @@ class _Tail:
         self.quiet_from = quiet_from
         self.pause = pause
         self.pauses = 0
+        # A stateful format's replay from byte 0 (audit.follow's docstring): the stream stops at this offset (the
+        # checkpoint, a line's start) and returns PAUSE once, as the idle flush that stored the entry open there
+        # did, so the parser tells on_late of that entry's lines that follow (not counted in `pauses`).
+        self.replay_to = replay_to
         self.bytes_read = 0  # handed to the parser
         self.last_data = time.monotonic()
         self._finished = finished  # the file is complete (rotated away): read it to its true end
@@ -205,6 +216,12 @@ class _Tail:
     def read(self, n: int = -1) -> bytes:
         if self.end is not None:
             return b""
+        replay_to = self.replay_to
+        if replay_to is not None:
+            if self.pos >= replay_to:
+                self.replay_to = None
+                return PAUSE
+            n = min(n if n > 0 else 1 << 20, replay_to - self.pos)
         while True:
             if self.stop.is_set():
                 self.end = _End(False, "stop")
@@ -415,6 +432,14 @@ class LogFollower:
         self._path, self._base, self._floor = path, base, floor
         handle.seek(base)
         self.counts.parses += 1
+        # A replay pauses where the stored part ends (see _Tail.replay_to): an entry open there was stored by the
+        # idle flush that moved the checkpoint past its start, so its lines after it are late. Only at a line's
+        # start, as every checkpoint is (a pause there would otherwise split a line).
+        replay_to = (
+            floor
+            if fmt in STATEFUL_FORMATS and base < floor and os.pread(handle.fileno(), 1, floor - 1) == b"\n"
+            else None
+        )
         tail = _Tail(
             handle,
             path,
@@ -426,6 +451,7 @@ class LogFollower:
             idle_flush=self.idle_flush,
             quiet_from=floor,
             pause=fmt in PAUSE_FORMATS,
+            replay_to=replay_to,
         )
         flushed: int | None = None  # the first offset the parser flushed at the end of its input
         # PostgreSQL: a PendingStatements watches the entries and says where a checkpoint may point mid-file
@@ -444,8 +470,8 @@ class LogFollower:
             else FORMATS[fmt](tail, options)  # type: ignore[arg-type]
         )
         ordered = fmt in ORDERED_FORMATS
-        # pgaudit: after a pause the mark is where it left the stream (everything before is emitted), not the
-        # entry it stored, which a restart would read again whole (same id, dropped) and its late lines with it.
+        # pgaudit, MySQL: after a pause the mark is where it left the stream (everything before is emitted), not
+        # the entry it stored, which a restart would read again whole (same id, dropped) and its late lines with it.
         pause_marks = ordered and fmt in RESUMED_FORMATS
         key = cp.file_key
         name = self.source.name
