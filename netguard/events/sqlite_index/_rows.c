@@ -20,6 +20,24 @@
 #define STR_READY(s) 0
 #endif
 
+/* Put ``text`` (a new reference, stolen) in ``out``: appended when ``at`` is None, else at the place
+ * ``at[k]`` gives (an IndexError if out of range). -1 with an exception set on failure. */
+static int
+put_text(PyObject *out, PyObject *at, Py_ssize_t k, PyObject *text)
+{
+    if (at == Py_None) {
+        int added = PyList_Append(out, text);
+        Py_DECREF(text);
+        return added;
+    }
+    Py_ssize_t where = PyLong_AsSsize_t(PyList_GET_ITEM(at, k));
+    if (where == -1 && PyErr_Occurred()) {
+        Py_DECREF(text);
+        return -1;
+    }
+    return PyList_SetItem(out, where, text);
+}
+
 /* ---- group ----------------------------------------------------------------------------- */
 
 /* One pass over each event: its keys hashed and compared, its values kept (row by row, in a
@@ -561,22 +579,8 @@ texts(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         if (text == NULL) {
             goto fail;
         }
-        if (at == Py_None) {
-            int added = PyList_Append(out, text);
-            Py_DECREF(text);
-            if (added < 0) {
-                goto fail;
-            }
-        }
-        else {
-            Py_ssize_t where = PyLong_AsSsize_t(PyList_GET_ITEM(at, k));
-            if (where == -1 && PyErr_Occurred()) {
-                Py_DECREF(text);
-                goto fail;
-            }
-            if (PyList_SetItem(out, where, text) < 0) {  /* steals text; IndexError if out of range */
-                goto fail;
-            }
+        if (put_text(out, at, k, text) < 0) {
+            goto fail;
         }
     }
     PyMem_Free(p.items);
@@ -686,22 +690,8 @@ bodies(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             }
             to += size;
         }
-        if (at == Py_None) {
-            int added = PyList_Append(out, text);
-            Py_DECREF(text);
-            if (added < 0) {
-                return NULL;
-            }
-        }
-        else {
-            Py_ssize_t where = PyLong_AsSsize_t(PyList_GET_ITEM(at, k));
-            if (where == -1 && PyErr_Occurred()) {
-                Py_DECREF(text);
-                return NULL;
-            }
-            if (PyList_SetItem(out, where, text) < 0) {  /* steals text */
-                return NULL;
-            }
+        if (put_text(out, at, k, text) < 0) {
+            return NULL;
         }
     }
     Py_RETURN_TRUE;
