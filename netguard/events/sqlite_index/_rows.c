@@ -20,6 +20,24 @@
 #define STR_READY(s) 0
 #endif
 
+#define PREFETCH 4  /* events ahead whose values are asked for */
+
+/* A batch's values are not in the cache: ask for those of the event PREFETCH ahead of ``k``
+ * (``columns``: ``width`` tuples of ``count`` values). */
+static inline void
+prefetch_values(PyObject *columns, Py_ssize_t width, Py_ssize_t k, Py_ssize_t count)
+{
+#if defined(__GNUC__)
+    if (k + PREFETCH < count) {
+        for (Py_ssize_t j = 0; j < width; j++) {
+            __builtin_prefetch(PyTuple_GET_ITEM(PyTuple_GET_ITEM(columns, j), k + PREFETCH));
+        }
+    }
+#else
+    (void)columns, (void)width, (void)k, (void)count;
+#endif
+}
+
 /* Put ``text`` (a new reference, stolen) in ``out``: appended when ``at`` is None, else at the place
  * ``at[k]`` gives (an IndexError if out of range). -1 with an exception set on failure. */
 static int
@@ -348,7 +366,6 @@ done:
     return result;
 }
 
-#define PREFETCH 4
 
 /* ---- texts ----------------------------------------------------------------------------- */
 
@@ -515,14 +532,7 @@ texts(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         goto fail;
     }
     for (Py_ssize_t k = 0; k < count; k++) {
-#if defined(__GNUC__)
-        /* a batch's values are not in the cache: ask for those of an event a few ahead */
-        if (k + PREFETCH < count) {
-            for (Py_ssize_t j = 0; j < width; j++) {
-                __builtin_prefetch(PyTuple_GET_ITEM(PyTuple_GET_ITEM(columns, j), k + PREFETCH));
-            }
-        }
-#endif
+        prefetch_values(columns, width, k, count);
         Py_INCREF(prefix);
         if (pieces_add(&p, prefix) < 0) {
             goto fail;
@@ -646,13 +656,7 @@ bodies(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     for (Py_ssize_t k = 0; k < count; k++) {
-#if defined(__GNUC__)
-        if (k + PREFETCH < count) {
-            for (Py_ssize_t j = 0; j < width; j++) {
-                __builtin_prefetch(PyTuple_GET_ITEM(PyTuple_GET_ITEM(columns, j), k + PREFETCH));
-            }
-        }
-#endif
+        prefetch_values(columns, width, k, count);
         Py_ssize_t length = width - 1;
         Py_UCS4 widest = 0x1f;
         for (Py_ssize_t j = 0; j < width; j++) {
