@@ -19,7 +19,7 @@ from netguard.events.schema import DEFAULT_TEXT_FIELDS, FIELDS
 from netguard.events.sqlite_index.batch import store_rows
 from netguard.events.sqlite_index.cjk import cjk_tokens
 from netguard.events.sqlite_index.terms import NUMBER_FIELDS
-from netguard.events.sqlite_store import MIGRATIONS, SQLiteEventStore
+from netguard.events.sqlite_store import MIGRATIONS, SQLiteEventStore, _event_rows
 from netguard.lab.synthetic_events import START_MS, synthetic_events
 from netguard.store.db import migrate
 from tests.events.fts_rows import fts_rows
@@ -186,24 +186,13 @@ def _write_as_version_2(path: Path, events: list[Event]) -> None:
     register_functions(conn)
     migrate(conn, MIGRATIONS[:2], where="test store")
     conn.execute("BEGIN")
-    for rowid, e in enumerate(events, 1):
-        f = e.fields
-        conn.execute(
-            "INSERT INTO events(rowid, id, ts, kind, user, outcome, risk, action, doc)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                rowid,
-                e.id,
-                e.timestamp_ms,
-                e.kind,
-                f.get("user.name"),
-                f.get("event.outcome"),
-                f.get("netguard.risk"),
-                f.get("event.action"),
-                e.json,
-            ),
-        )
-        conn.execute("INSERT INTO events_fts(rowid, body) VALUES (?, ?)", (rowid, fts_body(f)))
+    conn.executemany(
+        "INSERT INTO events(rowid, id, ts, kind, user, outcome, risk, action, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        _event_rows(events, 1),  # the columns schema 2 added are the store's still
+    )
+    conn.executemany(
+        "INSERT INTO events_fts(rowid, body) VALUES (?, ?)", [(i, fts_body(e.fields)) for i, e in enumerate(events, 1)]
+    )
     store_rows(conn, [(i, e.fields, fts_body(e.fields)) for i, e in enumerate(events, 1)])
     conn.execute("COMMIT")
     conn.close()
