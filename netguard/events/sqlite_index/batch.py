@@ -48,7 +48,7 @@ def accelerator() -> ModuleType | None:
     return _rows
 
 
-class _Memo(dict[Any, Any]):
+class Memo(dict[Any, Any]):
     """A dict that computes a missing value with ``make`` and keeps it: looked up with ``map`` it stays in C."""
 
     __slots__ = ("make",)
@@ -159,7 +159,7 @@ class Batch:
         deque(map(out.__setitem__, group.at, values), maxlen=0)
 
 
-class AddressKeys(_Memo):
+class AddressKeys(Memo):
     """Addresses packed by :func:`ip_key`, by their text: a store keeps one, as a network's addresses repeat."""
 
     LIMIT = 100_000  # addresses kept; the cache is emptied (between batches) when it holds more
@@ -205,7 +205,7 @@ def _cjk_rows(batch: Batch) -> list[tuple[int, str]]:
     wide = list(map(not_, map(str.isascii, batch.bodies)))  # O(1) each: CPython keeps the flag
     if not any(wide):
         return []
-    texts = _Memo(cjk_tokens)  # texts repeat within a batch (a message, a statement): each worked out once
+    texts = Memo(cjk_tokens)  # texts repeat within a batch (a message, a statement): each worked out once
     made = map(texts.__getitem__, compress(batch.bodies, wide))
     return [row for row in zip(compress(batch.rowids, wide), made, strict=True) if row[1]]
 

@@ -16,7 +16,7 @@ from types import ModuleType
 from typing import Any
 
 from netguard.events.schema import FIELDS, FieldType
-from netguard.events.sqlite_index.batch import Batch, Group, _Memo
+from netguard.events.sqlite_index.batch import Batch, Group, Memo
 
 # --- schema 3: the terms index, the numbers index, the values dictionary
 #
@@ -197,7 +197,7 @@ class TermIndexer:
         self,
         group: Group,
         layout: _Layout,
-        symbols: _Memo,
+        symbols: Memo,
         bodies: list[str],
         texts: list[str],
         several: bool,
@@ -216,7 +216,7 @@ class TermIndexer:
             column = group.column(name)
             if all(map(list.__instancecheck__, column)):
                 try:  # lists repeat within a batch (tags, related.user): each joined once
-                    lists = _Memo(functools.partial(_joined, tokens.__getitem__))
+                    lists = Memo(functools.partial(_joined, tokens.__getitem__))
                     pieces.append(list(map(lists.__getitem__, map(tuple, column))))
                 except TypeError:  # a list in a list: no token (a TypeError, raised below as before)
                     pieces.append([self._each(tokens, v) for v in column])
@@ -234,7 +234,7 @@ class TermIndexer:
         accel: ModuleType,
         group: Group,
         layout: _Layout,
-        symbols: _Memo,
+        symbols: Memo,
         bodies: list[str],
         texts: list[str],
         several: bool,
@@ -264,7 +264,7 @@ class TermIndexer:
         texts: list[str] = [""] * len(batch) if several else []
         numbers: list[tuple[int, Any, int]] = []
         # A text's rare symbols, as tokens: texts repeat within a batch (a message, a statement).
-        symbols = _Memo(lambda body: "".join(" " + _SYMBOL_TOKENS[c] for c in set(_RARE_SYMBOL.findall(body))))
+        symbols = Memo(lambda body: "".join(" " + _SYMBOL_TOKENS[c] for c in set(_RARE_SYMBOL.findall(body))))
         for group in batch.groups:
             layout = self._layouts.get(group.names) or self._layout(group.names)
             bodies = list(map(batch.bodies.__getitem__, group.at)) if several else batch.bodies
