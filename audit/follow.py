@@ -127,7 +127,9 @@ PAUSE_FORMATS = STATEFUL_FORMATS | frozenset(PG_ENTRIES) | {"pgaudit"}
 # entry stored before it (its next lines; PostgreSQL: a duration, parameters): their checkpoint after a pause
 # may then be where the pause left the stream, past what it stored, which a restart does not read again.
 # MySQL's (replayed from byte 0, see _Tail.replay_to): the parse pauses at the checkpoint as the idle flush did.
-RESUMED_FORMATS = frozenset(PG_ENTRIES) | {"pgaudit"} | STATEFUL_FORMATS
+# Every pausing format: a pause stores an entry whose later lines may come after a restart, when only a
+# resumed parse can count them.
+RESUMED_FORMATS = PAUSE_FORMATS
 # Events per submission, and per store write (the sink's batch_size): one SQLite transaction
 # of 2000 events costs a third less per event than 500 (measured here; FTS indexing dominates).
 BATCH = 2000
